@@ -1,0 +1,60 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way:
+//   CArchive, COpenSSL (C bridges)
+//   KilnCrypto  -> COpenSSL          SHA-256 (and later HMAC) through OpenSSL EVP
+//   OCI         -> KilnCrypto        pure image model: digests, descriptors, manifests, JSON
+//   KilnLayer   -> OCI, CArchive     overlay tree -> deterministic tar (+gzip/zstd)
+//   KilnStore   -> OCI               image sources/destinations (OCI layout on disk)
+//   KilnBake    -> all of the above  resolve base -> build layer -> mutate -> write
+//   kiln        -> KilnBake          thin CLI on swift-argument-parser
+let package = Package(
+    name: "kiln",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "kiln", targets: ["kiln"]),
+        .library(name: "KilnBake", targets: ["KilnBake"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CArchive",
+            pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "KilnCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "OCI", dependencies: ["KilnCrypto"]),
+        .target(name: "KilnLayer", dependencies: ["OCI", "KilnCrypto", "CArchive"]),
+        .target(name: "KilnStore", dependencies: ["OCI", "KilnCrypto"]),
+        .target(
+            name: "KilnBake",
+            dependencies: [
+                "OCI", "KilnLayer", "KilnStore",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "kiln",
+            dependencies: [
+                "KilnBake",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "OCITests", dependencies: ["OCI", "KilnCrypto"]),
+        .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI"]),
+        .testTarget(
+            name: "KilnBakeTests",
+            dependencies: ["KilnBake", "KilnStore", "OCI", "kiln"]
+        ),
+    ]
+)

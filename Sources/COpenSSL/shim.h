@@ -1,0 +1,6 @@
+#ifndef KILN_COPENSSL_SHIM_H
+#define KILN_COPENSSL_SHIM_H
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/crypto.h>
+#endif

@@ -1,0 +1,29 @@
+/// Problems with a bake request as a whole. Each names the culprit in one line.
+public enum BakeError: Error, Equatable, CustomStringConvertible {
+    case invalidKeyValue(flag: String, text: String)
+    case invalidJSONArray(flag: String, text: String)
+    case noMatchingPlatform(requested: String, available: [String])
+    case platformMismatch(requested: String, actual: String)
+    case unsupportedCompression(String)
+    case malformedConfig(what: String, reason: String)
+    case invalidSourceDateEpoch(String)
+
+    public var description: String {
+        switch self {
+        case .invalidKeyValue(let flag, let text):
+            return "\(flag) '\(text)' must have the form KEY=VALUE with a non-empty KEY"
+        case .invalidJSONArray(let flag, let text):
+            return "\(flag) '\(text)' must be a JSON array of strings, e.g. [\"kong\",\"docker-start\"]"
+        case .noMatchingPlatform(let requested, let available):
+            return "the base has no image for platform \(requested) (it has: \(available.isEmpty ? "none" : available.joined(separator: ", ")))"
+        case .platformMismatch(let requested, let actual):
+            return "the base is a single \(actual) image; it has no \(requested) image"
+        case .unsupportedCompression(let message):
+            return message
+        case .malformedConfig(let what, let reason):
+            return "\(what) is malformed: \(reason)"
+        case .invalidSourceDateEpoch(let text):
+            return "SOURCE_DATE_EPOCH '\(text)' must be a non-negative whole number of seconds"
+        }
+    }
+}

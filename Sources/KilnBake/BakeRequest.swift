@@ -1,0 +1,78 @@
+import KilnLayer
+import KilnStore
+import OCI
+
+/// Which platforms of a multi-platform base to bake.
+public enum PlatformSelection: Sendable, Equatable {
+    /// Every image platform of the base (attestations and unknown entries are dropped).
+    case all
+    /// Only these; a single-platform base must match one of them.
+    case only([Platform])
+
+    /// Parses `all` or a comma-separated list of `os/arch[/variant]`.
+    public init(parsing text: String) throws {
+        if text == "all" { self = .all; return }
+        self = .only(try text.split(separator: ",").map { try Platform(parsing: String($0)) })
+    }
+
+    func includes(_ platform: Platform) -> Bool {
+        switch self {
+        case .all: return true
+        case .only(let wanted): return wanted.contains { $0.matches(platform) }
+        }
+    }
+
+    var text: String {
+        switch self {
+        case .all: return "all"
+        case .only(let wanted): return wanted.map(\.description).joined(separator: ",")
+        }
+    }
+}
+
+/// Everything a bake needs, with every input already parsed and validated.
+public struct BakeRequest: Sendable {
+    public var base: ImageReference
+    public var output: ImageReference
+    public var overlays: [Overlay]
+    public var removals: [ImagePath]
+    public var edits: ConfigEdits
+    public var platforms: PlatformSelection
+    public var compression: Compression
+    /// Time of every layer entry and of the history entry; `SOURCE_DATE_EPOCH` when set, else 0.
+    /// When set it also becomes the config's `created`.
+    public var sourceDateEpoch: Int64?
+
+    public init(
+        base: ImageReference, output: ImageReference, overlays: [Overlay], removals: [ImagePath] = [],
+        edits: ConfigEdits = ConfigEdits(), platforms: PlatformSelection = .all, compression: Compression = .gzip,
+        sourceDateEpoch: Int64? = nil
+    ) {
+        self.base = base
+        self.output = output
+        self.overlays = overlays
+        self.removals = removals
+        self.edits = edits
+        self.platforms = platforms
+        self.compression = compression
+        self.sourceDateEpoch = sourceDateEpoch
+    }
+
+    /// Reads `SOURCE_DATE_EPOCH` the way reproducible-builds.org defines it.
+    public static func sourceDateEpoch(from environment: [String: String]) throws -> Int64? {
+        guard let text = environment["SOURCE_DATE_EPOCH"], !text.isEmpty else { return nil }
+        guard let value = Int64(text), value >= 0 else { throw BakeError.invalidSourceDateEpoch(text) }
+        return value
+    }
+}
+
+/// What a bake produced.
+public struct BakeResult: Sendable, Equatable {
+    /// The derived image's reference, pinned by digest: `oci:DIR@sha256:…`.
+    public var reference: String
+    /// Digest of the derived manifest, or of the index for a multi-platform base.
+    public var digest: Digest
+    public var mediaType: String
+    public var platforms: [Platform]
+    public var layer: BuiltLayer
+}

@@ -1,0 +1,131 @@
+import KilnLayer
+import KilnStore
+import Logging
+import OCI
+
+/// The bake pipeline: resolve the base, build the layer, derive config and manifests, write.
+///
+/// Every input error is found before the destination is touched; anything written before a
+/// later failure is removed again, and the tag is written last.
+public struct Baker {
+    private let logger: Logger
+
+    public init(logger: Logger = Logger(label: "kiln")) {
+        self.logger = logger
+    }
+
+    /// Bakes the request.
+    /// - Returns: the derived image's digest, media type, platforms and layer.
+    /// - Throws: a one-line error naming the culprit; the destination is left as it was.
+    public func bake(_ request: BakeRequest) async throws -> BakeResult {
+        let source = try openSource(request.base)
+        let base = try await BaseImage.load(from: source, reference: request.base.description, platforms: request.platforms, logger: logger)
+        let entries = try OverlayScanner().scan(overlays: request.overlays, removals: request.removals)
+        for image in base.images where image.manifest.flavour.layerMediaType(for: request.compression) == nil {
+            throw BakeError.unsupportedCompression("\(request.compression.rawValue) layers need an OCI-typed base; \(request.base) is Docker-typed (use gzip)")
+        }
+
+        let destination = try openDestination(request.output)
+        do {
+            let result = try await write(request, base: base, entries: entries, from: source, to: destination)
+            return result
+        } catch {
+            destination.abort()
+            throw error
+        }
+    }
+
+    private func write(_ request: BakeRequest, base: BaseImage, entries: [LayerEntry], from source: ImageSource, to destination: ImageDestination) async throws -> BakeResult {
+        let time = request.sourceDateEpoch ?? 0
+        let writer = try destination.makeBlobWriter()
+        let layer: BuiltLayer
+        do {
+            layer = try LayerBuilder(compression: .for(request.compression), modificationTime: time).build(entries) { try writer.write($0) }
+            try await writer.commit(as: Descriptor(mediaType: "", digest: layer.digest, size: layer.size))
+        } catch {
+            writer.cancel()
+            throw error
+        }
+
+        let history = Mutate.History(created: rfc3339(time), createdBy: Baker.createdBy(request))
+        var derived: [(base: Descriptor, derived: Descriptor)] = []
+        for image in base.images {
+            let descriptor = try await derive(image, layer: layer, history: history, request: request, baseName: source.imageName, from: source, to: destination)
+            derived.append((image.descriptor, descriptor))
+        }
+
+        let root: Descriptor
+        if let index = base.index {
+            var annotations = [(AnnotationKey.baseDigest, index.descriptor.digest.description)]
+            if let name = source.imageName { annotations.append((AnnotationKey.baseName, name)) }
+            let bytes = Mutate.index(index, children: derived, annotations: annotations).serialized()
+            root = Descriptor.of(bytes, mediaType: index.mediaType)
+            try await destination.put(bytes, as: root)
+        } else {
+            root = derived[0].derived
+        }
+        try await destination.tag(root)
+
+        let pinned: String
+        switch request.output {
+        case .layout(let layout): pinned = LayoutReference(directory: layout.directory, digest: root.digest).description
+        }
+        return BakeResult(reference: pinned, digest: root.digest, mediaType: root.mediaType, platforms: base.images.map(\.platform), layer: layer)
+    }
+
+    /// Writes one platform's derived config and manifest, copying base layers the destination lacks.
+    private func derive(_ image: BaseImage.Platformed, layer: BuiltLayer, history: Mutate.History, request: BakeRequest, baseName: String?, from source: ImageSource, to destination: ImageDestination) async throws -> Descriptor {
+        let manifest = image.manifest
+        let configJSON = try Mutate.config(
+            image.config, diffID: layer.diffID, history: history, edits: request.edits,
+            created: request.sourceDateEpoch.map(rfc3339), what: "config \(manifest.config.digest)"
+        )
+        let configBytes = configJSON.serialized()
+        let configDescriptor = Descriptor.of(configBytes, mediaType: manifest.config.mediaType)
+        // The flavour's layer type exists: checked before anything was written.
+        let layerDescriptor = Descriptor(mediaType: manifest.flavour.layerMediaType(for: layer.compression) ?? "", digest: layer.digest, size: layer.size)
+
+        for baseLayer in manifest.layers where try await !destination.hasBlob(baseLayer) {
+            let writer = try destination.makeBlobWriter()
+            do {
+                try await source.copyBlob(baseLayer, into: writer)
+                try await writer.commit(as: baseLayer)
+            } catch {
+                writer.cancel()
+                throw error
+            }
+        }
+        try await destination.put(configBytes, as: configDescriptor)
+
+        var annotations = [(AnnotationKey.baseDigest, image.descriptor.digest.description)]
+        if let baseName { annotations.append((AnnotationKey.baseName, baseName)) }
+        let manifestBytes = Mutate.manifest(manifest, config: configDescriptor, layer: layerDescriptor, annotations: annotations).serialized()
+        let descriptor = Descriptor.of(manifestBytes, mediaType: manifest.mediaType)
+        try await destination.put(manifestBytes, as: descriptor)
+        return descriptor
+    }
+
+    /// The history line: destinations only, never host paths, so it is the same on every machine.
+    static func createdBy(_ request: BakeRequest) -> String {
+        var parts: [String] = []
+        if !request.overlays.isEmpty { parts.append("add " + request.overlays.map(\.destination.description).joined(separator: " ")) }
+        if !request.removals.isEmpty { parts.append("remove " + request.removals.map(\.description).joined(separator: " ")) }
+        return "kiln bake: " + (parts.isEmpty ? "empty layer" : parts.joined(separator: "; "))
+    }
+
+    private func openSource(_ reference: ImageReference) throws -> ImageSource {
+        switch reference {
+        case .layout(let layout): return OCILayout(layout)
+        }
+    }
+
+    private func openDestination(_ reference: ImageReference) throws -> ImageDestination {
+        switch reference {
+        case .layout(let layout):
+            guard layout.digest == nil else {
+                throw StoreError.invalidReference(layout.description, reason: "an output is named by a tag, not a digest")
+            }
+            return OCILayout(layout)
+        }
+    }
+}

@@ -1,0 +1,141 @@
+import OCI
+
+/// Pure functions that derive the new config, manifest and index from the base's documents.
+///
+/// Each takes the base document as a ``JSONValue`` and returns a new one: fields kiln does not
+/// model are carried over untouched, in their original order.
+public enum Mutate {
+    /// The history entry recorded for the new layer.
+    public struct History: Sendable, Equatable {
+        public var created: String
+        public var createdBy: String
+
+        public init(created: String, createdBy: String) {
+            self.created = created
+            self.createdBy = createdBy
+        }
+    }
+
+    /// Appends the layer to `rootfs.diff_ids` and `history`, and applies the config edits.
+    ///
+    /// - Parameters:
+    ///   - config: the base image config.
+    ///   - diffID: the new layer's uncompressed digest.
+    ///   - history: the new history entry.
+    ///   - edits: env, labels, user, working directory, entrypoint, cmd.
+    ///   - created: a new top-level `created` time, or `nil` to keep the base's.
+    ///   - what: names the config in errors.
+    /// - Throws: ``BakeError/malformedConfig(what:reason:)`` when the base config is not an object
+    ///   or its `rootfs`/`config`/`Env`/`Labels` have the wrong JSON type.
+    public static func config(_ config: JSONValue, diffID: Digest, history: History, edits: ConfigEdits, created: String?, what: String) throws -> JSONValue {
+        guard config.isObject else { throw BakeError.malformedConfig(what: what, reason: "not a JSON object") }
+        var result = config
+        if let created { result["created"] = .string(created) }
+
+        var rootfs = result["rootfs"] ?? .object([("type", .string("layers")), ("diff_ids", .array([]))])
+        guard rootfs.isObject, case .array(var diffIDs)? = rootfs["diff_ids"] ?? .array([]) else {
+            throw BakeError.malformedConfig(what: what, reason: "rootfs.diff_ids is not an array")
+        }
+        diffIDs.append(.string(diffID.description))
+        rootfs["diff_ids"] = .array(diffIDs)
+        result["rootfs"] = rootfs
+
+        let entry: JSONValue = .object([("created", .string(history.created)), ("created_by", .string(history.createdBy))])
+        switch result["history"] {
+        case nil, .null?: result["history"] = .array([entry])
+        case .array(let entries)?: result["history"] = .array(entries + [entry])
+        default: throw BakeError.malformedConfig(what: what, reason: "history is not an array")
+        }
+
+        var section: JSONValue
+        switch result["config"] {
+        case nil, .null?: section = .object([])
+        case let value? where value.isObject: section = value
+        default: throw BakeError.malformedConfig(what: what, reason: "config is not an object")
+        }
+        section = try apply(edits, to: section, what: what)
+        if section != .object([]) || result["config"] != nil { result["config"] = section }
+        return result
+    }
+
+    private static func apply(_ edits: ConfigEdits, to section: JSONValue, what: String) throws -> JSONValue {
+        var section = section
+        if !edits.env.isEmpty {
+            var env: [JSONValue]
+            switch section["Env"] {
+            case nil, .null?: env = []
+            case .array(let values)?: env = values
+            default: throw BakeError.malformedConfig(what: what, reason: "config.Env is not an array")
+            }
+            for (key, value) in edits.env {
+                let line = JSONValue.string("\(key)=\(value)")
+                if let index = env.firstIndex(where: { $0.stringValue.map { $0 == key || $0.hasPrefix(key + "=") } ?? false }) {
+                    env[index] = line
+                } else {
+                    env.append(line)
+                }
+            }
+            section["Env"] = .array(env)
+        }
+        if !edits.labels.isEmpty {
+            var labels: JSONValue
+            switch section["Labels"] {
+            case nil, .null?: labels = .object([])
+            case let value? where value.isObject: labels = value
+            default: throw BakeError.malformedConfig(what: what, reason: "config.Labels is not an object")
+            }
+            for (key, value) in edits.labels { labels[key] = .string(value) }
+            section["Labels"] = labels
+        }
+        if let user = edits.user { section["User"] = .string(user) }
+        if let workingDir = edits.workingDir { section["WorkingDir"] = .string(workingDir) }
+        if let entrypoint = edits.entrypoint { section["Entrypoint"] = .strings(entrypoint) }
+        if let cmd = edits.cmd { section["Cmd"] = .strings(cmd) }
+        return section
+    }
+
+    /// Points the manifest at the new config, appends the new layer and merges annotations.
+    ///
+    /// Docker schema 2 manifests have no `annotations` field, so annotations are added to OCI
+    /// manifests only.
+    public static func manifest(_ manifest: ImageManifest, config: Descriptor, layer: Descriptor, annotations: [(String, String)]) -> JSONValue {
+        var result = manifest.json
+        result["config"] = descriptorJSON(config, keepingFrom: manifest.json["config"])
+        result["layers"] = .array((manifest.json["layers"]?.arrayValue ?? []) + [descriptorJSON(layer)])
+        if manifest.flavour == .oci { result = annotate(result, annotations) }
+        return result
+    }
+
+    /// Replaces the index's entries by the derived images, keeping each entry's platform and
+    /// annotations, and merges annotations (OCI indexes only).
+    public static func index(_ index: ImageIndex, children: [(base: Descriptor, derived: Descriptor)], annotations: [(String, String)]) -> JSONValue {
+        var result = index.json
+        let baseEntries = index.json["manifests"]?.arrayValue ?? []
+        let entries: [JSONValue] = children.map { child in
+            let original = baseEntries.first { $0["digest"]?.stringValue == child.base.digest.description }
+            return descriptorJSON(child.derived, keepingFrom: original)
+        }
+        result["manifests"] = .array(entries)
+        if index.flavour == .oci { result = annotate(result, annotations) }
+        return result
+    }
+
+    /// A descriptor as JSON; when `original` is given, its other fields (platform, annotations,
+    /// urls…) are kept and only mediaType, digest and size are replaced.
+    static func descriptorJSON(_ descriptor: Descriptor, keepingFrom original: JSONValue? = nil) -> JSONValue {
+        var result: JSONValue = original.flatMap { $0.isObject ? $0 : nil } ?? .object([])
+        result["mediaType"] = .string(descriptor.mediaType)
+        result["digest"] = .string(descriptor.digest.description)
+        result["size"] = .integer(descriptor.size)
+        return result
+    }
+
+    private static func annotate(_ document: JSONValue, _ annotations: [(String, String)]) -> JSONValue {
+        guard !annotations.isEmpty else { return document }
+        var result = document
+        var merged: JSONValue = result["annotations"].flatMap { $0.isObject ? $0 : nil } ?? .object([])
+        for (key, value) in annotations { merged[key] = .string(value) }
+        result["annotations"] = merged
+        return result
+    }
+}

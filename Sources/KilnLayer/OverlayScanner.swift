@@ -1,0 +1,133 @@
+/// Turns overlays and removals into the exact, sorted list of entries of the new layer.
+///
+/// All validation happens here, before a byte of the layer is written: missing sources, paths
+/// escaping the root, symlinks leaving their overlay, devices, hard links, unreadable files and
+/// two overlays claiming one path. Nothing read here depends on mtimes, umask, the order a
+/// directory lists its names in, or the user running kiln.
+public struct OverlayScanner {
+    public init() {}
+
+    /// Scans overlays and removals into sorted layer entries.
+    ///
+    /// - Parameters:
+    ///   - overlays: trees or files to add, in the order given (later directories override the
+    ///     attributes of earlier ones; two overlays writing the same non-directory is an error).
+    ///   - removals: image paths to delete from the base, written as whiteouts.
+    /// - Returns: entries sorted bytewise by path, every parent directory present.
+    /// - Throws: ``LayerError`` naming the culprit.
+    public func scan(overlays: [Overlay], removals: [ImagePath] = []) throws -> [LayerEntry] {
+        var table = EntryTable()
+        for overlay in overlays {
+            try scan(overlay, into: &table)
+        }
+        for removal in removals {
+            guard !removal.isRoot else { throw LayerError.invalidImagePath("/", reason: "the root cannot be removed") }
+            guard !removal.name.hasPrefix(".wh.") else { throw LayerError.reservedName(removal.description) }
+            table.addParents(of: removal)
+            let whiteout = removal.parent.appending(".wh." + removal.name)
+            try table.add(LayerEntry(path: whiteout, kind: .whiteout, mode: 0o644, owner: .root), explicit: true, origin: "--remove \(removal)")
+        }
+        return table.sorted()
+    }
+
+    private func scan(_ overlay: Overlay, into table: inout EntryTable) throws {
+        guard let rootFacts = try FileFacts.read(overlay.source, followLinks: true) else {
+            throw LayerError.missingSource(overlay.source)
+        }
+        let owner = overlay.owner ?? .root
+        table.addParents(of: overlay.destination)
+        switch rootFacts.kind {
+        case .directory:
+            try walk(directory: overlay.source, at: overlay.destination, overlay: overlay, owner: owner, table: &table)
+        case .regular:
+            guard !overlay.destination.isRoot else {
+                throw LayerError.invalidImagePath("/", reason: "a file overlay needs a file destination, e.g. \(overlay.source):/etc/app.conf")
+            }
+            try addFile(overlay.source, facts: rootFacts, at: overlay.destination, overlay: overlay, owner: owner, table: &table)
+        case .symlink:
+            // stat followed links, so this cannot happen; kept for exhaustiveness.
+            throw LayerError.unsupportedFileType(path: overlay.source, kind: "symlink")
+        case .other(let kind):
+            throw LayerError.unsupportedFileType(path: overlay.source, kind: kind)
+        }
+    }
+
+    private func walk(directory source: String, at path: ImagePath, overlay: Overlay, owner: Owner, table: inout EntryTable) throws {
+        if !path.isRoot {
+            try table.add(LayerEntry(path: path, kind: .directory, mode: directoryMode(overlay), owner: owner), explicit: true, origin: source)
+        }
+        for name in try FileFacts.listDirectory(source).sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
+            let childSource = source.hasSuffix("/") ? source + name : source + "/" + name
+            let childPath = path.appending(name)
+            guard !name.hasPrefix(".wh.") else { throw LayerError.reservedName(childSource) }
+            guard let facts = try FileFacts.read(childSource) else { throw LayerError.missingSource(childSource) }
+            switch facts.kind {
+            case .directory:
+                try walk(directory: childSource, at: childPath, overlay: overlay, owner: owner, table: &table)
+            case .regular:
+                try addFile(childSource, facts: facts, at: childPath, overlay: overlay, owner: owner, table: &table)
+            case .symlink:
+                let target = try FileFacts.readLink(childSource)
+                guard let resolved = childPath.resolveLinkTarget(target), resolved.isWithin(overlay.destination), !target.isEmpty else {
+                    throw LayerError.escapingSymlink(path: childSource, target: target)
+                }
+                try table.add(LayerEntry(path: childPath, kind: .symlink(target: target), mode: 0o777, owner: owner), explicit: true, origin: childSource)
+            case .other(let kind):
+                throw LayerError.unsupportedFileType(path: childSource, kind: kind)
+            }
+        }
+    }
+
+    private func addFile(_ source: String, facts: FileFacts, at path: ImagePath, overlay: Overlay, owner: Owner, table: inout EntryTable) throws {
+        guard facts.linkCount <= 1 else { throw LayerError.hardlink(source) }
+        try FileFacts.checkReadable(source)
+        let executable = facts.permissions & 0o100 != 0
+        let mode = overlay.mode ?? (executable ? 0o755 : 0o644)
+        try table.add(LayerEntry(path: path, kind: .file(source: source, size: facts.size), mode: mode, owner: owner), explicit: true, origin: source)
+    }
+
+    /// Directories get the file mode with search permission wherever read is granted (like
+    /// `chmod X`), so `--mode 0640` gives 0750 directories that can still be entered.
+    private func directoryMode(_ overlay: Overlay) -> UInt32 {
+        guard let mode = overlay.mode else { return 0o755 }
+        let readBits = mode & 0o444
+        return (mode | (readBits >> 2)) & 0o7777
+    }
+}
+
+/// Entries keyed by their exact UTF-8 path, with the merge rules between overlays.
+private struct EntryTable {
+    private var entries: [[UInt8]: (entry: LayerEntry, explicit: Bool, origin: String)] = [:]
+
+    /// Adds every ancestor of `path` as a root-owned 0755 directory unless present.
+    mutating func addParents(of path: ImagePath) {
+        for ancestor in path.ancestors where entries[ancestor.key] == nil {
+            entries[ancestor.key] = (LayerEntry(path: ancestor, kind: .directory, mode: 0o755, owner: .root), false, "parent directory")
+        }
+        // The destination itself becomes a parent of what the overlay holds; its own entry is
+        // added by the overlay (directory) or is the file.
+    }
+
+    mutating func add(_ entry: LayerEntry, explicit: Bool, origin: String) throws {
+        if let existing = entries[entry.path.key] {
+            switch (existing.entry.isDirectory, entry.isDirectory) {
+            case (true, true):
+                // Directories merge; an explicit one (from an overlay tree) sets the attributes.
+                if explicit { entries[entry.path.key] = (entry, true, origin) }
+                return
+            default:
+                throw LayerError.conflict("'\(entry.path)' is written twice: by \(existing.origin) and by \(origin)")
+            }
+        }
+        for ancestor in entry.path.ancestors {
+            if let parent = entries[ancestor.key], !parent.entry.isDirectory {
+                throw LayerError.conflict("'\(ancestor)' is a file from \(parent.origin) but \(origin) puts '\(entry.path)' below it")
+            }
+        }
+        entries[entry.path.key] = (entry, explicit, origin)
+    }
+
+    func sorted() -> [LayerEntry] {
+        entries.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map(\.value.entry)
+    }
+}

@@ -1,0 +1,57 @@
+import OCI
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Writes a blob into a layout's `blobs/sha256` under a temporary name and renames it to its
+/// digest on commit, so a blob file either has its full, named content or does not exist.
+final class FileBlobWriter: BlobWriter {
+    private let layout: OCILayout
+    private let blobDirectory: String
+    private var fd: Int32
+    private let temporaryPath: String
+    private var finished = false
+
+    init(layout: OCILayout, blobDirectory: String) throws {
+        self.layout = layout
+        self.blobDirectory = blobDirectory
+        (fd, temporaryPath) = try FileIO.createTemporary(in: blobDirectory)
+    }
+
+    func write(_ chunk: UnsafeRawBufferPointer) throws {
+        try FileIO.writeAll(fd, chunk, path: temporaryPath)
+    }
+
+    func commit(as descriptor: Descriptor) async throws {
+        guard !finished else { return }
+        finished = true
+        defer { fd = -1 }
+        guard fsync(fd) == 0 else {
+            let reason = FileIO.errorText()
+            close(fd)
+            FileIO.remove(temporaryPath)
+            throw StoreError.io(path: temporaryPath, reason: reason)
+        }
+        close(fd)
+        let target = layout.path(of: descriptor.digest)
+        if FileIO.exists(target) {
+            FileIO.remove(temporaryPath)
+            return
+        }
+        try FileIO.rename(temporaryPath, to: target)
+        layout.createdPaths.append(target)
+    }
+
+    func cancel() {
+        guard !finished else { return }
+        finished = true
+        close(fd)
+        fd = -1
+        FileIO.remove(temporaryPath)
+    }
+
+    deinit { cancel() }
+}

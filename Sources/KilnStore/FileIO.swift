@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Small POSIX helpers with errors that name the path.
+enum FileIO {
+    static func errorText() -> String { String(cString: strerror(errno)) }
+
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// The size of a regular file, or `nil` when it does not exist.
+    static func size(_ path: String) -> Int64? {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int64(info.st_size)
+    }
+
+    /// Creates a directory; returns whether it was created (false when it already existed).
+    @discardableResult
+    static func makeDirectory(_ path: String) throws -> Bool {
+        if mkdir(path, 0o755) == 0 { return true }
+        if errno == EEXIST, isDirectory(path) { return false }
+        throw StoreError.io(path: path, reason: errorText())
+    }
+
+    static func listDirectory(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Opens a file for reading.
+    static func openForReading(_ path: String) throws -> Int32 {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw StoreError.io(path: path, reason: errorText()) }
+        return fd
+    }
+
+    /// Reads into `buffer`, retrying on EINTR; 0 at the end.
+    static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
+        while true {
+            let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if count >= 0 { return count }
+            if errno != EINTR { throw StoreError.io(path: path, reason: errorText()) }
+        }
+    }
+
+    /// Reads a whole file, refusing more than `limit` bytes.
+    static func readFile(_ path: String, limit: Int) throws -> [UInt8]? {
+        let fd = try openForReading(path)
+        defer { close(fd) }
+        var out: [UInt8] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let count = try read(fd, into: buffer, path: path)
+            if count == 0 { return out }
+            out.append(contentsOf: buffer[0..<count])
+            if out.count > limit { return nil }
+        }
+    }
+
+    /// Writes all bytes to `fd`.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let count = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw StoreError.io(path: path, reason: errorText())
+            }
+            offset += count
+        }
+    }
+
+    /// A new, uniquely named file next to where it will be renamed to.
+    static func createTemporary(in directory: String) throws -> (fd: Int32, path: String) {
+        var template = Array("\(directory)/.kiln-tmp-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw StoreError.io(path: directory, reason: errorText()) }
+        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        // Blobs are content, readable by everyone, whatever the umask.
+        fchmod(fd, 0o644)
+        return (fd, path)
+    }
+
+    /// Writes `bytes` to `path` atomically: a reader sees the old file or the new one, never half.
+    static func writeAtomically(_ bytes: [UInt8], to path: String, in directory: String) throws {
+        let (fd, temporary) = try createTemporary(in: directory)
+        do {
+            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temporary) }
+            guard fsync(fd) == 0 else { throw StoreError.io(path: temporary, reason: errorText()) }
+            close(fd)
+            try rename(temporary, to: path)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    static func rename(_ from: String, to: String) throws {
+        guard Glibc.rename(from, to) == 0 else { throw StoreError.io(path: to, reason: errorText()) }
+    }
+
+    static func remove(_ path: String) { unlink(path) }
+    static func removeDirectory(_ path: String) { rmdir(path) }
+}

@@ -1,0 +1,40 @@
+import OCI
+
+/// An OCI image layout directory (`oci-layout`, `index.json`, `blobs/sha256/…`), as image source
+/// and destination. See the OCI image spec, "image-layout".
+public final class OCILayout {
+    public let reference: LayoutReference
+    var directory: String { reference.directory }
+
+    /// What this instance created, so ``abort()`` can take exactly that away again.
+    var createdPaths: [String] = []
+    var createdDirectories: [String] = []
+    var openWriters: [FileBlobWriter] = []
+
+    /// Opens a layout reference. Nothing is read or written until asked.
+    public init(_ reference: LayoutReference) {
+        self.reference = reference
+    }
+
+    var location: String { "OCI layout '\(directory)'" }
+
+    func path(of digest: Digest) -> String { "\(directory)/\(digest.layoutPath)" }
+
+    /// Checks the `oci-layout` marker and reads `index.json`.
+    func readIndex() throws -> ImageIndex {
+        guard FileIO.isDirectory(directory) else { throw StoreError.notALayout(directory, reason: "no such directory") }
+        guard let marker = try? FileIO.readFile("\(directory)/oci-layout", limit: 4096) else {
+            throw StoreError.notALayout(directory, reason: "no oci-layout file")
+        }
+        let markerJSON = try JSONValue(parsing: marker, what: "\(directory)/oci-layout")
+        guard markerJSON["imageLayoutVersion"]?.stringValue != nil else {
+            throw StoreError.notALayout(directory, reason: "oci-layout has no imageLayoutVersion")
+        }
+        let indexPath = "\(directory)/index.json"
+        guard FileIO.exists(indexPath) else { throw StoreError.notALayout(directory, reason: "no index.json") }
+        guard let bytes = try FileIO.readFile(indexPath, limit: maxMetadataBlobSize) else {
+            throw StoreError.notALayout(directory, reason: "index.json is larger than 4 MiB")
+        }
+        return try ImageIndex(raw: bytes, descriptorMediaType: MediaType.ociIndex, what: indexPath)
+    }
+}

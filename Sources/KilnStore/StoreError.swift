@@ -1,0 +1,38 @@
+import OCI
+
+/// Errors reading or writing images. Each names the culprit in one line.
+public enum StoreError: Error, Equatable, CustomStringConvertible {
+    case invalidReference(String, reason: String)
+    case notALayout(String, reason: String)
+    case tagNotFound(layout: String, tag: String, available: [String])
+    case ambiguousLayout(String, available: [String])
+    case blobMissing(location: String, digest: Digest)
+    case digestMismatch(location: String, expected: Digest, actual: Digest)
+    case sizeMismatch(location: String, digest: Digest, expected: Int64, actual: Int64)
+    case tooLarge(location: String, digest: Digest, limit: Int)
+    case io(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalidReference(let text, let reason):
+            return "invalid image reference '\(text)': \(reason)"
+        case .notALayout(let dir, let reason):
+            return "'\(dir)' is not a usable OCI image layout: \(reason)"
+        case .tagNotFound(let layout, let tag, let available):
+            let list = available.isEmpty ? "it has no tagged images" : "tags: \(available.joined(separator: ", "))"
+            return "OCI layout '\(layout)' has no image tagged '\(tag)' (\(list))"
+        case .ambiguousLayout(let layout, let available):
+            return "OCI layout '\(layout)' holds \(available.count) images; name one with oci:\(layout):TAG (tags: \(available.joined(separator: ", ")))"
+        case .blobMissing(let location, let digest):
+            return "blob \(digest) is missing from \(location)"
+        case .digestMismatch(let location, let expected, let actual):
+            return "blob \(expected) in \(location) does not match its digest (content hashes to \(actual))"
+        case .sizeMismatch(let location, let digest, let expected, let actual):
+            return "blob \(digest) in \(location) has \(actual) bytes, its descriptor says \(expected)"
+        case .tooLarge(let location, let digest, let limit):
+            return "blob \(digest) in \(location) is larger than the \(limit / (1024 * 1024)) MiB allowed for manifests and configs"
+        case .io(let path, let reason):
+            return "\(path): \(reason)"
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import KilnBake
+import KilnLayer
+import KilnStore
+import OCI
+
+struct Bake: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Add one layer of config files to a base image and write the derived image.",
+        discussion: """
+            Layer entries are sorted, owned by 0:0 (or --owner), dated SOURCE_DATE_EPOCH (or 0), \
+            with modes 0644/0755 (or --mode), gzip level 6 without name or timestamp: the digest \
+            depends only on the inputs. Prints the derived reference pinned by digest.
+
+            Example:
+              kiln bake --base oci:samples/base:1.0 \\
+                --overlay overlays/gateway/kong.conf:/etc/kong/kong.conf --owner 1000:0 --mode 0640 \\
+                --env KONG_DATABASE=off --user kong --output oci:/tmp/gateway:latest
+            """
+    )
+
+    @Option(help: ArgumentHelp("The base image.", valueName: "oci:DIR[:TAG|@DIGEST]"))
+    var base: String
+
+    @Option(name: .customLong("overlay"), help: ArgumentHelp(
+        "A file or directory to add at DEST in the image (DEST defaults to /NAME of SRC). Repeatable.",
+        valueName: "SRC[:DEST]"))
+    var overlays: [String] = []
+
+    @Option(name: .customLong("remove"), help: ArgumentHelp("A path to delete from the base (an OCI whiteout). Repeatable.", valueName: "PATH"))
+    var removals: [String] = []
+
+    @Option(help: ArgumentHelp("Numeric owner of every added file and directory (default 0:0).", valueName: "UID:GID"))
+    var owner: String?
+
+    @Option(help: ArgumentHelp("Octal mode of added files; directories get it with search bits where read is set.", valueName: "MODE"))
+    var mode: String?
+
+    @Option(name: .customLong("env"), help: ArgumentHelp("Set an environment variable (replaces one with the same name). Repeatable.", valueName: "K=V"))
+    var env: [String] = []
+
+    @Option(name: .customLong("label"), help: ArgumentHelp("Set a label. Repeatable.", valueName: "K=V"))
+    var labels: [String] = []
+
+    @Option(help: ArgumentHelp("The user the container runs as.", valueName: "U"))
+    var user: String?
+
+    @Option(help: ArgumentHelp("The working directory.", valueName: "W"))
+    var workdir: String?
+
+    @Option(help: ArgumentHelp("The entrypoint, as a JSON array of strings.", valueName: "JSON_ARRAY"))
+    var entrypoint: String?
+
+    @Option(help: ArgumentHelp("The command, as a JSON array of strings.", valueName: "JSON_ARRAY"))
+    var cmd: String?
+
+    @Option(help: ArgumentHelp("Platforms to bake from a multi-platform base (comma-separated), or all.", valueName: "os/arch[/variant]|all"))
+    var platform: String = "all"
+
+    @Option(help: ArgumentHelp("Compression of the new layer: gzip (level 6) or zstd (level 3, OCI bases only).", valueName: "gzip|zstd"))
+    var compression: String = "gzip"
+
+    @Option(help: ArgumentHelp("Where to write the derived image.", valueName: "oci:DIR[:TAG]"))
+    var output: String
+
+    @Flag(help: "Print one JSON object with digest, mediaType, platforms and layer instead of the reference.")
+    var json = false
+
+    func run() async throws {
+        do {
+            let request = try makeRequest()
+            let result = try await Baker().bake(request)
+            print(json ? try BakeOutput.json(result) : result.reference)
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            FileHandle.standardError.write(Data("kiln: error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    private func makeRequest() throws -> BakeRequest {
+        guard !overlays.isEmpty || !removals.isEmpty else {
+            throw ValidationError("give at least one --overlay SRC[:DEST] or --remove PATH")
+        }
+        let owner = try owner.map(Owner.init(parsing:))
+        let mode = try mode.map(parseMode)
+        var edits = ConfigEdits()
+        edits.env = try env.map { try ConfigEdits.parseKeyValue($0, flag: "--env") }
+        edits.labels = try labels.map { try ConfigEdits.parseKeyValue($0, flag: "--label") }
+        edits.user = user
+        edits.workingDir = workdir
+        edits.entrypoint = try entrypoint.map { try ConfigEdits.parseStringArray($0, flag: "--entrypoint") }
+        edits.cmd = try cmd.map { try ConfigEdits.parseStringArray($0, flag: "--cmd") }
+        guard let compression = Compression(rawValue: compression) else {
+            throw ValidationError("--compression must be gzip or zstd, not '\(compression)'")
+        }
+        return BakeRequest(
+            base: try ImageReference(parsing: base),
+            output: try ImageReference(parsing: output),
+            overlays: try overlays.map { try Overlay(parsing: $0, owner: owner, mode: mode) },
+            removals: try removals.map { try ImagePath(absolute: $0) },
+            edits: edits,
+            platforms: try PlatformSelection(parsing: platform),
+            compression: compression,
+            sourceDateEpoch: try BakeRequest.sourceDateEpoch(from: ProcessInfo.processInfo.environment)
+        )
+    }
+}

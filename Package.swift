@@ -50,11 +50,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Helpers shared by the test targets: temp dirs, running peers, peer-built base images.
+        .target(name: "KilnTestSupport", dependencies: ["OCI", "KilnCrypto"], path: "Tests/KilnTestSupport"),
         .testTarget(name: "OCITests", dependencies: ["OCI", "KilnCrypto"]),
-        .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI"]),
+        .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(
             name: "KilnBakeTests",
-            dependencies: ["KilnBake", "KilnStore", "OCI", "kiln"]
+            dependencies: ["KilnBake", "KilnStore", "OCI", "KilnTestSupport", "kiln"]
         ),
     ]
 )

@@ -1,0 +1,82 @@
+import Foundation
+import KilnLayer
+import KilnTestSupport
+import OCI
+import Testing
+
+@Suite struct LayerBuilderTests {
+    /// Builds a layer from `overlays` into `blob` and returns its digests.
+    private func build(_ overlays: [Overlay], to blob: String, compression: CompressionSettings = .gzip, time: Int64 = 0) throws -> BuiltLayer {
+        let entries = try OverlayScanner().scan(overlays: overlays)
+        FileManager.default.createFile(atPath: blob, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: blob))
+        defer { try? handle.close() }
+        return try LayerBuilder(compression: compression, modificationTime: time).build(entries) { handle.write(Data($0)) }
+    }
+
+    private func sampleTree(in dir: TemporaryDirectory, reversed: Bool = false, mtime: Date) throws {
+        // Same content; creation order and mtimes differ between calls.
+        let files = [("conf/a.conf", "alpha\n"), ("conf/sub/b.conf", "beta\n"), ("conf/z.sh", "#!/bin/sh\n"), ("conf/é.txt", "unicode\n")]
+        for (path, text) in reversed ? files.reversed() : files {
+            try dir.write(path, text, mode: path.hasSuffix(".sh") ? 0o755 : 0o644)
+            try FileManager.default.setAttributes([.modificationDate: mtime], ofItemAtPath: dir(path))
+        }
+    }
+
+    @Test func digestsMatchWhatPeersComputeFromTheBlob() throws {
+        let dir = try TemporaryDirectory()
+        try sampleTree(in: dir, mtime: Date())
+        for (compression, decompressor) in [(CompressionSettings.gzip, "gzip"), (.zstd, "zstd")] {
+            let blob = dir("layer.\(compression.algorithm)")
+            let layer = try build([Overlay(source: dir("conf"), destination: try ImagePath(absolute: "/etc/app"))], to: blob, compression: compression)
+            let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: blob)))
+            #expect(layer.digest == Digest.of(bytes))
+            #expect(layer.size == Int64(bytes.count))
+            let tar = dir("layer-\(compression.algorithm).tar")
+            try runChecked("sh", ["-c", "\(decompressor) -dc '\(blob)' > '\(tar)'"])
+            #expect(layer.diffID == Digest.of(Array(try Data(contentsOf: URL(fileURLWithPath: tar)))))
+        }
+    }
+
+    @Test func gnuTarSeesExactHeaders() throws {
+        let dir = try TemporaryDirectory()
+        try sampleTree(in: dir, mtime: Date())
+        let blob = dir("layer.tgz")
+        _ = try build([Overlay(source: dir("conf"), destination: try ImagePath(absolute: "/etc/app"), owner: Owner(uid: 1000, gid: 0))], to: blob, time: 1_700_000_000)
+        let listing = try runChecked("tar", ["--numeric-owner", "--full-time", "-tvzf", blob], environment: ["TZ": "UTC", "LC_ALL": "C.UTF-8"]).stdout
+        let lines = listing.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+        #expect(lines == [
+            "drwxr-xr-x 0/0 0 2023-11-14 22:13:20 etc/",
+            "drwxr-xr-x 1000/0 0 2023-11-14 22:13:20 etc/app/",
+            "-rw-r--r-- 1000/0 6 2023-11-14 22:13:20 etc/app/a.conf",
+            "drwxr-xr-x 1000/0 0 2023-11-14 22:13:20 etc/app/sub/",
+            "-rw-r--r-- 1000/0 5 2023-11-14 22:13:20 etc/app/sub/b.conf",
+            "-rwxr-xr-x 1000/0 10 2023-11-14 22:13:20 etc/app/z.sh",
+            "-rw-r--r-- 1000/0 8 2023-11-14 22:13:20 etc/app/é.txt",
+        ])
+        // No user or group names leak from the building machine.
+        let verbose = try runChecked("tar", ["-tvzf", blob]).stdout
+        #expect(!verbose.contains("root"))
+        // gzip header: no file name flag, MTIME zero, OS byte fixed.
+        let header = Array(try Data(contentsOf: URL(fileURLWithPath: blob)).prefix(10))
+        #expect(header == [0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03])
+    }
+
+    @Test func sameInputsGiveSameBytesWhateverMtimesAndCreationOrder() throws {
+        let first = try TemporaryDirectory()
+        let second = try TemporaryDirectory()
+        try sampleTree(in: first, mtime: Date(timeIntervalSince1970: 1_000))
+        try sampleTree(in: second, reversed: true, mtime: Date())
+        let a = try build([Overlay(source: first("conf"), destination: try ImagePath(absolute: "/etc/app"))], to: first("l"))
+        let b = try build([Overlay(source: second("conf"), destination: try ImagePath(absolute: "/etc/app"))], to: second("l"))
+        #expect(a == b)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: first("l"))) == Data(contentsOf: URL(fileURLWithPath: second("l"))))
+    }
+
+    @Test func modificationTimeChangesTheDigest() throws {
+        let dir = try TemporaryDirectory()
+        try sampleTree(in: dir, mtime: Date())
+        let overlay = [Overlay(source: dir("conf"), destination: try ImagePath(absolute: "/etc/app"))]
+        #expect(try build(overlay, to: dir("a"), time: 0).diffID != build(overlay, to: dir("b"), time: 1).diffID)
+    }
+}

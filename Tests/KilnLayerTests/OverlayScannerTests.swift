@@ -1,0 +1,136 @@
+import Foundation
+import KilnLayer
+import KilnTestSupport
+import Testing
+
+@Suite struct OverlayScannerTests {
+    private func scan(_ overlays: [Overlay], removals: [String] = []) throws -> [LayerEntry] {
+        try OverlayScanner().scan(overlays: overlays, removals: removals.map { try ImagePath(absolute: $0) })
+    }
+
+    private func summary(_ entries: [LayerEntry]) -> [String] {
+        entries.map { entry in
+            let kind: String
+            switch entry.kind {
+            case .directory: kind = "d"
+            case .file: kind = "f"
+            case .symlink(let target): kind = "l->\(target)"
+            case .whiteout: kind = "w"
+            }
+            return "\(entry.path) \(kind) \(String(entry.mode, radix: 8)) \(entry.owner)"
+        }
+    }
+
+    @Test func directoryOverlayIsSortedWithParentsAndDefaults() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("tree/b.conf", "b")
+        try dir.write("tree/a-b", "x")
+        try dir.write("tree/a/run.sh", "#!/bin/sh", mode: 0o700)
+        try FileManager.default.createSymbolicLink(atPath: dir("tree/link"), withDestinationPath: "a/run.sh")
+        let entries = try scan([Overlay(source: dir("tree"), destination: try ImagePath(absolute: "/etc/app"))])
+        #expect(summary(entries) == [
+            "/etc d 755 0:0",
+            "/etc/app d 755 0:0",
+            "/etc/app/a d 755 0:0",
+            "/etc/app/a-b f 644 0:0",
+            "/etc/app/a/run.sh f 755 0:0",
+            "/etc/app/b.conf f 644 0:0",
+            "/etc/app/link l->a/run.sh 777 0:0",
+        ])
+    }
+
+    @Test func ownerAndModeApplyToTheOverlayButNotToParents() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("decl/kong.yml", "x")
+        let overlay = Overlay(source: dir("decl"), destination: try ImagePath(absolute: "/usr/local/kong/declarative"), owner: Owner(uid: 1000, gid: 0), mode: 0o640)
+        #expect(summary(try scan([overlay])) == [
+            "/usr d 755 0:0",
+            "/usr/local d 755 0:0",
+            "/usr/local/kong d 755 0:0",
+            "/usr/local/kong/declarative d 750 1000:0",
+            "/usr/local/kong/declarative/kong.yml f 640 1000:0",
+        ])
+    }
+
+    @Test func removalsBecomeWhiteouts() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("kong.conf", "x")
+        let entries = try scan([Overlay(source: dir("kong.conf"), destination: try ImagePath(absolute: "/etc/kong/kong.conf"))], removals: ["/etc/kong/kong.conf.default", "/var/cache"])
+        #expect(summary(entries) == [
+            "/etc d 755 0:0", "/etc/kong d 755 0:0", "/etc/kong/.wh.kong.conf.default w 644 0:0",
+            "/etc/kong/kong.conf f 644 0:0", "/var d 755 0:0", "/var/.wh.cache w 644 0:0",
+        ])
+    }
+
+    @Test func symlinkLeavingTheOverlayIsRefused() throws {
+        for target in ["../../etc/passwd", "/etc/passwd", "../outside"] {
+            let dir = try TemporaryDirectory()
+            try FileManager.default.createDirectory(atPath: dir("tree"), withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: dir("tree/bad"), withDestinationPath: target)
+            #expect(throws: LayerError.escapingSymlink(path: dir("tree/bad"), target: target)) {
+                try scan([Overlay(source: dir("tree"), destination: try ImagePath(absolute: "/etc/app"))])
+            }
+        }
+    }
+
+    @Test func absoluteSymlinkInsideTheOverlayIsKept() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("tree/real", "x")
+        try FileManager.default.createSymbolicLink(atPath: dir("tree/abs"), withDestinationPath: "/etc/app/real")
+        let entries = try scan([Overlay(source: dir("tree"), destination: try ImagePath(absolute: "/etc/app"))])
+        #expect(entries.contains { $0.kind == .symlink(target: "/etc/app/real") })
+    }
+
+    @Test func specialFilesAndHardlinksAreRefused() throws {
+        let dir = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir("fifo"), withIntermediateDirectories: true)
+        #expect(mkfifo(dir("fifo/pipe"), 0o644) == 0)
+        #expect(throws: LayerError.unsupportedFileType(path: dir("fifo/pipe"), kind: "FIFO")) {
+            try scan([Overlay(source: dir("fifo"), destination: try ImagePath(absolute: "/x"))])
+        }
+        #expect(throws: LayerError.unsupportedFileType(path: "/dev/null", kind: "character device")) {
+            try scan([Overlay(source: "/dev/null", destination: try ImagePath(absolute: "/x"))])
+        }
+        try dir.write("hard/a", "x")
+        #expect(link(dir("hard/a"), dir("hard/b")) == 0)
+        #expect(throws: LayerError.hardlink(dir("hard/a"))) {
+            try scan([Overlay(source: dir("hard"), destination: try ImagePath(absolute: "/x"))])
+        }
+    }
+
+    @Test func missingSourceAndBadPathsAreNamed() throws {
+        #expect(throws: LayerError.missingSource("/nonexistent/kiln")) {
+            try scan([Overlay(source: "/nonexistent/kiln", destination: try ImagePath(absolute: "/x"))])
+        }
+        #expect(throws: LayerError.destinationNotAbsolute("etc/x")) { try Overlay(parsing: "a:etc/x") }
+        #expect(throws: LayerError.invalidImagePath("/etc/../x", reason: "'..' is not allowed")) { try Overlay(parsing: "a:/etc/../x") }
+        #expect(throws: LayerError.invalidOwner("kong:root")) { try Owner(parsing: "kong:root") }
+        #expect(throws: LayerError.invalidMode("0999")) { try parseMode("0999") }
+    }
+
+    @Test func overlayDestinationDefaultsToSourceName() throws {
+        #expect(try Overlay(parsing: "overlays/gateway/kong.conf").destination.description == "/kong.conf")
+        #expect(try Overlay(parsing: "conf/:/etc/app").destination.description == "/etc/app")
+    }
+
+    @Test func twoOverlaysWritingOneFileConflict() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("a.conf", "a")
+        try dir.write("b.conf", "b")
+        let target = try ImagePath(absolute: "/etc/app.conf")
+        #expect(throws: LayerError.self) {
+            try scan([Overlay(source: dir("a.conf"), destination: target), Overlay(source: dir("b.conf"), destination: target)])
+        }
+        #expect(throws: LayerError.self) {
+            try scan([Overlay(source: dir("a.conf"), destination: target), Overlay(source: dir("b.conf"), destination: target.appending("below"))])
+        }
+    }
+
+    @Test func whiteoutNamesInOverlaysAreRefused() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("tree/.wh.sneaky", "")
+        #expect(throws: LayerError.reservedName(dir("tree/.wh.sneaky"))) {
+            try scan([Overlay(source: dir("tree"), destination: try ImagePath(absolute: "/etc"))])
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// The outcome of running a program.
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+
+    /// Standard output without the trailing newline.
+    public var output: String { stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+}
+
+/// Runs a program and waits for it. A missing program is a test failure, never a skip:
+/// `.ci/run` installs every peer the tests use.
+@discardableResult
+public func run(_ program: String, _ arguments: [String], environment: [String: String]? = nil, currentDirectory: String? = nil) throws -> ProcessResult {
+    let executable = program.hasPrefix("/") ? program : try which(program)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    // Read both pipes concurrently with the process so a chatty child never blocks on a full pipe.
+    let group = DispatchGroup()
+    nonisolated(unsafe) var outData = Data()
+    nonisolated(unsafe) var errData = Data()
+    group.enter()
+    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    group.enter()
+    DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    process.waitUntilExit()
+    group.wait()
+    return ProcessResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// Runs a program and fails unless it exits 0.
+@discardableResult
+public func runChecked(_ program: String, _ arguments: [String], environment: [String: String]? = nil) throws -> ProcessResult {
+    let result = try run(program, arguments, environment: environment)
+    guard result.status == 0 else {
+        throw TestFailure("\(program) \(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)\(result.stdout)")
+    }
+    return result
+}
+
+/// The full path of a program on PATH.
+public func which(_ program: String) throws -> String {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+    for directory in path.split(separator: ":") {
+        let candidate = "\(directory)/\(program)"
+        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+    }
+    throw TestFailure("'\(program)' is not installed; .ci/run installs it (see README)")
+}
+
+/// The root of the kiln checkout (for samples/ and overlays/).
+public let repositoryRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// The `kiln` executable SwiftPM built next to the test bundle.
+public let kilnExecutable: String = {
+    let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var url = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
+    // On Linux the test binary sits in the build directory itself; elsewhere inside a bundle.
+    while !FileManager.default.isExecutableFile(atPath: url.appendingPathComponent("kiln").path), url.path != "/" {
+        url.deleteLastPathComponent()
+    }
+    return url.appendingPathComponent("kiln").path
+}()
+
+/// Runs `kiln` with the arguments; the environment is the test's plus `extra`.
+public func kiln(_ arguments: [String], extraEnvironment: [String: String] = [:], removing: [String] = ["SOURCE_DATE_EPOCH"]) throws -> ProcessResult {
+    var environment = ProcessInfo.processInfo.environment
+    for key in removing { environment[key] = nil }
+    environment.merge(extraEnvironment) { $1 }
+    return try run(kilnExecutable, arguments, environment: environment)
+}

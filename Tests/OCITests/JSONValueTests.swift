@@ -1,0 +1,43 @@
+import OCI
+import Testing
+
+@Suite struct JSONValueTests {
+    private func roundTrip(_ text: String) throws -> String {
+        String(decoding: try JSONValue(parsing: Array(text.utf8), what: "test").serialized(), as: UTF8.self)
+    }
+
+    @Test func keepsKeyOrderNumbersAndUnknownFields() throws {
+        let text = #"{"z":1,"a":{"Healthcheck":{"Test":["CMD","true"],"Interval":30000000000},"x-vendor":1.50e3},"n":-0.0,"t":true,"f":false,"u":null,"e":[]}"#
+        #expect(try roundTrip(text) == text)
+    }
+
+    @Test func foldsWhitespaceAndEscapesMinimally() throws {
+        #expect(try roundTrip(" { \"a\" : [ 1 , 2 ] ,\n\"s\":\"\\u00e9\\/\\n\\u0001\\\"\" } ") == "{\"a\":[1,2],\"s\":\"é/\\n\\u0001\\\"\"}")
+        #expect(try roundTrip(#""\ud83d\ude00""#) == "\"😀\"")
+    }
+
+    @Test func subscriptSetReplacesInPlaceAndAppends() throws {
+        var value = try JSONValue(parsing: Array(#"{"a":1,"b":2}"#.utf8), what: "test")
+        value["a"] = .string("x")
+        value["c"] = .null
+        value["b"] = nil
+        #expect(String(decoding: value.serialized(), as: UTF8.self) == #"{"a":"x","c":null}"#)
+    }
+
+    @Test(arguments: [
+        "", "{", "{\"a\":}", "[1,]", "{\"a\":1,}", "01", "1.", "-", "\"\u{01}\"", "{\"a\":1}x",
+        "\"\\x\"", "\"\\ud800\"", "tru", "{\"a\":1,\"a\":2}", String(repeating: "[", count: 300) + String(repeating: "]", count: 300),
+    ])
+    func rejectsInvalidJSON(_ text: String) {
+        #expect(throws: OCIError.self) { try JSONValue(parsing: Array(text.utf8), what: "test") }
+    }
+
+    @Test func errorNamesTheDocument() {
+        do {
+            _ = try JSONValue(parsing: Array("{oops".utf8), what: "config sha256:1234")
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".hasPrefix("config sha256:1234 is not valid JSON"))
+        }
+    }
+}

@@ -26,7 +26,7 @@ enum Demo {
 
 /// Decodes `kiln bake --json` output.
 struct BakeJSON: Decodable {
-    struct Layer: Decodable {
+    struct Layer: Decodable, Equatable {
         var digest: String
         var diffID: String
         var size: Int

@@ -4,7 +4,7 @@ import Foundation
 public enum PeerImages {
     /// An OCI-typed single-platform image at `DIR:TAG`, built with umoci from a tiny root file system.
     ///
-    /// The tree has `/etc/os-release`, `/etc/kong/kong.conf.default`, `/usr/local/kong/` and
+    /// The tree has `/etc/os-release`, `/etc/passwd` (with user kong), `/etc/kong/kong.conf.default`, `/usr/local/kong/` and
     /// `/usr/local/bin/kong`, like the gateway's real base.
     public static func makeOCIBase(at directory: String, tag: String = "base", architecture: String = "amd64", work: TemporaryDirectory) throws {
         if !FileManager.default.fileExists(atPath: "\(directory)/oci-layout") {
@@ -18,6 +18,7 @@ public enum PeerImages {
         try FileManager.default.createDirectory(atPath: "\(root)/usr/local/kong", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: "\(root)/usr/local/bin", withIntermediateDirectories: true)
         try Data("ID=peer-base\nARCH=\(architecture)\n".utf8).write(to: URL(fileURLWithPath: "\(root)/etc/os-release"))
+        try Data("root:x:0:0:root:/root:/bin/sh\nkong:x:1000:1000:kong:/home/kong:/bin/sh\n".utf8).write(to: URL(fileURLWithPath: "\(root)/etc/passwd"))
         try Data("prefix = /usr/local/kong/\n".utf8).write(to: URL(fileURLWithPath: "\(root)/etc/kong/kong.conf.default"))
         try Data("#!/bin/sh\n".utf8).write(to: URL(fileURLWithPath: "\(root)/usr/local/bin/kong"))
         try runChecked("umoci", ["repack", "--image", "\(directory):\(tag)", bundle])
@@ -65,5 +66,29 @@ public enum PeerImages {
                           "annotations": ["org.opencontainers.image.ref.name": tag]])
         layoutIndex["manifests"] = manifests
         try JSONSerialization.data(withJSONObject: layoutIndex).write(to: URL(fileURLWithPath: "\(directory)/index.json"))
+    }
+}
+
+extension PeerImages {
+    /// Unpacks `DIR:TAG` with umoci: as root with real owners, otherwise rootless.
+    public static func unpack(_ image: String, to bundle: String) throws {
+        let rootless = getuid() == 0 ? [] : ["--rootless"]
+        try runChecked("umoci", ["unpack"] + rootless + ["--image", image, bundle])
+    }
+
+    /// Exposes one image of a layout through skopeo's `dir:` transport (manifest.json plus blobs
+    /// named by hex), because skopeo 1.9 reads only OCI-typed manifests from OCI layouts.
+    public static func exportToDirTransport(layout: String, manifestDigest: String, to directory: String) throws {
+        let reader = LayoutReader(layout)
+        let manager = FileManager.default
+        try manager.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try reader.blob(manifestDigest).write(to: URL(fileURLWithPath: "\(directory)/manifest.json"))
+        let manifest = try reader.json(manifestDigest)
+        let descriptors = [manifest["config"] as? [String: Any] ?? [:]] + (manifest["layers"] as? [[String: Any]] ?? [])
+        for descriptor in descriptors {
+            let digest = descriptor["digest"] as? String ?? ""
+            try manager.copyItem(atPath: "\(layout)/blobs/sha256/\(digest.dropFirst(7))", toPath: "\(directory)/\(digest.dropFirst(7))")
+        }
+        try Data("Directory Transport Version: 1.1\n".utf8).write(to: URL(fileURLWithPath: "\(directory)/version"))
     }
 }

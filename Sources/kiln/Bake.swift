@@ -13,10 +13,14 @@ struct Bake: AsyncParsableCommand {
             with modes 0644/0755 (or --mode), gzip level 6 without name or timestamp: the digest \
             depends only on the inputs. Prints the derived reference pinned by digest.
 
+            Exit status: 0 done, 1 error (one line on stderr naming the culprit; nothing \
+            half-written is left in the output), 64 bad usage.
+
             Example:
               kiln bake --base oci:samples/base:1.0 \\
-                --overlay overlays/gateway/kong.conf:/etc/kong/kong.conf --owner 1000:0 --mode 0640 \\
-                --env KONG_DATABASE=off --user kong --output oci:/tmp/gateway:latest
+                --overlay overlays/gateway/kong.conf:/etc/kong/kong.conf \\
+                --owner 1000:0 --mode 0640 --env KONG_DATABASE=off \\
+                --user kong --output oci:/tmp/gateway:latest
             """
     )
 

@@ -1,0 +1,34 @@
+import Foundation
+import KilnTestSupport
+import Testing
+
+/// The README's two commands stay true: the demo is the bake the golden test runs, it prints the
+/// golden digest, and `.ci/run` runs the README's test command verbatim.
+@Suite struct ReadmeTests {
+    let readme = (try? String(contentsOfFile: "\(repositoryRoot)/README.md", encoding: .utf8)) ?? ""
+
+    @Test func demoCommandIsTheGoldenBake() throws {
+        let demo = Demo.arguments(overlays: "overlays/gateway", output: "oci:/tmp/kiln-demo:gateway")
+            .map { $0.replacingOccurrences(of: "oci:\(repositoryRoot)/", with: "oci:") }
+            .map { $0.hasPrefix("[") ? "'\($0)'" : $0 }
+            .joined(separator: " ")
+        #expect(readme.contains(".build/release/kiln \(demo)\n"))
+        #expect(readme.contains("oci:/tmp/kiln-demo@\(Demo.goldenManifest)"))
+    }
+
+    @Test func ciRunsTheReadmeTestCommand() throws {
+        let ci = try String(contentsOfFile: "\(repositoryRoot)/.ci/run", encoding: .utf8)
+        let command = ci.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(command.hasSuffix("&& swift test"))
+        #expect(readme.contains("\n\(command)\n"))
+    }
+
+    @Test func helpMentionsEveryBakeFlagTheReadmeDocuments() throws {
+        let help = try runChecked(kilnExecutable, ["bake", "--help"]).stdout
+        for flag in ["--base", "--overlay", "--remove", "--owner", "--mode", "--env", "--label", "--user", "--workdir",
+                     "--entrypoint", "--cmd", "--platform", "--compression", "--output", "--json"] {
+            #expect(help.contains(flag), "kiln bake --help lacks \(flag)")
+            #expect(readme.contains("[\(flag)") || readme.contains(" \(flag) ") || readme.contains("`\(flag)"), "README lacks \(flag)")
+        }
+    }
+}

@@ -37,7 +37,9 @@ final class FileBlobWriter: BlobWriter {
         }
         close(fd)
         let target = layout.path(of: descriptor.digest)
-        if FileIO.exists(target) {
+        // Content addressing: a complete file under this name already holds these bytes. One of
+        // another size (a leftover of an interrupted copy by another tool) is replaced.
+        if FileIO.size(target) == descriptor.size {
             FileIO.remove(temporaryPath)
             return
         }

@@ -123,10 +123,16 @@ import Testing
             let layers = manifest["layers"] as? [[String: Any]] ?? []
             #expect(layers.last?["digest"] as? String == result.layer.digest)
         }
+        let validation = try run("oci-image-tool", ["validate", "--type", "image", "--ref", "name=multi", dir("out")])
+        #expect(validation.status == 0, "\(validation.stdout)\(validation.stderr)")
         for arch in ["amd64", "arm64"] {
             let inspect = try runChecked("skopeo", ["inspect", "--override-arch", arch, "oci:\(dir("out")):multi"]).stdout
             #expect(inspect.contains("\"Architecture\": \"\(arch)\""))
         }
+        try runChecked("skopeo", ["copy", "--quiet", "--override-arch", "arm64", "oci:\(dir("out")):multi", "oci:\(dir("arm")):arm64"])
+        try PeerImages.unpack("\(dir("arm")):arm64", to: dir("bundle"))
+        #expect(try String(contentsOfFile: dir("bundle/rootfs/etc/os-release"), encoding: .utf8).contains("ARCH=arm64"))
+        #expect(FileManager.default.fileExists(atPath: dir("bundle/rootfs/etc/app/kong.conf")))
 
         let one = try BakeJSON(kiln(["bake", "--base", "oci:\(dir("base")):multi", "--overlay", "\(dir("overlay")):/etc/app",
                                      "--platform", "linux/arm64", "--output", "oci:\(dir("out")):arm", "--json"]))

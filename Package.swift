@@ -6,7 +6,8 @@ import PackageDescription
 //   KilnCrypto  -> COpenSSL          SHA-256 (and later HMAC) through OpenSSL EVP
 //   OCI         -> KilnCrypto        pure image model: digests, descriptors, manifests, JSON
 //   KilnLayer   -> OCI, CArchive     overlay tree -> deterministic tar (+gzip/zstd)
-//   KilnStore   -> OCI               image sources/destinations (OCI layout on disk)
+//   KilnStore   -> OCI               image sources/destinations, references, the OCI layout
+//   KilnRegistry -> KilnStore        the registry over HTTP (AsyncHTTPClient): auth, retries, streaming
 //   KilnBake    -> all of the above  resolve base -> build layer -> mutate -> write
 //   kiln        -> KilnBake          thin CLI on swift-argument-parser
 let package = Package(
@@ -19,6 +20,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -36,9 +40,21 @@ let package = Package(
         .target(name: "KilnLayer", dependencies: ["OCI", "KilnCrypto", "CArchive"]),
         .target(name: "KilnStore", dependencies: ["OCI", "KilnCrypto"]),
         .target(
+            name: "KilnRegistry",
+            dependencies: [
+                "OCI", "KilnStore", "KilnCrypto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "KilnBake",
             dependencies: [
-                "OCI", "KilnLayer", "KilnStore",
+                "OCI", "KilnLayer", "KilnStore", "KilnRegistry",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,4 +1,5 @@
 import KilnLayer
+import KilnRegistry
 import KilnStore
 import Logging
 import OCI
@@ -8,24 +9,38 @@ import OCI
 /// Every input error is found before the destination is touched; anything written before a
 /// later failure is removed again, and the tag is written last.
 public struct Baker {
-    private let logger: Logger
+    private let transport: TransportOptions
+    private var logger: Logger { transport.logger }
 
-    public init(logger: Logger = Logger(label: "kiln")) {
-        self.logger = logger
+    /// - Parameter transport: how registries are reached (credentials, TLS, endpoints, retries).
+    public init(transport: TransportOptions = TransportOptions()) {
+        self.transport = transport
     }
 
     /// Bakes the request.
     /// - Returns: the derived image's digest, media type, platforms and layer.
     /// - Throws: a one-line error naming the culprit; the destination is left as it was.
     public func bake(_ request: BakeRequest) async throws -> BakeResult {
-        let source = try openSource(request.base)
+        let registries = try RegistryTransport(options: transport)
+        do {
+            let result = try await bake(request, registries: registries)
+            await registries.shutdown()
+            return result
+        } catch {
+            await registries.shutdown()
+            throw error
+        }
+    }
+
+    private func bake(_ request: BakeRequest, registries: RegistryTransport) async throws -> BakeResult {
+        let source = openSource(request.base, registries: registries)
         let base = try await BaseImage.load(from: source, reference: request.base.description, platforms: request.platforms, logger: logger)
         let entries = try OverlayScanner().scan(overlays: request.overlays, removals: request.removals)
         for image in base.images where image.manifest.flavour.layerMediaType(for: request.compression) == nil {
             throw BakeError.unsupportedCompression("\(request.compression.rawValue) layers need an OCI-typed base; \(request.base) is Docker-typed (use gzip)")
         }
 
-        let destination = try openDestination(request.output)
+        let destination = try openDestination(request.output, registries: registries)
         do {
             let result = try await write(request, base: base, entries: entries, from: source, to: destination)
             return result
@@ -48,33 +63,37 @@ public struct Baker {
         }
 
         let history = Mutate.History(created: rfc3339(time), createdBy: Baker.createdBy(request))
-        var derived: [(base: Descriptor, derived: Descriptor)] = []
+        var derived: [(base: Descriptor, derived: Descriptor, bytes: [UInt8])] = []
         for image in base.images {
-            let descriptor = try await derive(image, layer: layer, history: history, request: request, baseName: source.imageName, from: source, to: destination)
-            derived.append((image.descriptor, descriptor))
+            let (descriptor, bytes) = try await derive(image, layer: layer, history: history, request: request, baseName: source.imageName, from: source, to: destination)
+            derived.append((image.descriptor, descriptor, bytes))
         }
 
         let root: Descriptor
+        let rootBytes: [UInt8]
         if let index = base.index {
+            for child in derived { try await destination.putManifest(child.bytes, as: child.derived) }
             var annotations = [(AnnotationKey.baseDigest, index.descriptor.digest.description)]
             if let name = source.imageName { annotations.append((AnnotationKey.baseName, name)) }
-            let bytes = Mutate.index(index, children: derived, annotations: annotations).serialized()
-            root = Descriptor.of(bytes, mediaType: index.mediaType)
-            try await destination.put(bytes, as: root)
+            rootBytes = Mutate.index(index, children: derived.map { ($0.base, $0.derived) }, annotations: annotations).serialized()
+            root = Descriptor.of(rootBytes, mediaType: index.mediaType)
         } else {
-            root = derived[0].derived
+            (root, rootBytes) = (derived[0].derived, derived[0].bytes)
         }
-        try await destination.tag(root)
+        try await destination.tag(root, bytes: rootBytes)
 
         let pinned: String
         switch request.output {
         case .layout(let layout): pinned = LayoutReference(directory: layout.directory, digest: root.digest).description
+        case .registry(let registry): pinned = registry.with(digest: root.digest).description
         }
         return BakeResult(reference: pinned, digest: root.digest, mediaType: root.mediaType, platforms: base.images.map(\.platform), layer: layer)
     }
 
-    /// Writes one platform's derived config and manifest, copying base layers the destination lacks.
-    private func derive(_ image: BaseImage.Platformed, layer: BuiltLayer, history: Mutate.History, request: BakeRequest, baseName: String?, from source: ImageSource, to destination: ImageDestination) async throws -> Descriptor {
+    /// Writes one platform's derived config and copies the base layers the destination lacks.
+    /// - Returns: the derived manifest, not yet written: the caller writes it (as an index child
+    ///   or under the tag) once everything it points at is in place.
+    private func derive(_ image: BaseImage.Platformed, layer: BuiltLayer, history: Mutate.History, request: BakeRequest, baseName: String?, from source: ImageSource, to destination: ImageDestination) async throws -> (Descriptor, [UInt8]) {
         let manifest = image.manifest
         let configJSON = try Mutate.config(
             image.config, diffID: layer.diffID, history: history, edits: request.edits,
@@ -85,24 +104,15 @@ public struct Baker {
         // The flavour's layer type exists: checked before anything was written.
         let layerDescriptor = Descriptor(mediaType: manifest.flavour.layerMediaType(for: layer.compression) ?? "", digest: layer.digest, size: layer.size)
 
-        for baseLayer in manifest.layers where try await !destination.hasBlob(baseLayer) {
-            let writer = try destination.makeBlobWriter()
-            do {
-                try await source.copyBlob(baseLayer, into: writer)
-                try await writer.commit(as: baseLayer)
-            } catch {
-                writer.cancel()
-                throw error
-            }
+        for baseLayer in manifest.layers {
+            try await BlobCopier.copy(baseLayer, from: source, to: destination)
         }
         try await destination.put(configBytes, as: configDescriptor)
 
         var annotations = [(AnnotationKey.baseDigest, image.descriptor.digest.description)]
         if let baseName { annotations.append((AnnotationKey.baseName, baseName)) }
         let manifestBytes = Mutate.manifest(manifest, config: configDescriptor, layer: layerDescriptor, annotations: annotations).serialized()
-        let descriptor = Descriptor.of(manifestBytes, mediaType: manifest.mediaType)
-        try await destination.put(manifestBytes, as: descriptor)
-        return descriptor
+        return (Descriptor.of(manifestBytes, mediaType: manifest.mediaType), manifestBytes)
     }
 
     /// The history line: destinations only, never host paths, so it is the same on every machine.
@@ -113,19 +123,25 @@ public struct Baker {
         return "kiln bake: " + (parts.isEmpty ? "empty layer" : parts.joined(separator: "; "))
     }
 
-    private func openSource(_ reference: ImageReference) throws -> ImageSource {
+    private func openSource(_ reference: ImageReference, registries: RegistryTransport) -> ImageSource {
         switch reference {
         case .layout(let layout): return OCILayout(layout)
+        case .registry(let registry): return RegistryImage(registry, transport: registries)
         }
     }
 
-    private func openDestination(_ reference: ImageReference) throws -> ImageDestination {
+    private func openDestination(_ reference: ImageReference, registries: RegistryTransport) throws -> ImageDestination {
         switch reference {
         case .layout(let layout):
             guard layout.digest == nil else {
                 throw StoreError.invalidReference(layout.description, reason: "an output is named by a tag, not a digest")
             }
             return OCILayout(layout)
+        case .registry(let registry):
+            guard registry.digest == nil else {
+                throw StoreError.invalidReference(registry.description, reason: "an output is named by a tag, not a digest")
+            }
+            return RegistryImage(registry, transport: registries)
         }
     }
 }

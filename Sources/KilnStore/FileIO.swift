@@ -119,5 +119,6 @@ enum FileIO {
     }
 
     static func remove(_ path: String) { unlink(path) }
+    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
     static func removeDirectory(_ path: String) { rmdir(path) }
 }

@@ -1,24 +1,27 @@
 import OCI
 
-/// Where an image lives. This version knows OCI image layouts on disk; registries come next.
+/// Where an image lives: an OCI image layout on disk or a registry.
 public enum ImageReference: Equatable, Sendable, CustomStringConvertible {
     case layout(LayoutReference)
+    case registry(RegistryReference)
 
-    /// Parses `oci:DIR[:TAG]` or `oci:DIR@sha256:…`.
+    /// Parses `oci:DIR[:TAG|@DIGEST]`, `docker://HOST/REPO[:TAG|@DIGEST]` or a bare registry
+    /// reference (`kong:2.6.0-alpine`, `ghcr.io/org/app@sha256:…`).
     /// - Throws: ``StoreError/invalidReference(_:reason:)`` naming the text.
     public init(parsing text: String) throws {
         if text.hasPrefix("oci:") {
             self = .layout(try LayoutReference(parsing: text))
-        } else if text.hasPrefix("docker://") || text.contains("/") || text.contains(":") {
-            throw StoreError.invalidReference(text, reason: "registry references are not supported yet; use oci:DIR[:TAG]")
+        } else if let scheme = text.range(of: "://"), !text.hasPrefix("docker://") {
+            throw StoreError.invalidReference(text, reason: "unknown transport '\(text[..<scheme.lowerBound])'; use oci:DIR[:TAG] or docker://HOST/REPO[:TAG]")
         } else {
-            throw StoreError.invalidReference(text, reason: "expected oci:DIR[:TAG]")
+            self = .registry(try RegistryReference(parsing: text))
         }
     }
 
     public var description: String {
         switch self {
         case .layout(let layout): return layout.description
+        case .registry(let registry): return registry.description
         }
     }
 }

@@ -6,31 +6,46 @@ public protocol ImageSource: AnyObject {
     /// used for the `org.opencontainers.image.base.name` annotation.
     var imageName: String? { get }
 
+    /// Where the image lives when it is in a registry: lets a destination on the same registry
+    /// mount blobs instead of copying them.
+    var registryReference: RegistryReference? { get }
+
     /// The descriptor the reference points at: a manifest or an index.
     func resolve() async throws -> Descriptor
 
-    /// A manifest, index or config: small blobs read whole, verified, size-capped.
+    /// A manifest, index or config: small documents read whole, verified, size-capped.
     func fetch(_ descriptor: Descriptor) async throws -> [UInt8]
 
-    /// Streams a blob of any size into `writer`, verifying size and digest before returning.
-    func copyBlob(_ descriptor: Descriptor, into writer: BlobWriter) async throws
+    /// Opens a blob of any size as a verified stream (see ``BlobStream/verifying(_:against:location:)``).
+    func openBlob(_ descriptor: Descriptor) async throws -> BlobStream
 }
 
-/// Somewhere images are written to. Nothing becomes visible under a tag before ``ImageDestination/tag(_:)``.
+/// Somewhere images are written to. Nothing becomes visible under a tag before
+/// ``ImageDestination/tag(_:bytes:)``.
 public protocol ImageDestination: AnyObject {
     /// Whether the destination already holds this blob (then it is not written again).
     func hasBlob(_ descriptor: Descriptor) async throws -> Bool
 
-    /// Starts a new blob; the caller writes its bytes and commits it under its digest.
+    /// Tries to take the blob from another repository of the same registry without copying it.
+    /// - Returns: whether the blob is now present.
+    func mountBlob(_ descriptor: Descriptor, from source: RegistryReference) async throws -> Bool
+
+    /// Stores a blob from a stream. `open` may be called again to retry from the start.
+    func putBlob(_ descriptor: Descriptor, from open: @escaping () async throws -> BlobStream) async throws
+
+    /// Starts a new blob written in pieces (the layer being built).
     func makeBlobWriter() throws -> BlobWriter
 
-    /// Stores a small blob (a manifest or a config) in one go.
+    /// Stores a small blob (a config) in one go.
     func put(_ bytes: [UInt8], as descriptor: Descriptor) async throws
 
-    /// Points the reference's tag at `descriptor`: the last step of a bake.
-    func tag(_ descriptor: Descriptor) async throws
+    /// Stores a manifest that is not the one being tagged (a child of an index), by digest.
+    func putManifest(_ bytes: [UInt8], as descriptor: Descriptor) async throws
 
-    /// Removes everything this destination wrote since it was opened. Called after a failure.
+    /// Points the reference's tag at the root manifest or index: the last step of a bake.
+    func tag(_ descriptor: Descriptor, bytes: [UInt8]) async throws
+
+    /// Removes what this destination wrote since it was opened, where it can. Called after a failure.
     func abort()
 }
 
@@ -38,7 +53,7 @@ public protocol ImageDestination: AnyObject {
 public protocol BlobWriter: AnyObject {
     /// Appends bytes.
     func write(_ chunk: UnsafeRawBufferPointer) throws
-    /// Makes the blob visible under `descriptor.digest` after checking the bytes hash to it.
+    /// Makes the blob visible under `descriptor.digest`; the caller computed that digest.
     func commit(as descriptor: Descriptor) async throws
     /// Drops what was written.
     func cancel()

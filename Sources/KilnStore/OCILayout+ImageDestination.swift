@@ -5,6 +5,25 @@ extension OCILayout: ImageDestination {
         FileIO.size(path(of: descriptor.digest)) == descriptor.size
     }
 
+    public func mountBlob(_ descriptor: Descriptor, from source: RegistryReference) async throws -> Bool { false }
+
+    public func putBlob(_ descriptor: Descriptor, from open: @escaping () async throws -> BlobStream) async throws {
+        let writer = try makeBlobWriter()
+        do {
+            for try await chunk in try await open() {
+                try chunk.withUnsafeBytes { try writer.write($0) }
+            }
+            try await writer.commit(as: descriptor)
+        } catch {
+            writer.cancel()
+            throw error
+        }
+    }
+
+    public func putManifest(_ bytes: [UInt8], as descriptor: Descriptor) async throws {
+        try await put(bytes, as: descriptor)
+    }
+
     public func makeBlobWriter() throws -> BlobWriter {
         let blobDirectory = try prepareBlobDirectory()
         let writer = try FileBlobWriter(layout: self, blobDirectory: blobDirectory)
@@ -22,7 +41,8 @@ extension OCILayout: ImageDestination {
 
     /// Adds the image to `index.json` under the reference's tag (replacing an image that had the
     /// tag), writing the file atomically, after every blob is in place.
-    public func tag(_ descriptor: Descriptor) async throws {
+    public func tag(_ descriptor: Descriptor, bytes: [UInt8]) async throws {
+        try await put(bytes, as: descriptor)
         try prepareRoot()
         let markerPath = "\(directory)/oci-layout"
         if !FileIO.exists(markerPath) {

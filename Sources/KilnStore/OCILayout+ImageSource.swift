@@ -1,11 +1,6 @@
 import KilnCrypto
 import OCI
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 extension OCILayout: ImageSource {
     /// Layouts carry no registry name.
@@ -55,24 +50,13 @@ extension OCILayout: ImageSource {
         return bytes
     }
 
-    public func copyBlob(_ descriptor: Descriptor, into writer: BlobWriter) async throws {
+    public var registryReference: RegistryReference? { nil }
+
+    public func openBlob(_ descriptor: Descriptor) async throws -> BlobStream {
         let path = path(of: descriptor.digest)
         guard FileIO.exists(path) else { throw StoreError.blobMissing(location: location, digest: descriptor.digest) }
-        let fd = try FileIO.openForReading(path)
-        defer { close(fd) }
-        let hash = SHA256()
-        var size: Int64 = 0
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let count = try FileIO.read(fd, into: buffer, path: path)
-            if count == 0 { break }
-            let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
-            hash.update(chunk)
-            size += Int64(count)
-            try writer.write(chunk)
-        }
-        try verify(descriptor, actualSize: size, actual: Digest(sha256: hash.finalize()))
+        let file = try FileChunks(path: path)
+        return BlobStream.verifying(BlobStream { try file.next() }, against: descriptor, location: location)
     }
 
     private func verify(_ descriptor: Descriptor, actualSize: Int64, actual: Digest) throws {
@@ -84,4 +68,30 @@ extension OCILayout: ImageSource {
             throw StoreError.sizeMismatch(location: location, digest: descriptor.digest, expected: descriptor.size, actual: actualSize)
         }
     }
+}
+
+/// Reads a file in 1 MiB chunks and closes it at the end.
+final class FileChunks: @unchecked Sendable {
+    private var fd: Int32
+    private let path: String
+
+    init(path: String) throws {
+        self.path = path
+        fd = try FileIO.openForReading(path)
+    }
+
+    func next() throws -> [UInt8]? {
+        guard fd >= 0 else { return nil }
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        let count = try chunk.withUnsafeMutableBytes { try FileIO.read(fd, into: $0, path: path) }
+        if count == 0 {
+            FileIO.close(fd)
+            fd = -1
+            return nil
+        }
+        chunk.removeLast(chunk.count - count)
+        return chunk
+    }
+
+    deinit { if fd >= 0 { FileIO.close(fd) } }
 }

@@ -24,7 +24,7 @@ struct Bake: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The base image.", valueName: "oci:DIR[:TAG|@DIGEST]"))
+    @Option(help: ArgumentHelp("The base image: a registry reference or an OCI layout.", valueName: "REF|oci:DIR[:TAG|@DIGEST]"))
     var base: String
 
     @Option(name: .customLong("overlay"), help: ArgumentHelp(
@@ -65,16 +65,21 @@ struct Bake: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Compression of the new layer: gzip (level 6) or zstd (level 3, OCI bases only).", valueName: "gzip|zstd"))
     var compression: String = "gzip"
 
-    @Option(help: ArgumentHelp("Where to write the derived image.", valueName: "oci:DIR[:TAG]"))
+    @Option(help: ArgumentHelp("Where to write the derived image: a registry reference or an OCI layout.", valueName: "REF|oci:DIR[:TAG]"))
     var output: String
 
     @Flag(help: "Print one JSON object with digest, mediaType, platforms and layer instead of the reference.")
     var json = false
 
+    @OptionGroup(title: "Registry options")
+    var transport: TransportFlags
+
     func run() async throws {
         do {
             let request = try makeRequest()
-            let result = try await Baker().bake(request)
+            var outputRegistry: String?
+            if case .registry(let registry) = request.output { outputRegistry = registry.registry }
+            let result = try await Baker(transport: transport.options(outputRegistry: outputRegistry)).bake(request)
             print(json ? try BakeOutput.json(result) : result.reference)
         } catch let error as ValidationError {
             throw error

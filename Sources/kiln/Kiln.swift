@@ -12,7 +12,7 @@ struct Kiln: AsyncParsableCommand {
             digest on every machine.
             """,
         version: "0.1.0",
-        subcommands: [Bake.self]
+        subcommands: [Bake.self, DigestCommand.self]
     )
 
     static func main() async {

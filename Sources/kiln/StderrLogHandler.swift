@@ -13,6 +13,7 @@ struct StderrLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
+        guard event.level >= logLevel else { return }
         let prefix = event.level >= .warning ? "warning" : "note"
         FileHandle.standardError.write(Data("kiln: \(prefix): \(event.message)\n".utf8))
     }

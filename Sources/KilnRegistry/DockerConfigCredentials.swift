@@ -1,0 +1,85 @@
+import Foundation
+
+/// Credentials as the Docker CLI and podman keep them: `auths` entries, `credHelpers` per
+/// registry and a default `credsStore`, in `$DOCKER_CONFIG/config.json` (else
+/// `~/.docker/config.json`) and in `$REGISTRY_AUTH_FILE`.
+public struct DockerConfigCredentials: CredentialProvider {
+    /// Config files in the order they are consulted.
+    public let files: [String]
+    private let environment: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+        var files: [String] = []
+        if let authFile = environment["REGISTRY_AUTH_FILE"], !authFile.isEmpty { files.append(authFile) }
+        if let dockerConfig = environment["DOCKER_CONFIG"], !dockerConfig.isEmpty {
+            files.append("\(dockerConfig)/config.json")
+        } else if let home = environment["HOME"] {
+            files.append("\(home)/.docker/config.json")
+        }
+        self.files = files
+    }
+
+    public var searchedLocations: [String] { files }
+
+    public func credential(for registry: String) throws -> Credential? {
+        for file in files where FileManager.default.fileExists(atPath: file) {
+            if let found = try credential(for: registry, in: file) { return found }
+        }
+        return nil
+    }
+
+    /// The keys a registry may be stored under (Docker Hub has historical names).
+    static func keys(for registry: String) -> [String] {
+        if registry == "docker.io" {
+            return ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io", "https://registry-1.docker.io"]
+        }
+        return [registry, "https://\(registry)", "http://\(registry)", "https://\(registry)/v1/", "https://\(registry)/v2/"]
+    }
+
+    private func credential(for registry: String, in file: String) throws -> Credential? {
+        guard let data = FileManager.default.contents(atPath: file),
+              let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw RegistryError.invalidConfig(path: file, reason: "not a JSON object")
+        }
+        let keys = DockerConfigCredentials.keys(for: registry)
+        if let helpers = config["credHelpers"] as? [String: String], let helper = keys.lazy.compactMap({ helpers[$0] }).first {
+            return try CredentialHelper(name: helper, environment: environment).get(serverURL: registry)
+        }
+        if let auths = config["auths"] as? [String: Any], let entry = keys.lazy.compactMap({ auths[$0] as? [String: Any] }).first {
+            if let auth = entry["auth"] as? String, !auth.isEmpty {
+                guard let decoded = Data(base64Encoded: auth).flatMap({ String(data: $0, encoding: .utf8) }),
+                      let colon = decoded.firstIndex(of: ":") else {
+                    throw RegistryError.invalidConfig(path: file, reason: "the auth entry for \(registry) is not base64 of user:password")
+                }
+                return Credential(username: String(decoded[..<colon]), secret: String(decoded[decoded.index(after: colon)...]), source: file)
+            }
+            if let user = entry["username"] as? String, let password = entry["password"] as? String {
+                return Credential(username: user, secret: password, source: file)
+            }
+        }
+        if let store = config["credsStore"] as? String, !store.isEmpty {
+            return try CredentialHelper(name: store, environment: environment).get(serverURL: registry)
+        }
+        return nil
+    }
+}
+
+/// Fixed credentials given on the command line (`--username` with `--password-stdin`).
+public struct StaticCredentials: CredentialProvider {
+    let registry: String
+    let credential: Credential
+    let fallback: CredentialProvider
+
+    public init(registry: String, credential: Credential, fallback: CredentialProvider) {
+        self.registry = registry
+        self.credential = credential
+        self.fallback = fallback
+    }
+
+    public func credential(for registry: String) throws -> Credential? {
+        registry == self.registry ? credential : try fallback.credential(for: registry)
+    }
+
+    public var searchedLocations: [String] { ["--username/--password-stdin"] + fallback.searchedLocations }
+}

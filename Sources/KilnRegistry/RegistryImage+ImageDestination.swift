@@ -1,0 +1,142 @@
+import AsyncHTTPClient
+import Foundation
+import KilnStore
+import NIOCore
+import NIOHTTP1
+import OCI
+
+extension RegistryImage: ImageDestination {
+    public func hasBlob(_ descriptor: Descriptor) async throws -> Bool {
+        let session = await session
+        let action = "HEAD blob \(descriptor.digest)"
+        let response = try await session.send(.HEAD, "/v2/\(repository)/blobs/\(descriptor.digest)", scopes: pushScopes, action: action)
+        switch response.status.code {
+        case 200: return true
+        case 404: return false
+        default: throw await failure(response, action: action)
+        }
+    }
+
+    /// `POST /blobs/uploads/?mount=…&from=…`: 201 means mounted; 202 (mounting refused, as ECR
+    /// does unless enabled) opens an upload session, which is dropped: the caller uploads.
+    public func mountBlob(_ descriptor: Descriptor, from source: RegistryReference) async throws -> Bool {
+        guard source.registry == reference.registry, source.repository != repository else { return false }
+        let session = await session
+        let scopes = ["repository:\(repository):pull,push", "repository:\(source.repository):pull"]
+        let action = "mount blob \(descriptor.digest) from \(source.repository)"
+        let query = "mount=\(descriptor.digest)&from=\(source.repository.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? source.repository)"
+        let response = try await session.send(.POST, "/v2/\(repository)/blobs/uploads/?\(query)", headers: ["Content-Length": "0"], scopes: scopes, action: action)
+        _ = try? await response.body.collect(upTo: 64 * 1024)
+        if response.status == .created {
+            transport.options.logger.info("\(descriptor.digest.hex.prefix(12)): mounted from \(source.repository) (\(descriptor.size) bytes)")
+            return true
+        }
+        return false
+    }
+
+    /// Uploads a blob as one request (POST, then one PUT `?digest=` carrying the whole body):
+    /// ECR drops chunks of multi-request uploads. A failed upload is retried from its start.
+    public func putBlob(_ descriptor: Descriptor, from open: @escaping () async throws -> BlobStream) async throws {
+        let session = await session
+        let policy = transport.options.retry
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                try await uploadOnce(descriptor, open: open, session: session)
+                transport.options.logger.info("\(descriptor.digest.hex.prefix(12)): pushed \(descriptor.size) bytes")
+                return
+            } catch let error as StoreError {
+                throw error
+            } catch let error as RegistryError {
+                throw error
+            } catch {
+                guard attempt < policy.attempts else {
+                    throw RegistryError.retriesExhausted(host: reference.registry, action: "upload of blob \(descriptor.digest)", attempts: attempt, last: RegistrySession.describe(error))
+                }
+                let delay = policy.delay(afterAttempt: attempt, retryAfter: nil)
+                transport.options.logger.info("\(reference.registry): upload of \(descriptor.digest.hex.prefix(12)) interrupted (\(RegistrySession.describe(error))); retrying in \(String(format: "%.1f", delay)) s")
+                try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+            }
+        }
+    }
+
+    private struct RetryableUploadStatus: Error { let status: Int }
+
+    private func uploadOnce(_ descriptor: Descriptor, open: () async throws -> BlobStream, session: RegistrySession) async throws {
+        let start = try await session.send(.POST, "/v2/\(repository)/blobs/uploads/", headers: ["Content-Length": "0"], scopes: pushScopes, action: "start upload of \(descriptor.digest)")
+        _ = try? await start.body.collect(upTo: 64 * 1024)
+        guard start.status == .accepted, let location = start.headers.first(name: "Location") else {
+            throw await failure(start, action: "start upload of \(descriptor.digest)")
+        }
+        let base = try await session.prepare()
+        var url = RegistrySession.resolve(location, against: base)
+        url += (url.contains("?") ? "&" : "?") + "digest=\(descriptor.digest)"
+        let stream = try await open()
+        let body = HTTPClientRequest.Body.stream(stream.map { ByteBuffer(bytes: $0) }, length: .known(descriptor.size))
+        let response = try await session.sendStreaming(.PUT, url, headers: ["Content-Type": "application/octet-stream"], body: body, scopes: pushScopes)
+        guard response.status == .created else {
+            if RetryPolicy.retryableStatuses.contains(response.status.code) {
+                _ = try? await response.body.collect(upTo: 64 * 1024)
+                throw RetryableUploadStatus(status: Int(response.status.code))
+            }
+            throw await failure(response, action: "upload of blob \(descriptor.digest)")
+        }
+        _ = try? await response.body.collect(upTo: 64 * 1024)
+    }
+
+    public func makeBlobWriter() throws -> BlobWriter {
+        try SpoolingBlobWriter(destination: self)
+    }
+
+    public func put(_ bytes: [UInt8], as descriptor: Descriptor) async throws {
+        if try await hasBlob(descriptor) { return }
+        try await putBlob(descriptor) { BlobStream.once(bytes) }
+    }
+
+    public func putManifest(_ bytes: [UInt8], as descriptor: Descriptor) async throws {
+        try await putManifest(bytes, descriptor: descriptor, reference: descriptor.digest.description)
+    }
+
+    /// PUTs the root under the tag, unless the tag already holds exactly this digest (immutable
+    /// tags reject even an identical re-push).
+    public func tag(_ descriptor: Descriptor, bytes: [UInt8]) async throws {
+        let tag = reference.tag ?? "latest"
+        let session = await session
+        let head = try await session.send(.HEAD, "/v2/\(repository)/manifests/\(tag)", headers: ["Accept": Self.manifestAccept], scopes: pushScopes, action: "HEAD manifest \(tag)")
+        if head.status == .ok, head.headers.first(name: "Docker-Content-Digest") == descriptor.digest.description {
+            transport.options.logger.info("\(reference.name):\(tag) already is \(descriptor.digest)")
+            return
+        }
+        try await putManifest(bytes, descriptor: descriptor, reference: tag)
+    }
+
+    private func putManifest(_ bytes: [UInt8], descriptor: Descriptor, reference tagOrDigest: String) async throws {
+        let session = await session
+        let action = "PUT manifest \(reference.name):\(tagOrDigest)"
+        let response = try await session.send(.PUT, "/v2/\(repository)/manifests/\(tagOrDigest)", headers: ["Content-Type": descriptor.mediaType], body: .bytes(bytes), scopes: pushScopes, action: action)
+        guard response.status == .created || response.status == .ok else { throw await failure(response, action: action) }
+        _ = try? await response.body.collect(upTo: 64 * 1024)
+        if let announced = response.headers.first(name: "Docker-Content-Digest"), announced != descriptor.digest.description {
+            throw RegistryError.digestMismatch(reference: "\(reference.name)@\(descriptor.digest)", expected: descriptor.digest.description, actual: announced)
+        }
+    }
+
+    /// A registry cannot take back what it stored; nothing is tagged before the end, so a failed
+    /// bake leaves at most unreferenced blobs, which the registry's garbage collection removes.
+    public func abort() {}
+}
+
+extension BlobStream {
+    /// A stream of one chunk.
+    static func once(_ bytes: [UInt8]) -> BlobStream {
+        let box = UncheckedOnce(bytes)
+        return BlobStream { box.take() }
+    }
+}
+
+private final class UncheckedOnce: @unchecked Sendable {
+    private var bytes: [UInt8]?
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    func take() -> [UInt8]? { defer { bytes = nil }; return bytes }
+}

@@ -1,0 +1,156 @@
+import AsyncHTTPClient
+import Foundation
+import KilnStore
+import NIOCore
+import NIOHTTP1
+import OCI
+
+/// One repository reference on a registry, as image source and destination.
+public final class RegistryImage: @unchecked Sendable {
+    public let reference: RegistryReference
+    let transport: RegistryTransport
+    /// The root manifest as resolved, so it is downloaded once.
+    private var resolvedRoot: (descriptor: Descriptor, bytes: [UInt8])?
+
+    public init(_ reference: RegistryReference, transport: RegistryTransport) {
+        self.reference = reference
+        self.transport = transport
+    }
+
+    var session: RegistrySession { get async { await transport.session(for: reference.registry) } }
+    var repository: String { reference.repository }
+    var pullScopes: [String] { ["repository:\(repository):pull"] }
+    var pushScopes: [String] { ["repository:\(repository):pull,push"] }
+
+    static let manifestAccept = [
+        MediaType.ociIndex, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.dockerManifest,
+    ].joined(separator: ", ")
+
+    /// Reads the registry's error body (`{"errors":[{"code","message"}]}`) into a short text.
+    static func errorMessage(_ response: HTTPClientResponse) async -> (code: String, message: String) {
+        guard let body = try? await response.body.collect(upTo: 64 * 1024),
+              let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
+              let first = (object["errors"] as? [[String: Any]])?.first else { return ("", "") }
+        let code = first["code"] as? String ?? ""
+        let message = first["message"] as? String ?? ""
+        return (code, String(message.prefix(200)))
+    }
+
+    /// Turns a non-success response into the error a user can act on.
+    func failure(_ response: HTTPClientResponse, action: String) async -> Error {
+        let status = Int(response.status.code)
+        let (code, message) = await Self.errorMessage(response)
+        let session = await session
+        switch (status, code) {
+        case (401, _):
+            return (try? await session.rejection(repository: repository, action: action)) ?? RegistryError.credentialsRejected(host: reference.registry, source: "the configured credentials")
+        case (403, _), (_, "DENIED"), (_, "UNAUTHORIZED"):
+            return RegistryError.denied(host: reference.registry, repository: repository, action: action, message: message)
+        case (_, "NAME_UNKNOWN"):
+            return RegistryError.repositoryNotFound(host: reference.registry, repository: repository)
+        default:
+            return RegistryError.unexpectedStatus(host: reference.registry, action: action, status: status, message: code.isEmpty ? message : "\(code) \(message)")
+        }
+    }
+}
+
+// MARK: - Source
+
+extension RegistryImage: ImageSource {
+    public var imageName: String? { reference.digest == nil ? reference.description : reference.name }
+    public var registryReference: RegistryReference? { reference }
+
+    public func resolve() async throws -> Descriptor {
+        let (descriptor, bytes) = try await getManifest(reference.manifestReference, expected: reference.digest, mediaType: nil)
+        resolvedRoot = (descriptor, bytes)
+        return descriptor
+    }
+
+    /// The digest and media type a reference points at, from a HEAD request (no download) when
+    /// the registry announces the digest, else from the manifest itself.
+    public func headDigest() async throws -> Descriptor {
+        let session = await session
+        let action = "HEAD manifest \(reference)"
+        let response = try await session.send(.HEAD, "/v2/\(repository)/manifests/\(reference.manifestReference)",
+                                              headers: ["Accept": Self.manifestAccept], scopes: pullScopes, action: action)
+        if response.status == .notFound { throw RegistryError.manifestNotFound(reference: reference.description) }
+        guard response.status == .ok else { throw await failure(response, action: action) }
+        if let text = response.headers.first(name: "Docker-Content-Digest"), let digest = try? Digest(parsing: text),
+           let mediaType = response.headers.first(name: "Content-Type"),
+           let length = response.headers.first(name: "Content-Length").flatMap(Int64.init) {
+            if let pinned = reference.digest, pinned != digest {
+                throw RegistryError.digestMismatch(reference: reference.description, expected: pinned.description, actual: digest.description)
+            }
+            return Descriptor(mediaType: mediaType, digest: digest, size: length)
+        }
+        return try await resolve()
+    }
+
+    public func fetch(_ descriptor: Descriptor) async throws -> [UInt8] {
+        if let root = resolvedRoot, root.descriptor.digest == descriptor.digest { return root.bytes }
+        if MediaType.manifests.contains(descriptor.mediaType) || MediaType.indexes.contains(descriptor.mediaType) {
+            return try await getManifest(descriptor.digest.description, expected: descriptor.digest, mediaType: descriptor.mediaType).bytes
+        }
+        guard descriptor.size <= Int64(maxMetadataBlobSize) else {
+            throw StoreError.tooLarge(location: "\(reference.name)", digest: descriptor.digest, limit: maxMetadataBlobSize)
+        }
+        var bytes: [UInt8] = []
+        for try await chunk in try await openBlob(descriptor) { bytes += chunk }
+        return bytes
+    }
+
+    public func openBlob(_ descriptor: Descriptor) async throws -> BlobStream {
+        let session = await session
+        let action = "GET blob \(descriptor.digest)"
+        let response = try await session.getFollowingRedirects("/v2/\(repository)/blobs/\(descriptor.digest)", scopes: pullScopes, action: action)
+        guard response.status == .ok else {
+            if response.status == .notFound { throw RegistryError.blobNotFound(host: reference.registry, repository: repository, digest: descriptor.digest.description) }
+            throw await failure(response, action: action)
+        }
+        let iterator = UncheckedIterator(response.body.makeAsyncIterator())
+        let raw = BlobStream {
+            guard var buffer = try await iterator.next() else { return nil }
+            return buffer.readBytes(length: buffer.readableBytes) ?? []
+        }
+        return BlobStream.verifying(raw, against: descriptor, location: "\(reference.registry)/\(repository)")
+    }
+
+    /// GETs a manifest, capped at 4 MiB, and checks it against the expected digest or the
+    /// digest the registry announced.
+    func getManifest(_ tagOrDigest: String, expected: Digest?, mediaType: String?) async throws -> (descriptor: Descriptor, bytes: [UInt8]) {
+        let session = await session
+        let shown = "\(reference.name)\(tagOrDigest.hasPrefix("sha256:") ? "@" : ":")\(tagOrDigest)"
+        let action = "GET manifest \(shown)"
+        let response = try await session.send(.GET, "/v2/\(repository)/manifests/\(tagOrDigest)", headers: ["Accept": Self.manifestAccept], scopes: pullScopes, action: action)
+        if response.status == .notFound {
+            let (code, _) = await Self.errorMessage(response)
+            if code == "NAME_UNKNOWN" { throw RegistryError.repositoryNotFound(host: reference.registry, repository: repository) }
+            throw RegistryError.manifestNotFound(reference: shown)
+        }
+        guard response.status == .ok else { throw await failure(response, action: action) }
+        if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > maxMetadataBlobSize {
+            throw RegistryError.manifestTooLarge(reference: shown)
+        }
+        let body: ByteBuffer
+        do { body = try await response.body.collect(upTo: maxMetadataBlobSize) } catch {
+            throw RegistryError.manifestTooLarge(reference: shown)
+        }
+        let bytes = Array(buffer: body)
+        let actual = Digest.of(bytes)
+        if let expected, expected != actual {
+            throw RegistryError.digestMismatch(reference: shown, expected: expected.description, actual: actual.description)
+        }
+        if let announced = response.headers.first(name: "Docker-Content-Digest"), announced != actual.description {
+            throw RegistryError.digestMismatch(reference: shown, expected: announced, actual: actual.description)
+        }
+        let type = response.headers.first(name: "Content-Type").flatMap { $0.split(separator: ";").first.map(String.init) } ?? mediaType ?? ""
+        return (Descriptor(mediaType: type, digest: actual, size: Int64(bytes.count)), bytes)
+    }
+}
+
+/// Holds a response body iterator for its single consumer.
+final class UncheckedIterator: @unchecked Sendable {
+    private var iterator: HTTPClientResponse.Body.AsyncIterator
+    init(_ iterator: HTTPClientResponse.Body.AsyncIterator) { self.iterator = iterator }
+    func next() async throws -> ByteBuffer? { try await iterator.next() }
+}

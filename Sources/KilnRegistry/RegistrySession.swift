@@ -1,0 +1,305 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// One registry as kiln talks to it: base URL (found once), auth challenge, tokens, retries.
+actor RegistrySession {
+    let registry: String
+    private let transport: RegistryTransport
+    private var baseURL: String?
+    private var challenge: AuthChallenge?
+    private var credential: Credential??
+    private let tokens = TokenCache()
+
+    init(registry: String, transport: RegistryTransport) {
+        self.registry = registry
+        self.transport = transport
+    }
+
+    var options: TransportOptions { transport.options }
+    var http: HTTPClient { transport.http }
+
+    /// A request body that can be sent again on a retry (never a stream).
+    enum ReplayableBody: Sendable {
+        case none
+        case bytes([UInt8])
+    }
+
+    // MARK: Endpoint and challenge
+
+    private var apiHost: String { registry == "docker.io" ? "registry-1.docker.io" : registry }
+
+    private var isLoopback: Bool {
+        let host = registry.hasPrefix("[") ? String(registry.prefix(while: { $0 != "]" })) + "]" : String(registry.split(separator: ":").first ?? "")
+        return host == "localhost" || host.hasPrefix("127.") || host == "[::1]"
+    }
+
+    /// Finds the base URL and the auth challenge with `GET /v2/`, once.
+    ///
+    /// HTTPS unless an endpoint is configured. Loopback and `--insecure` hosts are tried over
+    /// plain HTTP first (no credentials are sent to `/v2/`) and over HTTPS when the server answers
+    /// 400, as TLS servers do to plain HTTP, or refuses plain HTTP.
+    func prepare() async throws -> String {
+        if let baseURL { return baseURL }
+        if let endpoint = options.endpoints[registry] {
+            let base = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+            try await ping(base, retrying: true)
+            baseURL = base
+            return base
+        }
+        if isLoopback || options.insecureHosts.contains(registry) {
+            let plain = "http://\(apiHost)"
+            do {
+                if try await ping(plain, retrying: false) {
+                    baseURL = plain
+                    return plain
+                }
+            } catch RegistryError.retriesExhausted {
+                // Nothing speaks plain HTTP there: try TLS.
+            }
+        }
+        let secure = "https://\(apiHost)"
+        try await ping(secure, retrying: true)
+        baseURL = secure
+        return secure
+    }
+
+    /// `GET /v2/` at `base`; records the challenge.
+    /// - Returns: `false` when the server answered 400 (a TLS server reached over plain HTTP).
+    @discardableResult
+    private func ping(_ base: String, retrying: Bool) async throws -> Bool {
+        let response = try await withRetries(action: "GET \(base)/v2/", attempts: retrying ? nil : 1) {
+            var request = HTTPClientRequest(url: "\(base)/v2/")
+            request.method = .GET
+            // A short deadline: the client retries connecting until it passes, and a probe of
+            // the wrong scheme or of a dead host should not take long to say so.
+            return try await self.http.execute(request, timeout: .seconds(5))
+        }
+        _ = try? await response.body.collect(upTo: 64 * 1024)
+        switch response.status.code {
+        case 200:
+            challenge = nil
+        case 401:
+            challenge = response.headers["WWW-Authenticate"].lazy.compactMap(AuthChallenge.init(header:)).first
+            guard challenge != nil else {
+                throw RegistryError.invalidResponse(host: registry, reason: "401 without a Basic or Bearer challenge")
+            }
+        case 400 where base.hasPrefix("http://"):
+            return false
+        default:
+            throw RegistryError.notARegistry(host: registry, status: Int(response.status.code))
+        }
+        return true
+    }
+
+    // MARK: Requests
+
+    /// Sends a request with auth and retries, and returns the response of the last attempt.
+    ///
+    /// - Parameters:
+    ///   - path: the part after the base URL (`/v2/…`), or an absolute URL (upload locations).
+    ///   - scopes: token scopes (`repository:NAME:pull,push`).
+    ///   - action: names the request in errors ("HEAD blob sha256:…").
+    func send(_ method: HTTPMethod, _ path: String, headers: HTTPHeaders = [:], body: ReplayableBody = .none, scopes: [String], action: String) async throws -> HTTPClientResponse {
+        let base = try await prepare()
+        let url = path.hasPrefix("http://") || path.hasPrefix("https://") ? path : base + path
+        var refreshed = false
+        while true {
+            let authorization = try await authorization(for: scopes)
+            let response = try await withRetries(action: action) {
+                var request = HTTPClientRequest(url: url)
+                request.method = method
+                request.headers = headers
+                if let authorization { request.headers.replaceOrAdd(name: "Authorization", value: authorization) }
+                if case .bytes(let bytes) = body {
+                    request.body = .bytes(ByteBuffer(bytes: bytes))
+                    request.headers.replaceOrAdd(name: "Content-Length", value: String(bytes.count))
+                }
+                return try await self.http.execute(request, timeout: .seconds(300))
+            }
+            if response.status == .unauthorized, !refreshed, challenge?.scheme == .bearer {
+                // An expired or too narrow token: fetch a new one once.
+                refreshed = true
+                await tokens.invalidate(scopes.joined(separator: " "))
+                _ = try? await response.body.collect(upTo: 64 * 1024)
+                continue
+            }
+            return response
+        }
+    }
+
+    /// Sends a request whose body is streamed (a blob upload); not retried here: the caller
+    /// retries the whole upload from its start.
+    func sendStreaming(_ method: HTTPMethod, _ url: String, headers: HTTPHeaders, body: HTTPClientRequest.Body, scopes: [String]) async throws -> HTTPClientResponse {
+        _ = try await prepare()
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers = headers
+        if let authorization = try await authorization(for: scopes) { request.headers.replaceOrAdd(name: "Authorization", value: authorization) }
+        request.body = body
+        return try await http.execute(request, timeout: .seconds(3600))
+    }
+
+    /// A GET that follows redirects itself, dropping the Authorization header when a redirect
+    /// leaves the registry's origin (Docker Hub sends blob downloads to a CDN).
+    func getFollowingRedirects(_ path: String, headers: HTTPHeaders = [:], scopes: [String], action: String) async throws -> HTTPClientResponse {
+        var response = try await send(.GET, path, headers: headers, scopes: scopes, action: action)
+        let base = try await prepare()
+        var hops = 0
+        while [301, 302, 303, 307, 308].contains(response.status.code) {
+            hops += 1
+            guard hops <= 5, let location = response.headers.first(name: "Location") else {
+                throw RegistryError.invalidResponse(host: registry, reason: "too many redirects for \(action)")
+            }
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            let target = Self.resolve(location, against: base)
+            if Self.origin(of: target) == Self.origin(of: base) {
+                response = try await send(.GET, target, headers: headers, scopes: scopes, action: action)
+            } else {
+                response = try await withRetries(action: action) {
+                    var request = HTTPClientRequest(url: target)
+                    request.headers = headers
+                    return try await self.http.execute(request, timeout: .seconds(300))
+                }
+            }
+        }
+        return response
+    }
+
+    static func resolve(_ location: String, against base: String) -> String {
+        if location.hasPrefix("http://") || location.hasPrefix("https://") { return location }
+        if location.hasPrefix("/") { return origin(of: base) + location }
+        return base + "/" + location
+    }
+
+    static func origin(of url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        let rest = url[schemeEnd.upperBound...]
+        let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        return String(url[..<schemeEnd.upperBound]) + rest[..<hostEnd]
+    }
+
+    // MARK: Retries
+
+    /// Runs `attempt` again on connection errors and retryable statuses, with backoff.
+    func withRetries(action: String, attempts: Int? = nil, _ attempt: @Sendable () async throws -> HTTPClientResponse) async throws -> HTTPClientResponse {
+        let policy = options.retry
+        let attempts = attempts ?? policy.attempts
+        var last = ""
+        for number in 1...attempts {
+            var retryAfter: String?
+            do {
+                let response = try await attempt()
+                guard RetryPolicy.retryableStatuses.contains(response.status.code) else { return response }
+                retryAfter = response.headers.first(name: "Retry-After")
+                last = "HTTP \(response.status.code)"
+                _ = try? await response.body.collect(upTo: 64 * 1024)
+            } catch let error as RegistryError {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch let error as NIOSSLError {
+                // A certificate or protocol mismatch does not heal by itself.
+                throw RegistryError.unreachable(host: registry, reason: "TLS handshake failed (\(error)); for a private CA pass --ca-file")
+            } catch {
+                last = RegistrySession.describe(error)
+            }
+            guard number < attempts else { break }
+            let delay = policy.delay(afterAttempt: number, retryAfter: retryAfter)
+            options.logger.info("\(registry): \(action): \(last); retrying in \(String(format: "%.1f", delay)) s")
+            try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+        }
+        throw RegistryError.retriesExhausted(host: registry, action: action, attempts: attempts, last: last)
+    }
+
+    /// A short, secret-free description of a transport error.
+    static func describe(_ error: Error) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .connectTimeout: return "connection timed out"
+            case .remoteConnectionClosed: return "connection closed by the server"
+            case .readTimeout: return "read timed out"
+            default: return String(describing: error)
+            }
+        }
+        let text = String(describing: error)
+        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
+        return text.count > 160 ? String(text.prefix(160)) + "…" : text
+    }
+
+    // MARK: Auth
+
+    private func loadCredential() throws -> Credential? {
+        if let credential { return credential }
+        let found = try options.credentials.credential(for: registry)
+        credential = .some(found)
+        return found
+    }
+
+    /// The Authorization header for these scopes, fetching a bearer token when needed.
+    private func authorization(for scopes: [String]) async throws -> String? {
+        guard let challenge else { return nil }
+        switch challenge.scheme {
+        case .basic:
+            guard let credential = try loadCredential() else {
+                throw RegistryError.authenticationRequired(host: registry, repository: Self.repositories(in: scopes), lookedIn: options.credentials.searchedLocations)
+            }
+            return credential.basicAuthorization
+        case .bearer:
+            let key = scopes.joined(separator: " ")
+            if let token = await tokens.token(for: key) { return "Bearer \(token)" }
+            let (token, lifetime) = try await fetchToken(challenge: challenge, scopes: scopes)
+            await tokens.store(token, for: key, lifetime: lifetime)
+            return "Bearer \(token)"
+        }
+    }
+
+    static func repositories(in scopes: [String]) -> String {
+        scopes.compactMap { $0.split(separator: ":").dropFirst().first.map(String.init) }.joined(separator: ", ")
+    }
+
+    /// The token flow of the distribution spec: GET realm?service=…&scope=…, with Basic
+    /// credentials when kiln has them, anonymous otherwise.
+    private func fetchToken(challenge: AuthChallenge, scopes: [String]) async throws -> (String, TimeInterval) {
+        guard let realm = challenge.realm, var components = URLComponents(string: realm) else {
+            throw RegistryError.invalidResponse(host: registry, reason: "Bearer challenge without a usable realm")
+        }
+        var query = components.queryItems ?? []
+        if let service = challenge.service { query.append(URLQueryItem(name: "service", value: service)) }
+        for scope in scopes { query.append(URLQueryItem(name: "scope", value: scope)) }
+        components.queryItems = query
+        guard let url = components.string else { throw RegistryError.invalidResponse(host: registry, reason: "bad token realm") }
+        let credential = try loadCredential()
+        let response = try await withRetries(action: "token request") {
+            var request = HTTPClientRequest(url: url)
+            if let credential { request.headers.add(name: "Authorization", value: credential.basicAuthorization) }
+            return try await self.http.execute(request, timeout: .seconds(30))
+        }
+        let body = try await response.body.collect(upTo: 1024 * 1024)
+        switch response.status.code {
+        case 200: break
+        case 401, 403:
+            if let credential { throw RegistryError.credentialsRejected(host: registry, source: credential.source) }
+            throw RegistryError.authenticationRequired(host: registry, repository: Self.repositories(in: scopes), lookedIn: options.credentials.searchedLocations)
+        default:
+            throw RegistryError.unexpectedStatus(host: registry, action: "token request", status: Int(response.status.code), message: "")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
+              let token = (object["token"] as? String) ?? (object["access_token"] as? String), !token.isEmpty else {
+            throw RegistryError.invalidResponse(host: registry, reason: "token response without a token")
+        }
+        let lifetime = (object["expires_in"] as? NSNumber)?.doubleValue ?? 60
+        return (token, lifetime)
+    }
+
+    /// After a request was refused with 401 although kiln sent credentials.
+    func rejection(repository: String, action: String) throws -> RegistryError {
+        if let credential = try loadCredential() { return .credentialsRejected(host: registry, source: credential.source) }
+        return .authenticationRequired(host: registry, repository: repository, lookedIn: options.credentials.searchedLocations)
+    }
+}
+
+import NIOFoundationCompat

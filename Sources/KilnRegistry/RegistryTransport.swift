@@ -1,0 +1,46 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOSSL
+
+/// The HTTP client and per-registry sessions of one kiln run. Call ``shutdown()`` when done.
+public final class RegistryTransport: Sendable {
+    let http: HTTPClient
+    public let options: TransportOptions
+    private let sessions = SessionTable()
+
+    public init(options: TransportOptions) throws {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile = options.caFile {
+            do {
+                tls.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMFile(caFile))]
+            } catch {
+                throw RegistryError.invalidConfig(path: caFile, reason: "not a PEM certificate file")
+            }
+        }
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow)
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(120))
+        configuration.decompression = .disabled
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        self.options = options
+    }
+
+    /// The session for a registry name, created on first use.
+    func session(for registry: String) async -> RegistrySession {
+        await sessions.session(for: registry) { RegistrySession(registry: registry, transport: self) }
+    }
+
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+}
+
+private actor SessionTable {
+    private var sessions: [String: RegistrySession] = [:]
+
+    func session(for registry: String, make: () -> RegistrySession) -> RegistrySession {
+        if let existing = sessions[registry] { return existing }
+        let made = make()
+        sessions[registry] = made
+        return made
+    }
+}

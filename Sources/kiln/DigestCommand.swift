@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import KilnBake
+import KilnStore
+
+struct DigestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "digest",
+        abstract: "Print the digest of the manifest or index a reference points at (no layer is downloaded)."
+    )
+
+    @Argument(help: ArgumentHelp("The image.", valueName: "REF"))
+    var reference: String
+
+    @OptionGroup var transport: TransportFlags
+
+    func run() async throws {
+        do {
+            let reference = try ImageReference(parsing: reference)
+            let descriptor = try await DigestResolver(transport: transport.options(outputRegistry: nil)).resolve(reference)
+            print(descriptor.digest)
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            FileHandle.standardError.write(Data("kiln: error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import KilnRegistry
+import KilnStore
+import Logging
+
+/// Flags that say how registries are reached; shared by every command that talks to one.
+struct TransportFlags: ParsableArguments {
+    @Option(name: .customLong("insecure"), help: ArgumentHelp("Allow plain HTTP to this registry (loopback registries always may). Repeatable.", valueName: "HOST[:PORT]"))
+    var insecureHosts: [String] = []
+
+    @Option(name: .customLong("ca-file"), help: ArgumentHelp("PEM file of extra CA certificates (default: $SSL_CERT_FILE).", valueName: "PATH"))
+    var caFile: String?
+
+    @Option(name: .customLong("registry-endpoint"), help: ArgumentHelp("Send requests for registry HOST to URL (a mirror, a pull-through cache, a test registry); references keep their names. Repeatable.", valueName: "HOST=URL"))
+    var endpoints: [String] = []
+
+    @Option(help: ArgumentHelp("User name for the output registry; the password is read from standard input with --password-stdin.", valueName: "NAME"))
+    var username: String?
+
+    @Flag(help: "Read the output registry's password from standard input.")
+    var passwordStdin = false
+
+    @Option(help: "Blob transfers in parallel.")
+    var jobs: Int = 4
+
+    @Flag(help: "Print only the result (no progress lines).")
+    var quiet = false
+
+    /// Builds the transport options; `outputRegistry` receives --username/--password-stdin.
+    func options(outputRegistry: String?) throws -> TransportOptions {
+        var options = TransportOptions()
+        options.insecureHosts = Set(insecureHosts)
+        options.caFile = caFile ?? ProcessInfo.processInfo.environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+        for entry in endpoints {
+            guard let equals = entry.firstIndex(of: "="), entry[entry.index(after: equals)...].contains("://") else {
+                throw ValidationError("--registry-endpoint '\(entry)' must have the form HOST=URL, e.g. docker.io=http://127.0.0.1:5000")
+            }
+            options.endpoints[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+        }
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        options.jobs = jobs
+        if username != nil || passwordStdin {
+            guard let username, passwordStdin else { throw ValidationError("--username and --password-stdin go together") }
+            guard let outputRegistry else { throw ValidationError("--username applies to a registry output; the output is not in a registry") }
+            let password = (readLine(strippingNewline: true) ?? "")
+            guard !password.isEmpty else { throw ValidationError("--password-stdin read an empty password") }
+            options.credentials = StaticCredentials(registry: outputRegistry, credential: Credential(username: username, secret: password, source: "--username/--password-stdin"), fallback: options.credentials)
+        }
+        var logger = Logger(label: "kiln")
+        logger.logLevel = quiet ? .warning : .info
+        options.logger = logger
+        return options
+    }
+}

@@ -171,8 +171,12 @@ import Testing
         try f.expectFailure(overlay + ["--platform", "amd64"], mentions: ["invalid platform 'amd64'"])
         try f.expectFailure(overlay + ["--owner", "kong"], mentions: ["invalid owner 'kong'"])
         try f.expectFailure(overlay + ["--platform", "linux/arm64"], mentions: ["the base is a single linux/amd64 image; it has no linux/arm64 image"])
-        try f.expectFailure(["bake", "--base", "docker.io/library/kong:2.6.0-alpine", "--overlay", "\(f.dir("overlay")):/etc/app"],
-                            mentions: ["invalid image reference 'docker.io/library/kong:2.6.0-alpine'"])
+        try f.expectFailure(["bake", "--base", "Kong:2.6.0-alpine", "--overlay", "\(f.dir("overlay")):/etc/app"],
+                            mentions: ["invalid image reference 'Kong:2.6.0-alpine'", "'Kong' is not a valid repository path component"])
+        try f.expectFailure(["bake", "--base", "s3://bucket/kong", "--overlay", "\(f.dir("overlay")):/etc/app"],
+                            mentions: ["invalid image reference 's3://bucket/kong'", "unknown transport 's3'"])
+        try f.expectFailure(["bake", "--base", "kong@sha256:abc", "--overlay", "\(f.dir("overlay")):/etc/app"],
+                            mentions: ["'sha256:abc' is not a valid sha256 digest"])
     }
 
     @Test func outputIntoAnUnrelatedDirectoryIsRefused() throws {

@@ -1,0 +1,180 @@
+import Foundation
+import KilnTestSupport
+import Testing
+
+/// kiln against real distribution registries on 127.0.0.1, with skopeo and umoci as referees.
+@Suite struct RegistryTests {
+    /// An isolated Docker config dir, so the machine's own credentials never take part.
+    private func environment(_ dir: TemporaryDirectory, config: String = #"{"auths":{}}"#, path: String? = nil) throws -> [String: String] {
+        try dir.write("docker/config.json", config)
+        var environment = ["DOCKER_CONFIG": dir("docker"), "REGISTRY_AUTH_FILE": ""]
+        if let path { environment["PATH"] = path }
+        return environment
+    }
+
+    /// A umoci-built base pushed to `registry` as base/app:1.0.
+    private func pushBase(to registry: RegistryServer, work: TemporaryDirectory) throws {
+        try PeerImages.makeOCIBase(at: work("base"), work: work)
+        try registry.push(layout: "\(work("base")):base", to: "base/app:1.0")
+    }
+
+    private func overlay(_ dir: TemporaryDirectory) throws -> String {
+        try dir.write("overlay/kong.conf", "database = off\n")
+        try dir.write("overlay/declarative/kong.yml", "_format_version: \"2.1\"\n")
+        return "\(dir("overlay")):/etc/kong"
+    }
+
+    /// Pulls `reference` back with skopeo into a layout and unpacks it with umoci.
+    private func pullAndUnpack(_ reference: String, from registry: RegistryServer, work: TemporaryDirectory) throws -> String {
+        let layout = work("pulled-\(UUID().uuidString)")
+        try runChecked("skopeo", ["copy", "--quiet"] + registry.skopeoFlags(dest: false) + ["docker://\(reference)", "oci:\(layout):x"])
+        try PeerImages.unpack("\(layout):x", to: work("bundle-\(UUID().uuidString)"))
+        return try FileManager.default.contentsOfDirectory(atPath: work.path).filter { $0.hasPrefix("bundle-") }.map { work($0) + "/rootfs" }.first ?? ""
+    }
+
+    @Test func digestMatchesSkopeoWithoutDownloadingLayers() throws {
+        let registry = try RegistryServer()
+        let dir = try TemporaryDirectory()
+        try pushBase(to: registry, work: dir)
+        let before = registry.requests().count
+        let digest = try kiln(["digest", "\(registry.host)/base/app:1.0"], extraEnvironment: try environment(dir))
+        #expect(digest.status == 0, "\(digest.stderr)")
+        let kilnRequests = Array(registry.requests()[before...])
+        #expect(!kilnRequests.isEmpty && !kilnRequests.contains { $0.contains("/blobs/") }, "\(kilnRequests)")
+        let skopeo = try runChecked("skopeo", ["inspect", "--format", "{{.Digest}}"] + registry.skopeoFlags(dest: nil) + ["docker://\(registry.host)/base/app:1.0"]).output
+        #expect(digest.output == skopeo)
+    }
+
+    @Test func sameRegistryBakeMountsBaseLayersAndRerunUploadsNothing() throws {
+        let registry = try RegistryServer()
+        let dir = try TemporaryDirectory()
+        try pushBase(to: registry, work: dir)
+        let env = try environment(dir)
+        let arguments = ["bake", "--base", "\(registry.host)/base/app:1.0", "--overlay", try overlay(dir),
+                         "--env", "KONG_DATABASE=off", "--user", "kong", "--output", "\(registry.host)/um/gateway:v1", "--json"]
+        let start = registry.requests().count
+        let result = try BakeJSON(kiln(arguments, extraEnvironment: env))
+        #expect(result.reference == "\(registry.host)/um/gateway@\(result.digest)")
+        let requests = Array(registry.requests()[start...])
+        let baseLayers = try LayoutReader(dir("base")).json(try LayoutReader(dir("base")).entry(tag: "base")["digest"] as! String)["layers"] as! [[String: Any]]
+        #expect(requests.filter { $0.hasPrefix("POST /v2/um/gateway/blobs/uploads/?mount=") }.count == baseLayers.count)
+        // Only the new layer and the config are uploaded; no base layer is downloaded.
+        #expect(requests.filter { $0.hasPrefix("PUT /v2/um/gateway/blobs/uploads/") }.count == 2)
+        let baseLayerDigests = baseLayers.compactMap { $0["digest"] as? String }
+        #expect(!requests.contains { request in baseLayerDigests.contains { request == "GET /v2/base/app/blobs/\($0)" } })
+        #expect(requests.filter { $0.hasPrefix("PATCH") }.isEmpty)
+        #expect(requests.last == "PUT /v2/um/gateway/manifests/v1")
+
+        let root = try pullAndUnpack("\(registry.host)/um/gateway:v1", from: registry, work: dir)
+        #expect(try String(contentsOfFile: "\(root)/etc/kong/kong.conf", encoding: .utf8) == "database = off\n")
+        #expect(FileManager.default.fileExists(atPath: "\(root)/etc/os-release"))
+        let inspect = try runChecked("skopeo", ["inspect"] + registry.skopeoFlags(dest: nil) + ["docker://\(registry.host)/um/gateway:v1"]).stdout
+        #expect(inspect.contains("\"KONG_DATABASE=off\"") && inspect.contains(result.digest))
+
+        let again = registry.requests().count
+        let second = try BakeJSON(kiln(arguments, extraEnvironment: env))
+        #expect(second.digest == result.digest)
+        let rerun = Array(registry.requests()[again...])
+        #expect(rerun.filter { $0.hasPrefix("PUT") || $0.hasPrefix("POST") || $0.hasPrefix("PATCH") }.isEmpty, "\(rerun)")
+    }
+
+    @Test func crossRegistryBakeStreamsLayersAndMatchesTheLayoutBake() throws {
+        let source = try RegistryServer()
+        let target = try RegistryServer()
+        let dir = try TemporaryDirectory()
+        try pushBase(to: source, work: dir)
+        let env = try environment(dir)
+        let overlay = try overlay(dir)
+        let toRegistry = try BakeJSON(kiln(["bake", "--base", "\(source.host)/base/app:1.0", "--overlay", overlay,
+                                            "--output", "\(target.host)/um/gateway:v1", "--json"], extraEnvironment: env))
+        let toLayout = try BakeJSON(kiln(["bake", "--base", "\(source.host)/base/app:1.0", "--overlay", overlay,
+                                          "--output", "oci:\(dir("layout")):v1", "--json"], extraEnvironment: env))
+        #expect(toRegistry.digest == toLayout.digest)
+        let pushed = target.requests().filter { $0.hasPrefix("PUT /v2/um/gateway/blobs/uploads/") }
+        let layers = (try LayoutReader(dir("layout")).json(toLayout.digest)["layers"] as? [Any])?.count ?? 0
+        #expect(pushed.count == layers + 1)
+        let root = try pullAndUnpack("\(target.host)/um/gateway:v1", from: target, work: dir)
+        #expect(FileManager.default.fileExists(atPath: "\(root)/etc/kong/declarative/kong.yml"))
+
+        // Layout to registry: the README's demo gives its golden digest in a registry too.
+        let demo = try BakeJSON(kiln(Demo.arguments(output: "\(target.host)/um/demo:gateway") + ["--json"], extraEnvironment: env))
+        #expect(demo.digest == Demo.goldenManifest)
+        #expect(try kiln(["digest", "\(target.host)/um/demo:gateway"], extraEnvironment: env).output == Demo.goldenManifest)
+    }
+
+    @Test func multiPlatformIndexInRegistries() throws {
+        let registry = try RegistryServer()
+        let dir = try TemporaryDirectory()
+        try PeerImages.makeTwoPlatformBase(at: dir("base"), work: dir)
+        try runChecked("skopeo", ["copy", "--quiet", "--all"] + registry.skopeoFlags(dest: true) + ["oci:\(dir("base")):multi", "docker://\(registry.host)/base/multi:1"])
+        let result = try BakeJSON(kiln(["bake", "--base", "\(registry.host)/base/multi:1", "--overlay", try overlay(dir),
+                                        "--output", "\(registry.host)/um/multi:1", "--json"], extraEnvironment: try environment(dir)))
+        #expect(result.platforms == ["linux/amd64", "linux/arm64/v8"])
+        let raw = try runChecked("skopeo", ["inspect", "--raw"] + registry.skopeoFlags(dest: nil) + ["docker://\(registry.host)/um/multi:1"]).stdout
+        let index = try JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any] ?? [:]
+        #expect((index["manifests"] as? [Any])?.count == 2)
+        for arch in ["amd64", "arm64"] {
+            let layers = try runChecked("skopeo", ["inspect", "--override-arch", arch, "--format", "{{.Layers}}"] + registry.skopeoFlags(dest: nil) + ["docker://\(registry.host)/um/multi:1"]).output
+            #expect(layers.contains(result.layer.digest))
+        }
+        // One overlay blob, uploaded once although two manifests use it.
+        #expect(registry.requests().filter { $0 == "HEAD /v2/um/multi/blobs/\(result.layer.digest)" }.count <= 1)
+    }
+
+    @Test func tlsAndBasicAuthWithDockerConfigAndCredentialHelper() throws {
+        let registry = try RegistryServer(tls: true, user: ("ci", "s3cret-pass"))
+        let dir = try TemporaryDirectory()
+        try pushBase(to: registry, work: dir)
+        let auth = Data("ci:s3cret-pass".utf8).base64EncodedString()
+        let arguments = ["bake", "--base", "\(registry.host)/base/app:1.0", "--overlay", try overlay(dir),
+                         "--ca-file", registry.caFile!, "--env", "A=b", "--output", "\(registry.host)/um/gateway:v1"]
+        let ok = try kiln(arguments, extraEnvironment: try environment(dir, config: #"{"auths":{"\#(registry.host)":{"auth":"\#(auth)"}}}"#))
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(!ok.stderr.contains("s3cret") && !ok.stdout.contains("s3cret"))
+        let inspect = try runChecked("skopeo", ["inspect"] + registry.skopeoFlags(dest: nil) + ["docker://\(registry.host)/um/gateway:v1"]).stdout
+        #expect(inspect.contains("\"A=b\""))
+
+        // The same through a credential helper on PATH.
+        try dir.write("bin/docker-credential-kilntest", """
+            #!/bin/sh
+            read server
+            [ "$1" = get ] && [ "$server" = "\(registry.host)" ] || exit 1
+            echo '{"ServerURL":"\(registry.host)","Username":"ci","Secret":"s3cret-pass"}'
+            """, mode: 0o755)
+        let path = dir("bin") + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        let helper = try kiln(arguments.dropLast() + ["\(registry.host)/um/gateway:v2"],
+                              extraEnvironment: try environment(dir, config: #"{"credHelpers":{"\#(registry.host)":"kilntest"}}"#, path: path))
+        #expect(helper.status == 0, "\(helper.stderr)")
+
+        // A wrong password: one line, names where the credentials came from, shows no secret, pushes nothing.
+        let wrong = Data("ci:wrong-pass".utf8).base64EncodedString()
+        let before = registry.requests().count
+        let denied = try kiln(arguments.dropLast() + ["\(registry.host)/um/gateway:v3"],
+                              extraEnvironment: try environment(dir, config: #"{"auths":{"\#(registry.host)":{"auth":"\#(wrong)"}}}"#))
+        #expect(denied.status == 1)
+        #expect(denied.stderr == "kiln: error: registry \(registry.host) rejected the credentials from \(dir("docker/config.json"))\n")
+        #expect(!registry.requests()[before...].contains { $0.hasPrefix("PUT") || $0.hasPrefix("POST") })
+
+        // No credentials at all.
+        let anonymous = try kiln(arguments, extraEnvironment: try environment(dir))
+        #expect(anonymous.status == 1)
+        #expect(anonymous.stderr.hasPrefix("kiln: error: registry \(registry.host) requires credentials for base/app; none found (looked in: "))
+
+        // Without the CA, TLS fails clearly.
+        let untrusted = try kiln(arguments.filter { $0 != "--ca-file" && $0 != registry.caFile! },
+                                 extraEnvironment: try environment(dir, config: #"{"auths":{"\#(registry.host)":{"auth":"\#(auth)"}}}"#))
+        #expect(untrusted.status == 1)
+        #expect(untrusted.stderr.contains("TLS handshake failed") && untrusted.stderr.contains("--ca-file"))
+    }
+
+    @Test func passwordFromStdinAppliesToTheOutputRegistry() throws {
+        let registry = try RegistryServer(tls: true, user: ("ci", "pw-from-stdin"))
+        let dir = try TemporaryDirectory()
+        try PeerImages.makeOCIBase(at: dir("base"), work: dir)
+        var env = ProcessInfo.processInfo.environment
+        env.merge(try environment(dir)) { $1 }
+        let result = try run("sh", ["-c", "printf 'pw-from-stdin\\n' | '\(kilnExecutable)' bake --base 'oci:\(dir("base")):base' --overlay '\(try overlay(dir))' --ca-file '\(registry.caFile!)' --username ci --password-stdin --output '\(registry.host)/um/app:1'"], environment: env)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stderr.contains("pw-from-stdin"))
+    }
+}

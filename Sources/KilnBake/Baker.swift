@@ -62,6 +62,11 @@ public struct Baker {
             throw error
         }
 
+        // Base layers first, each distinct blob once (platforms often share some), in parallel.
+        var seen = Set<Digest>()
+        let baseBlobs = base.images.flatMap(\.manifest.layers).filter { seen.insert($0.digest).inserted }
+        try await BlobCopier.copyAll(baseBlobs, from: source, to: destination, jobs: transport.jobs)
+
         let history = Mutate.History(created: rfc3339(time), createdBy: Baker.createdBy(request))
         var derived: [(base: Descriptor, derived: Descriptor, bytes: [UInt8])] = []
         for image in base.images {
@@ -90,7 +95,7 @@ public struct Baker {
         return BakeResult(reference: pinned, digest: root.digest, mediaType: root.mediaType, platforms: base.images.map(\.platform), layer: layer)
     }
 
-    /// Writes one platform's derived config and copies the base layers the destination lacks.
+    /// Writes one platform's derived config (its base layers are already in place).
     /// - Returns: the derived manifest, not yet written: the caller writes it (as an index child
     ///   or under the tag) once everything it points at is in place.
     private func derive(_ image: BaseImage.Platformed, layer: BuiltLayer, history: Mutate.History, request: BakeRequest, baseName: String?, from source: ImageSource, to destination: ImageDestination) async throws -> (Descriptor, [UInt8]) {
@@ -104,9 +109,6 @@ public struct Baker {
         // The flavour's layer type exists: checked before anything was written.
         let layerDescriptor = Descriptor(mediaType: manifest.flavour.layerMediaType(for: layer.compression) ?? "", digest: layer.digest, size: layer.size)
 
-        for baseLayer in manifest.layers {
-            try await BlobCopier.copy(baseLayer, from: source, to: destination)
-        }
         try await destination.put(configBytes, as: configDescriptor)
 
         var annotations = [(AnnotationKey.baseDigest, image.descriptor.digest.description)]

@@ -72,7 +72,7 @@ actor RegistrySession {
     @discardableResult
     private func ping(_ base: String, retrying: Bool) async throws -> Bool {
         let response = try await withRetries(action: "GET \(base)/v2/", attempts: retrying ? nil : 1) {
-            var request = HTTPClientRequest(url: "\(base)/v2/")
+            var request = RegistrySession.request("\(base)/v2/")
             request.method = .GET
             // A short deadline: the client retries connecting until it passes, and a probe of
             // the wrong scheme or of a dead host should not take long to say so.
@@ -110,9 +110,9 @@ actor RegistrySession {
         while true {
             let authorization = try await authorization(for: scopes)
             let response = try await withRetries(action: action) {
-                var request = HTTPClientRequest(url: url)
+                var request = RegistrySession.request(url)
                 request.method = method
-                request.headers = headers
+                request.headers.add(contentsOf: headers)
                 if let authorization { request.headers.replaceOrAdd(name: "Authorization", value: authorization) }
                 if case .bytes(let bytes) = body {
                     request.body = .bytes(ByteBuffer(bytes: bytes))
@@ -135,9 +135,9 @@ actor RegistrySession {
     /// retries the whole upload from its start.
     func sendStreaming(_ method: HTTPMethod, _ url: String, headers: HTTPHeaders, body: HTTPClientRequest.Body, scopes: [String]) async throws -> HTTPClientResponse {
         _ = try await prepare()
-        var request = HTTPClientRequest(url: url)
+        var request = RegistrySession.request(url)
         request.method = method
-        request.headers = headers
+        request.headers.add(contentsOf: headers)
         if let authorization = try await authorization(for: scopes) { request.headers.replaceOrAdd(name: "Authorization", value: authorization) }
         request.body = body
         return try await http.execute(request, timeout: .seconds(3600))
@@ -160,8 +160,8 @@ actor RegistrySession {
                 response = try await send(.GET, target, headers: headers, scopes: scopes, action: action)
             } else {
                 response = try await withRetries(action: action) {
-                    var request = HTTPClientRequest(url: target)
-                    request.headers = headers
+                    var request = RegistrySession.request(target)
+                    request.headers.add(contentsOf: headers)
                     return try await self.http.execute(request, timeout: .seconds(300))
                 }
             }
@@ -180,6 +180,13 @@ actor RegistrySession {
         let rest = url[schemeEnd.upperBound...]
         let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
         return String(url[..<schemeEnd.upperBound]) + rest[..<hostEnd]
+    }
+
+    /// A request carrying kiln's User-Agent (registry operators see who calls them).
+    static func request(_ url: String) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        request.headers.add(name: "User-Agent", value: "kiln/\(kilnVersion)")
+        return request
     }
 
     // MARK: Retries
@@ -274,7 +281,7 @@ actor RegistrySession {
         guard let url = components.string else { throw RegistryError.invalidResponse(host: registry, reason: "bad token realm") }
         let credential = try loadCredential()
         let response = try await withRetries(action: "token request") {
-            var request = HTTPClientRequest(url: url)
+            var request = RegistrySession.request(url)
             if let credential { request.headers.add(name: "Authorization", value: credential.basicAuthorization) }
             return try await self.http.execute(request, timeout: .seconds(30))
         }

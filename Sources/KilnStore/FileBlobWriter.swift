@@ -8,7 +8,7 @@ import Darwin
 
 /// Writes a blob into a layout's `blobs/sha256` under a temporary name and renames it to its
 /// digest on commit, so a blob file either has its full, named content or does not exist.
-final class FileBlobWriter: BlobWriter {
+final class FileBlobWriter: BlobWriter, @unchecked Sendable {
     private let layout: OCILayout
     private let blobDirectory: String
     private var fd: Int32
@@ -44,7 +44,7 @@ final class FileBlobWriter: BlobWriter {
             return
         }
         try FileIO.rename(temporaryPath, to: target)
-        layout.createdPaths.append(target)
+        layout.recordCreated(path: target)
     }
 
     func cancel() {

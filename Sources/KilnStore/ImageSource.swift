@@ -1,7 +1,7 @@
 import OCI
 
 /// Somewhere images are read from. Every byte handed out has been checked against its digest.
-public protocol ImageSource: AnyObject {
+public protocol ImageSource: AnyObject, Sendable {
     /// A registry name for the image (`docker.io/library/kong:2.6.0-alpine`), when it has one;
     /// used for the `org.opencontainers.image.base.name` annotation.
     var imageName: String? { get }
@@ -22,7 +22,7 @@ public protocol ImageSource: AnyObject {
 
 /// Somewhere images are written to. Nothing becomes visible under a tag before
 /// ``ImageDestination/tag(_:bytes:)``.
-public protocol ImageDestination: AnyObject {
+public protocol ImageDestination: AnyObject, Sendable {
     /// Whether the destination already holds this blob (then it is not written again).
     func hasBlob(_ descriptor: Descriptor) async throws -> Bool
 

@@ -27,7 +27,7 @@ extension OCILayout: ImageDestination {
     public func makeBlobWriter() throws -> BlobWriter {
         let blobDirectory = try prepareBlobDirectory()
         let writer = try FileBlobWriter(layout: self, blobDirectory: blobDirectory)
-        openWriters.append(writer)
+        recordOpen(writer)
         return writer
     }
 
@@ -36,7 +36,7 @@ extension OCILayout: ImageDestination {
         let blobDirectory = try prepareBlobDirectory()
         let target = path(of: descriptor.digest)
         try FileIO.writeAtomically(bytes, to: target, in: blobDirectory)
-        createdPaths.append(target)
+        recordCreated(path: target)
     }
 
     /// Adds the image to `index.json` under the reference's tag (replacing an image that had the
@@ -47,7 +47,7 @@ extension OCILayout: ImageDestination {
         let markerPath = "\(directory)/oci-layout"
         if !FileIO.exists(markerPath) {
             try FileIO.writeAtomically(Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: markerPath, in: directory)
-            createdPaths.append(markerPath)
+            recordCreated(path: markerPath)
         }
         var index: JSONValue = .object([("schemaVersion", .integer(2)), ("mediaType", .string(MediaType.ociIndex)), ("manifests", .array([]))])
         if FileIO.exists("\(directory)/index.json") {
@@ -69,12 +69,10 @@ extension OCILayout: ImageDestination {
     }
 
     public func abort() {
-        for writer in openWriters { writer.cancel() }
-        openWriters.removeAll()
-        for path in createdPaths.reversed() { FileIO.remove(path) }
-        createdPaths.removeAll()
-        for directory in createdDirectories.reversed() { FileIO.removeDirectory(directory) }
-        createdDirectories.removeAll()
+        let records = takeRecords()
+        for writer in records.writers { writer.cancel() }
+        for path in records.paths.reversed() { FileIO.remove(path) }
+        for directory in records.directories.reversed() { FileIO.removeDirectory(directory) }
     }
 
     /// Creates the layout directory when missing; refuses a non-empty directory that is not a layout,
@@ -86,13 +84,13 @@ extension OCILayout: ImageDestination {
             }
             return
         }
-        if try FileIO.makeDirectory(directory) { createdDirectories.append(directory) }
+        if try FileIO.makeDirectory(directory) { recordCreated(directory: directory) }
     }
 
     private func prepareBlobDirectory() throws -> String {
         try prepareRoot()
         for path in ["\(directory)/blobs", "\(directory)/blobs/sha256"] {
-            if try FileIO.makeDirectory(path) { createdDirectories.append(path) }
+            if try FileIO.makeDirectory(path) { recordCreated(directory: path) }
         }
         return "\(directory)/blobs/sha256"
     }

@@ -1,15 +1,32 @@
+import Foundation
 import OCI
 
 /// An OCI image layout directory (`oci-layout`, `index.json`, `blobs/sha256/…`), as image source
 /// and destination. See the OCI image spec, "image-layout".
-public final class OCILayout {
+///
+/// Blobs may be written from several tasks at once; the record of what was created is guarded
+/// by a lock.
+public final class OCILayout: @unchecked Sendable {
     public let reference: LayoutReference
     var directory: String { reference.directory }
 
     /// What this instance created, so ``abort()`` can take exactly that away again.
-    var createdPaths: [String] = []
-    var createdDirectories: [String] = []
-    var openWriters: [FileBlobWriter] = []
+    private let lock = NSLock()
+    private var createdPaths: [String] = []
+    private var createdDirectories: [String] = []
+    private var openWriters: [FileBlobWriter] = []
+
+    func recordCreated(path: String) { lock.withLock { createdPaths.append(path) } }
+    func recordCreated(directory: String) { lock.withLock { createdDirectories.append(directory) } }
+    func recordOpen(_ writer: FileBlobWriter) { lock.withLock { openWriters.append(writer) } }
+
+    /// Takes the records, leaving them empty.
+    func takeRecords() -> (paths: [String], directories: [String], writers: [FileBlobWriter]) {
+        lock.withLock {
+            defer { createdPaths = []; createdDirectories = []; openWriters = [] }
+            return (createdPaths, createdDirectories, openWriters)
+        }
+    }
 
     /// Opens a layout reference. Nothing is read or written until asked.
     public init(_ reference: LayoutReference) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import KilnRegistry
 import Logging
 
 @main
@@ -11,7 +12,7 @@ struct Kiln: AsyncParsableCommand {
             writes the derived image with every digest recomputed. The same inputs give the same \
             digest on every machine.
             """,
-        version: "0.1.0",
+        version: kilnVersion,
         subcommands: [Bake.self, DigestCommand.self]
     )
 

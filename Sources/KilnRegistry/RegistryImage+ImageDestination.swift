@@ -38,30 +38,12 @@ extension RegistryImage: ImageDestination {
     /// ECR drops chunks of multi-request uploads. A failed upload is retried from its start.
     public func putBlob(_ descriptor: Descriptor, from open: @escaping () async throws -> BlobStream) async throws {
         let session = await session
-        let policy = transport.options.retry
-        var attempt = 0
-        while true {
-            attempt += 1
-            do {
-                try await uploadOnce(descriptor, open: open, session: session)
-                transport.options.logger.info("\(descriptor.digest.hex.prefix(12)): pushed \(descriptor.size) bytes")
-                return
-            } catch let error as StoreError {
-                throw error
-            } catch let error as RegistryError {
-                throw error
-            } catch {
-                guard attempt < policy.attempts else {
-                    throw RegistryError.retriesExhausted(host: reference.registry, action: "upload of blob \(descriptor.digest)", attempts: attempt, last: RegistrySession.describe(error))
-                }
-                let delay = policy.delay(afterAttempt: attempt, retryAfter: nil)
-                transport.options.logger.info("\(reference.registry): upload of \(descriptor.digest.hex.prefix(12)) interrupted (\(RegistrySession.describe(error))); retrying in \(String(format: "%.1f", delay)) s")
-                try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
-            }
+        try await retryingTransfer("upload of blob \(descriptor.digest)") {
+            try await self.uploadOnce(descriptor, open: open, session: session)
         }
+        transport.options.logger.info("\(descriptor.digest.hex.prefix(12)): pushed \(descriptor.size) bytes")
     }
 
-    private struct RetryableUploadStatus: Error { let status: Int }
 
     private func uploadOnce(_ descriptor: Descriptor, open: () async throws -> BlobStream, session: RegistrySession) async throws {
         let start = try await session.send(.POST, "/v2/\(repository)/blobs/uploads/", headers: ["Content-Length": "0"], scopes: pushScopes, action: "start upload of \(descriptor.digest)")
@@ -78,7 +60,7 @@ extension RegistryImage: ImageDestination {
         guard response.status == .created else {
             if RetryPolicy.retryableStatuses.contains(response.status.code) {
                 _ = try? await response.body.collect(upTo: 64 * 1024)
-                throw RetryableUploadStatus(status: Int(response.status.code))
+                throw RetryableStatus(status: Int(response.status.code))
             }
             throw await failure(response, action: "upload of blob \(descriptor.digest)")
         }

@@ -94,9 +94,11 @@ extension RegistryImage: ImageSource {
         guard descriptor.size <= Int64(maxMetadataBlobSize) else {
             throw StoreError.tooLarge(location: "\(reference.name)", digest: descriptor.digest, limit: maxMetadataBlobSize)
         }
-        var bytes: [UInt8] = []
-        for try await chunk in try await openBlob(descriptor) { bytes += chunk }
-        return bytes
+        return try await retryingTransfer("download of blob \(descriptor.digest)") {
+            var bytes: [UInt8] = []
+            for try await chunk in try await self.openBlob(descriptor) { bytes += chunk }
+            return bytes
+        }
     }
 
     public func openBlob(_ descriptor: Descriptor) async throws -> BlobStream {
@@ -145,6 +147,42 @@ extension RegistryImage: ImageSource {
         }
         let type = response.headers.first(name: "Content-Type").flatMap { $0.split(separator: ";").first.map(String.init) } ?? mediaType ?? ""
         return (Descriptor(mediaType: type, digest: actual, size: Int64(bytes.count)), bytes)
+    }
+}
+
+/// A retryable HTTP status met in the middle of a transfer.
+struct RetryableStatus: Error, CustomStringConvertible {
+    let status: Int
+    var description: String { "HTTP \(status)" }
+}
+
+extension RegistryImage {
+    /// Runs a whole transfer again from its start when the connection fails under it (a download
+    /// cut short, an upload refused with a retryable status), with backoff. Errors that say
+    /// something about the content or the request (digest mismatch, denied, not found) are final.
+    func retryingTransfer<T>(_ action: String, _ transfer: () async throws -> T) async throws -> T {
+        let policy = transport.options.retry
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await transfer()
+            } catch let error as StoreError {
+                throw error
+            } catch let error as RegistryError {
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                let reason = RegistrySession.describe(error)
+                guard attempt < policy.attempts else {
+                    throw RegistryError.retriesExhausted(host: reference.registry, action: action, attempts: attempt, last: reason)
+                }
+                let delay = policy.delay(afterAttempt: attempt, retryAfter: nil)
+                transport.options.logger.info("\(reference.registry): \(action) interrupted (\(reason)); retrying in \(String(format: "%.1f", delay)) s")
+                try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+            }
+        }
     }
 }
 

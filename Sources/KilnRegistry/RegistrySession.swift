@@ -227,13 +227,14 @@ actor RegistrySession {
         if let error = error as? HTTPClientError {
             switch error {
             case .connectTimeout: return "connection timed out"
-            case .remoteConnectionClosed: return "connection closed by the server"
             case .readTimeout: return "read timed out"
+            case .remoteConnectionClosed, .cancelled: return "connection closed"
             default: return String(describing: error)
             }
         }
         let text = String(describing: error)
         if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
+        if text.contains("stream ended at an unexpected time") || text.contains("unexpected end") { return "connection closed mid-transfer" }
         return text.count > 160 ? String(text.prefix(160)) + "…" : text
     }
 

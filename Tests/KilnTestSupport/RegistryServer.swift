@@ -75,6 +75,7 @@ public final class RegistryServer: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: try which("docker-registry"))
         process.arguments = ["serve", directory("config.yml")]
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory("access.log")))
+        _ = fcntl(log.fileDescriptor, F_SETFD, FD_CLOEXEC)
         process.standardOutput = log
         process.standardError = log
         try process.run()
@@ -82,7 +83,8 @@ public final class RegistryServer: @unchecked Sendable {
     }
 
     deinit {
-        process.terminate()
+        // SIGKILL: a child may have inherited a mask that blocks SIGTERM.
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 

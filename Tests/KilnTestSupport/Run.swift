@@ -20,8 +20,8 @@ public func run(_ program: String, _ arguments: [String], environment: [String: 
     process.arguments = arguments
     if let environment { process.environment = environment }
     if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
-    let out = Pipe()
-    let err = Pipe()
+    let out = closeOnExecPipe()
+    let err = closeOnExecPipe()
     process.standardOutput = out
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
@@ -83,4 +83,14 @@ public func kiln(_ arguments: [String], extraEnvironment: [String: String] = [:]
     for key in removing { environment[key] = nil }
     environment.merge(extraEnvironment) { $1 }
     return try run(kilnExecutable, arguments, environment: environment)
+}
+
+/// A pipe whose descriptors are not inherited by other children started meanwhile: tests run in
+/// parallel, and a server started by one test must not hold another test's pipe open (its
+/// reader would never see the end).
+public func closeOnExecPipe() -> Pipe {
+    let pipe = Pipe()
+    _ = fcntl(pipe.fileHandleForReading.fileDescriptor, F_SETFD, FD_CLOEXEC)
+    _ = fcntl(pipe.fileHandleForWriting.fileDescriptor, F_SETFD, FD_CLOEXEC)
+    return pipe
 }

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""A fault-injecting HTTP proxy in front of a real registry (tests only).
+
+Forwards every request to the upstream registry unchanged, except for the faults it is told to
+inject, each a given number of times:
+  --drop-blob-get N     the first N blob GETs: send the headers and half the body, then cut the connection
+  --blob-put-503 N      the first N blob upload PUTs answer 503
+  --manifest-get-429 N  the first N manifest GETs answer 429 with Retry-After: 1
+  --manifest-put-503 N  the first N manifest PUTs answer 503 (-1: every one)
+  --drop-digest D       the first GET of blob D: half the body, then cut the connection
+Listens on 127.0.0.1 only; prints its port on stdout once it listens.
+"""
+import argparse
+import http.client
+import http.server
+import signal
+import threading
+
+# A parent may start us with SIGTERM blocked (threads of the Swift test runner block signals).
+signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--upstream", required=True, help="HOST:PORT of the real registry")
+for name in ("drop-blob-get", "blob-put-503", "manifest-get-429", "manifest-put-503"):
+    parser.add_argument("--" + name, type=int, default=0)
+parser.add_argument("--drop-digest", default="")
+args = parser.parse_args()
+
+budget = {
+    "drop-blob-get": args.drop_blob_get,
+    "blob-put-503": args.blob_put_503,
+    "manifest-get-429": args.manifest_get_429,
+    "manifest-put-503": args.manifest_put_503,
+    "drop-digest": 1 if args.drop_digest else 0,
+}
+lock = threading.Lock()
+
+
+def take(fault):
+    with lock:
+        if budget[fault] == 0:
+            return False
+        if budget[fault] > 0:
+            budget[fault] -= 1
+        return True
+
+
+class Proxy(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_):
+        pass
+
+    def fault_for(self):
+        path = self.path.split("?")[0]
+        if self.command == "GET" and "/blobs/sha256:" in path and take("drop-blob-get"):
+            return "drop"
+        if self.command == "GET" and args.drop_digest and path.endswith("/blobs/" + args.drop_digest) and take("drop-digest"):
+            return "drop"
+        if self.command == "PUT" and "/blobs/uploads/" in path and take("blob-put-503"):
+            return 503
+        if self.command == "GET" and "/manifests/" in path and take("manifest-get-429"):
+            return 429
+        if self.command == "PUT" and "/manifests/" in path and take("manifest-put-503"):
+            return 503
+        return None
+
+    def forward(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        fault = self.fault_for()
+        if fault in (503, 429):
+            self.send_response(fault)
+            if fault == 429:
+                self.send_header("Retry-After", "1")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        upstream = http.client.HTTPConnection(args.upstream, timeout=30)
+        headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+        upstream.request(self.command, self.path, body=body, headers=headers)
+        response = upstream.getresponse()
+        payload = response.read()
+        self.send_response(response.status)
+        for key, value in response.getheaders():
+            if key.lower() not in ("connection", "transfer-encoding", "content-length"):
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if fault == "drop" and self.command != "HEAD":
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        upstream.close()
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = forward
+
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+print(server.server_address[1], flush=True)
+server.serve_forever()

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Bakes the gateway overlay onto a ~130 MB three-layer base held in a registry and pushes the
+# result, with kiln and with the peer pipeline, on two distribution registries on 127.0.0.1.
+#
+#   same registry:  kiln bake REG1/base -> REG1/k-N/app
+#                   vs  skopeo copy REG1/base oci:TMP + umoci insert/whiteout/config + skopeo copy oci:TMP REG1/p-N/app
+#   cross registry: kiln bake REG1/base -> REG2/k-N/app
+#                   vs  a plain skopeo copy REG1/base -> REG2/s-N/app (no bake at all)
+#
+# REG2's storage is emptied before each cross-registry command: otherwise a tool could mount
+# blobs an earlier run left there (skopeo remembers where it saw blobs), and nothing is copied.
+#
+# Usage: Benchmarks/bake-registry.sh [RUNS]   (default 5; medians are printed)
+# Needs: swift, umoci, skopeo, docker-registry, GNU time.
+set -euo pipefail
+runs=${1:-5}
+source "$(dirname "$0")/lib.sh"
+
+start_registry() { # NAME PORT
+  mkdir -p "$work/$1"
+  printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$work/$1/data" "$2" > "$work/$1/config.yml"
+  docker-registry serve "$work/$1/config.yml" > "$work/$1/log" 2>&1 &
+  cleanup_hooks+=("kill $!")
+  for _ in $(seq 100); do curl -s "http://127.0.0.1:$2/v2/" >/dev/null && return; sleep 0.1; done
+  echo "registry $1 did not start"; exit 1
+}
+reg1=127.0.0.1:55001
+reg2=127.0.0.1:55002
+start_registry reg1 55001
+start_registry reg2 55002
+
+make_base "$work/base"
+skopeo copy --quiet --dest-tls-verify=false "oci:$work/base:base" "docker://$reg1/base/app:1"
+export DOCKER_CONFIG=$work/docker && mkdir -p "$DOCKER_CONFIG" && echo '{"auths":{}}' > "$DOCKER_CONFIG/config.json"
+
+peer_same='rm -rf "$1" && skopeo copy --quiet --src-tls-verify=false "docker://$2/base/app:1" "oci:$1:derived" && '"$peer_edit"' &&
+  skopeo copy --quiet --dest-tls-verify=false "oci:$1:derived" "docker://$2/p-$3/app:1"'
+
+for run in $(seq "$runs"); do
+  measure kiln-same "$kiln" bake --base "$reg1/base/app:1" "${kiln_args[@]}" --output "$reg1/k-$run/app:1" --quiet
+  measure peer-same bash -c "$peer_same" _ "$work/peer" "$reg1" "$run"
+  rm -rf "$work/reg2/data"
+  measure kiln-cross "$kiln" bake --base "$reg1/base/app:1" "${kiln_args[@]}" --output "$reg2/k-$run/app:1" --quiet
+  rm -rf "$work/reg2/data"
+  measure skopeo-copy skopeo copy --quiet --src-tls-verify=false --dest-tls-verify=false "docker://$reg1/base/app:1" "docker://$reg2/s-$run/app:1"
+done
+
+echo "medians of $runs runs:"
+report kiln-same peer-same "same registry"
+report kiln-cross skopeo-copy "cross registry"

@@ -21,18 +21,20 @@ public struct Baker {
     /// - Returns: the derived image's digest, media type, platforms and layer.
     /// - Throws: a one-line error naming the culprit; the destination is left as it was.
     public func bake(_ request: BakeRequest) async throws -> BakeResult {
-        let registries = try RegistryTransport(options: transport)
+        // The HTTP client and its event loop exist only when a registry takes part.
+        let usesRegistry = [request.base, request.output].contains { if case .registry = $0 { true } else { false } }
+        let registries = usesRegistry ? try RegistryTransport(options: transport) : nil
         do {
             let result = try await bake(request, registries: registries)
-            await registries.shutdown()
+            await registries?.shutdown()
             return result
         } catch {
-            await registries.shutdown()
+            await registries?.shutdown()
             throw error
         }
     }
 
-    private func bake(_ request: BakeRequest, registries: RegistryTransport) async throws -> BakeResult {
+    private func bake(_ request: BakeRequest, registries: RegistryTransport?) async throws -> BakeResult {
         let source = openSource(request.base, registries: registries)
         let base = try await BaseImage.load(from: source, reference: request.base.description, platforms: request.platforms, logger: logger)
         let entries = try OverlayScanner().scan(overlays: request.overlays, removals: request.removals)
@@ -125,14 +127,15 @@ public struct Baker {
         return "kiln bake: " + (parts.isEmpty ? "empty layer" : parts.joined(separator: "; "))
     }
 
-    private func openSource(_ reference: ImageReference, registries: RegistryTransport) -> ImageSource {
-        switch reference {
-        case .layout(let layout): return OCILayout(layout)
-        case .registry(let registry): return RegistryImage(registry, transport: registries)
+    private func openSource(_ reference: ImageReference, registries: RegistryTransport?) -> ImageSource {
+        switch (reference, registries) {
+        case (.layout(let layout), _): return OCILayout(layout)
+        case (.registry(let registry), let registries?): return RegistryImage(registry, transport: registries)
+        case (.registry, nil): preconditionFailure("a registry reference always comes with a transport")
         }
     }
 
-    private func openDestination(_ reference: ImageReference, registries: RegistryTransport) throws -> ImageDestination {
+    private func openDestination(_ reference: ImageReference, registries: RegistryTransport?) throws -> ImageDestination {
         switch reference {
         case .layout(let layout):
             guard layout.digest == nil else {
@@ -143,6 +146,7 @@ public struct Baker {
             guard registry.digest == nil else {
                 throw StoreError.invalidReference(registry.description, reason: "an output is named by a tag, not a digest")
             }
+            guard let registries else { preconditionFailure("a registry reference always comes with a transport") }
             return RegistryImage(registry, transport: registries)
         }
     }

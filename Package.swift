@@ -69,6 +69,7 @@ let package = Package(
         // Helpers shared by the test targets: temp dirs, running peers, peer-built base images.
         .target(name: "KilnTestSupport", dependencies: ["OCI", "KilnCrypto"], path: "Tests/KilnTestSupport"),
         .testTarget(name: "OCITests", dependencies: ["OCI", "KilnCrypto"]),
+        .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "OCI"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(
             name: "KilnBakeTests",

@@ -8,9 +8,14 @@ inject, each a given number of times:
   --manifest-get-429 N  the first N manifest GETs answer 429 with Retry-After: 1
   --manifest-put-503 N  the first N manifest PUTs answer 503 (-1: every one)
   --drop-digest D       the first GET of blob D: half the body, then cut the connection
+  --redirect-blobs URL  answer every blob GET with 307 to URL + the same path (another origin)
+  --record-auth FILE    append "auth" or "none" to FILE for each request, by whether it carried
+                        an Authorization header; with --grant USER:PASS the request is then
+                        forwarded with those credentials, as a CDN honours a signed URL
 Listens on 127.0.0.1 only; prints its port on stdout once it listens.
 """
 import argparse
+import base64
 import http.client
 import http.server
 import signal
@@ -24,6 +29,9 @@ parser.add_argument("--upstream", required=True, help="HOST:PORT of the real reg
 for name in ("drop-blob-get", "blob-put-503", "manifest-get-429", "manifest-put-503"):
     parser.add_argument("--" + name, type=int, default=0)
 parser.add_argument("--drop-digest", default="")
+parser.add_argument("--redirect-blobs", default="")
+parser.add_argument("--record-auth", default="")
+parser.add_argument("--grant", default="")
 args = parser.parse_args()
 
 budget = {
@@ -68,6 +76,15 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     def forward(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        if args.record_auth:
+            with lock, open(args.record_auth, "a") as record:
+                record.write(("auth" if self.headers.get("Authorization") else "none") + "\n")
+        if args.redirect_blobs and self.command == "GET" and "/blobs/sha256:" in self.path:
+            self.send_response(307)
+            self.send_header("Location", args.redirect_blobs + self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         fault = self.fault_for()
         if fault in (503, 429):
             self.send_response(fault)
@@ -78,6 +95,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             return
         upstream = http.client.HTTPConnection(args.upstream, timeout=30)
         headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
+        if args.grant:
+            headers["Authorization"] = "Basic " + base64.b64encode(args.grant.encode()).decode()
         upstream.request(self.command, self.path, body=body, headers=headers)
         response = upstream.getresponse()
         payload = response.read()

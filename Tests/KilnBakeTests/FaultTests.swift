@@ -51,4 +51,26 @@ import Testing
         let tags = try run("skopeo", ["inspect", "--tls-verify=false", "docker://\(target.host)/um/gateway:v1"])
         #expect(tags.status != 0)
     }
+
+    @Test func crossOriginRedirectDropsTheAuthorizationHeader() throws {
+        let registry = try RegistryServer(user: ("ci", "s3cret"))
+        let dir = try TemporaryDirectory()
+        try PeerImages.makeOCIBase(at: dir("base"), work: dir)
+        try registry.push(layout: "\(dir("base")):base", to: "base/app:1.0")
+        let auth = Data("ci:s3cret".utf8).base64EncodedString()
+        try dir.write("docker/config.json", #"{"auths":{"\#(registry.host)":{"auth":"\#(auth)"}}}"#)
+        try dir.write("overlay/kong.conf", "x\n")
+        // The "CDN" is another origin (localhost, not 127.0.0.1) that records what it was sent.
+        let cdn = try FaultProxy(upstream: registry, faults: ["--record-auth", dir("cdn.log"), "--grant", "ci:s3cret"])
+        let front = try FaultProxy(upstream: registry, faults: ["--redirect-blobs", "http://localhost:\(cdn.port)"])
+        let result = try kiln(["bake", "--base", "\(registry.host)/base/app:1.0", "--overlay", "\(dir("overlay")):/etc/kong",
+                               "--registry-endpoint", "\(registry.host)=\(front.url)", "--output", "oci:\(dir("out")):x"],
+                              extraEnvironment: ["DOCKER_CONFIG": dir("docker"), "REGISTRY_AUTH_FILE": ""])
+        #expect(result.status == 0, "\(result.stderr)")
+        let seen = (try String(contentsOfFile: dir("cdn.log"), encoding: .utf8)).split(separator: "\n")
+        #expect(!seen.isEmpty, "no blob was fetched through the redirect")
+        #expect(seen.allSatisfy { $0 == "none" }, "the Authorization header crossed origins: \(seen)")
+        // The base layer arrived through the redirect and was verified into the layout.
+        #expect(try run("oci-image-tool", ["validate", "--type", "image", "--ref", "name=x", dir("out")]).status == 0)
+    }
 }

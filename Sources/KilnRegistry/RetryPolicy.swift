@@ -16,7 +16,7 @@ public struct RetryPolicy: Sendable {
 
     /// How long to wait before attempt `attempt + 1` (attempt counts from 1).
     /// A `Retry-After` in seconds is honoured, capped at 30 s.
-    func delay(afterAttempt attempt: Int, retryAfter: String?) -> Double {
+    public func delay(afterAttempt attempt: Int, retryAfter: String?) -> Double {
         if let retryAfter, let seconds = Double(retryAfter.trimmingCharacters(in: .whitespaces)), seconds >= 0 {
             return min(seconds, 30)
         }

@@ -12,7 +12,7 @@ struct TransportFlags: ParsableArguments {
     @Option(name: .customLong("ca-file"), help: ArgumentHelp("PEM file of extra CA certificates (default: $SSL_CERT_FILE).", valueName: "PATH"))
     var caFile: String?
 
-    @Option(name: .customLong("registry-endpoint"), help: ArgumentHelp("Send requests for registry HOST to URL (a mirror, a pull-through cache, a test registry); references keep their names. Repeatable.", valueName: "HOST=URL"))
+    @Option(name: .customLong("registry-endpoint"), help: ArgumentHelp("Send requests for registry HOST to URL (a mirror, a pull-through cache, a test registry); references keep their names. Repeatable; also in $KILN_CONFIG or ~/.config/kiln/config.yaml.", valueName: "HOST=URL"))
     var endpoints: [String] = []
 
     @Option(help: ArgumentHelp("User name for the output registry; the password is read from standard input with --password-stdin.", valueName: "NAME"))
@@ -30,7 +30,9 @@ struct TransportFlags: ParsableArguments {
     /// Builds the transport options; `outputRegistry` receives --username/--password-stdin.
     func options(outputRegistry: String?) throws -> TransportOptions {
         var options = TransportOptions()
-        options.insecureHosts = Set(insecureHosts)
+        let file = try RegistryConfigFile.load()
+        options.endpoints = file.endpoints
+        options.insecureHosts = file.insecureHosts.union(insecureHosts)
         options.caFile = caFile ?? ProcessInfo.processInfo.environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         for entry in endpoints {
             guard let equals = entry.firstIndex(of: "="), entry[entry.index(after: equals)...].contains("://") else {

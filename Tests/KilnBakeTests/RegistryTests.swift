@@ -177,4 +177,26 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(!result.stderr.contains("pw-from-stdin"))
     }
+
+    @Test func dockerHubNamesRoutedToALocalRegistryByTheConfigFile() throws {
+        let registry = try RegistryServer()
+        let dir = try TemporaryDirectory()
+        try PeerImages.makeOCIBase(at: dir("base"), work: dir)
+        try registry.push(layout: "\(dir("base")):base", to: "library/kong:2.6.0-alpine")
+        try dir.write("kiln.yaml", "registries:\n  docker.io:\n    endpoint: http://\(registry.host)\n")
+        var env = try environment(dir)
+        env["KILN_CONFIG"] = dir("kiln.yaml")
+        let result = try BakeJSON(kiln(["bake", "--base", "kong:2.6.0-alpine", "--overlay", try overlay(dir),
+                                        "--output", "oci:\(dir("out")):gateway", "--json"], extraEnvironment: env))
+        let manifest = try LayoutReader(dir("out")).json(result.digest)
+        let annotations = manifest["annotations"] as? [String: String] ?? [:]
+        #expect(annotations["org.opencontainers.image.base.name"] == "docker.io/library/kong:2.6.0-alpine")
+        #expect(registry.requests().contains("GET /v2/library/kong/manifests/2.6.0-alpine"))
+
+        try dir.write("bad.yaml", "registries:\n  docker.io:\n    mirror: x\n")
+        env["KILN_CONFIG"] = dir("bad.yaml")
+        let bad = try kiln(["digest", "kong:2.6.0-alpine"], extraEnvironment: env)
+        #expect(bad.status == 1)
+        #expect(bad.stderr == "kiln: error: \(dir("bad.yaml")):3: unknown key 'registries.docker.io.mirror' (known: endpoint, insecure)\n")
+    }
 }

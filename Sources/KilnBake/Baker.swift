@@ -10,11 +10,15 @@ import OCI
 /// later failure is removed again, and the tag is written last.
 public struct Baker {
     private let transport: TransportOptions
+    private let progress: TransferProgress
     private var logger: Logger { transport.logger }
 
-    /// - Parameter transport: how registries are reached (credentials, TLS, endpoints, retries).
-    public init(transport: TransportOptions = TransportOptions()) {
+    /// - Parameters:
+    ///   - transport: how registries are reached (credentials, TLS, endpoints, retries, jobs).
+    ///   - progress: where blob transfers are reported.
+    public init(transport: TransportOptions = TransportOptions(), progress: TransferProgress = TransferProgress(mode: .quiet)) {
         self.transport = transport
+        self.progress = progress
     }
 
     /// Bakes the request.
@@ -58,7 +62,9 @@ public struct Baker {
         let layer: BuiltLayer
         do {
             layer = try LayerBuilder(compression: .for(request.compression), modificationTime: time).build(entries) { try writer.write($0) }
-            try await writer.commit(as: Descriptor(mediaType: "", digest: layer.digest, size: layer.size))
+            let descriptor = Descriptor(mediaType: "", digest: layer.digest, size: layer.size)
+            try await writer.commit(as: descriptor)
+            progress.finished(descriptor, .written)
         } catch {
             writer.cancel()
             throw error
@@ -67,7 +73,7 @@ public struct Baker {
         // Base layers first, each distinct blob once (platforms often share some), in parallel.
         var seen = Set<Digest>()
         let baseBlobs = base.images.flatMap(\.manifest.layers).filter { seen.insert($0.digest).inserted }
-        try await BlobCopier.copyAll(baseBlobs, from: source, to: destination, jobs: transport.jobs)
+        try await BlobCopier.copyAll(baseBlobs, from: source, to: destination, jobs: transport.jobs, progress: progress)
 
         let history = Mutate.History(created: rfc3339(time), createdBy: Baker.createdBy(request))
         var derived: [(base: Descriptor, derived: Descriptor, bytes: [UInt8])] = []

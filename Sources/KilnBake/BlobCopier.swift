@@ -1,11 +1,11 @@
 import KilnStore
 import OCI
 
-/// Gets one base blob into the destination the cheapest way that works: already there, mounted
+/// Gets base blobs into the destination the cheapest way that works: already there, mounted
 /// from the source repository on the same registry, or streamed from source to destination.
 enum BlobCopier {
     /// Copies every blob, at most `jobs` at a time; the first failure cancels the rest.
-    static func copyAll(_ descriptors: [Descriptor], from source: ImageSource, to destination: ImageDestination, jobs: Int) async throws {
+    static func copyAll(_ descriptors: [Descriptor], from source: ImageSource, to destination: ImageDestination, jobs: Int, progress: TransferProgress) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             var running = 0
             for descriptor in descriptors {
@@ -13,16 +13,39 @@ enum BlobCopier {
                     try await group.next()
                     running -= 1
                 }
-                group.addTask { try await copy(descriptor, from: source, to: destination) }
+                group.addTask { try await copy(descriptor, from: source, to: destination, progress: progress) }
                 running += 1
             }
             try await group.waitForAll()
         }
     }
 
-    static func copy(_ descriptor: Descriptor, from source: ImageSource, to destination: ImageDestination) async throws {
-        if try await destination.hasBlob(descriptor) { return }
-        if let origin = source.registryReference, try await destination.mountBlob(descriptor, from: origin) { return }
-        try await destination.putBlob(descriptor) { try await source.openBlob(descriptor) }
+    static func copy(_ descriptor: Descriptor, from source: ImageSource, to destination: ImageDestination, progress: TransferProgress) async throws {
+        if try await destination.hasBlob(descriptor) {
+            progress.finished(descriptor, .exists)
+            return
+        }
+        if let origin = source.registryReference, try await destination.mountBlob(descriptor, from: origin) {
+            progress.finished(descriptor, .mounted)
+            return
+        }
+        progress.started(descriptor)
+        try await destination.putBlob(descriptor) {
+            let stream = try await source.openBlob(descriptor)
+            let iterator = ProgressIterator(stream.makeAsyncIterator())
+            return BlobStream {
+                let chunk = try await iterator.next()
+                if let chunk { progress.advanced(descriptor.digest, by: chunk.count) }
+                return chunk
+            }
+        }
+        progress.finished(descriptor, .pushed)
     }
+}
+
+/// Holds a stream iterator for its single consumer.
+private final class ProgressIterator: @unchecked Sendable {
+    private var iterator: BlobStream.Iterator
+    init(_ iterator: BlobStream.Iterator) { self.iterator = iterator }
+    func next() async throws -> [UInt8]? { try await iterator.next() }
 }

@@ -27,11 +27,7 @@ extension RegistryImage: ImageDestination {
         let query = "mount=\(descriptor.digest)&from=\(source.repository.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? source.repository)"
         let response = try await session.send(.POST, "/v2/\(repository)/blobs/uploads/?\(query)", headers: ["Content-Length": "0"], scopes: scopes, action: action)
         _ = try? await response.body.collect(upTo: 64 * 1024)
-        if response.status == .created {
-            transport.options.logger.info("\(descriptor.digest.hex.prefix(12)): mounted from \(source.repository) (\(descriptor.size) bytes)")
-            return true
-        }
-        return false
+        return response.status == .created
     }
 
     /// Uploads a blob as one request (POST, then one PUT `?digest=` carrying the whole body):
@@ -41,7 +37,6 @@ extension RegistryImage: ImageDestination {
         try await retryingTransfer("upload of blob \(descriptor.digest)") {
             try await self.uploadOnce(descriptor, open: open, session: session)
         }
-        transport.options.logger.info("\(descriptor.digest.hex.prefix(12)): pushed \(descriptor.size) bytes")
     }
 
 

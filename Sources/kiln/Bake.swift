@@ -79,7 +79,8 @@ struct Bake: AsyncParsableCommand {
             let request = try makeRequest()
             var outputRegistry: String?
             if case .registry(let registry) = request.output { outputRegistry = registry.registry }
-            let result = try await Baker(transport: transport.options(outputRegistry: outputRegistry)).bake(request)
+            let progress = TransferProgress.forStandardError(quiet: transport.quiet)
+            let result = try await Baker(transport: transport.options(outputRegistry: outputRegistry), progress: progress).bake(request)
             print(json ? try BakeOutput.json(result) : result.reference)
         } catch let error as ValidationError {
             throw error

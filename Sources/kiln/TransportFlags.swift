@@ -24,7 +24,7 @@ struct TransportFlags: ParsableArguments {
     @Option(help: "Blob transfers in parallel.")
     var jobs: Int = 4
 
-    @Flag(help: "Print only the result (no progress lines).")
+    @Flag(help: "Print only the result and errors (no progress or notes).")
     var quiet = false
 
     /// Builds the transport options; `outputRegistry` receives --username/--password-stdin.

@@ -53,7 +53,11 @@ import Testing
         let arguments = ["bake", "--base", "\(registry.host)/base/app:1.0", "--overlay", try overlay(dir),
                          "--env", "KONG_DATABASE=off", "--user", "kong", "--output", "\(registry.host)/um/gateway:v1", "--json"]
         let start = registry.requests().count
-        let result = try BakeJSON(kiln(arguments, extraEnvironment: env))
+        let run = try kiln(arguments, extraEnvironment: env)
+        let result = try BakeJSON(run)
+        // Without a terminal: one plain line per finished blob on stderr; stdout holds only the JSON.
+        #expect(run.stderr.contains("\(result.layer.digest.dropFirst(7).prefix(12)): written ("))
+        #expect(run.stderr.contains(": mounted ("))
         #expect(result.reference == "\(registry.host)/um/gateway@\(result.digest)")
         let requests = Array(registry.requests()[start...])
         let baseLayers = try LayoutReader(dir("base")).json(try LayoutReader(dir("base")).entry(tag: "base")["digest"] as! String)["layers"] as! [[String: Any]]

@@ -1,0 +1,32 @@
+@testable import KilnRegistry
+import Testing
+
+@Suite struct AuthChallengeTests {
+    @Test func parsesDockerHubBearerChallenge() throws {
+        let challenge = try #require(AuthChallenge(header: #"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/kong:pull""#))
+        #expect(challenge.scheme == .bearer)
+        #expect(challenge.realm == "https://auth.docker.io/token")
+        #expect(challenge.service == "registry.docker.io")
+        #expect(challenge.parameters["scope"] == "repository:library/kong:pull")
+    }
+
+    @Test func parsesBasicWithSpacesCommasAndEscapes() throws {
+        let basic = try #require(AuthChallenge(header: #"basic realm="ECR, eu-west-1 \"prod\"""#))
+        #expect(basic.scheme == .basic)
+        #expect(basic.realm == #"ECR, eu-west-1 "prod""#)
+        let unquoted = try #require(AuthChallenge(header: "Bearer realm=https://ghcr.io/token, service=ghcr.io"))
+        #expect(unquoted.realm == "https://ghcr.io/token" && unquoted.service == "ghcr.io")
+    }
+
+    @Test func ignoresUnknownSchemes() {
+        #expect(AuthChallenge(header: #"Negotiate abc"#) == nil)
+        #expect(AuthChallenge(header: "") == nil)
+    }
+
+    @Test func redirectOriginsAreComparedBySchemeHostAndPort() {
+        #expect(RegistrySession.origin(of: "https://registry-1.docker.io/v2/x") == "https://registry-1.docker.io")
+        #expect(RegistrySession.origin(of: "http://127.0.0.1:5000/v2/") != RegistrySession.origin(of: "http://localhost:5000/v2/"))
+        #expect(RegistrySession.resolve("/v2/x/blobs/uploads/1", against: "https://h:1") == "https://h:1/v2/x/blobs/uploads/1")
+        #expect(RegistrySession.resolve("https://cdn/x", against: "https://h") == "https://cdn/x")
+    }
+}

@@ -78,7 +78,7 @@ public struct Baker {
         let history = Mutate.History(created: rfc3339(time), createdBy: Baker.createdBy(request))
         var derived: [(base: Descriptor, derived: Descriptor, bytes: [UInt8])] = []
         for image in base.images {
-            let (descriptor, bytes) = try await derive(image, layer: layer, history: history, request: request, baseName: source.imageName, from: source, to: destination)
+            let (descriptor, bytes) = try await derive(image, layer: layer, history: history, request: request, baseName: source.imageName, to: destination)
             derived.append((image.descriptor, descriptor, bytes))
         }
 
@@ -106,7 +106,7 @@ public struct Baker {
     /// Writes one platform's derived config (its base layers are already in place).
     /// - Returns: the derived manifest, not yet written: the caller writes it (as an index child
     ///   or under the tag) once everything it points at is in place.
-    private func derive(_ image: BaseImage.Platformed, layer: BuiltLayer, history: Mutate.History, request: BakeRequest, baseName: String?, from source: ImageSource, to destination: ImageDestination) async throws -> (Descriptor, [UInt8]) {
+    private func derive(_ image: BaseImage.Platformed, layer: BuiltLayer, history: Mutate.History, request: BakeRequest, baseName: String?, to destination: ImageDestination) async throws -> (Descriptor, [UInt8]) {
         let manifest = image.manifest
         let configJSON = try Mutate.config(
             image.config, diffID: layer.diffID, history: history, edits: request.edits,

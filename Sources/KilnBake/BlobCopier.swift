@@ -32,20 +32,11 @@ enum BlobCopier {
         progress.started(descriptor)
         try await destination.putBlob(descriptor) {
             let stream = try await source.openBlob(descriptor)
-            let iterator = ProgressIterator(stream.makeAsyncIterator())
-            return BlobStream {
-                let chunk = try await iterator.next()
-                if let chunk { progress.advanced(descriptor.digest, by: chunk.count) }
+            return BlobStream(wrapping: stream.makeAsyncIterator()) { chunk in
+                progress.advanced(descriptor.digest, by: chunk.count)
                 return chunk
             }
         }
         progress.finished(descriptor, .pushed)
     }
-}
-
-/// Holds a stream iterator for its single consumer.
-private final class ProgressIterator: @unchecked Sendable {
-    private var iterator: BlobStream.Iterator
-    init(_ iterator: BlobStream.Iterator) { self.iterator = iterator }
-    func next() async throws -> [UInt8]? { try await iterator.next() }
 }

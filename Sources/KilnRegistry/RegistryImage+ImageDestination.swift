@@ -103,17 +103,3 @@ extension RegistryImage: ImageDestination {
     /// bake leaves at most unreferenced blobs, which the registry's garbage collection removes.
     public func abort() {}
 }
-
-extension BlobStream {
-    /// A stream of one chunk.
-    static func once(_ bytes: [UInt8]) -> BlobStream {
-        let box = UncheckedOnce(bytes)
-        return BlobStream { box.take() }
-    }
-}
-
-private final class UncheckedOnce: @unchecked Sendable {
-    private var bytes: [UInt8]?
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    func take() -> [UInt8]? { defer { bytes = nil }; return bytes }
-}

@@ -109,11 +109,7 @@ extension RegistryImage: ImageSource {
             if response.status == .notFound { throw RegistryError.blobNotFound(host: reference.registry, repository: repository, digest: descriptor.digest.description) }
             throw await failure(response, action: action)
         }
-        let iterator = UncheckedIterator(response.body.makeAsyncIterator())
-        let raw = BlobStream {
-            guard var buffer = try await iterator.next() else { return nil }
-            return buffer.readBytes(length: buffer.readableBytes) ?? []
-        }
+        let raw = BlobStream(wrapping: response.body.makeAsyncIterator()) { Array(buffer: $0) }
         return BlobStream.verifying(raw, against: descriptor, location: "\(reference.registry)/\(repository)")
     }
 
@@ -186,9 +182,3 @@ extension RegistryImage {
     }
 }
 
-/// Holds a response body iterator for its single consumer.
-final class UncheckedIterator: @unchecked Sendable {
-    private var iterator: HTTPClientResponse.Body.AsyncIterator
-    init(_ iterator: HTTPClientResponse.Body.AsyncIterator) { self.iterator = iterator }
-    func next() async throws -> ByteBuffer? { try await iterator.next() }
-}

@@ -28,28 +28,12 @@ final class SpoolingBlobWriter: BlobWriter {
         handle = nil
         defer { try? FileManager.default.removeItem(atPath: path) }
         if try await destination.hasBlob(descriptor) { return }
-        try await destination.putBlob(descriptor) {
-            let file = try FileHandleChunks(path: self.path)
-            return BlobStream { try file.next() }
-        }
+        try await destination.putBlob(descriptor) { try BlobStream.file(self.path) }
     }
 
     func cancel() {
         try? handle?.close()
         handle = nil
         try? FileManager.default.removeItem(atPath: path)
-    }
-}
-
-/// Reads a file in 1 MiB chunks.
-private final class FileHandleChunks: @unchecked Sendable {
-    private let handle: FileHandle
-    init(path: String) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw StoreError.io(path: path, reason: "cannot open") }
-        self.handle = handle
-    }
-    func next() throws -> [UInt8]? {
-        guard let data = try handle.read(upToCount: 1 << 20), !data.isEmpty else { return nil }
-        return Array(data)
     }
 }

@@ -16,6 +16,28 @@ public struct BlobStream: AsyncSequence, Sendable {
         box = Box(next: next)
     }
 
+    /// A stream over `iterator`'s elements, converted to bytes by `bytes`. The iterator is
+    /// owned by the stream, which has one consumer at a time.
+    public init<Source: AsyncIteratorProtocol>(wrapping iterator: Source, bytes: @escaping @Sendable (Source.Element) -> [UInt8]) {
+        let holder = UncheckedBox(iterator)
+        self.init { try await holder.value.next().map(bytes) }
+    }
+
+    /// One chunk, then the end.
+    public static func once(_ bytes: [UInt8]) -> BlobStream {
+        let holder = UncheckedBox(Optional(bytes))
+        return BlobStream {
+            defer { holder.value = nil }
+            return holder.value
+        }
+    }
+
+    /// A file read in 1 MiB chunks.
+    public static func file(_ path: String) throws -> BlobStream {
+        let file = try FileChunks(path: path)
+        return BlobStream { try file.next() }
+    }
+
     public func makeAsyncIterator() -> Iterator { Iterator(box: box) }
 
     public struct Iterator: AsyncIteratorProtocol {
@@ -32,9 +54,9 @@ public struct BlobStream: AsyncSequence, Sendable {
     /// - Parameter location: names where the blob came from in the error.
     public static func verifying(_ stream: BlobStream, against descriptor: Descriptor, location: String) -> BlobStream {
         let state = VerifyState()
-        let iteratorBox = UncheckedBox(stream.makeAsyncIterator())
+        let iterator = UncheckedBox(stream.makeAsyncIterator())
         return BlobStream {
-            guard let chunk = try await iteratorBox.value.next() else {
+            guard let chunk = try await iterator.value.next() else {
                 let actual = state.finish()
                 guard actual.digest == descriptor.digest else {
                     throw StoreError.digestMismatch(location: location, expected: descriptor.digest, actual: actual.digest)

@@ -55,8 +55,7 @@ extension OCILayout: ImageSource {
     public func openBlob(_ descriptor: Descriptor) async throws -> BlobStream {
         let path = path(of: descriptor.digest)
         guard FileIO.exists(path) else { throw StoreError.blobMissing(location: location, digest: descriptor.digest) }
-        let file = try FileChunks(path: path)
-        return BlobStream.verifying(BlobStream { try file.next() }, against: descriptor, location: location)
+        return BlobStream.verifying(try BlobStream.file(path), against: descriptor, location: location)
     }
 
     private func verify(_ descriptor: Descriptor, actualSize: Int64, actual: Digest) throws {
@@ -70,7 +69,7 @@ extension OCILayout: ImageSource {
     }
 }
 
-/// Reads a file in 1 MiB chunks and closes it at the end.
+/// Reads a file in 1 MiB chunks and closes it at the end; one consumer at a time.
 final class FileChunks: @unchecked Sendable {
     private var fd: Int32
     private let path: String

@@ -8,6 +8,7 @@ import PackageDescription
 //   KilnLayer   -> OCI, CArchive     overlay tree -> deterministic tar (+gzip/zstd)
 //   KilnStore   -> OCI               image sources/destinations, references, the OCI layout
 //   KilnRegistry -> KilnStore        the registry over HTTP (AsyncHTTPClient): auth, retries, streaming
+//   KilnAWS     -> KilnCrypto        AWS Signature Version 4
 //   KilnBake    -> all of the above  resolve base -> build layer -> mutate -> write
 //   kiln        -> KilnBake          thin CLI on swift-argument-parser
 let package = Package(
@@ -40,6 +41,8 @@ let package = Package(
         .target(name: "OCI", dependencies: ["KilnCrypto"]),
         .target(name: "KilnLayer", dependencies: ["OCI", "KilnCrypto", "CArchive"]),
         .target(name: "KilnStore", dependencies: ["OCI", "KilnCrypto"]),
+        // AWS: SigV4 signing (and, next, the credential chain and ECR's token API).
+        .target(name: "KilnAWS", dependencies: ["KilnCrypto"]),
         .target(
             name: "KilnRegistry",
             dependencies: [
@@ -73,6 +76,7 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI", "KilnCrypto"]),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "OCI"]),
         .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
+        .testTarget(name: "KilnAWSTests", dependencies: ["KilnAWS", "KilnCrypto", "KilnTestSupport"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(
             name: "KilnBakeTests",

@@ -8,7 +8,7 @@ import PackageDescription
 //   KilnLayer   -> OCI, CArchive     overlay tree -> deterministic tar (+gzip/zstd)
 //   KilnStore   -> OCI               image sources/destinations, references, the OCI layout
 //   KilnRegistry -> KilnStore        the registry over HTTP (AsyncHTTPClient): auth, retries, streaming
-//   KilnAWS     -> KilnCrypto        AWS Signature Version 4
+//   KilnAWS     -> KilnRegistry      ECR on top: SigV4, AWS credential chain, ECR API
 //   KilnBake    -> all of the above  resolve base -> build layer -> mutate -> write
 //   kiln        -> KilnBake          thin CLI on swift-argument-parser
 let package = Package(
@@ -41,8 +41,6 @@ let package = Package(
         .target(name: "OCI", dependencies: ["KilnCrypto"]),
         .target(name: "KilnLayer", dependencies: ["OCI", "KilnCrypto", "CArchive"]),
         .target(name: "KilnStore", dependencies: ["OCI", "KilnCrypto"]),
-        // AWS: SigV4 signing (and, next, the credential chain and ECR's token API).
-        .target(name: "KilnAWS", dependencies: ["KilnCrypto"]),
         .target(
             name: "KilnRegistry",
             dependencies: [
@@ -56,17 +54,27 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // ECR on top of the registry transport: SigV4, the AWS credential chain, ECR's API.
+        .target(
+            name: "KilnAWS",
+            dependencies: [
+                "KilnCrypto", "KilnRegistry",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "KilnBake",
             dependencies: [
-                "OCI", "KilnLayer", "KilnStore", "KilnRegistry",
+                "OCI", "KilnLayer", "KilnStore", "KilnRegistry", "KilnAWS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnBake",
+                "KilnBake", "KilnAWS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

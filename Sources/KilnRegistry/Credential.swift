@@ -25,7 +25,7 @@ public struct Credential: Sendable, Equatable, CustomStringConvertible {
 /// Finds credentials for a registry host.
 public protocol CredentialProvider: Sendable {
     /// Credentials for `registry` (as written in references: `docker.io`, `localhost:5000`).
-    func credential(for registry: String) throws -> Credential?
+    func credential(for registry: String) async throws -> Credential?
     /// The places looked in, for the "none found" error.
     var searchedLocations: [String] { get }
 }

@@ -22,7 +22,12 @@ public struct DockerConfigCredentials: CredentialProvider {
 
     public var searchedLocations: [String] { files }
 
-    public func credential(for registry: String) throws -> Credential? {
+    public func credential(for registry: String) async throws -> Credential? {
+        try lookUp(registry)
+    }
+
+    /// The synchronous look-up: config files and credential helpers are local.
+    public func lookUp(_ registry: String) throws -> Credential? {
         for file in files where FileManager.default.fileExists(atPath: file) {
             if let found = try credential(for: registry, in: file) { return found }
         }
@@ -77,8 +82,8 @@ public struct StaticCredentials: CredentialProvider {
         self.fallback = fallback
     }
 
-    public func credential(for registry: String) throws -> Credential? {
-        registry == self.registry ? credential : try fallback.credential(for: registry)
+    public func credential(for registry: String) async throws -> Credential? {
+        registry == self.registry ? credential : try await fallback.credential(for: registry)
     }
 
     public var searchedLocations: [String] { ["--username/--password-stdin"] + fallback.searchedLocations }

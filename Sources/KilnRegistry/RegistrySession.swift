@@ -240,9 +240,9 @@ actor RegistrySession {
 
     // MARK: Auth
 
-    private func loadCredential() throws -> Credential? {
+    private func loadCredential() async throws -> Credential? {
         if let credential { return credential }
-        let found = try options.credentials.credential(for: registry)
+        let found = try await options.credentials.credential(for: registry)
         credential = .some(found)
         return found
     }
@@ -252,7 +252,7 @@ actor RegistrySession {
         guard let challenge else { return nil }
         switch challenge.scheme {
         case .basic:
-            guard let credential = try loadCredential() else {
+            guard let credential = try await loadCredential() else {
                 throw RegistryError.authenticationRequired(host: registry, repository: Self.repositories(in: scopes), lookedIn: options.credentials.searchedLocations)
             }
             return credential.basicAuthorization
@@ -280,7 +280,7 @@ actor RegistrySession {
         for scope in scopes { query.append(URLQueryItem(name: "scope", value: scope)) }
         components.queryItems = query
         guard let url = components.string else { throw RegistryError.invalidResponse(host: registry, reason: "bad token realm") }
-        let credential = try loadCredential()
+        let credential = try await loadCredential()
         let response = try await withRetries(action: "token request") {
             var request = RegistrySession.request(url)
             if let credential { request.headers.add(name: "Authorization", value: credential.basicAuthorization) }
@@ -304,8 +304,8 @@ actor RegistrySession {
     }
 
     /// After a request was refused with 401 although kiln sent credentials.
-    func rejection(repository: String, action: String) throws -> RegistryError {
-        if let credential = try loadCredential() { return .credentialsRejected(host: registry, source: credential.source) }
+    func rejection(repository: String, action: String) async throws -> RegistryError {
+        if let credential = try await loadCredential() { return .credentialsRejected(host: registry, source: credential.source) }
         return .authenticationRequired(host: registry, repository: repository, lookedIn: options.credentials.searchedLocations)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnAWS
 import KilnRegistry
 import KilnStore
 import Logging
@@ -29,7 +30,8 @@ struct TransportFlags: ParsableArguments {
 
     /// Builds the transport options; `outputRegistry` receives --username/--password-stdin.
     func options(outputRegistry: String?) throws -> TransportOptions {
-        var options = TransportOptions()
+        // ECR hosts authenticate with AWS credentials; every other registry with Docker's config.
+        var options = TransportOptions(credentials: ECRCredentials(fallback: DockerConfigCredentials()))
         let file = try RegistryConfigFile.load()
         options.endpoints = file.endpoints
         options.insecureHosts = file.insecureHosts.union(insecureHosts)

@@ -1,0 +1,80 @@
+import Foundation
+
+/// Finds AWS credentials in the order the AWS SDKs use (so far: the environment, then the shared
+/// files' profile with static keys or `credential_process`).
+public struct AWSCredentialChain: Sendable {
+    private let environment: [String: String]
+
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    var profileName: String {
+        environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["AWS_DEFAULT_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+    }
+
+    /// The places the chain looks, for the "none found" error.
+    public var searchedLocations: [String] {
+        let files = AWSConfigFiles(environment: environment)
+        return ["environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+                "profile '\(profileName)' in \(files.credentialsPath) and \(files.configPath)"]
+    }
+
+    /// The first credentials found.
+    /// - Throws: ``AWSError/noCredentials(lookedIn:)`` listing where it looked, or the error of
+    ///   a source that exists but fails (a broken `credential_process`).
+    public func resolve() async throws -> AWSCredentials {
+        if let key = environment["AWS_ACCESS_KEY_ID"], !key.isEmpty,
+           let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty {
+            let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+            return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token)
+        }
+        let files = AWSConfigFiles(environment: environment)
+        if let profile = files.profile(profileName) {
+            if let key = profile["aws_access_key_id"], let secret = profile["aws_secret_access_key"] {
+                return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: profile["aws_session_token"])
+            }
+            if let command = profile["credential_process"] {
+                return try CredentialProcess(profile: profileName, command: command).run()
+            }
+        }
+        throw AWSError.noCredentials(lookedIn: searchedLocations)
+    }
+
+    /// The region from `AWS_REGION`, `AWS_DEFAULT_REGION` or the profile.
+    public var region: String? {
+        if let region = environment["AWS_REGION"], !region.isEmpty { return region }
+        if let region = environment["AWS_DEFAULT_REGION"], !region.isEmpty { return region }
+        return AWSConfigFiles(environment: environment).profile(profileName)?["region"]
+    }
+}
+
+/// `credential_process`: a command printing `{"Version": 1, "AccessKeyId", "SecretAccessKey",
+/// "SessionToken", "Expiration"}` on standard output.
+struct CredentialProcess {
+    let profile: String
+    let command: String
+
+    func run() throws -> AWSCredentials {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.standardError
+        do { try process.run() } catch {
+            throw AWSError.credentialProcess(profile: profile, reason: "could not start it")
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw AWSError.credentialProcess(profile: profile, reason: "it exited with status \(process.terminationStatus)")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              (object["Version"] as? NSNumber)?.intValue == 1,
+              let key = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String else {
+            throw AWSError.credentialProcess(profile: profile, reason: "its output is not {\"Version\": 1, \"AccessKeyId\", \"SecretAccessKey\", …} JSON")
+        }
+        return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: object["SessionToken"] as? String)
+    }
+}

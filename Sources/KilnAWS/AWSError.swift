@@ -1,0 +1,32 @@
+/// AWS failures a CI user can act on. Never carries a secret.
+public enum AWSError: Error, Equatable, CustomStringConvertible {
+    case noCredentials(lookedIn: [String])
+    case credentialProcess(profile: String, reason: String)
+    case invalidProfile(profile: String, reason: String)
+    case api(action: String, code: String, message: String)
+    case accessDenied(action: String, message: String)
+    case expiredToken(action: String)
+    case noRegion(host: String)
+    case unreachable(endpoint: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .noCredentials(let lookedIn):
+            return "no AWS credentials found (looked in: \(lookedIn.joined(separator: "; ")))"
+        case .credentialProcess(let profile, let reason):
+            return "credential_process of AWS profile '\(profile)' failed: \(reason)"
+        case .invalidProfile(let profile, let reason):
+            return "AWS profile '\(profile)': \(reason)"
+        case .api(let action, let code, let message):
+            return "AWS \(action) failed: \(code)\(message.isEmpty ? "" : ": \(message)")"
+        case .accessDenied(let action, let message):
+            return "AWS denied \(action)\(message.isEmpty ? "" : ": \(message)") (check the IAM policy of these credentials)"
+        case .expiredToken(let action):
+            return "AWS \(action) failed: the credentials' session token has expired; refresh them"
+        case .noRegion(let host):
+            return "no AWS region for \(host): set AWS_REGION"
+        case .unreachable(let endpoint, let reason):
+            return "cannot reach \(endpoint): \(reason)"
+        }
+    }
+}

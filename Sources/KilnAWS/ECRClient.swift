@@ -1,0 +1,84 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+
+/// The few ECR API calls kiln makes (JSON 1.1 over HTTPS, signed with SigV4, service `ecr`).
+public struct ECRClient: Sendable {
+    public let region: String
+    public let endpoint: String
+    private let credentials: AWSCredentials
+
+    /// - Parameters:
+    ///   - endpoint: `AWS_ENDPOINT_URL_ECR`, else `AWS_ENDPOINT_URL`, else the region's.
+    public init(region: String, endpoint: String, credentials: AWSCredentials) {
+        self.region = region
+        self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+        self.credentials = credentials
+    }
+
+    /// The registry password and how long it is valid (`GetAuthorizationToken`).
+    public func authorizationToken() async throws -> (username: String, password: String, expiresAt: Date?) {
+        let object = try await call("GetAuthorizationToken", body: [:])
+        guard let data = (object["authorizationData"] as? [[String: Any]])?.first,
+              let token = data["authorizationToken"] as? String,
+              let decoded = Data(base64Encoded: token).flatMap({ String(data: $0, encoding: .utf8) }),
+              let colon = decoded.firstIndex(of: ":") else {
+            throw AWSError.api(action: "GetAuthorizationToken", code: "InvalidResponse", message: "no authorizationToken")
+        }
+        let expiresAt = (data["expiresAt"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue) }
+        return (String(decoded[..<colon]), String(decoded[decoded.index(after: colon)...]), expiresAt)
+    }
+
+    /// Creates a repository; an existing one (two jobs racing) is not an error.
+    /// - Returns: whether this call created it.
+    public func createRepository(_ name: String, tagMutability: String, kmsKey: String?) async throws -> Bool {
+        var body: [String: Any] = ["repositoryName": name, "imageTagMutability": tagMutability]
+        if let kmsKey { body["encryptionConfiguration"] = ["encryptionType": "KMS", "kmsKey": kmsKey] }
+        do {
+            _ = try await call("CreateRepository", body: body)
+            return true
+        } catch AWSError.api(_, let code, _) where code == "RepositoryAlreadyExistsException" {
+            return false
+        }
+    }
+
+    /// One signed JSON 1.1 call.
+    func call(_ action: String, body: [String: Any]) async throws -> [String: Any] {
+        let payload = Array(try JSONSerialization.data(withJSONObject: body))
+        guard let url = URL(string: endpoint), let host = url.host else {
+            throw AWSError.unreachable(endpoint: endpoint, reason: "not a URL")
+        }
+        let hostHeader = url.port.map { "\(host):\($0)" } ?? host
+        let target = "AmazonEC2ContainerRegistry_V20150921.\(action)"
+        let request = SigV4Request(method: "POST", path: url.path.isEmpty ? "/" : url.path,
+                                   headers: [("Host", hostHeader), ("Content-Type", "application/x-amz-json-1.1"), ("X-Amz-Target", target)],
+                                   body: payload)
+        let (headers, _) = SigV4Signer(region: region, service: "ecr").sign(request, credentials: credentials, date: Int64(Date().timeIntervalSince1970))
+        var http = HTTPClientRequest(url: endpoint + "/")
+        http.method = .POST
+        for (name, value) in headers where name != "Host" { http.headers.add(name: name, value: value) }
+        http.body = .bytes(ByteBuffer(bytes: payload))
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(http, timeout: .seconds(30))
+        } catch {
+            throw AWSError.unreachable(endpoint: endpoint, reason: String(describing: error).prefix(160).description)
+        }
+        let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
+        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
+        guard response.status.code == 200 else {
+            let code = ((object["__type"] as? String) ?? "HTTP \(response.status.code)").split(separator: "#").last.map(String.init) ?? ""
+            let message = (object["message"] as? String) ?? (object["Message"] as? String) ?? ""
+            switch code {
+            case "AccessDeniedException", "AccessDenied", "UnrecognizedClientException":
+                throw AWSError.accessDenied(action: "ecr:\(action)", message: message)
+            case "ExpiredTokenException", "ExpiredToken":
+                throw AWSError.expiredToken(action: "ecr:\(action)")
+            default:
+                throw AWSError.api(action: "ecr:\(action)", code: code, message: message)
+            }
+        }
+        return object
+    }
+}

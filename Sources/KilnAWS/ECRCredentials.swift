@@ -1,0 +1,41 @@
+import Foundation
+import KilnRegistry
+
+/// Registry credentials for ECR hosts from the AWS credential chain and `GetAuthorizationToken`;
+/// every other host is asked of `fallback` (Docker config). Tokens are kept until half their
+/// lifetime, so one run fetches one per registry.
+public final class ECRCredentials: CredentialProvider, @unchecked Sendable {
+    private let fallback: CredentialProvider
+    private let environment: [String: String]
+    private let lock = NSLock()
+    private var cache: [String: (credential: Credential, renewAfter: Date)] = [:]
+
+    public init(fallback: CredentialProvider, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.fallback = fallback
+        self.environment = environment
+    }
+
+    public var searchedLocations: [String] { AWSCredentialChain(environment: environment).searchedLocations + fallback.searchedLocations }
+
+    public func credential(for registry: String) async throws -> Credential? {
+        guard let host = ECRHost(registry) else { return try await fallback.credential(for: registry) }
+        if let cached = lock.withLock({ cache[registry] }), cached.renewAfter > Date() { return cached.credential }
+        let client = try await ecrClient(for: host)
+        let token = try await client.authorizationToken()
+        let credential = Credential(username: token.username, secret: token.password, source: "ECR GetAuthorizationToken (\(host.region))")
+        // Half the lifetime; a token already "expired" by its own clock (moto's) serves this run.
+        let lifetime = token.expiresAt.map { $0.timeIntervalSinceNow } ?? 0
+        lock.withLock { cache[registry] = (credential, Date().addingTimeInterval(max(60, lifetime / 2))) }
+        return credential
+    }
+
+    /// An API client for the registry's region and account.
+    public func ecrClient(for host: ECRHost) async throws -> ECRClient {
+        let chain = AWSCredentialChain(environment: environment)
+        let credentials = try await chain.resolve()
+        let endpoint = environment["AWS_ENDPOINT_URL_ECR"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? environment["AWS_ENDPOINT_URL"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? host.apiEndpoint
+        return ECRClient(region: host.region, endpoint: endpoint, credentials: credentials)
+    }
+}

@@ -1,0 +1,42 @@
+/// An ECR registry host and what it says: account, region, FIPS, China.
+public struct ECRHost: Equatable, Sendable {
+    public var account: String
+    public var region: String
+    public var fips: Bool
+    public var china: Bool
+
+    /// The documented forms: `<account>.<prefix><region><suffix>`.
+    private static let forms: [(prefix: String, suffix: String, fips: Bool, china: Bool)] = [
+        ("dkr.ecr.", ".amazonaws.com", false, false),
+        ("dkr.ecr-fips.", ".amazonaws.com", true, false),
+        ("dkr.ecr.", ".amazonaws.com.cn", false, true),
+        ("dkr-ecr.", ".on.aws", false, false),
+        ("dkr-ecr-fips.", ".on.aws", true, false),
+    ]
+
+    /// Recognizes an ECR host (a port, if any, is ignored); `nil` for any other host.
+    public init?(_ host: String) {
+        let name = (host.split(separator: ":").first.map(String.init) ?? "").lowercased()
+        guard let dot = name.firstIndex(of: ".") else { return nil }
+        let account = String(name[..<dot])
+        let rest = String(name[name.index(after: dot)...])
+        guard account.count == 12, account.allSatisfy(\.isNumber) else { return nil }
+        for form in ECRHost.forms where rest.hasPrefix(form.prefix) && rest.hasSuffix(form.suffix) && rest.count > form.prefix.count + form.suffix.count {
+            let region = String(rest.dropFirst(form.prefix.count).dropLast(form.suffix.count))
+            guard !region.contains("."), region.contains("-") else { continue }
+            self.account = account
+            self.region = region
+            self.fips = form.fips
+            self.china = form.china
+            return
+        }
+        return nil
+    }
+
+    /// The ECR API endpoint for this region (without overrides).
+    public var apiEndpoint: String {
+        if china { return "https://api.ecr.\(region).amazonaws.com.cn" }
+        if fips { return "https://ecr-fips.\(region).amazonaws.com" }
+        return "https://api.ecr.\(region).amazonaws.com"
+    }
+}

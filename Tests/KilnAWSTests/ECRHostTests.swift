@@ -1,0 +1,77 @@
+import Foundation
+import KilnAWS
+import KilnTestSupport
+import Testing
+
+@Suite struct ECRHostTests {
+    @Test(arguments: [
+        ("123456789012.dkr.ecr.eu-west-1.amazonaws.com", "eu-west-1", false, false, "https://api.ecr.eu-west-1.amazonaws.com"),
+        ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", "us-gov-west-1", true, false, "https://ecr-fips.us-gov-west-1.amazonaws.com"),
+        ("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn", "cn-north-1", false, true, "https://api.ecr.cn-north-1.amazonaws.com.cn"),
+        ("123456789012.dkr-ecr.eu-central-1.on.aws", "eu-central-1", false, false, "https://api.ecr.eu-central-1.amazonaws.com"),
+        ("123456789012.dkr-ecr-fips.us-east-1.on.aws", "us-east-1", true, false, "https://ecr-fips.us-east-1.amazonaws.com"),
+        ("123456789012.DKR.ECR.eu-west-1.amazonaws.com:443", "eu-west-1", false, false, "https://api.ecr.eu-west-1.amazonaws.com"),
+    ])
+    func recognizesEveryForm(_ host: String, region: String, fips: Bool, china: Bool, endpoint: String) throws {
+        let ecr = try #require(ECRHost(host))
+        #expect(ecr.account == "123456789012" && ecr.region == region && ecr.fips == fips && ecr.china == china)
+        #expect(ecr.apiEndpoint == endpoint)
+    }
+
+    @Test(arguments: ["ghcr.io", "12345.dkr.ecr.eu-west-1.amazonaws.com", "123456789012.dkr.ecr.amazonaws.com",
+                      "public.ecr.aws", "123456789012.dkr.ecr.eu-west-1.example.com", "localhost:5000"])
+    func ignoresOtherHosts(_ host: String) {
+        #expect(ECRHost(host) == nil)
+    }
+}
+
+@Suite struct CredentialChainTests {
+    @Test func environmentComesFirst() async throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("credentials", "[default]\naws_access_key_id = FROMFILE\naws_secret_access_key = s\n")
+        let credentials = try await AWSCredentialChain(environment: [
+            "AWS_ACCESS_KEY_ID": "FROMENV", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token",
+            "AWS_SHARED_CREDENTIALS_FILE": dir("credentials"),
+        ]).resolve()
+        #expect(credentials == AWSCredentials(accessKeyID: "FROMENV", secretAccessKey: "secret", sessionToken: "token"))
+    }
+
+    @Test func profilesFromBothFilesAndCredentialProcess() async throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("credentials", "[default]\naws_access_key_id = DEFAULTKEY\naws_secret_access_key = d\n\n[ci]\naws_access_key_id = CIKEY\naws_secret_access_key = c\naws_session_token = t\n")
+        try dir.write("config", """
+            [default]
+            region = eu-west-1
+            [profile ci]
+            region = eu-central-1
+            [profile proc]
+            credential_process = printf '{"Version": 1, "AccessKeyId": "PROCKEY", "SecretAccessKey": "p", "SessionToken": "pt"}'
+            [profile broken]
+            credential_process = sh -c 'exit 3'
+            [sso-session corp]
+            sso_region = eu-west-1
+            """)
+        let files = ["AWS_SHARED_CREDENTIALS_FILE": dir("credentials"), "AWS_CONFIG_FILE": dir("config"), "HOME": dir.path]
+        #expect(try await AWSCredentialChain(environment: files).resolve().accessKeyID == "DEFAULTKEY")
+        #expect(AWSCredentialChain(environment: files).region == "eu-west-1")
+        let ci = AWSCredentialChain(environment: files.merging(["AWS_PROFILE": "ci"]) { $1 })
+        #expect(try await ci.resolve() == AWSCredentials(accessKeyID: "CIKEY", secretAccessKey: "c", sessionToken: "t"))
+        #expect(ci.region == "eu-central-1")
+        #expect(AWSCredentialChain(environment: files.merging(["AWS_PROFILE": "ci", "AWS_REGION": "us-east-1"]) { $1 }).region == "us-east-1")
+        let process = AWSCredentialChain(environment: files.merging(["AWS_PROFILE": "proc"]) { $1 })
+        #expect(try await process.resolve() == AWSCredentials(accessKeyID: "PROCKEY", secretAccessKey: "p", sessionToken: "pt"))
+        await #expect(throws: AWSError.credentialProcess(profile: "broken", reason: "it exited with status 3")) {
+            try await AWSCredentialChain(environment: files.merging(["AWS_PROFILE": "broken"]) { $1 }).resolve()
+        }
+    }
+
+    @Test func noCredentialsSaysWhereItLooked() async throws {
+        let dir = try TemporaryDirectory()
+        do {
+            _ = try await AWSCredentialChain(environment: ["HOME": dir.path]).resolve()
+            Issue.record("expected no credentials")
+        } catch let error as AWSError {
+            #expect("\(error)" == "no AWS credentials found (looked in: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); profile 'default' in \(dir.path)/.aws/credentials and \(dir.path)/.aws/config)")
+        }
+    }
+}

@@ -43,6 +43,17 @@ public struct ECRClient: Sendable {
         }
     }
 
+    /// A repository's tag mutability (`MUTABLE`/`IMMUTABLE`), or `nil` when it does not exist.
+    public func tagMutability(of repository: String) async throws -> String? {
+        do {
+            let object = try await call("DescribeRepositories", body: ["repositoryNames": [repository]])
+            let found = (object["repositories"] as? [[String: Any]])?.first
+            return found.map { ($0["imageTagMutability"] as? String) ?? "MUTABLE" }
+        } catch AWSError.api(_, let code, _) where code == "RepositoryNotFoundException" {
+            return nil
+        }
+    }
+
     /// One signed JSON 1.1 call.
     func call(_ action: String, body: [String: Any]) async throws -> [String: Any] {
         let payload = Array(try JSONSerialization.data(withJSONObject: body))

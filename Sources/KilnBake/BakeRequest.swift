@@ -1,3 +1,4 @@
+import KilnAWS
 import KilnLayer
 import KilnStore
 import OCI
@@ -42,6 +43,8 @@ public struct BakeRequest: Sendable {
     /// Time of every layer entry and of the history entry; `SOURCE_DATE_EPOCH` when set, else 0.
     /// When set it also becomes the config's `created`.
     public var sourceDateEpoch: Int64?
+    /// For an ECR output: create the repository when it is missing, with these settings.
+    public var createRepository: ECRRepositoryCheck.Creation?
 
     public init(
         base: ImageReference, output: ImageReference, overlays: [Overlay], removals: [ImagePath] = [],

@@ -1,3 +1,4 @@
+import KilnAWS
 import KilnLayer
 import KilnRegistry
 import KilnStore
@@ -47,6 +48,13 @@ public struct Baker {
         }
 
         let destination = try openDestination(request.output, registries: registries)
+        // ECR outputs: the repository must exist (or be created) and its tag rules are learnt,
+        // all before a byte is written.
+        if case .registry(let output) = request.output, let image = destination as? RegistryImage,
+           let ecr = transport.credentials as? ECRCredentials,
+           let immutable = try await ECRRepositoryCheck(credentials: ecr).prepare(output, create: request.createRepository) {
+            image.tagsAreImmutable = immutable
+        }
         do {
             let result = try await write(request, base: base, entries: entries, from: source, to: destination)
             return result

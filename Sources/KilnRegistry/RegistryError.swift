@@ -16,6 +16,7 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
     case credentialHelper(helper: String, reason: String)
     case invalidConfig(path: String, reason: String)
     case retriesExhausted(host: String, action: String, attempts: Int, last: String)
+    case immutableTag(reference: String, current: String, new: String)
 
     public var description: String {
         switch self {
@@ -49,6 +50,8 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
             return "credential helper docker-credential-\(helper) failed: \(reason)"
         case .invalidConfig(let path, let reason):
             return "\(path): \(reason)"
+        case .immutableTag(let reference, let current, let new):
+            return "\(reference) already holds \(current) and the repository's tags are immutable; not replacing it with \(new) (use a new tag)"
         case .retriesExhausted(let host, let action, let attempts, let last):
             return "registry \(host): \(action) failed after \(attempts) attempts (last: \(last))"
         }

@@ -81,9 +81,13 @@ extension RegistryImage: ImageDestination {
         let tag = reference.tag ?? "latest"
         let session = await session
         let head = try await session.send(.HEAD, "/v2/\(repository)/manifests/\(tag)", headers: ["Accept": Self.manifestAccept], scopes: pushScopes, action: "HEAD manifest \(tag)")
-        if head.status == .ok, head.headers.first(name: "Docker-Content-Digest") == descriptor.digest.description {
+        let current = head.status == .ok ? head.headers.first(name: "Docker-Content-Digest") : nil
+        if current == descriptor.digest.description {
             transport.options.logger.info("\(reference.name):\(tag) already is \(descriptor.digest)")
             return
+        }
+        if let current, tagsAreImmutable {
+            throw RegistryError.immutableTag(reference: "\(reference.name):\(tag)", current: current, new: descriptor.digest.description)
         }
         try await putManifest(bytes, descriptor: descriptor, reference: tag)
     }

@@ -11,6 +11,9 @@ public final class RegistryImage: @unchecked Sendable {
     let transport: RegistryTransport
     /// The root manifest as resolved, so it is downloaded once.
     private var resolvedRoot: (descriptor: Descriptor, bytes: [UInt8])?
+    /// When set, ``tag(_:bytes:)`` refuses to move a tag that holds another digest (ECR
+    /// repositories with IMMUTABLE tags) instead of leaving it to the registry.
+    public var tagsAreImmutable = false
 
     public init(_ reference: RegistryReference, transport: RegistryTransport) {
         self.reference = reference

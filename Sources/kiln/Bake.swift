@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import KilnAWS
 import KilnBake
 import KilnLayer
 import KilnStore
@@ -71,6 +72,15 @@ struct Bake: AsyncParsableCommand {
     @Flag(help: "Print one JSON object with digest, mediaType, platforms and layer instead of the reference.")
     var json = false
 
+    @Flag(help: "Create the output's ECR repository when it does not exist.")
+    var createRepository = false
+
+    @Option(help: ArgumentHelp("Tag mutability of a repository --create-repository creates.", valueName: "MUTABLE|IMMUTABLE"))
+    var tagMutability: String = "MUTABLE"
+
+    @Option(help: ArgumentHelp("KMS key for a repository --create-repository creates (default: AES-256).", valueName: "ARN"))
+    var kmsKey: String?
+
     @OptionGroup(title: "Registry options")
     var transport: TransportFlags
 
@@ -103,10 +113,13 @@ struct Bake: AsyncParsableCommand {
         edits.workingDir = workdir
         edits.entrypoint = try entrypoint.map { try ConfigEdits.parseStringArray($0, flag: "--entrypoint") }
         edits.cmd = try cmd.map { try ConfigEdits.parseStringArray($0, flag: "--cmd") }
+        guard ["MUTABLE", "IMMUTABLE"].contains(tagMutability) else {
+            throw ValidationError("--tag-mutability must be MUTABLE or IMMUTABLE, not '\(tagMutability)'")
+        }
         guard let compression = Compression(rawValue: compression) else {
             throw ValidationError("--compression must be gzip or zstd, not '\(compression)'")
         }
-        return BakeRequest(
+        var request = BakeRequest(
             base: try ImageReference(parsing: base),
             output: try ImageReference(parsing: output),
             overlays: try overlays.map { try Overlay(parsing: $0, owner: owner, mode: mode) },
@@ -116,5 +129,7 @@ struct Bake: AsyncParsableCommand {
             compression: compression,
             sourceDateEpoch: try BakeRequest.sourceDateEpoch(from: ProcessInfo.processInfo.environment)
         )
+        if createRepository { request.createRepository = .init(tagMutability: tagMutability, kmsKey: kmsKey) }
+        return request
     }
 }

@@ -32,16 +32,26 @@ import Testing
                 .merging(extra) { $1 }
         }
 
-        func bake(tag: String, _ extra: [String: String]) throws -> ProcessResult {
+        func bake(tag: String, _ extra: [String: String], flags: [String] = [], repository: String = "um/gateway") throws -> ProcessResult {
             try kiln(["bake", "--base", "oci:\(dir("base")):base", "--overlay", "\(dir("overlay")):/etc/kong",
                       "--registry-endpoint", "\(ECRTests.ecrHost)=https://\(registry.host)", "--ca-file", registry.caFile!,
-                      "--output", "\(ECRTests.ecrHost)/um/gateway:\(tag)"], extraEnvironment: environment(extra))
+                      "--output", "\(ECRTests.ecrHost)/\(repository):\(tag)"] + flags, extraEnvironment: environment(extra))
+        }
+
+        /// What moto says about a repository, asked with boto3.
+        func describe(_ repository: String) throws -> String {
+            try runChecked("python3", ["-c", """
+                import boto3
+                c = boto3.client("ecr", region_name="eu-west-1", endpoint_url="\(moto.url)", aws_access_key_id="x", aws_secret_access_key="y")
+                r = c.describe_repositories(repositoryNames=["\(repository)"])["repositories"][0]
+                print(r["repositoryName"], r["imageTagMutability"])
+                """]).output
         }
     }
 
     @Test func pushesWithCredentialsFromEnvironmentProfileAndCredentialProcess() throws {
         let f = try Fixture()
-        let fromEnv = try f.bake(tag: "env", ["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"])
+        let fromEnv = try f.bake(tag: "env", ["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"], flags: ["--create-repository"])
         #expect(fromEnv.status == 0, "\(fromEnv.stderr)")
         #expect(fromEnv.output.hasPrefix("\(Self.ecrHost)/um/gateway@sha256:"))
 
@@ -65,5 +75,45 @@ import Testing
         #expect(result.status == 1)
         #expect(result.stderr.hasPrefix("kiln: error: no AWS credentials found (looked in: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); profile 'default' in"))
         #expect(!f.registry.requests().contains { $0.hasPrefix("PUT") || $0.hasPrefix("POST") })
+    }
+
+    static let keys = ["AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret"]
+
+    @Test func missingRepositoryNeedsTheFlagAndCreateRepositoryMakesIt() throws {
+        let f = try Fixture()
+        let missing = try f.bake(tag: "v1", Self.keys, repository: "um/keycloak")
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("repository um/keycloak does not exist in registry 123456789012 (eu-west-1); create it or pass --create-repository"), "\(missing.stderr)")
+        #expect(!f.registry.requests().contains { $0.hasPrefix("PUT") || $0.hasPrefix("POST") })
+
+        let created = try f.bake(tag: "v1", Self.keys, flags: ["--create-repository", "--tag-mutability", "IMMUTABLE"], repository: "um/keycloak")
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(try f.describe("um/keycloak") == "um/keycloak IMMUTABLE")
+        // A second job racing with the same flag finds it there: not an error.
+        let again = try f.bake(tag: "v2", Self.keys, flags: ["--create-repository"], repository: "um/keycloak")
+        #expect(again.status == 0, "\(again.stderr)")
+    }
+
+    @Test func immutableTagsAreNeverMovedAndIdenticalRePushesSkipThePut() throws {
+        let f = try Fixture()
+        let first = try f.bake(tag: "v1", Self.keys, flags: ["--create-repository", "--tag-mutability", "IMMUTABLE"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let puts = { f.registry.requests().filter { $0 == "PUT /v2/um/gateway/manifests/v1" }.count }
+        #expect(puts() == 1)
+
+        let same = try f.bake(tag: "v1", Self.keys)
+        #expect(same.status == 0, "\(same.stderr)")
+        #expect(same.output == first.output)
+        #expect(puts() == 1, "an identical re-push must not PUT the manifest again")
+
+        try f.dir.write("overlay/kong.conf", "database = postgres\n")
+        let different = try f.bake(tag: "v1", Self.keys)
+        #expect(different.status == 1)
+        let digest = first.output.split(separator: "@").last.map(String.init) ?? ""
+        let errorLine = different.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(errorLine.hasPrefix("kiln: error: \(Self.ecrHost)/um/gateway:v1 already holds \(digest) and the repository's tags are immutable; not replacing it with sha256:"), "\(different.stderr)")
+        #expect(puts() == 1)
+        let current = try runChecked("skopeo", ["inspect", "--format", "{{.Digest}}"] + f.registry.skopeoFlags(dest: nil) + ["docker://\(f.registry.host)/um/gateway:v1"]).output
+        #expect(current == digest)
     }
 }

@@ -1,0 +1,41 @@
+import KilnRegistry
+import KilnStore
+
+/// What `kiln bake` does with an ECR output before writing anything: make sure the repository
+/// exists (creating it with `--create-repository`) and learn whether its tags are immutable.
+public struct ECRRepositoryCheck: Sendable {
+    /// Settings for `CreateRepository`.
+    public struct Creation: Sendable, Equatable {
+        public var tagMutability: String
+        public var kmsKey: String?
+
+        public init(tagMutability: String = "MUTABLE", kmsKey: String? = nil) {
+            self.tagMutability = tagMutability
+            self.kmsKey = kmsKey
+        }
+    }
+
+    private let credentials: ECRCredentials
+
+    public init(credentials: ECRCredentials) {
+        self.credentials = credentials
+    }
+
+    /// - Returns: whether the repository's tags are immutable; `nil` when `reference` is not on ECR.
+    /// - Throws: a clear error naming the repository and the flag when it does not exist and
+    ///   `create` is `nil`.
+    public func prepare(_ reference: RegistryReference, create: Creation?) async throws -> Bool? {
+        guard let host = ECRHost(reference.registry) else { return nil }
+        let client = try await credentials.ecrClient(for: host)
+        if let mutability = try await client.tagMutability(of: reference.repository) {
+            return mutability == "IMMUTABLE"
+        }
+        guard let create else {
+            throw AWSError.api(action: "ecr:DescribeRepositories", code: "RepositoryNotFoundException",
+                               message: "repository \(reference.repository) does not exist in registry \(host.account) (\(host.region)); create it or pass --create-repository")
+        }
+        // Two jobs may race to create it: the loser's RepositoryAlreadyExistsException is fine.
+        _ = try await client.createRepository(reference.repository, tagMutability: create.tagMutability, kmsKey: create.kmsKey)
+        return try await client.tagMutability(of: reference.repository).map { $0 == "IMMUTABLE" } ?? (create.tagMutability == "IMMUTABLE")
+    }
+}

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Finds AWS credentials in the order the AWS SDKs use (so far: the environment, then the shared
-/// files' profile with static keys or `credential_process`).
+/// Finds AWS credentials in the order the AWS SDKs use (so far: the environment's keys, web
+/// identity, then the shared files' profile with static keys, `credential_process` or
+/// `web_identity_token_file`).
 public struct AWSCredentialChain: Sendable {
     private let environment: [String: String]
 
@@ -17,6 +18,7 @@ public struct AWSCredentialChain: Sendable {
     public var searchedLocations: [String] {
         let files = AWSConfigFiles(environment: environment)
         return ["environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
+                "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)",
                 "profile '\(profileName)' in \(files.credentialsPath) and \(files.configPath)"]
     }
 
@@ -29,6 +31,10 @@ public struct AWSCredentialChain: Sendable {
             let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
             return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token)
         }
+        if let tokenFile = environment["AWS_WEB_IDENTITY_TOKEN_FILE"], !tokenFile.isEmpty,
+           let role = environment["AWS_ROLE_ARN"], !role.isEmpty {
+            return try await WebIdentity(tokenFile: tokenFile, roleARN: role, environment: environment, region: region).assumeRole()
+        }
         let files = AWSConfigFiles(environment: environment)
         if let profile = files.profile(profileName) {
             if let key = profile["aws_access_key_id"], let secret = profile["aws_secret_access_key"] {
@@ -36,6 +42,9 @@ public struct AWSCredentialChain: Sendable {
             }
             if let command = profile["credential_process"] {
                 return try CredentialProcess(profile: profileName, command: command).run()
+            }
+            if let tokenFile = profile["web_identity_token_file"], let role = profile["role_arn"] {
+                return try await WebIdentity(tokenFile: tokenFile, roleARN: role, environment: environment, region: region).assumeRole()
             }
         }
         throw AWSError.noCredentials(lookedIn: searchedLocations)

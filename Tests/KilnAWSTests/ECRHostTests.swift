@@ -71,7 +71,7 @@ import Testing
             _ = try await AWSCredentialChain(environment: ["HOME": dir.path]).resolve()
             Issue.record("expected no credentials")
         } catch let error as AWSError {
-            #expect("\(error)" == "no AWS credentials found (looked in: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); profile 'default' in \(dir.path)/.aws/credentials and \(dir.path)/.aws/config)")
+            #expect("\(error)" == "no AWS credentials found (looked in: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN); profile 'default' in \(dir.path)/.aws/credentials and \(dir.path)/.aws/config)")
         }
     }
 }

@@ -63,6 +63,17 @@ import Testing
         let fromProcess = try f.bake(tag: "process", ["AWS_CONFIG_FILE": f.dir("aws/config"), "AWS_PROFILE": "proc"])
         #expect(fromProcess.status == 0, "\(fromProcess.stderr)")
 
+        // Web identity, the GitHub Actions / GitLab OIDC path: STS (moto) trades the token.
+        try f.dir.write("oidc-token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm9yZy9hcHAifQ.signature\n")
+        let fromWebIdentity = try f.bake(tag: "oidc", ["AWS_WEB_IDENTITY_TOKEN_FILE": f.dir("oidc-token"),
+                                                        "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/ci-push",
+                                                        "AWS_ENDPOINT_URL_STS": f.moto.url])
+        #expect(fromWebIdentity.status == 0, "\(fromWebIdentity.stderr)")
+        let unreadable = try f.bake(tag: "oidc2", ["AWS_WEB_IDENTITY_TOKEN_FILE": f.dir("no-such-token"),
+                                                   "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/ci-push", "AWS_ENDPOINT_URL_STS": f.moto.url])
+        #expect(unreadable.status == 1)
+        #expect(unreadable.stderr.contains("AWS_WEB_IDENTITY_TOKEN_FILE '\(f.dir("no-such-token"))' cannot be read"))
+
         // The registry saw the pushes under the ECR name's repository.
         #expect(f.registry.requests().contains("PUT /v2/um/gateway/manifests/process"))
         let inspect = try runChecked("skopeo", ["inspect", "--format", "{{.Digest}}"] + f.registry.skopeoFlags(dest: nil) + ["docker://\(f.registry.host)/um/gateway:env"]).output
@@ -73,7 +84,7 @@ import Testing
         let f = try Fixture()
         let result = try f.bake(tag: "none", [:])
         #expect(result.status == 1)
-        #expect(result.stderr.hasPrefix("kiln: error: no AWS credentials found (looked in: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); profile 'default' in"))
+        #expect(result.stderr.hasPrefix("kiln: error: no AWS credentials found (looked in: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN); profile 'default' in"))
         #expect(!f.registry.requests().contains { $0.hasPrefix("PUT") || $0.hasPrefix("POST") })
     }
 

@@ -1,0 +1,62 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+
+/// `AssumeRoleWithWebIdentity`: trades an OIDC token (GitHub Actions, GitLab CI) in
+/// `AWS_WEB_IDENTITY_TOKEN_FILE` for credentials of `AWS_ROLE_ARN`. The call is unsigned.
+struct WebIdentity {
+    let tokenFile: String
+    let roleARN: String
+    let sessionName: String
+    let endpoint: String
+
+    init(tokenFile: String, roleARN: String, environment: [String: String], region: String?) {
+        self.tokenFile = tokenFile
+        self.roleARN = roleARN
+        sessionName = environment["AWS_ROLE_SESSION_NAME"].flatMap { $0.isEmpty ? nil : $0 } ?? "kiln-\(Int(Date().timeIntervalSince1970))"
+        endpoint = environment["AWS_ENDPOINT_URL_STS"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? environment["AWS_ENDPOINT_URL"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? region.map { "https://sts.\($0).amazonaws.com" } ?? "https://sts.amazonaws.com"
+    }
+
+    func assumeRole() async throws -> AWSCredentials {
+        guard let token = try? String(contentsOfFile: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
+            throw AWSError.invalidProfile(profile: "web identity", reason: "AWS_WEB_IDENTITY_TOKEN_FILE '\(tokenFile)' cannot be read or is empty")
+        }
+        let form = [("Action", "AssumeRoleWithWebIdentity"), ("Version", "2011-06-15"), ("RoleArn", roleARN),
+                    ("RoleSessionName", sessionName), ("WebIdentityToken", token)]
+            .map { "\($0.0)=\(SigV4Signer.encode($0.1, keepSlash: false))" }.joined(separator: "&")
+        var request = HTTPClientRequest(url: endpoint.hasSuffix("/") ? endpoint : endpoint + "/")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")
+        request.body = .bytes(ByteBuffer(string: form))
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        } catch {
+            throw AWSError.unreachable(endpoint: endpoint, reason: String(describing: error).prefix(160).description)
+        }
+        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+        guard response.status.code == 200 else {
+            let code = WebIdentity.element("Code", in: text) ?? "HTTP \(response.status.code)"
+            let message = WebIdentity.element("Message", in: text) ?? ""
+            if code == "AccessDenied" { throw AWSError.accessDenied(action: "sts:AssumeRoleWithWebIdentity on \(roleARN)", message: message) }
+            if code == "ExpiredTokenException" { throw AWSError.expiredToken(action: "sts:AssumeRoleWithWebIdentity") }
+            throw AWSError.api(action: "sts:AssumeRoleWithWebIdentity", code: code, message: message)
+        }
+        guard let key = WebIdentity.element("AccessKeyId", in: text), let secret = WebIdentity.element("SecretAccessKey", in: text) else {
+            throw AWSError.api(action: "sts:AssumeRoleWithWebIdentity", code: "InvalidResponse", message: "no credentials in the answer")
+        }
+        return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: WebIdentity.element("SessionToken", in: text))
+    }
+
+    /// The text of the first `<name>…</name>` element (STS answers are flat enough for this).
+    static func element(_ name: String, in xml: String) -> String? {
+        guard let start = xml.range(of: "<\(name)>"), let end = xml.range(of: "</\(name)>", range: start.upperBound..<xml.endIndex) else { return nil }
+        return String(xml[start.upperBound..<end.lowerBound])
+            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
+            .replacingOccurrences(of: "&amp;", with: "&")
+    }
+}

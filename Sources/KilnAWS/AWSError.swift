@@ -8,6 +8,7 @@ public enum AWSError: Error, Equatable, CustomStringConvertible {
     case expiredToken(action: String)
     case noRegion(host: String)
     case unreachable(endpoint: String, reason: String)
+    case repositoryMissing(repository: String, account: String, region: String)
 
     public var description: String {
         switch self {
@@ -27,6 +28,8 @@ public enum AWSError: Error, Equatable, CustomStringConvertible {
             return "no AWS region for \(host): set AWS_REGION"
         case .unreachable(let endpoint, let reason):
             return "cannot reach \(endpoint): \(reason)"
+        case .repositoryMissing(let repository, let account, let region):
+            return "ECR repository \(repository) does not exist in registry \(account) (\(region)); create it or pass --create-repository"
         }
     }
 }

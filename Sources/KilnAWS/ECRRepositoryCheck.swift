@@ -31,8 +31,7 @@ public struct ECRRepositoryCheck: Sendable {
             return mutability == "IMMUTABLE"
         }
         guard let create else {
-            throw AWSError.api(action: "ecr:DescribeRepositories", code: "RepositoryNotFoundException",
-                               message: "repository \(reference.repository) does not exist in registry \(host.account) (\(host.region)); create it or pass --create-repository")
+            throw AWSError.repositoryMissing(repository: reference.repository, account: host.account, region: host.region)
         }
         // Two jobs may race to create it: the loser's RepositoryAlreadyExistsException is fine.
         _ = try await client.createRepository(reference.repository, tagMutability: create.tagMutability, kmsKey: create.kmsKey)

@@ -94,7 +94,7 @@ import Testing
         let f = try Fixture()
         let missing = try f.bake(tag: "v1", Self.keys, repository: "um/keycloak")
         #expect(missing.status == 1)
-        #expect(missing.stderr.contains("repository um/keycloak does not exist in registry 123456789012 (eu-west-1); create it or pass --create-repository"), "\(missing.stderr)")
+        #expect(missing.stderr == "kiln: error: ECR repository um/keycloak does not exist in registry 123456789012 (eu-west-1); create it or pass --create-repository\n", "\(missing.stderr)")
         #expect(!f.registry.requests().contains { $0.hasPrefix("PUT") || $0.hasPrefix("POST") })
 
         let created = try f.bake(tag: "v1", Self.keys, flags: ["--create-repository", "--tag-mutability", "IMMUTABLE"], repository: "um/keycloak")

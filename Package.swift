@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "KilnAWS",
             dependencies: [
-                "KilnCrypto", "KilnRegistry",
+                "KilnCrypto", "KilnRegistry", "OCI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

@@ -1,10 +1,5 @@
 import KilnCrypto
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import OCI
 
 /// A request as AWS Signature Version 4 sees it.
 public struct SigV4Request: Sendable {
@@ -92,15 +87,8 @@ public struct SigV4Signer: Sendable {
 
     /// `20150830T123600Z` and `20150830` for a time, in UTC whatever `TZ` says.
     public static func timestamps(_ seconds: Int64) -> (amzDate: String, day: String) {
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        let day = pad(parts.tm_year + 1900, 4) + pad(parts.tm_mon + 1, 2) + pad(parts.tm_mday, 2)
-        return (day + "T" + pad(parts.tm_hour, 2) + pad(parts.tm_min, 2) + pad(parts.tm_sec, 2) + "Z", day)
+        let time = UTCTime(seconds)
+        return (time.compactDateTime, time.compactDate)
     }
 
     /// Header block and signed-header list: names lower-cased and sorted; values trimmed,

@@ -71,6 +71,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // images/NAME.yaml specs (and, next, the lockfile and plan).
+        .target(
+            name: "KilnSpec",
+            dependencies: ["KilnBake", "KilnLayer", "KilnStore", "OCI", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "kiln",
             dependencies: [
@@ -84,6 +89,7 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI", "KilnCrypto"]),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "OCI"]),
         .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
+        .testTarget(name: "KilnSpecTests", dependencies: ["KilnSpec", "KilnBake", "KilnLayer", "KilnStore", "KilnTestSupport"]),
         .testTarget(name: "KilnAWSTests", dependencies: ["KilnAWS", "KilnCrypto", "KilnTestSupport"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(

@@ -1,0 +1,187 @@
+import Foundation
+import KilnBake
+import KilnLayer
+import KilnStore
+import OCI
+import Yams
+
+extension ImageSpec {
+    /// Reads and validates `images/NAME.yaml`.
+    ///
+    /// - Parameters:
+    ///   - path: the spec file.
+    ///   - repositoryRoot: overlay `from` paths are relative to it and must stay inside it.
+    /// - Throws: ``SpecError`` naming the file, the line and the key for unknown keys, wrong
+    ///   types, bad references and overlays outside the repository.
+    public static func load(path: String, repositoryRoot: String) throws -> ImageSpec {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw SpecError(location: path, message: "cannot read the spec")
+        }
+        return try parse(text, path: path, repositoryRoot: repositoryRoot)
+    }
+
+    /// Parses spec text; `path` names the file in errors and gives the image its name.
+    public static func parse(_ text: String, path: String, repositoryRoot: String) throws -> ImageSpec {
+        var reader = SpecReader(path: path, repositoryRoot: repositoryRoot)
+        return try reader.read(text)
+    }
+}
+
+/// Walks the YAML node tree, remembering where each value stands for error messages.
+private struct SpecReader {
+    let path: String
+    let repositoryRoot: String
+
+    func fail(_ node: Node?, _ key: String, _ message: String) -> SpecError {
+        let line = node?.mark.map { ":\($0.line)" } ?? ""
+        return SpecError(location: path + line, message: key.isEmpty ? message : "\(key): \(message)")
+    }
+
+    func string(_ node: Node, _ key: String) throws -> String {
+        guard case .scalar(let scalar) = node else { throw fail(node, key, "must be a string") }
+        return scalar.string
+    }
+
+    func strings(_ node: Node, _ key: String) throws -> [String] {
+        guard let sequence = node.sequence else { throw fail(node, key, "must be a list of strings") }
+        return try sequence.enumerated().map { try string($1, "\(key)[\($0)]") }
+    }
+
+    /// A mapping of string keys to string values, in the file's order. Values are taken as
+    /// written: `off` stays the string "off" (YAML 1.1 would make it a boolean).
+    func stringMap(_ node: Node, _ key: String) throws -> [(key: String, value: String)] {
+        guard let mapping = node.mapping else { throw fail(node, key, "must map names to strings") }
+        return try mapping.map { (try string($0.key, key), try string($0.value, "\(key).\($0.key.string ?? "?")")) }
+    }
+
+    func mapping(_ node: Node, _ key: String, allowed: [String]) throws -> [(key: String, node: Node, keyNode: Node)] {
+        guard let mapping = node.mapping else { throw fail(node, key, "must be a mapping") }
+        return try mapping.map { entry in
+            let name = try string(entry.key, key)
+            let full = key.isEmpty ? name : "\(key).\(name)"
+            guard allowed.contains(name) else {
+                throw fail(entry.key, full, "unknown key (known: \(allowed.joined(separator: ", ")))")
+            }
+            return (name, entry.value, entry.key)
+        }
+    }
+
+    mutating func read(_ text: String) throws -> ImageSpec {
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch let error as YamlError {
+            throw SpecError(location: path, message: "not valid YAML (\(String(describing: error).split(separator: "\n").first ?? ""))")
+        }
+        guard let root else { throw SpecError(location: path, message: "the spec is empty") }
+        let fields = try mapping(root, "", allowed: ["base", "platforms", "target", "tags", "overlays", "remove", "config"])
+        func field(_ name: String) -> (node: Node, keyNode: Node)? { fields.first { $0.key == name }.map { ($0.node, $0.keyNode) } }
+
+        guard let baseNode = field("base")?.node else { throw fail(root, "base", "missing (the image to build on)") }
+        let base: ImageReference
+        do { base = try ImageReference(parsing: try string(baseNode, "base")) } catch let error as StoreError {
+            throw fail(baseNode, "base", "\(error)")
+        }
+
+        guard let targetNode = field("target")?.node else { throw fail(root, "target", "missing (a repository or oci:DIR)") }
+        let targetText = try string(targetNode, "target")
+        let target: ImageReference
+        do { target = try ImageReference(parsing: targetText) } catch let error as StoreError {
+            throw fail(targetNode, "target", "\(error)")
+        }
+        switch target {
+        case .registry(let reference):
+            let lastComponent = targetText.split(separator: "/").last ?? ""
+            guard reference.digest == nil, !lastComponent.contains(":") else {
+                throw fail(targetNode, "target", "must name a repository without tag or digest; list tags under 'tags'")
+            }
+        case .layout(let layout):
+            guard layout.tag == nil, layout.digest == nil else {
+                throw fail(targetNode, "target", "must name a layout directory without tag; list tags under 'tags'")
+            }
+        }
+
+        var platforms = PlatformSelection.all
+        if let node = field("platforms")?.node {
+            let texts = try strings(node, "platforms")
+            do { platforms = .only(try texts.map { try Platform(parsing: $0) }) } catch let error as OCIError {
+                throw fail(node, "platforms", "\(error)")
+            }
+        }
+
+        var tags: [String] = []
+        if let node = field("tags")?.node {
+            tags = try strings(node, "tags")
+            if let bad = tags.first(where: { !LayoutReference.isValidTag($0) }) {
+                throw fail(node, "tags", "'\(bad)' is not a valid tag")
+            }
+        }
+
+        var overlays: [Overlay] = []
+        if let node = field("overlays")?.node {
+            guard let items = node.sequence else { throw fail(node, "overlays", "must be a list") }
+            for (index, item) in items.enumerated() {
+                overlays.append(try overlay(item, key: "overlays[\(index)]"))
+            }
+        }
+
+        var removals: [ImagePath] = []
+        if let node = field("remove")?.node {
+            for (index, text) in try strings(node, "remove").enumerated() {
+                do { removals.append(try ImagePath(absolute: text)) } catch let error as LayerError {
+                    throw fail(node, "remove[\(index)]", "\(error)")
+                }
+            }
+        }
+
+        var edits = ConfigEdits()
+        if let node = field("config")?.node {
+            for entry in try mapping(node, "config", allowed: ["env", "labels", "user", "workdir", "entrypoint", "cmd"]) {
+                let key = "config.\(entry.key)"
+                switch entry.key {
+                case "env":
+                    edits.env = try stringMap(entry.node, key)
+                    if let bad = edits.env.first(where: { $0.key.isEmpty || $0.key.contains("=") }) {
+                        throw fail(entry.node, key, "'\(bad.key)' is not a variable name")
+                    }
+                case "labels": edits.labels = try stringMap(entry.node, key)
+                case "user": edits.user = try string(entry.node, key)
+                case "workdir": edits.workingDir = try string(entry.node, key)
+                case "entrypoint": edits.entrypoint = try strings(entry.node, key)
+                default: edits.cmd = try strings(entry.node, key)
+                }
+            }
+        }
+
+        let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        return ImageSpec(name: name, path: path, base: base, platforms: platforms, target: target, tags: tags,
+                         overlays: overlays, removals: removals, edits: edits)
+    }
+
+    /// One `overlays` entry; `from` must stay inside the repository, also after symlinks.
+    func overlay(_ node: Node, key: String) throws -> Overlay {
+        let entries = try mapping(node, key, allowed: ["from", "to", "owner", "mode"])
+        func value(_ name: String) throws -> (String, Node)? {
+            try entries.first { $0.key == name }.map { (try string($0.node, "\(key).\(name)"), $0.node) }
+        }
+        guard let (from, fromNode) = try value("from") else { throw fail(node, "\(key).from", "missing") }
+        guard let (to, toNode) = try value("to") else { throw fail(node, "\(key).to", "missing") }
+        guard !from.hasPrefix("/") else { throw fail(fromNode, "\(key).from", "must be relative to the repository root") }
+        let root = URL(fileURLWithPath: repositoryRoot).standardizedFileURL.resolvingSymlinksInPath().path
+        let resolved = URL(fileURLWithPath: repositoryRoot).appendingPathComponent(from).standardizedFileURL.resolvingSymlinksInPath().path
+        guard resolved == root || resolved.hasPrefix(root + "/") else {
+            throw fail(fromNode, "\(key).from", "'\(from)' is outside the repository")
+        }
+        let destination: ImagePath
+        do { destination = try ImagePath(absolute: to) } catch let error as LayerError {
+            throw fail(toNode, "\(key).to", "\(error)")
+        }
+        var owner: Owner?
+        if let (text, ownerNode) = try value("owner") {
+            do { owner = try Owner(parsing: text) } catch let error as LayerError { throw fail(ownerNode, "\(key).owner", "\(error)") }
+        }
+        var mode: UInt32?
+        if let (text, modeNode) = try value("mode") {
+            do { mode = try parseMode(text) } catch let error as LayerError { throw fail(modeNode, "\(key).mode", "\(error)") }
+        }
+        return Overlay(source: "\(repositoryRoot)/\(from)", destination: destination, owner: owner, mode: mode)
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import KilnBake
+import KilnLayer
+import KilnSpec
+import KilnStore
+import KilnTestSupport
+import Testing
+
+@Suite struct ImageSpecTests {
+    @Test func everySampleSpecParsesAndItsOverlaysExist() throws {
+        let specs = try FileManager.default.contentsOfDirectory(atPath: "\(repositoryRoot)/images").filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(specs == ["gateway.yaml", "keycloak.yaml", "profielen-bron.yaml"])
+        for file in specs {
+            let spec = try ImageSpec.load(path: "\(repositoryRoot)/images/\(file)", repositoryRoot: repositoryRoot)
+            for overlay in spec.overlays {
+                #expect(FileManager.default.fileExists(atPath: overlay.source), "\(file): \(overlay.source)")
+            }
+            // Every sample's overlays scan cleanly into a layer.
+            _ = try OverlayScanner().scan(overlays: spec.overlays, removals: spec.removals)
+        }
+    }
+
+    @Test func gatewaySampleSaysWhatTheDockerfileDid() throws {
+        let spec = try ImageSpec.load(path: "\(repositoryRoot)/images/gateway.yaml", repositoryRoot: repositoryRoot)
+        #expect(spec.name == "gateway")
+        #expect(spec.base.description == "docker.io/library/kong:2.6.0-alpine")
+        #expect(spec.target.description == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/um/gateway:latest")
+        #expect(spec.platforms == (try PlatformSelection(parsing: "linux/amd64")))
+        #expect(spec.tags == ["latest"])
+        #expect(spec.overlays.map(\.destination.description) == ["/etc/kong/kong.conf", "/usr/local/kong/declarative"])
+        #expect(spec.overlays.allSatisfy { $0.owner == Owner(uid: 1000, gid: 0) && $0.mode == 0o640 })
+        #expect(spec.removals.map(\.description) == ["/etc/kong/kong.conf.default"])
+        // `off` unquoted stays the string "off", not a YAML boolean.
+        #expect(spec.edits.env.map { "\($0.key)=\($0.value)" } == [
+            "KONG_DATABASE=off", "KONG_DECLARATIVE_CONFIG=/usr/local/kong/declarative/kong.yml", "KONG_PLUGINS=oidc,cors,request-termination",
+        ])
+        #expect(spec.edits.user == "kong")
+        let service = try ImageSpec.load(path: "\(repositoryRoot)/images/profielen-bron.yaml", repositoryRoot: repositoryRoot)
+        #expect(service.overlays.isEmpty && service.edits.cmd == ["--server.servlet.context-path=/gateway"])
+    }
+
+    private func error(_ text: String, root: String = repositoryRoot) -> String {
+        do {
+            _ = try ImageSpec.parse(text, path: "images/x.yaml", repositoryRoot: root)
+            return "no error"
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test func errorsNameFileLineAndKey() throws {
+        let good = "base: kong:2.6.0-alpine\ntarget: oci:out\n"
+        #expect(error(good + "colour: blue\n") == "images/x.yaml:3: colour: unknown key (known: base, platforms, target, tags, overlays, remove, config)")
+        #expect(error(good + "tags: latest\n") == "images/x.yaml:3: tags: must be a list of strings")
+        #expect(error(good + "config:\n  env: [A]\n") == "images/x.yaml:4: config.env: must map names to strings")
+        #expect(error(good + "config:\n  usr: kong\n") == "images/x.yaml:4: config.usr: unknown key (known: env, labels, user, workdir, entrypoint, cmd)")
+        #expect(error(good + "overlays:\n  - from: overlays/gateway\n    dest: /x\n") == "images/x.yaml:5: overlays[0].dest: unknown key (known: from, to, owner, mode)")
+        #expect(error(good + "overlays:\n  - from: overlays/gateway\n    to: etc/kong\n") == "images/x.yaml:5: overlays[0].to: overlay destination 'etc/kong' must be an absolute path in the image")
+        #expect(error(good + "overlays:\n  - from: overlays/gateway\n    to: /x\n    owner: kong\n") == "images/x.yaml:6: overlays[0].owner: invalid owner 'kong' (expected UID:GID, numbers)")
+        #expect(error(good + "platforms: [amd64]\n") == "images/x.yaml:3: platforms: invalid platform 'amd64' (expected os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8)")
+        #expect(error("target: oci:out\n") == "images/x.yaml:1: base: missing (the image to build on)")
+        #expect(error("base: Kong\ntarget: oci:out\n").hasPrefix("images/x.yaml:1: base: invalid image reference 'Kong'"))
+        #expect(error("base: kong\ntarget: ghcr.io/org/app:v1\n") == "images/x.yaml:2: target: must name a repository without tag or digest; list tags under 'tags'")
+        #expect(error("base: kong\ntarget: oci:out\ntags: ['bad tag']\n") == "images/x.yaml:3: tags: 'bad tag' is not a valid tag")
+        #expect(error("base: [kong\n").hasPrefix("images/x.yaml: not valid YAML"))
+    }
+
+    @Test func overlaysMayNotLeaveTheRepository() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("repo/overlays/ok.conf", "x")
+        try FileManager.default.createSymbolicLink(atPath: dir("repo/overlays/sneaky"), withDestinationPath: "/etc")
+        let base = "base: kong\ntarget: oci:out\noverlays:\n"
+        #expect(error(base + "  - {from: ../secret, to: /x}\n", root: dir("repo")) == "images/x.yaml:4: overlays[0].from: '../secret' is outside the repository")
+        #expect(error(base + "  - {from: /etc/passwd, to: /x}\n", root: dir("repo")) == "images/x.yaml:4: overlays[0].from: must be relative to the repository root")
+        #expect(error(base + "  - {from: overlays/sneaky/passwd, to: /x}\n", root: dir("repo")) == "images/x.yaml:4: overlays[0].from: 'overlays/sneaky/passwd' is outside the repository")
+        #expect(error(base + "  - {from: overlays/ok.conf, to: /etc/ok.conf}\n", root: dir("repo")) == "no error")
+    }
+}

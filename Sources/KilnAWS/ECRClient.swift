@@ -70,16 +70,10 @@ public struct ECRClient: Sendable {
         http.method = .POST
         for (name, value) in headers where name != "Host" { http.headers.add(name: name, value: value) }
         http.body = .bytes(ByteBuffer(bytes: payload))
-        let response: HTTPClientResponse
-        do {
-            response = try await HTTPClient.shared.execute(http, timeout: .seconds(30))
-        } catch {
-            throw AWSError.unreachable(endpoint: endpoint, reason: String(describing: error).prefix(160).description)
-        }
-        let data = Data(buffer: try await response.body.collect(upTo: 1 << 20))
+        let (status, data) = try await sendAWSRequest(http, endpoint: endpoint)
         let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        guard response.status.code == 200 else {
-            let code = ((object["__type"] as? String) ?? "HTTP \(response.status.code)").split(separator: "#").last.map(String.init) ?? ""
+        guard status == 200 else {
+            let code = ((object["__type"] as? String) ?? "HTTP \(status)").split(separator: "#").last.map(String.init) ?? ""
             let message = (object["message"] as? String) ?? (object["Message"] as? String) ?? ""
             switch code {
             case "AccessDeniedException", "AccessDenied", "UnrecognizedClientException":

@@ -9,6 +9,9 @@ public final class ECRCredentials: CredentialProvider, @unchecked Sendable {
     private let environment: [String: String]
     private let lock = NSLock()
     private var cache: [String: (credential: Credential, renewAfter: Date)] = [:]
+    /// The chain's answer, kept for the run: web identity and `credential_process` are not
+    /// asked again for the repository check and the token.
+    private var awsCredentials: AWSCredentials?
 
     public init(fallback: CredentialProvider, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.fallback = fallback
@@ -31,8 +34,13 @@ public final class ECRCredentials: CredentialProvider, @unchecked Sendable {
 
     /// An API client for the registry's region and account.
     public func ecrClient(for host: ECRHost) async throws -> ECRClient {
-        let chain = AWSCredentialChain(environment: environment)
-        let credentials = try await chain.resolve()
+        let credentials: AWSCredentials
+        if let known = lock.withLock({ awsCredentials }) {
+            credentials = known
+        } else {
+            credentials = try await AWSCredentialChain(environment: environment).resolve()
+            lock.withLock { awsCredentials = credentials }
+        }
         let endpoint = environment["AWS_ENDPOINT_URL_ECR"].flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["AWS_ENDPOINT_URL"].flatMap { $0.isEmpty ? nil : $0 }
             ?? host.apiEndpoint

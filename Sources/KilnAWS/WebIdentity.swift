@@ -31,15 +31,10 @@ struct WebIdentity {
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=utf-8")
         request.body = .bytes(ByteBuffer(string: form))
-        let response: HTTPClientResponse
-        do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
-        } catch {
-            throw AWSError.unreachable(endpoint: endpoint, reason: String(describing: error).prefix(160).description)
-        }
-        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-        guard response.status.code == 200 else {
-            let code = WebIdentity.element("Code", in: text) ?? "HTTP \(response.status.code)"
+        let (status, body) = try await sendAWSRequest(request, endpoint: endpoint)
+        let text = String(decoding: body, as: UTF8.self)
+        guard status == 200 else {
+            let code = WebIdentity.element("Code", in: text) ?? "HTTP \(status)"
             let message = WebIdentity.element("Message", in: text) ?? ""
             if code == "AccessDenied" { throw AWSError.accessDenied(action: "sts:AssumeRoleWithWebIdentity on \(roleARN)", message: message) }
             if code == "ExpiredTokenException" { throw AWSError.expiredToken(action: "sts:AssumeRoleWithWebIdentity") }

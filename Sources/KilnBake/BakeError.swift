@@ -7,6 +7,7 @@ public enum BakeError: Error, Equatable, CustomStringConvertible {
     case unsupportedCompression(String)
     case malformedConfig(what: String, reason: String)
     case invalidSourceDateEpoch(String)
+    case createRepositoryNeedsECR(String)
 
     public var description: String {
         switch self {
@@ -22,6 +23,8 @@ public enum BakeError: Error, Equatable, CustomStringConvertible {
             return message
         case .malformedConfig(let what, let reason):
             return "\(what) is malformed: \(reason)"
+        case .createRepositoryNeedsECR(let output):
+            return "--create-repository needs an ECR output logged into with AWS credentials (not --username); \(output) is not one"
         case .invalidSourceDateEpoch(let text):
             return "SOURCE_DATE_EPOCH '\(text)' must be a non-negative whole number of seconds"
         }

@@ -50,10 +50,15 @@ public struct Baker {
         let destination = try openDestination(request.output, registries: registries)
         // ECR outputs: the repository must exist (or be created) and its tag rules are learnt,
         // all before a byte is written.
+        var checkedOnECR = false
         if case .registry(let output) = request.output, let image = destination as? RegistryImage,
            let ecr = transport.credentials as? ECRCredentials,
            let immutable = try await ECRRepositoryCheck(credentials: ecr).prepare(output, create: request.createRepository) {
             image.tagsAreImmutable = immutable
+            checkedOnECR = true
+        }
+        guard request.createRepository == nil || checkedOnECR else {
+            throw BakeError.createRepositoryNeedsECR(request.output.description)
         }
         do {
             let result = try await write(request, base: base, entries: entries, from: source, to: destination)

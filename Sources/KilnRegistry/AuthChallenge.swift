@@ -1,3 +1,5 @@
+import Foundation
+
 /// A `WWW-Authenticate` challenge from a registry (RFC 7235), e.g.
 /// `Bearer realm="https://auth.docker.io/token",service="registry.docker.io"`.
 struct AuthChallenge: Equatable, Sendable {
@@ -54,5 +56,3 @@ struct AuthChallenge: Equatable, Sendable {
         return result
     }
 }
-
-import Foundation

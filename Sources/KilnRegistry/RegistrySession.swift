@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import Foundation
+import KilnStore
 import Logging
 import NIOCore
+import NIOFoundationCompat
 import NIOHTTP1
 import NIOSSL
 
@@ -30,12 +32,7 @@ actor RegistrySession {
 
     // MARK: Endpoint and challenge
 
-    private var apiHost: String { registry == "docker.io" ? "registry-1.docker.io" : registry }
-
-    private var isLoopback: Bool {
-        let host = registry.hasPrefix("[") ? String(registry.prefix(while: { $0 != "]" })) + "]" : String(registry.split(separator: ":").first ?? "")
-        return host == "localhost" || host.hasPrefix("127.") || host == "[::1]"
-    }
+    private var apiHost: String { RegistryReference.apiHost(of: registry) }
 
     /// Finds the base URL and the auth challenge with `GET /v2/`, once.
     ///
@@ -50,7 +47,7 @@ actor RegistrySession {
             baseURL = base
             return base
         }
-        if isLoopback || options.insecureHosts.contains(registry) {
+        if RegistryReference.isLoopback(registry) || options.insecureHosts.contains(registry) {
             let plain = "http://\(apiHost)"
             do {
                 if try await ping(plain, retrying: false) {
@@ -310,4 +307,3 @@ actor RegistrySession {
     }
 }
 
-import NIOFoundationCompat

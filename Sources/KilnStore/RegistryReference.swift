@@ -78,17 +78,23 @@ public struct RegistryReference: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The host kiln talks to for this registry (Docker Hub's API is not at `docker.io`).
-    public var apiHost: String { registry == "docker.io" ? "registry-1.docker.io" : registry }
+    public var apiHost: String { Self.apiHost(of: registry) }
 
     /// Whether plain HTTP is allowed without `--insecure`: loopback only.
-    public var isLoopback: Bool {
-        let host = hostWithoutPort
-        return host == "localhost" || host.hasPrefix("127.") || host == "[::1]" || host == "::1"
-    }
+    public var isLoopback: Bool { Self.isLoopback(registry) }
 
-    var hostWithoutPort: String {
-        if registry.hasPrefix("["), let close = registry.firstIndex(of: "]") { return String(registry[...close]) }
-        return registry.split(separator: ":").first.map(String.init) ?? registry
+    /// The API host of a registry name.
+    public static func apiHost(of registry: String) -> String { registry == "docker.io" ? "registry-1.docker.io" : registry }
+
+    /// Whether a registry name (`localhost:5000`, `127.0.0.1:5000`, `[::1]:5000`) is loopback.
+    public static func isLoopback(_ registry: String) -> Bool {
+        let host: String
+        if registry.hasPrefix("["), let close = registry.firstIndex(of: "]") {
+            host = String(registry[...close])
+        } else {
+            host = registry.split(separator: ":").first.map(String.init) ?? registry
+        }
+        return host == "localhost" || host.hasPrefix("127.") || host == "[::1]" || host == "::1"
     }
 
     /// The tag or digest the registry API takes in `/manifests/<reference>`.

@@ -173,6 +173,7 @@ import Testing
         try f.expectFailure(overlay + ["--cmd", "kong start"], mentions: ["--cmd 'kong start' must be a JSON array of strings"])
         try f.expectFailure(overlay + ["--platform", "amd64"], mentions: ["invalid platform 'amd64'"])
         try f.expectFailure(overlay + ["--owner", "kong"], mentions: ["invalid owner 'kong'"])
+        try f.expectFailure(overlay + ["--create-repository"], mentions: ["--create-repository needs an ECR output"])
         try f.expectFailure(overlay + ["--platform", "linux/arm64"], mentions: ["the base is a single linux/amd64 image; it has no linux/arm64 image"])
         try f.expectFailure(["bake", "--base", "Kong:2.6.0-alpine", "--overlay", "\(f.dir("overlay")):/etc/app"],
                             mentions: ["invalid image reference 'Kong:2.6.0-alpine'", "'Kong' is not a valid repository path component"])

@@ -1,8 +1,8 @@
 import Foundation
 
-/// Finds AWS credentials in the order the AWS SDKs use (so far: the environment's keys, web
-/// identity, then the shared files' profile with static keys, `credential_process` or
-/// `web_identity_token_file`).
+/// Finds AWS credentials in the order the AWS SDKs use: the environment's keys, web identity,
+/// the shared files' profile (static keys, `credential_process`, `web_identity_token_file`),
+/// ECS container credentials, then EC2 instance metadata (IMDSv2).
 public struct AWSCredentialChain: Sendable {
     private let environment: [String: String]
 
@@ -19,7 +19,10 @@ public struct AWSCredentialChain: Sendable {
         let files = AWSConfigFiles(environment: environment)
         return ["environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
                 "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)",
-                "profile '\(profileName)' in \(files.credentialsPath) and \(files.configPath)"]
+                "profile '\(profileName)' in \(files.credentialsPath) and \(files.configPath)",
+                "ECS container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, AWS_CONTAINER_CREDENTIALS_FULL_URI)",
+                InstanceMetadataCredentials(environment: environment).map { "EC2 instance metadata at \($0.endpoint)" }
+                    ?? "EC2 instance metadata (disabled by AWS_EC2_METADATA_DISABLED)"]
     }
 
     /// The first credentials found.
@@ -29,7 +32,7 @@ public struct AWSCredentialChain: Sendable {
         if let key = environment["AWS_ACCESS_KEY_ID"], !key.isEmpty,
            let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty {
             let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-            return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token)
+            return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: token, source: "the environment")
         }
         if let tokenFile = environment["AWS_WEB_IDENTITY_TOKEN_FILE"], !tokenFile.isEmpty,
            let role = environment["AWS_ROLE_ARN"], !role.isEmpty {
@@ -38,7 +41,8 @@ public struct AWSCredentialChain: Sendable {
         let files = AWSConfigFiles(environment: environment)
         if let profile = files.profile(profileName) {
             if let key = profile["aws_access_key_id"], let secret = profile["aws_secret_access_key"] {
-                return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: profile["aws_session_token"])
+                return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: profile["aws_session_token"],
+                                      source: "profile '\(profileName)'")
             }
             if let command = profile["credential_process"] {
                 return try CredentialProcess(profile: profileName, command: command).run()
@@ -46,6 +50,12 @@ public struct AWSCredentialChain: Sendable {
             if let tokenFile = profile["web_identity_token_file"], let role = profile["role_arn"] {
                 return try await WebIdentity(tokenFile: tokenFile, roleARN: role, environment: environment, region: region).assumeRole()
             }
+        }
+        if let container = try ContainerCredentials(environment: environment) {
+            return try await container.fetch()
+        }
+        if let instance = InstanceMetadataCredentials(environment: environment), let credentials = try await instance.fetch() {
+            return credentials
         }
         throw AWSError.noCredentials(lookedIn: searchedLocations)
     }
@@ -84,6 +94,7 @@ struct CredentialProcess {
               let key = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String else {
             throw AWSError.credentialProcess(profile: profile, reason: "its output is not {\"Version\": 1, \"AccessKeyId\", \"SecretAccessKey\", …} JSON")
         }
-        return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: object["SessionToken"] as? String)
+        return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: object["SessionToken"] as? String,
+                              source: "credential_process of profile '\(profile)'")
     }
 }

@@ -6,6 +6,9 @@ public enum AWSError: Error, Equatable, CustomStringConvertible {
     case api(action: String, code: String, message: String)
     case accessDenied(action: String, message: String)
     case expiredToken(action: String)
+    case rejectedCredentials(action: String, source: String, reason: String)
+    case wrongRegion(action: String, message: String)
+    case containerCredentials(endpoint: String, reason: String)
     case noRegion(host: String)
     case unreachable(endpoint: String, reason: String)
     case repositoryMissing(repository: String, account: String, region: String)
@@ -24,12 +27,18 @@ public enum AWSError: Error, Equatable, CustomStringConvertible {
             return "AWS denied \(action)\(message.isEmpty ? "" : ": \(message)") (check the IAM policy of these credentials)"
         case .expiredToken(let action):
             return "AWS \(action) failed: the credentials' session token has expired; refresh them"
+        case .rejectedCredentials(let action, let source, let reason):
+            return "AWS rejected the credentials from \(source) for \(action): \(reason)"
+        case .wrongRegion(let action, let message):
+            return "AWS \(action) was sent to the wrong region: \(message) (check the region in the ECR host name and AWS_ENDPOINT_URL_ECR)"
+        case .containerCredentials(let endpoint, let reason):
+            return "ECS container credentials from \(endpoint) failed: \(reason)"
         case .noRegion(let host):
             return "no AWS region for \(host): set AWS_REGION"
         case .unreachable(let endpoint, let reason):
             return "cannot reach \(endpoint): \(reason)"
         case .repositoryMissing(let repository, let account, let region):
-            return "ECR repository \(repository) does not exist in registry \(account) (\(region)); create it or pass --create-repository"
+            return "ECR repository \(repository) does not exist in registry \(account) in region \(region) (check the account and region in the host name); create it or pass --create-repository"
         }
     }
 }

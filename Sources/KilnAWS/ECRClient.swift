@@ -71,19 +71,10 @@ public struct ECRClient: Sendable {
         for (name, value) in headers where name != "Host" { http.headers.add(name: name, value: value) }
         http.body = .bytes(ByteBuffer(bytes: payload))
         let (status, data) = try await sendAWSRequest(http, endpoint: endpoint)
-        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         guard status == 200 else {
-            let code = ((object["__type"] as? String) ?? "HTTP \(status)").split(separator: "#").last.map(String.init) ?? ""
-            let message = (object["message"] as? String) ?? (object["Message"] as? String) ?? ""
-            switch code {
-            case "AccessDeniedException", "AccessDenied", "UnrecognizedClientException":
-                throw AWSError.accessDenied(action: "ecr:\(action)", message: message)
-            case "ExpiredTokenException", "ExpiredToken":
-                throw AWSError.expiredToken(action: "ecr:\(action)")
-            default:
-                throw AWSError.api(action: "ecr:\(action)", code: code, message: message)
-            }
+            throw AWSErrorResponse(status: status, body: data).error(action: "ecr:\(action)", credentialSource: credentials.source)
         }
+        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         return object
     }
 }

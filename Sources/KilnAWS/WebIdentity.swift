@@ -34,24 +34,12 @@ struct WebIdentity {
         let (status, body) = try await sendAWSRequest(request, endpoint: endpoint)
         let text = String(decoding: body, as: UTF8.self)
         guard status == 200 else {
-            let code = WebIdentity.element("Code", in: text) ?? "HTTP \(status)"
-            let message = WebIdentity.element("Message", in: text) ?? ""
-            if code == "AccessDenied" { throw AWSError.accessDenied(action: "sts:AssumeRoleWithWebIdentity on \(roleARN)", message: message) }
-            if code == "ExpiredTokenException" { throw AWSError.expiredToken(action: "sts:AssumeRoleWithWebIdentity") }
-            throw AWSError.api(action: "sts:AssumeRoleWithWebIdentity", code: code, message: message)
+            throw AWSErrorResponse(status: status, body: body).error(action: "sts:AssumeRoleWithWebIdentity on \(roleARN)", credentialSource: "web identity token \(tokenFile)")
         }
-        guard let key = WebIdentity.element("AccessKeyId", in: text), let secret = WebIdentity.element("SecretAccessKey", in: text) else {
+        guard let key = AWSQueryXML.text("AccessKeyId", in: text), let secret = AWSQueryXML.text("SecretAccessKey", in: text) else {
             throw AWSError.api(action: "sts:AssumeRoleWithWebIdentity", code: "InvalidResponse", message: "no credentials in the answer")
         }
-        return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: WebIdentity.element("SessionToken", in: text))
-    }
-
-    /// The text of the first `<name>…</name>` element (STS answers are flat enough for this).
-    static func element(_ name: String, in xml: String) -> String? {
-        guard let start = xml.range(of: "<\(name)>"), let end = xml.range(of: "</\(name)>", range: start.upperBound..<xml.endIndex) else { return nil }
-        return String(xml[start.upperBound..<end.lowerBound])
-            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
-            .replacingOccurrences(of: "&amp;", with: "&")
+        return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: AWSQueryXML.text("SessionToken", in: text),
+                              source: "web identity (\(roleARN))")
     }
 }

@@ -9,6 +9,7 @@ inject, each a given number of times:
   --manifest-put-503 N  the first N manifest PUTs answer 503 (-1: every one)
   --drop-digest D       the first GET of blob D: half the body, then cut the connection
   --redirect-blobs URL  answer every blob GET with 307 to URL + the same path (another origin)
+  --record-header NAME  with --record-auth: append that header's value (or -) instead
   --record-auth FILE    append "auth" or "none" to FILE for each request, by whether it carried
                         an Authorization header; with --grant USER:PASS the request is then
                         forwarded with those credentials, as a CDN honours a signed URL
@@ -32,6 +33,7 @@ parser.add_argument("--drop-digest", default="")
 parser.add_argument("--redirect-blobs", default="")
 parser.add_argument("--record-auth", default="")
 parser.add_argument("--grant", default="")
+parser.add_argument("--record-header", default="", help="with --record-auth: record this header's value (or -) instead")
 args = parser.parse_args()
 
 budget = {
@@ -78,7 +80,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else None
         if args.record_auth:
             with lock, open(args.record_auth, "a") as record:
-                record.write(("auth" if self.headers.get("Authorization") else "none") + "\n")
+                if args.record_header:
+                    record.write(self.headers.get(args.record_header, "-") + "\n")
+                else:
+                    record.write(("auth" if self.headers.get("Authorization") else "none") + "\n")
         if args.redirect_blobs and self.command == "GET" and "/blobs/sha256:" in self.path:
             self.send_response(307)
             self.send_header("Location", args.redirect_blobs + self.path)

@@ -68,10 +68,10 @@ import Testing
     @Test func noCredentialsSaysWhereItLooked() async throws {
         let dir = try TemporaryDirectory()
         do {
-            _ = try await AWSCredentialChain(environment: ["HOME": dir.path]).resolve()
+            _ = try await AWSCredentialChain(environment: ["HOME": dir.path, "AWS_EC2_METADATA_DISABLED": "true"]).resolve()
             Issue.record("expected no credentials")
         } catch let error as AWSError {
-            #expect("\(error)" == "no AWS credentials found (looked in: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN); profile 'default' in \(dir.path)/.aws/credentials and \(dir.path)/.aws/config)")
+            #expect("\(error)" == "no AWS credentials found (looked in: environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN); profile 'default' in \(dir.path)/.aws/credentials and \(dir.path)/.aws/config; ECS container credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, AWS_CONTAINER_CREDENTIALS_FULL_URI); EC2 instance metadata (disabled by AWS_EC2_METADATA_DISABLED))")
         }
     }
 }

@@ -13,8 +13,8 @@ import Testing
         let registry: RegistryServer
         let dir: TemporaryDirectory
 
-        init() throws {
-            moto = try MotoServer()
+        init(motoEnvironment: [String: String] = [:]) throws {
+            moto = try MotoServer(environment: motoEnvironment)
             // moto's GetAuthorizationToken answers base64("AWS:<account>-auth-token").
             registry = try RegistryServer(tls: true, user: ("AWS", "123456789012-auth-token"))
             dir = try TemporaryDirectory()
@@ -94,7 +94,7 @@ import Testing
         let f = try Fixture()
         let missing = try f.bake(tag: "v1", Self.keys, repository: "um/keycloak")
         #expect(missing.status == 1)
-        #expect(missing.stderr == "kiln: error: ECR repository um/keycloak does not exist in registry 123456789012 (eu-west-1); create it or pass --create-repository\n", "\(missing.stderr)")
+        #expect(missing.stderr == "kiln: error: ECR repository um/keycloak does not exist in registry 123456789012 in region eu-west-1 (check the account and region in the host name); create it or pass --create-repository\n", "\(missing.stderr)")
         #expect(!f.registry.requests().contains { $0.hasPrefix("PUT") || $0.hasPrefix("POST") })
 
         let created = try f.bake(tag: "v1", Self.keys, flags: ["--create-repository", "--tag-mutability", "IMMUTABLE"], repository: "um/keycloak")
@@ -126,5 +126,55 @@ import Testing
         #expect(puts() == 1)
         let current = try runChecked("skopeo", ["inspect", "--format", "{{.Digest}}"] + f.registry.skopeoFlags(dest: nil) + ["docker://\(f.registry.host)/um/gateway:v1"]).output
         #expect(current == digest)
+    }
+
+    @Test func pushesWithContainerAndInstanceRoleCredentials() throws {
+        let f = try Fixture()
+        let container = try f.bake(tag: "ecs", ["AWS_CONTAINER_CREDENTIALS_FULL_URI": f.moto.url + "/latest/meta-data/iam/security-credentials/default-role"],
+                                   flags: ["--create-repository"])
+        #expect(container.status == 0, "\(container.stderr)")
+        let instance = try f.bake(tag: "ec2", ["AWS_EC2_METADATA_DISABLED": "", "AWS_EC2_METADATA_SERVICE_ENDPOINT": f.moto.url])
+        #expect(instance.status == 0, "\(instance.stderr)")
+        #expect(instance.output == container.output.replacingOccurrences(of: ":ecs", with: ":ec2"))
+        #expect(f.registry.requests().contains("PUT /v2/um/gateway/manifests/ec2"))
+    }
+
+    /// moto checking signatures and IAM policies (after the set-up calls): kiln's SigV4 is
+    /// accepted, and a denied action or bad keys give one line naming the action and where the
+    /// credentials came from, never the secret.
+    @Test func deniedActionsAndRejectedKeysAreNamed() throws {
+        // Seven unauthenticated set-up calls below; every later call is checked.
+        let f = try Fixture(motoEnvironment: ["INITIAL_NO_AUTH_ACTION_COUNT": "7"])
+        let keys = try runChecked("python3", ["-c", """
+            import boto3, json
+            kw = dict(endpoint_url="\(f.moto.url)", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="y")
+            boto3.client("ecr", **kw).create_repository(repositoryName="um/gateway")
+            iam = boto3.client("iam", **kw)
+            for user, actions in (("pusher", ["ecr:*"]), ("reader", ["ecr:DescribeRepositories"])):
+                iam.create_user(UserName=user)
+                key = iam.create_access_key(UserName=user)["AccessKey"]
+                iam.put_user_policy(UserName=user, PolicyName="ecr", PolicyDocument=json.dumps(
+                    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
+                print(key["AccessKeyId"], key["SecretAccessKey"])
+            """]).output.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        try #require(keys.count == 2 && keys.allSatisfy { $0.count == 2 })
+        let (pusher, reader) = ((id: keys[0][0], secret: keys[0][1]), (id: keys[1][0], secret: keys[1][1]))
+
+        let signed = try f.bake(tag: "signed", ["AWS_ACCESS_KEY_ID": pusher.id, "AWS_SECRET_ACCESS_KEY": pusher.secret])
+        #expect(signed.status == 0, "moto must accept kiln's signatures: \(signed.stderr)")
+
+        let denied = try f.bake(tag: "denied", ["AWS_ACCESS_KEY_ID": reader.id, "AWS_SECRET_ACCESS_KEY": reader.secret])
+        #expect(denied.status == 1)
+        #expect(denied.stderr == "kiln: error: AWS denied ecr:GetAuthorizationToken: User: arn:aws:iam::123456789012:user/reader is not authorized to perform: ecr:GetAuthorizationToken (check the IAM policy of these credentials)\n", "\(denied.stderr)")
+
+        try f.dir.write("aws/credentials", "[ci]\naws_access_key_id = \(reader.id)\naws_secret_access_key = not-\(reader.secret)\n")
+        let badSecret = try f.bake(tag: "bad", ["AWS_SHARED_CREDENTIALS_FILE": f.dir("aws/credentials"), "AWS_PROFILE": "ci"])
+        #expect(badSecret.status == 1)
+        #expect(badSecret.stderr == "kiln: error: AWS rejected the credentials from profile 'ci' for ecr:DescribeRepositories: their secret key does not match their access key\n", "\(badSecret.stderr)")
+        #expect(!badSecret.stderr.contains(reader.secret))
+
+        let unknown = try f.bake(tag: "unknown", ["AWS_ACCESS_KEY_ID": "AKIAUNKNOWN000000000", "AWS_SECRET_ACCESS_KEY": "whatever"])
+        #expect(unknown.stderr == "kiln: error: AWS rejected the credentials from the environment for ecr:DescribeRepositories: AWS does not know their access key\n", "\(unknown.stderr)")
+        #expect(!f.registry.requests().contains { $0.contains("/manifests/denied") || $0.contains("/manifests/bad") || $0.contains("/manifests/unknown") })
     }
 }

@@ -7,10 +7,15 @@ public final class FaultProxy: @unchecked Sendable {
     private let process: Process
 
     /// - Parameter faults: e.g. `["--drop-blob-get", "1", "--blob-put-503", "1"]`.
-    public init(upstream: RegistryServer, faults: [String]) throws {
+    public convenience init(upstream: RegistryServer, faults: [String]) throws {
+        try self.init(upstreamHost: upstream.host, faults: faults)
+    }
+
+    /// In front of any plain-HTTP server on 127.0.0.1 (`HOST:PORT`).
+    public init(upstreamHost: String, faults: [String]) throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: try which("python3"))
-        process.arguments = ["\(repositoryRoot)/Tests/Fixtures/fault_proxy.py", "--upstream", upstream.host] + faults
+        process.arguments = ["\(repositoryRoot)/Tests/Fixtures/fault_proxy.py", "--upstream", upstreamHost] + faults
         let output = closeOnExecPipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice

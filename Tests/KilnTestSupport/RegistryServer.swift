@@ -114,7 +114,7 @@ public final class RegistryServer: @unchecked Sendable {
 }
 
 /// A port on 127.0.0.1 nobody listens on right now.
-func freePort() throws -> Int {
+public func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestFailure("socket() failed") }
     defer { close(fd) }

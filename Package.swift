@@ -71,15 +71,20 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // images/NAME.yaml specs (and, next, the lockfile and plan).
+        // images/NAME.yaml specs and kiln.lock: the declarative files.
         .target(
             name: "KilnSpec",
             dependencies: ["KilnBake", "KilnLayer", "KilnStore", "OCI", .product(name: "Yams", package: "Yams")]
         ),
+        // The spec-driven commands: lock, plan, build, verify.
+        .target(
+            name: "KilnProject",
+            dependencies: ["KilnSpec", "KilnBake", "KilnRegistry", "KilnAWS", "KilnStore", "OCI"]
+        ),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnBake", "KilnAWS",
+                "KilnBake", "KilnAWS", "KilnProject", "KilnSpec", "KilnStore", "OCI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

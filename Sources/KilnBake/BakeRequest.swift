@@ -23,7 +23,7 @@ public enum PlatformSelection: Sendable, Equatable {
         }
     }
 
-    var text: String {
+    public var text: String {
         switch self {
         case .all: return "all"
         case .only(let wanted): return wanted.map(\.description).joined(separator: ",")
@@ -45,6 +45,9 @@ public struct BakeRequest: Sendable {
     public var sourceDateEpoch: Int64?
     /// For an ECR output: create the repository when it is missing, with these settings.
     public var createRepository: ECRRepositoryCheck.Creation?
+    /// Further tags of the output given the same image after its own tag (`kiln build`: the
+    /// spec's `tags` after the content tag).
+    public var additionalTags: [String] = []
 
     public init(
         base: ImageReference, output: ImageReference, overlays: [Overlay], removals: [ImagePath] = [],

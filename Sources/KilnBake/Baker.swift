@@ -10,8 +10,8 @@ import OCI
 /// Every input error is found before the destination is touched; anything written before a
 /// later failure is removed again, and the tag is written last.
 public struct Baker {
-    private let transport: TransportOptions
-    private let progress: TransferProgress
+    let transport: TransportOptions
+    let progress: TransferProgress
     private var logger: Logger { transport.logger }
 
     /// - Parameters:
@@ -70,11 +70,10 @@ public struct Baker {
     }
 
     private func write(_ request: BakeRequest, base: BaseImage, entries: [LayerEntry], from source: ImageSource, to destination: ImageDestination) async throws -> BakeResult {
-        let time = request.sourceDateEpoch ?? 0
         let writer = try destination.makeBlobWriter()
         let layer: BuiltLayer
         do {
-            layer = try LayerBuilder(compression: .for(request.compression), modificationTime: time).build(entries) { try writer.write($0) }
+            layer = try LayerBuilder(compression: .for(request.compression), modificationTime: request.sourceDateEpoch ?? 0).build(entries) { try writer.write($0) }
             let descriptor = Descriptor(mediaType: "", digest: layer.digest, size: layer.size)
             try await writer.commit(as: descriptor)
             progress.finished(descriptor, .written)
@@ -88,54 +87,53 @@ public struct Baker {
         let baseBlobs = base.images.flatMap(\.manifest.layers).filter { seen.insert($0.digest).inserted }
         try await BlobCopier.copyAll(baseBlobs, from: source, to: destination, jobs: transport.jobs, progress: progress)
 
-        let history = Mutate.History(created: rfc3339(time), createdBy: Baker.createdBy(request))
-        var derived: [(base: Descriptor, derived: Descriptor, bytes: [UInt8])] = []
-        for image in base.images {
-            let (descriptor, bytes) = try await derive(image, layer: layer, history: history, request: request, baseName: source.imageName, to: destination)
-            derived.append((image.descriptor, descriptor, bytes))
+        // Then configs, an index's children, and the root under its tag, last.
+        let derived = try Derivation.derive(base, layer: layer, request: request, baseName: source.imageName)
+        for image in derived.images { try await destination.put(image.configBytes, as: image.config) }
+        if derived.isIndex {
+            for image in derived.images { try await destination.putManifest(image.manifestBytes, as: image.manifest) }
         }
-
-        let root: Descriptor
-        let rootBytes: [UInt8]
-        if let index = base.index {
-            for child in derived { try await destination.putManifest(child.bytes, as: child.derived) }
-            var annotations = [(AnnotationKey.baseDigest, index.descriptor.digest.description)]
-            if let name = source.imageName { annotations.append((AnnotationKey.baseName, name)) }
-            rootBytes = Mutate.index(index, children: derived.map { ($0.base, $0.derived) }, annotations: annotations).serialized()
-            root = Descriptor.of(rootBytes, mediaType: index.mediaType)
-        } else {
-            (root, rootBytes) = (derived[0].derived, derived[0].bytes)
+        try await destination.tag(derived.root, bytes: derived.rootBytes)
+        for tag in request.additionalTags {
+            try await openDestination(request.output, tag: tag, like: destination).tag(derived.root, bytes: derived.rootBytes)
         }
-        try await destination.tag(root, bytes: rootBytes)
 
         let pinned: String
         switch request.output {
-        case .layout(let layout): pinned = LayoutReference(directory: layout.directory, digest: root.digest).description
-        case .registry(let registry): pinned = registry.with(digest: root.digest).description
+        case .layout(let layout): pinned = LayoutReference(directory: layout.directory, digest: derived.root.digest).description
+        case .registry(let registry): pinned = registry.with(digest: derived.root.digest).description
         }
-        return BakeResult(reference: pinned, digest: root.digest, mediaType: root.mediaType, platforms: base.images.map(\.platform), layer: layer)
+        return BakeResult(reference: pinned, digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: base.images.map(\.platform), layer: layer)
     }
 
-    /// Writes one platform's derived config (its base layers are already in place).
-    /// - Returns: the derived manifest, not yet written: the caller writes it (as an index child
-    ///   or under the tag) once everything it points at is in place.
-    private func derive(_ image: BaseImage.Platformed, layer: BuiltLayer, history: Mutate.History, request: BakeRequest, baseName: String?, to destination: ImageDestination) async throws -> (Descriptor, [UInt8]) {
-        let manifest = image.manifest
-        let configJSON = try Mutate.config(
-            image.config, diffID: layer.diffID, history: history, edits: request.edits,
-            created: request.sourceDateEpoch.map(rfc3339), what: "config \(manifest.config.digest)"
-        )
-        let configBytes = configJSON.serialized()
-        let configDescriptor = Descriptor.of(configBytes, mediaType: manifest.config.mediaType)
-        // The flavour's layer type exists: checked before anything was written.
-        let layerDescriptor = Descriptor(mediaType: manifest.flavour.layerMediaType(for: layer.compression) ?? "", digest: layer.digest, size: layer.size)
+    /// Reads the base the way a bake does and keeps every document it read (`kiln lock`).
+    /// - Returns: the snapshot and the base pinned to the digest it resolved to.
+    public func snapshot(of reference: ImageReference, platforms: PlatformSelection) async throws -> (snapshot: BaseSnapshot, pinned: ImageReference) {
+        let registries: RegistryTransport? = if case .registry = reference { try RegistryTransport(options: transport) } else { nil }
+        do {
+            let source = RecordingSource(openSource(reference, registries: registries))
+            _ = try await BaseImage.load(from: source, reference: reference.description, platforms: platforms, logger: logger)
+            let root = try await source.resolve()
+            await registries?.shutdown()
+            let pinned: ImageReference
+            switch reference {
+            case .layout(let layout): pinned = .layout(LayoutReference(directory: layout.directory, digest: root.digest))
+            case .registry(let registry): pinned = .registry(RegistryReference(registry: registry.registry, repository: registry.repository, tag: registry.tag, digest: root.digest))
+            }
+            return (BaseSnapshot(root: root, documents: source.documents, imageName: source.imageName), pinned)
+        } catch {
+            await registries?.shutdown()
+            throw error
+        }
+    }
 
-        try await destination.put(configBytes, as: configDescriptor)
-
-        var annotations = [(AnnotationKey.baseDigest, image.descriptor.digest.description)]
-        if let baseName { annotations.append((AnnotationKey.baseName, baseName)) }
-        let manifestBytes = Mutate.manifest(manifest, config: configDescriptor, layer: layerDescriptor, annotations: annotations).serialized()
-        return (Descriptor.of(manifestBytes, mediaType: manifest.mediaType), manifestBytes)
+    /// What a bake of `request` would produce, computed from the base's documents alone (a
+    /// lock's snapshot): the layer is built and hashed but written nowhere.
+    public func plan(_ request: BakeRequest, base snapshot: BaseSnapshot) async throws -> (derivation: Derivation, layer: BuiltLayer) {
+        let base = try await BaseImage.load(from: snapshot.source, reference: request.base.description, platforms: request.platforms, logger: logger)
+        let entries = try OverlayScanner().scan(overlays: request.overlays, removals: request.removals)
+        let layer = try LayerBuilder(compression: .for(request.compression), modificationTime: request.sourceDateEpoch ?? 0).build(entries) { _ in }
+        return (try Derivation.derive(base, layer: layer, request: request, baseName: snapshot.imageName), layer)
     }
 
     /// The history line: destinations only, never host paths, so it is the same on every machine.
@@ -146,7 +144,20 @@ public struct Baker {
         return "kiln bake: " + (parts.isEmpty ? "empty layer" : parts.joined(separator: "; "))
     }
 
-    private func openSource(_ reference: ImageReference, registries: RegistryTransport?) -> ImageSource {
+    /// The same output under another tag, with the same tag rules.
+    private func openDestination(_ reference: ImageReference, tag: String, like first: ImageDestination) throws -> ImageDestination {
+        switch reference {
+        case .layout(let layout):
+            return OCILayout(LayoutReference(directory: layout.directory, tag: tag))
+        case .registry(let registry):
+            guard let image = first as? RegistryImage else { preconditionFailure("a registry output is a RegistryImage") }
+            let tagged = RegistryImage(registry.with(tag: tag), transport: image.transport)
+            tagged.tagsAreImmutable = image.tagsAreImmutable
+            return tagged
+        }
+    }
+
+    func openSource(_ reference: ImageReference, registries: RegistryTransport?) -> ImageSource {
         switch (reference, registries) {
         case (.layout(let layout), _): return OCILayout(layout)
         case (.registry(let registry), let registries?): return RegistryImage(registry, transport: registries)
@@ -154,7 +165,7 @@ public struct Baker {
         }
     }
 
-    private func openDestination(_ reference: ImageReference, registries: RegistryTransport?) throws -> ImageDestination {
+    func openDestination(_ reference: ImageReference, registries: RegistryTransport?) throws -> ImageDestination {
         switch reference {
         case .layout(let layout):
             guard layout.digest == nil else {

@@ -35,6 +35,12 @@ struct BaseImage {
                     logger.notice("dropping \(entry.digest) (\(kind)) from the index: only platform images are baked")
                     continue
                 }
+                // A platform the index declares and the bake does not want is not downloaded:
+                // a lock then records only what the bake reads.
+                if let declared = entry.platform, !platforms.includes(declared) {
+                    available.append(declared.description)
+                    continue
+                }
                 let bytes = try await source.fetch(entry)
                 let manifest = try ImageManifest(raw: bytes, descriptorMediaType: entry.mediaType, what: "manifest \(entry.digest) of \(reference)")
                 var image = try await platformed(manifest, descriptor: entry, from: source, reference: reference)

@@ -8,7 +8,7 @@ import OCI
 /// One repository reference on a registry, as image source and destination.
 public final class RegistryImage: @unchecked Sendable {
     public let reference: RegistryReference
-    let transport: RegistryTransport
+    public let transport: RegistryTransport
     /// The root manifest as resolved, so it is downloaded once.
     private var resolvedRoot: (descriptor: Descriptor, bytes: [UInt8])?
     /// When set, ``tag(_:bytes:)`` refuses to move a tag that holds another digest (ECR
@@ -60,7 +60,9 @@ public final class RegistryImage: @unchecked Sendable {
 // MARK: - Source
 
 extension RegistryImage: ImageSource {
-    public var imageName: String? { reference.digest == nil ? reference.description : reference.name }
+    /// The reference without its digest: a base pinned by a lock (`kong:2.6.0-alpine@sha256:…`)
+    /// keeps the name it was locked under, so plan and bake annotate alike.
+    public var imageName: String? { reference.tag.map { "\(reference.name):\($0)" } ?? reference.name }
     public var registryReference: RegistryReference? { reference }
 
     public func resolve() async throws -> Descriptor {

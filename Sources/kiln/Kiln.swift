@@ -13,7 +13,7 @@ struct Kiln: AsyncParsableCommand {
             digest on every machine.
             """,
         version: kilnVersion,
-        subcommands: [Bake.self, DigestCommand.self]
+        subcommands: [Bake.self, LockCommand.self, PlanCommand.self, BuildCommand.self, VerifyCommand.self, CopyCommand.self, DigestCommand.self]
     )
 
     static func main() async {

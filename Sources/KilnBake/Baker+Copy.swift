@@ -1,0 +1,58 @@
+import KilnRegistry
+import KilnStore
+import OCI
+
+extension Baker {
+    /// `kiln copy SRC DST`: the image (an index with every child, or one manifest) byte for
+    /// byte, so its digest stays the same, as promoting a tested digest from a QA repository to
+    /// production needs. Blobs are mounted within a registry, streamed across registries and
+    /// verified on the way; the tag is written last.
+    /// - Returns: the destination pinned to the (unchanged) digest.
+    public func copy(from sourceReference: ImageReference, to destinationReference: ImageReference) async throws -> (reference: String, digest: Digest) {
+        let usesRegistry = [sourceReference, destinationReference].contains { if case .registry = $0 { true } else { false } }
+        let registries = usesRegistry ? try RegistryTransport(options: transport) : nil
+        let destination = try openDestination(destinationReference, registries: registries)
+        do {
+            let source = openSource(sourceReference, registries: registries)
+            let root = try await source.resolve()
+            let rootBytes = try await source.fetch(root)
+            let what = "\(sourceReference)"
+            var manifests: [(Descriptor, ImageManifest)] = []
+            switch try ManifestKind(raw: rootBytes, descriptorMediaType: root.mediaType.isEmpty ? nil : root.mediaType, what: "manifest \(root.digest) of \(what)") {
+            case .image(let manifest):
+                manifests = [(root, manifest)]
+            case .index(let index):
+                // Every child, attestations included: the index's digest covers them all.
+                for child in index.manifests {
+                    guard MediaType.manifests.contains(child.mediaType) else {
+                        throw StoreError.invalidReference(what, reason: "its index lists \(child.digest) of type '\(child.mediaType)'; only image manifests can be copied")
+                    }
+                    manifests.append((child, try ImageManifest(raw: try await source.fetch(child), descriptorMediaType: child.mediaType, what: "manifest \(child.digest) of \(what)")))
+                }
+            }
+            var seen = Set<Digest>()
+            let blobs = manifests.flatMap { [$0.1.config] + $0.1.layers }.filter { seen.insert($0.digest).inserted }
+            try await BlobCopier.copyAll(blobs, from: source, to: destination, jobs: transport.jobs, progress: progress)
+            if manifests.count > 1 || manifests.first?.0.digest != root.digest {
+                for (descriptor, manifest) in manifests { try await destination.putManifest(manifest.raw, as: descriptor) }
+            }
+            try await destination.tag(root, bytes: rootBytes)
+            await registries?.shutdown()
+            return (destinationReference.pinned(root.digest), root.digest)
+        } catch {
+            destination.abort()
+            await registries?.shutdown()
+            throw error
+        }
+    }
+}
+
+extension ImageReference {
+    /// The repository or layout of this reference pinned to a digest, as text.
+    public func pinned(_ digest: Digest) -> String {
+        switch self {
+        case .layout(let layout): return LayoutReference(directory: layout.directory, digest: digest).description
+        case .registry(let registry): return registry.with(digest: digest).description
+        }
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+import KilnStore
+import OCI
+
+/// The documents of a base that a bake reads: the root (manifest or index), the manifests of
+/// the chosen platforms and their configs, byte for byte. `kiln lock` takes one from the
+/// registry; `kiln plan` replays it with no network, through ``source``.
+public struct BaseSnapshot: Sendable, Equatable {
+    /// What the base reference resolved to.
+    public var root: Descriptor
+    /// Every document read, by digest.
+    public var documents: [Digest: [UInt8]]
+    /// The base's registry name (`docker.io/library/kong:2.6.0-alpine`), as a bake from the
+    /// registry records it in the `base.name` annotation; `nil` for a layout.
+    public var imageName: String?
+
+    public init(root: Descriptor, documents: [Digest: [UInt8]], imageName: String?) {
+        self.root = root
+        self.documents = documents
+        self.imageName = imageName
+    }
+
+    /// An image source serving only these documents, each checked against its digest.
+    public var source: ImageSource { SnapshotSource(snapshot: self) }
+}
+
+/// Serves a snapshot's documents; a blob (a layer) is not in a snapshot and never asked for.
+final class SnapshotSource: ImageSource {
+    let snapshot: BaseSnapshot
+
+    init(snapshot: BaseSnapshot) { self.snapshot = snapshot }
+
+    var imageName: String? { snapshot.imageName }
+    var registryReference: RegistryReference? { nil }
+
+    func resolve() async throws -> Descriptor { snapshot.root }
+
+    func fetch(_ descriptor: Descriptor) async throws -> [UInt8] {
+        guard let bytes = snapshot.documents[descriptor.digest] else {
+            throw StoreError.blobMissing(location: "the lock's snapshot of \(snapshot.imageName ?? "the base")", digest: descriptor.digest)
+        }
+        let actual = Digest.of(bytes)
+        guard actual == descriptor.digest else {
+            throw StoreError.digestMismatch(location: "the lock's snapshot of \(snapshot.imageName ?? "the base")", expected: descriptor.digest, actual: actual)
+        }
+        return bytes
+    }
+
+    func openBlob(_ descriptor: Descriptor) async throws -> BlobStream {
+        throw StoreError.blobMissing(location: "the lock's snapshot (documents only)", digest: descriptor.digest)
+    }
+}
+
+/// Passes reads through to a real source and keeps a copy of every document, to take a snapshot.
+final class RecordingSource: ImageSource, @unchecked Sendable {
+    private let inner: ImageSource
+    private let lock = NSLock()
+    private var recorded: [Digest: [UInt8]] = [:]
+    private var root: Descriptor?
+
+    init(_ inner: ImageSource) { self.inner = inner }
+
+    var imageName: String? { inner.imageName }
+    var registryReference: RegistryReference? { inner.registryReference }
+    var documents: [Digest: [UInt8]] { lock.withLock { recorded } }
+
+    /// Resolved once: the snapshot's root is what the bake read, even if a tag moves meanwhile.
+    func resolve() async throws -> Descriptor {
+        if let root = lock.withLock({ root }) { return root }
+        let resolved = try await inner.resolve()
+        lock.withLock { root = resolved }
+        return resolved
+    }
+
+    func fetch(_ descriptor: Descriptor) async throws -> [UInt8] {
+        let bytes = try await inner.fetch(descriptor)
+        lock.withLock { recorded[descriptor.digest] = bytes }
+        return bytes
+    }
+
+    func openBlob(_ descriptor: Descriptor) async throws -> BlobStream { try await inner.openBlob(descriptor) }
+}

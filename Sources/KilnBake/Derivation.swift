@@ -1,0 +1,55 @@
+import KilnLayer
+import OCI
+
+/// Every document of a derived image, computed from the base's documents and the new layer
+/// with no I/O: the same function gives `kiln bake` what it writes and `kiln plan` what it
+/// predicts, so the two cannot drift apart.
+public struct Derivation: Sendable {
+    /// One platform: its derived config and manifest, and the base manifest it came from.
+    public struct Platformed: Sendable {
+        public var platform: Platform
+        public var base: Descriptor
+        public var config: Descriptor
+        public var configBytes: [UInt8]
+        public var manifest: Descriptor
+        public var manifestBytes: [UInt8]
+    }
+
+    public var images: [Platformed]
+    /// The manifest (single-platform base) or index that the tag points at.
+    public var root: Descriptor
+    public var rootBytes: [UInt8]
+    /// Whether `root` is an index whose children are `images`.
+    public var isIndex: Bool
+
+    static func derive(_ base: BaseImage, layer: BuiltLayer, request: BakeRequest, baseName: String?) throws -> Derivation {
+        let time = request.sourceDateEpoch ?? 0
+        let history = Mutate.History(created: rfc3339(time), createdBy: Baker.createdBy(request))
+        var images: [Platformed] = []
+        for image in base.images {
+            let manifest = image.manifest
+            let configJSON = try Mutate.config(
+                image.config, diffID: layer.diffID, history: history, edits: request.edits,
+                created: request.sourceDateEpoch.map(rfc3339), what: "config \(manifest.config.digest)"
+            )
+            let configBytes = configJSON.serialized()
+            let config = Descriptor.of(configBytes, mediaType: manifest.config.mediaType)
+            guard let layerType = manifest.flavour.layerMediaType(for: layer.compression) else {
+                throw BakeError.unsupportedCompression("\(layer.compression.rawValue) layers need an OCI-typed base; \(request.base) is Docker-typed (use gzip)")
+            }
+            let layerDescriptor = Descriptor(mediaType: layerType, digest: layer.digest, size: layer.size)
+            var annotations = [(AnnotationKey.baseDigest, image.descriptor.digest.description)]
+            if let baseName { annotations.append((AnnotationKey.baseName, baseName)) }
+            let manifestBytes = Mutate.manifest(manifest, config: config, layer: layerDescriptor, annotations: annotations).serialized()
+            images.append(Platformed(platform: image.platform, base: image.descriptor, config: config, configBytes: configBytes,
+                                     manifest: Descriptor.of(manifestBytes, mediaType: manifest.mediaType), manifestBytes: manifestBytes))
+        }
+        guard let index = base.index else {
+            return Derivation(images: images, root: images[0].manifest, rootBytes: images[0].manifestBytes, isIndex: false)
+        }
+        var annotations = [(AnnotationKey.baseDigest, index.descriptor.digest.description)]
+        if let baseName { annotations.append((AnnotationKey.baseName, baseName)) }
+        let rootBytes = Mutate.index(index, children: images.map { ($0.base, $0.manifest) }, annotations: annotations).serialized()
+        return Derivation(images: images, root: Descriptor.of(rootBytes, mediaType: index.mediaType), rootBytes: rootBytes, isIndex: true)
+    }
+}

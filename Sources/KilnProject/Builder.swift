@@ -1,0 +1,67 @@
+import Foundation
+import KilnAWS
+import KilnBake
+import KilnRegistry
+import KilnSpec
+import KilnStore
+import OCI
+
+/// `kiln build`: bakes and pushes every spec's image from the lock, under its content tag and
+/// its extra tags. An image whose content tag already holds the planned digest is not rebuilt:
+/// a HEAD per tag decides it.
+public struct Builder: Sendable {
+    public let project: Project
+    private let transport: TransportOptions
+    private let progress: TransferProgress
+
+    public init(project: Project, transport: TransportOptions, progress: TransferProgress) {
+        self.project = project
+        self.transport = transport
+        self.progress = progress
+    }
+
+    public enum Action: String, Sendable {
+        /// Baked and written.
+        case built
+        /// The content tag and every extra tag already held the digest: nothing written.
+        case upToDate = "up to date"
+        /// The content tag held the digest; some extra tags were pointed at it.
+        case retagged
+    }
+
+    public struct Outcome: Sendable {
+        public var plan: ImagePlan
+        /// Where the image went, pinned: `REPO@sha256:…` or `oci:DIR@sha256:…`.
+        public var reference: String
+        public var action: Action
+    }
+
+    /// Builds one spec.
+    /// - Parameters:
+    ///   - layouts: when set, write `DIR/NAME` layouts there instead of pushing to the targets.
+    public func build(_ spec: ImageSpec, lock: LockFile, layouts: String?, createRepository: ECRRepositoryCheck.Creation?) async throws -> Outcome {
+        let plan = try await Planner(project: project).plan(spec, lock: lock)
+        let entry = try project.lockedEntry(for: spec, in: lock)
+        let target: ImageReference = layouts.map { .layout(LayoutReference(directory: ($0 as NSString).appendingPathComponent(spec.name))) } ?? spec.target
+        let pinned = ImagePlan.output(target, tag: plan.tag).pinned(plan.digest)
+
+        let current = try await TagReader(transport: transport).descriptors(of: target, tags: [plan.tag] + spec.tags).mapValues(\.digest)
+        if current[plan.tag] == plan.digest {
+            let stale = spec.tags.filter { current[$0] != plan.digest }
+            if stale.isEmpty { return Outcome(plan: plan, reference: pinned, action: .upToDate) }
+            try await TagReader(transport: transport).point(target, tags: stale, at: plan.derivation.root, bytes: plan.derivation.rootBytes)
+            return Outcome(plan: plan, reference: pinned, action: .retagged)
+        }
+
+        var request = spec.request(base: try ImageReference(parsing: entry.pinned), output: ImagePlan.output(target, tag: plan.tag))
+        request.additionalTags = spec.tags
+        request.createRepository = createRepository
+        let result = try await Baker(transport: transport, progress: progress).bake(request)
+        // The plan and the bake share one derivation, so this holds unless the registry served
+        // other bytes for the locked base than the lock holds (which digest checks rule out).
+        guard result.digest == plan.digest else {
+            throw ProjectError.buildDiffersFromPlan(image: spec.name, built: result.digest, planned: plan.digest)
+        }
+        return Outcome(plan: plan, reference: pinned, action: .built)
+    }
+}

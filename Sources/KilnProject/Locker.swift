@@ -1,0 +1,63 @@
+import KilnBake
+import KilnRegistry
+import KilnSpec
+import KilnStore
+
+/// `kiln lock`: pins each spec's base to a digest and records the documents a bake reads.
+public struct Locker: Sendable {
+    public let project: Project
+    private let transport: TransportOptions
+
+    public init(project: Project, transport: TransportOptions) {
+        self.project = project
+        self.transport = transport
+    }
+
+    /// What `kiln lock` reports per image.
+    public enum Change: String, Sendable {
+        case added, updated, unchanged, removed
+    }
+
+    /// Locks the specs. Entries whose spec did not change are kept as they are unless `update`
+    /// (re-resolve moving tags); entries of deleted specs are dropped when `all` specs were given.
+    public func lock(_ specs: [ImageSpec], into existing: LockFile, update: Bool, all: Bool) async throws -> (lock: LockFile, changes: [(String, Change)]) {
+        var lock = existing
+        var changes: [(String, Change)] = []
+        let baker = Baker(transport: transport)
+        for spec in specs {
+            let old = existing.entries[spec.name]
+            if let old, !update, Project.change(of: spec, since: old) == nil {
+                changes.append((spec.name, .unchanged))
+                continue
+            }
+            let (snapshot, pinned) = try await baker.snapshot(of: spec.base, platforms: spec.platforms)
+            let entry = LockFile.Entry(base: spec.base.description, platforms: spec.platforms.text, pinned: pinned.description, snapshot: snapshot)
+            lock.entries[spec.name] = entry
+            changes.append((spec.name, old == nil ? .added : (old == entry ? .unchanged : .updated)))
+        }
+        if all {
+            let names = Set(specs.map(\.name))
+            for name in existing.entries.keys.sorted() where !names.contains(name) {
+                lock.entries[name] = nil
+                changes.append((name, .removed))
+            }
+        }
+        return (lock, changes)
+    }
+
+    /// `kiln lock --check`, offline: every spec has an entry that matches it, and (for all
+    /// specs) no entry is left over. - Returns: one line per problem; empty when the lock is current.
+    public static func problems(_ specs: [ImageSpec], lock: LockFile, project: Project, all: Bool) -> [String] {
+        var problems: [String] = []
+        for spec in specs {
+            do { _ = try project.lockedEntry(for: spec, in: lock) } catch { problems.append("\(error)") }
+        }
+        if all {
+            let names = Set(specs.map(\.name))
+            for name in lock.entries.keys.sorted() where !names.contains(name) {
+                problems.append("\(project.lockPath): image '\(name)' has no spec any more; run kiln lock")
+            }
+        }
+        return problems
+    }
+}

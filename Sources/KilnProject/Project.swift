@@ -1,0 +1,78 @@
+import Foundation
+import KilnBake
+import KilnSpec
+import KilnStore
+
+/// A repository of image specs: `images/NAME.yaml`, the overlay trees they name, and
+/// `kiln.lock`. Every spec-driven command (lock, plan, build, verify) starts here.
+public struct Project: Sendable {
+    /// The repository root: overlay paths in specs are relative to it.
+    public var root: String
+    public var lockPath: String
+
+    public init(root: String, lockPath: String? = nil) {
+        self.root = root
+        self.lockPath = lockPath ?? (root as NSString).appendingPathComponent("kiln.lock")
+    }
+
+    /// The spec files to work on: the ones given, else every `images/*.yaml`, by name.
+    /// - Throws: when a given file does not exist, or there are no specs at all.
+    public func specPaths(_ given: [String]) throws -> [String] {
+        if !given.isEmpty {
+            for path in given where !FileManager.default.fileExists(atPath: path) {
+                throw SpecError(location: path, message: "no such spec file")
+            }
+            return given
+        }
+        let directory = (root as NSString).appendingPathComponent("images")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let specs = names.filter { $0.hasSuffix(".yaml") }.sorted().map { (directory as NSString).appendingPathComponent($0) }
+        guard !specs.isEmpty else { throw SpecError(location: directory, message: "no image specs (*.yaml) here") }
+        return specs
+    }
+
+    /// Loads and validates the specs; two specs may not share a name.
+    public func loadSpecs(_ given: [String]) throws -> [ImageSpec] {
+        let specs = try specPaths(given).map { try ImageSpec.load(path: $0, repositoryRoot: root) }
+        var seen = Set<String>()
+        for spec in specs where !seen.insert(spec.name).inserted {
+            throw SpecError(location: spec.path, message: "another spec is also named '\(spec.name)'")
+        }
+        return specs
+    }
+
+    public func loadLock() throws -> LockFile { try LockFile.load(path: lockPath) }
+
+    /// Writes the lock atomically: a reader never sees half a file.
+    public func saveLock(_ lock: LockFile) throws {
+        try lock.serialized().write(to: URL(fileURLWithPath: lockPath), options: .atomic)
+    }
+
+    /// The lock entry a spec builds from.
+    /// - Throws: a one-line error when the spec has no entry or changed since it was locked.
+    public func lockedEntry(for spec: ImageSpec, in lock: LockFile) throws -> LockFile.Entry {
+        guard let entry = lock.entries[spec.name] else {
+            throw SpecError(location: spec.path, message: "not in \(lockPath); run kiln lock")
+        }
+        if let change = Project.change(of: spec, since: entry) {
+            throw SpecError(location: spec.path, message: "\(change) since it was locked; run kiln lock")
+        }
+        return entry
+    }
+
+    /// What changed in the spec since `entry` was recorded, if anything the lock depends on.
+    static func change(of spec: ImageSpec, since entry: LockFile.Entry) -> String? {
+        if entry.base != spec.base.description { return "base changed from \(entry.base) to \(spec.base)" }
+        if entry.platforms != spec.platforms.text { return "platforms changed from \(entry.platforms) to \(spec.platforms.text)" }
+        return nil
+    }
+}
+
+extension ImageSpec {
+    /// The bake this spec describes, from `base` (the locked, digest-pinned base) to `output`.
+    /// Spec-driven bakes ignore `SOURCE_DATE_EPOCH`: the spec and the lock are the whole input,
+    /// so `plan` in an IaC synth and `build` in CI agree wherever they run.
+    func request(base: ImageReference, output: ImageReference) -> BakeRequest {
+        BakeRequest(base: base, output: output, overlays: overlays, removals: removals, edits: edits, platforms: platforms)
+    }
+}

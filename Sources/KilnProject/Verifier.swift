@@ -1,0 +1,108 @@
+import KilnBake
+import KilnRegistry
+import KilnSpec
+import KilnStore
+import OCI
+
+/// `kiln verify`: rebuilds each image's documents and layer from spec, overlays and lock, and
+/// compares them with what the target holds under the content tag and the extra tags.
+public struct Verifier: Sendable {
+    public let project: Project
+    private let transport: TransportOptions
+
+    public init(project: Project, transport: TransportOptions) {
+        self.project = project
+        self.transport = transport
+    }
+
+    /// - Returns: the plan and every difference found, readable, one per line; none means the
+    ///   target holds exactly what the spec and lock give.
+    public func verify(_ spec: ImageSpec, lock: LockFile) async throws -> (plan: ImagePlan, differences: [String]) {
+        let plan = try await Planner(project: project).plan(spec, lock: lock)
+        let entry = try project.lockedEntry(for: spec, in: lock)
+        var differences: [String] = []
+
+        // The lock's base must still be what its registry serves under that digest.
+        let pinned = try ImageReference(parsing: entry.pinned)
+        do {
+            let served = try await DigestResolver(transport: transport).resolve(pinned)
+            if served.digest != entry.snapshot.root.digest {
+                differences.append("base: \(entry.pinned) resolves to \(served.digest)")
+            }
+        } catch RegistryError.manifestNotFound {
+            differences.append("base: \(entry.pinned) is no longer in its registry")
+        }
+
+        let reader = TagReader(transport: transport)
+        let held = try await reader.descriptors(of: spec.target, tags: [plan.tag] + spec.tags)
+        guard let actual = held[plan.tag] else {
+            return (plan, differences + ["\(plan.taggedReference) is missing (not built yet?)"])
+        }
+        if actual.digest != plan.digest {
+            differences.append("\(plan.taggedReference) holds \(actual.digest), the spec and lock give \(plan.digest)")
+            differences += try await documentDifferences(expected: plan.derivation, actual: actual, target: spec.target, reader: reader)
+        }
+        for tag in spec.tags {
+            if let descriptor = held[tag] {
+                if descriptor.digest != plan.digest { differences.append("tag \(tag) holds \(descriptor.digest), the spec and lock give \(plan.digest)") }
+            } else {
+                differences.append("tag \(tag) is missing")
+            }
+        }
+        return (plan, differences)
+    }
+
+    /// Which platform, blob or config field differs between the derived documents and the
+    /// target's.
+    private func documentDifferences(expected: Derivation, actual root: Descriptor, target: ImageReference, reader: TagReader) async throws -> [String] {
+        let bytes = try await reader.fetch(target, root)
+        switch try ManifestKind(raw: bytes, descriptorMediaType: root.mediaType, what: "manifest \(root.digest) of \(target)") {
+        case .index(let index):
+            guard expected.isIndex else {
+                return ["root: expected a single image manifest, found an index of \(index.manifests.count)"]
+            }
+            var lines: [String] = []
+            for image in expected.images {
+                guard let child = index.manifests.first(where: { $0.platform.map(image.platform.matches) ?? false }) else {
+                    lines.append("platform \(image.platform): missing from the target's index")
+                    continue
+                }
+                if child.digest != image.manifest.digest {
+                    let manifest = try ImageManifest(raw: try await reader.fetch(target, child), descriptorMediaType: child.mediaType, what: "manifest \(child.digest)")
+                    lines += try await manifestDifferences(image, actual: manifest, target: target, reader: reader).map { "\(image.platform): \($0)" }
+                }
+            }
+            return lines
+        case .image(let manifest):
+            guard !expected.isIndex, let image = expected.images.first else {
+                return ["root: expected an index of \(expected.images.count) platforms, found a single image manifest"]
+            }
+            return try await manifestDifferences(image, actual: manifest, target: target, reader: reader)
+        }
+    }
+
+    private func manifestDifferences(_ expected: Derivation.Platformed, actual: ImageManifest, target: ImageReference, reader: TagReader) async throws -> [String] {
+        let mine = try ImageManifest(raw: expected.manifestBytes, what: "derived manifest")
+        var lines: [String] = []
+        if mine.mediaType != actual.mediaType { lines.append("manifest mediaType: expected \(mine.mediaType), found \(actual.mediaType)") }
+        for index in 0..<max(mine.layers.count, actual.layers.count) {
+            let name = index == mine.layers.count - 1 ? "layer \(index + 1) (kiln's layer)" : "layer \(index + 1) (base)"
+            switch (index < mine.layers.count ? mine.layers[index] : nil, index < actual.layers.count ? actual.layers[index] : nil) {
+            case let (wanted?, found?) where wanted.digest != found.digest:
+                lines.append("\(name): expected \(wanted.digest) (\(wanted.size) bytes), found \(found.digest) (\(found.size) bytes)")
+            case let (wanted?, nil): lines.append("\(name): expected \(wanted.digest), missing")
+            case let (nil, found?): lines.append("layer \(index + 1): unexpected \(found.digest)")
+            default: break
+            }
+        }
+        if actual.config.digest != expected.config.digest {
+            lines.append("config: expected \(expected.config.digest), found \(actual.config.digest)")
+            let theirs = try JSONValue(parsing: try await reader.fetch(target, actual.config), what: "config \(actual.config.digest)")
+            let ours = try JSONValue(parsing: expected.configBytes, what: "derived config")
+            lines += ours.differences(to: theirs).prefix(20).map { "in the config: \($0)" }
+        }
+        let annotations = try JSONValue(parsing: expected.manifestBytes, what: "derived manifest")["annotations"] ?? .object([])
+        lines += annotations.differences(to: actual.json["annotations"] ?? .object([]), at: "annotations").map { "manifest \($0)" }
+        return lines
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import KilnBake
+import OCI
+
+/// `kiln.lock`: for every image, the base its spec names pinned to a digest, with the exact
+/// bytes of the base documents a bake reads, so a derived digest can be computed with no
+/// network and no cache. Written as pretty JSON with sorted keys: diffs stay small and readable
+/// (one line per document), and the same lock always has the same bytes.
+public struct LockFile: Equatable, Sendable {
+    public static let version = 1
+
+    /// One image's locked base.
+    public struct Entry: Equatable, Sendable {
+        /// The spec's `base`, normalized (`docker.io/library/kong:2.6.0-alpine`).
+        public var base: String
+        /// The spec's `platforms` (`all` or `linux/amd64,…`).
+        public var platforms: String
+        /// The base pinned: `docker.io/library/kong:2.6.0-alpine@sha256:…`.
+        public var pinned: String
+        public var snapshot: BaseSnapshot
+
+        public init(base: String, platforms: String, pinned: String, snapshot: BaseSnapshot) {
+            self.base = base
+            self.platforms = platforms
+            self.pinned = pinned
+            self.snapshot = snapshot
+        }
+    }
+
+    /// By image name (the spec file's name).
+    public var entries: [String: Entry]
+
+    public init(entries: [String: Entry] = [:]) {
+        self.entries = entries
+    }
+
+    /// Reads a lock file; a missing file is an empty lock.
+    /// - Throws: ``SpecError`` naming the file and what is wrong with it.
+    public static func load(path: String) throws -> LockFile {
+        guard FileManager.default.fileExists(atPath: path) else { return LockFile() }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SpecError(location: path, message: "cannot read the lock file")
+        }
+        return try parse(data, path: path)
+    }
+
+    public static func parse(_ data: Data, path: String) throws -> LockFile {
+        func fail(_ message: String) -> SpecError { SpecError(location: path, message: message) }
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw fail("not a kiln lock file (not a JSON object); run kiln lock")
+        }
+        guard (object["lockVersion"] as? NSNumber)?.intValue == version else {
+            throw fail("lockVersion must be \(version); run kiln lock")
+        }
+        guard let images = object["images"] as? [String: Any] else { throw fail("images: missing") }
+        var entries: [String: Entry] = [:]
+        for (name, value) in images {
+            guard let image = value as? [String: Any],
+                  let base = image["base"] as? String, let platforms = image["platforms"] as? String,
+                  let pinned = image["pinned"] as? String, let root = image["root"] as? [String: Any],
+                  let mediaType = root["mediaType"] as? String, let digestText = root["digest"] as? String,
+                  let size = (root["size"] as? NSNumber)?.int64Value,
+                  let documents = image["documents"] as? [String: String] else {
+                throw fail("images.\(name): needs base, platforms, pinned, root {mediaType, digest, size} and documents")
+            }
+            var bytes: [Digest: [UInt8]] = [:]
+            for (digestText, text) in documents {
+                guard let digest = try? Digest(parsing: digestText) else { throw fail("images.\(name).documents: '\(digestText)' is not a digest") }
+                let document = Array(text.utf8)
+                // A hand-edited document must not pass for the locked one.
+                guard Digest.of(document) == digest else {
+                    throw fail("images.\(name).documents.\(digestText): the text does not have that digest (edited by hand?); run kiln lock")
+                }
+                bytes[digest] = document
+            }
+            guard let digest = try? Digest(parsing: digestText), bytes[digest] != nil else {
+                throw fail("images.\(name).root: its digest is not among the documents")
+            }
+            let snapshot = BaseSnapshot(root: Descriptor(mediaType: mediaType, digest: digest, size: size), documents: bytes,
+                                        imageName: image["imageName"] as? String)
+            entries[name] = Entry(base: base, platforms: platforms, pinned: pinned, snapshot: snapshot)
+        }
+        return LockFile(entries: entries)
+    }
+
+    /// The file's bytes: the same lock always gives the same bytes.
+    /// - Throws: when a document is not UTF-8 text (no JSON manifest or config is).
+    public func serialized() throws -> Data {
+        var images: [String: Any] = [:]
+        for (name, entry) in entries {
+            var documents: [String: String] = [:]
+            for (digest, bytes) in entry.snapshot.documents {
+                guard let text = String(validating: bytes, as: UTF8.self), Array(text.utf8) == bytes else {
+                    throw SpecError(location: "kiln.lock", message: "base document \(digest) of image \(name) is not UTF-8 text")
+                }
+                documents[digest.description] = text
+            }
+            let root = entry.snapshot.root
+            var image: [String: Any] = [
+                "base": entry.base, "platforms": entry.platforms, "pinned": entry.pinned,
+                "root": ["mediaType": root.mediaType, "digest": root.digest.description, "size": root.size],
+                "documents": documents,
+            ]
+            if let imageName = entry.snapshot.imageName { image["imageName"] = imageName }
+            images[name] = image
+        }
+        let object: [String: Any] = ["lockVersion": LockFile.version, "images": images]
+        var data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        data.append(0x0A)
+        return data
+    }
+}

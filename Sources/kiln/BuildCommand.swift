@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import KilnAWS
+import KilnBake
+import KilnProject
+import KilnStore
+import OCI
+
+struct BuildCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Bake and push every spec's image from kiln.lock, under its content tag sha256-<hex> and its extra tags.",
+        discussion: """
+            An image whose content tag already holds the planned digest is not rebuilt (one HEAD \
+            per tag). Pushes the digests `kiln plan` prints. Prints NAME REF@sha256:... (built | \
+            up to date | retagged) per image; exit 1 if any image failed (the others still finish).
+            """
+    )
+
+    @OptionGroup var project: ProjectFlags
+
+    @Option(help: ArgumentHelp("Write OCI layouts DIR/NAME instead of pushing to the spec targets.", valueName: "oci:DIR"))
+    var output: String?
+
+    @Option(help: "Images built at the same time.")
+    var parallel: Int = 2
+
+    @Flag(help: "Create missing ECR target repositories.")
+    var createRepository = false
+
+    @Option(help: ArgumentHelp("Tag mutability of repositories --create-repository makes.", valueName: "MUTABLE|IMMUTABLE"))
+    var tagMutability: String = "MUTABLE"
+
+    @Flag(help: "Print JSON like kiln plan --json, with \"action\" per image.")
+    var json = false
+
+    @OptionGroup var transport: TransportFlags
+
+    func validate() throws {
+        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
+        guard ["MUTABLE", "IMMUTABLE"].contains(tagMutability) else { throw ValidationError("--tag-mutability must be MUTABLE or IMMUTABLE") }
+        if let output, !output.hasPrefix("oci:") { throw ValidationError("--output must be oci:DIR") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let project = project.project
+            let specs = try project.loadSpecs(self.project.specs)
+            let lock = try project.loadLock()
+            // Every spec must match the lock before anything is pushed.
+            for spec in specs { _ = try project.lockedEntry(for: spec, in: lock) }
+            let builder = Builder(project: project, transport: try transport.options(outputRegistry: nil),
+                                  progress: TransferProgress.forStandardError(quiet: transport.quiet))
+            let layouts = output.map { String($0.dropFirst(4)) }
+            let creation = createRepository ? ECRRepositoryCheck.Creation(tagMutability: tagMutability) : nil
+
+            var results: [(String, Result<Builder.Outcome, Error>)] = []
+            try await withThrowingTaskGroup(of: (String, Result<Builder.Outcome, Error>).self) { group in
+                var running = 0
+                for spec in specs {
+                    if running == parallel, let done = try await group.next() { results.append(done); running -= 1 }
+                    group.addTask {
+                        do { return (spec.name, .success(try await builder.build(spec, lock: lock, layouts: layouts, createRepository: creation))) }
+                        catch { return (spec.name, .failure(error)) }
+                    }
+                    running += 1
+                }
+                for try await done in group { results.append(done) }
+            }
+            results.sort { $0.0 < $1.0 }
+            var failed = false
+            var objects: [(key: String, value: JSONValue)] = []
+            for (name, result) in results {
+                switch result {
+                case .success(let outcome):
+                    if json {
+                        objects.append((name, .object(PlanCommand.fields(outcome.plan) + [("action", .string(outcome.action.rawValue))])))
+                    } else {
+                        print("\(name) \(outcome.reference) (\(outcome.action.rawValue))")
+                    }
+                case .failure(let error):
+                    failed = true
+                    printError("\(name): \(error)")
+                }
+            }
+            if json { print(PlanCommand.render(.object([("images", .object(objects))]))) }
+            if failed { throw ExitCode.failure }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+import KilnBake
+import KilnStore
+
+struct CopyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "copy",
+        abstract: "Copy an image byte for byte, keeping its digest (promote QA to prod).",
+        discussion: """
+            Copies an index with every child, or one manifest, with all blobs: mounted within a \
+            registry, streamed and verified across registries or layouts. The tag is written \
+            last. Prints DST@sha256:....
+            """
+    )
+
+    @Argument(help: ArgumentHelp("What to copy.", valueName: "SRC"))
+    var source: String
+
+    @Argument(help: ArgumentHelp("Where to, with a tag.", valueName: "DST"))
+    var destination: String
+
+    @OptionGroup var transport: TransportFlags
+
+    func run() async throws {
+        try await reportingErrors {
+            let source = try ImageReference(parsing: source)
+            let destination = try ImageReference(parsing: destination)
+            var outputRegistry: String? = nil
+            if case .registry(let registry) = destination { outputRegistry = registry.registry }
+            let baker = Baker(transport: try transport.options(outputRegistry: outputRegistry),
+                              progress: TransferProgress.forStandardError(quiet: transport.quiet))
+            print(try await baker.copy(from: source, to: destination).reference)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import KilnProject
+import KilnSpec
+import OCI
+
+struct PlanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Compute each image's digest, content tag and references from specs and kiln.lock, offline.",
+        discussion: """
+            Prints NAME REPO@sha256:... per image. --json prints \
+            {"images": {"NAME": {"image", "digest", "tag", "repository"}}}. --terraform speaks \
+            Terraform's external data source protocol: it reads {"spec": "images/NAME.yaml"} on \
+            standard input and prints {"image", "digest", "tag", "repository", "reference"}.
+            """
+    )
+
+    @OptionGroup var project: ProjectFlags
+
+    @Flag(help: "Print JSON: {\"images\": {NAME: {image, digest, tag, repository}}}.")
+    var json = false
+
+    @Flag(help: "Terraform external data source: the query {\"spec\": PATH} on stdin, a flat JSON object of strings on stdout.")
+    var terraform = false
+
+    func validate() throws {
+        if json && terraform { throw ValidationError("--json and --terraform exclude each other") }
+        if terraform && !project.specs.isEmpty { throw ValidationError("--terraform takes the spec from its query on standard input, not as an argument") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let project = project.project
+            var specPaths = self.project.specs
+            if terraform { specPaths = [try Self.terraformQuery(FileHandle.standardInput.readDataToEndOfFile(), root: project.root)] }
+            let specs = try project.loadSpecs(specPaths)
+            let lock = try project.loadLock()
+            let planner = Planner(project: project)
+            var plans: [ImagePlan] = []
+            for spec in specs { plans.append(try await planner.plan(spec, lock: lock)) }
+            if terraform, let plan = plans.first {
+                print(Self.render(.object(Self.fields(plan) + [("reference", .string(plan.taggedReference))])))
+            } else if json {
+                print(Self.render(.object([("images", .object(plans.map { ($0.name, .object(Self.fields($0))) }))])))
+            } else {
+                for plan in plans { print("\(plan.name) \(plan.image)") }
+            }
+        }
+    }
+
+    static func fields(_ plan: ImagePlan) -> [(key: String, value: JSONValue)] {
+        [("image", .string(plan.image)), ("digest", .string(plan.digest.description)),
+         ("tag", .string(plan.tag)), ("repository", .string(plan.repository))]
+    }
+
+    static func render(_ value: JSONValue) -> String { String(decoding: value.serialized(), as: UTF8.self) }
+
+    /// The spec path from Terraform's query (relative paths are taken from the root).
+    static func terraformQuery(_ data: Data, root: String) throws -> String {
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw SpecError(location: "terraform query", message: "standard input must be a JSON object like {\"spec\": \"images/NAME.yaml\"}")
+        }
+        guard let spec = object["spec"] as? String, !spec.isEmpty else {
+            throw SpecError(location: "terraform query", message: "needs \"spec\": the path of an image spec")
+        }
+        if let unknown = object.keys.sorted().first(where: { $0 != "spec" }) {
+            throw SpecError(location: "terraform query", message: "unknown key '\(unknown)' (known: spec)")
+        }
+        return spec.hasPrefix("/") ? spec : (root as NSString).appendingPathComponent(spec)
+    }
+}

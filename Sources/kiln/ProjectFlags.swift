@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import KilnProject
+
+/// Where the specs and the lock are; shared by lock, plan, build and verify.
+struct ProjectFlags: ParsableArguments {
+    @Option(help: ArgumentHelp("The repository root: images/*.yaml and the overlays they name are under it.", valueName: "DIR"))
+    var root: String = "."
+
+    @Option(help: ArgumentHelp("The lock file (default: ROOT/kiln.lock).", valueName: "FILE"))
+    var lock: String?
+
+    @Argument(help: ArgumentHelp("Spec files (default: every images/*.yaml under the root).", valueName: "SPEC"))
+    var specs: [String] = []
+
+    var project: Project { Project(root: root, lockPath: lock) }
+}
+
+/// Runs a command body; an error becomes one `kiln: error:` line and exit status 1.
+func reportingErrors(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as ValidationError {
+        throw error
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        printError("\(error)")
+        throw ExitCode.failure
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("kiln: error: \(message)\n".utf8))
+}

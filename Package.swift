@@ -95,6 +95,7 @@ let package = Package(
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "OCI"]),
         .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
         .testTarget(name: "KilnSpecTests", dependencies: ["KilnSpec", "KilnBake", "KilnLayer", "KilnStore", "KilnTestSupport"]),
+        .testTarget(name: "KilnProjectTests", dependencies: ["KilnProject", "KilnTestSupport", "kiln"]),
         .testTarget(name: "KilnAWSTests", dependencies: ["KilnAWS", "KilnCrypto", "KilnTestSupport"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(

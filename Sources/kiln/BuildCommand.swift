@@ -22,7 +22,7 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write OCI layouts DIR/NAME instead of pushing to the spec targets.", valueName: "oci:DIR"))
     var output: String?
 
-    @Option(help: "Images built at the same time.")
+    @Option(help: ArgumentHelp("Images built at the same time.", valueName: "N"))
     var parallel: Int = 2
 
     @Flag(help: "Create missing ECR target repositories.")
@@ -49,7 +49,15 @@ struct BuildCommand: AsyncParsableCommand {
             let lock = try project.loadLock()
             // Every spec must match the lock before anything is pushed.
             for spec in specs { _ = try project.lockedEntry(for: spec, in: lock) }
-            let builder = Builder(project: project, transport: try transport.options(outputRegistry: nil),
+            // --username/--password-stdin log into the targets' registry when there is exactly one.
+            let targetRegistries = Set(specs.compactMap { spec -> String? in
+                if case .registry(let registry) = spec.target, output == nil { return registry.registry }
+                return nil
+            })
+            if transport.username != nil, targetRegistries.count != 1 {
+                throw ValidationError("--username needs the specs' targets to be on one registry (they are on \(targetRegistries.count))")
+            }
+            let builder = Builder(project: project, transport: try transport.options(outputRegistry: targetRegistries.first),
                                   progress: TransferProgress.forStandardError(quiet: transport.quiet))
             let layouts = output.map { String($0.dropFirst(4)) }
             let creation = createRepository ? ECRRepositoryCheck.Creation(tagMutability: tagMutability) : nil

@@ -37,16 +37,6 @@ import Testing
                       "--registry-endpoint", "\(ECRTests.ecrHost)=https://\(registry.host)", "--ca-file", registry.caFile!,
                       "--output", "\(ECRTests.ecrHost)/\(repository):\(tag)"] + flags, extraEnvironment: environment(extra))
         }
-
-        /// What moto says about a repository, asked with boto3.
-        func describe(_ repository: String) throws -> String {
-            try runChecked("python3", ["-c", """
-                import boto3
-                c = boto3.client("ecr", region_name="eu-west-1", endpoint_url="\(moto.url)", aws_access_key_id="x", aws_secret_access_key="y")
-                r = c.describe_repositories(repositoryNames=["\(repository)"])["repositories"][0]
-                print(r["repositoryName"], r["imageTagMutability"])
-                """]).output
-        }
     }
 
     @Test func pushesWithCredentialsFromEnvironmentProfileAndCredentialProcess() throws {
@@ -99,7 +89,7 @@ import Testing
 
         let created = try f.bake(tag: "v1", Self.keys, flags: ["--create-repository", "--tag-mutability", "IMMUTABLE"], repository: "um/keycloak")
         #expect(created.status == 0, "\(created.stderr)")
-        #expect(try f.describe("um/keycloak") == "um/keycloak IMMUTABLE")
+        #expect(try f.moto.describe("um/keycloak") == "um/keycloak IMMUTABLE")
         // A second job racing with the same flag finds it there: not an error.
         let again = try f.bake(tag: "v2", Self.keys, flags: ["--create-repository"], repository: "um/keycloak")
         #expect(again.status == 0, "\(again.stderr)")

@@ -129,4 +129,61 @@ import Testing
         let hashed = try runChecked("/bin/sh", ["-c", "skopeo inspect --raw \"$@\" | sha256sum", "sh"] + f.registry.skopeoFlags(dest: nil) + ["docker://\(f.registry.host)/platforms/multi:v1"]).output
         #expect("sha256:" + (hashed.split(separator: " ").first.map(String.init) ?? "") == indexDigest)
     }
+
+    /// The GitHub Actions and GitLab CI jobs of docs/ci-and-iac.md, their shell lines run as
+    /// written (kiln on PATH, in a checkout of images/ and overlays/), with OIDC web identity
+    /// through STS (moto) as their credentials.
+    @Test func documentedCIJobsRunAsWritten() throws {
+        let f = try Fixture()
+        let docs = try String(contentsOfFile: "\(repositoryRoot)/docs/ci-and-iac.md", encoding: .utf8)
+        func block(after heading: String) throws -> String {
+            guard let start = docs.range(of: heading), let open = docs.range(of: "```yaml\n", range: start.upperBound..<docs.endIndex),
+                  let close = docs.range(of: "```", range: open.upperBound..<docs.endIndex) else { throw TestFailure("no yaml block after \(heading)") }
+            return String(docs[open.upperBound..<close.lowerBound])
+        }
+        let gitHub = try block(after: "## GitHub Actions").split(separator: "\n").compactMap { line -> String? in
+            let text = line.trimmingCharacters(in: .whitespaces)
+            return text.hasPrefix("- run: ") ? String(text.dropFirst("- run: ".count)) : nil
+        }
+        let gitLab = try block(after: "## GitLab CI").components(separatedBy: "script:\n").last!.split(separator: "\n").compactMap { line -> String? in
+            let text = line.trimmingCharacters(in: .whitespaces)
+            return text.hasPrefix("- ") ? String(text.dropFirst(2)) : nil
+        }
+        #expect(gitHub == ["kiln lock --check", "kiln build --create-repository --tag-mutability IMMUTABLE", "kiln plan --json > images.json   # for later deploy steps"])
+        #expect(gitLab.count == 4)
+
+        // The checkout: the repository's specs and overlays, and a lock committed earlier.
+        let checkout = f.dir("checkout")
+        try runChecked("/bin/sh", ["-c", "mkdir -p \"$1\" && cp -r \"$2/images\" \"$2/overlays\" \"$1/\"", "sh", checkout, repositoryRoot])
+        try FileManager.default.createDirectory(atPath: f.dir("bin"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: f.dir("bin/kiln"), withDestinationPath: kilnExecutable)
+        try f.dir.write("oidc", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOm9yZy9hcHAifQ.signature\n")
+        var environment = ProcessInfo.processInfo.environment.merging(f.environment) { $1 }.merging([
+            "PATH": f.dir("bin") + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+            "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_ENDPOINT_URL_STS": f.moto.url,
+            "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/ci-push", "AWS_WEB_IDENTITY_TOKEN_FILE": f.dir("oidc"),
+        ]) { $1 }
+        environment["SOURCE_DATE_EPOCH"] = nil
+        func shell(_ line: String, _ environment: [String: String]) throws -> ProcessResult {
+            try run("/bin/sh", ["-c", line], environment: environment, currentDirectory: checkout)
+        }
+        #expect(try shell("kiln lock", environment).status == 0)
+
+        for line in gitHub {
+            let result = try shell(line, environment)
+            #expect(result.status == 0, "\(line): \(result.stderr)")
+        }
+        let planned = try #require((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(checkout)/images.json"))) as? [String: Any])?["images"] as? [String: [String: String]])
+        #expect(planned.count == 3)
+        #expect(try f.moto.describe("um/gateway") == "um/gateway IMMUTABLE")
+
+        // GitLab: the id_token arrives in a variable; the script writes it to a file.
+        environment["AWS_OIDC_TOKEN"] = try String(contentsOfFile: f.dir("oidc"), encoding: .utf8)
+        environment["AWS_WEB_IDENTITY_TOKEN_FILE"] = nil
+        environment["AWS_ROLE_ARN"] = "arn:aws:iam::123456789012:role/gitlab-push"
+        let script = gitLab.joined(separator: " && ")
+        let gitLabRun = try shell(script, environment)
+        #expect(gitLabRun.status == 0, "\(gitLabRun.stderr)")
+        #expect(gitLabRun.output.split(separator: "\n").filter { $0.hasSuffix("(up to date)") }.count == 3, "\(gitLabRun.output)")
+    }
 }

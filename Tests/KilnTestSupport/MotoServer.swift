@@ -21,6 +21,16 @@ public final class MotoServer: @unchecked Sendable {
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
+    /// What moto says about an ECR repository in eu-west-1, asked with boto3: `NAME MUTABILITY`.
+    public func describe(_ repository: String) throws -> String {
+        try runChecked("python3", ["-c", """
+            import boto3
+            c = boto3.client("ecr", region_name="eu-west-1", endpoint_url="\(url)", aws_access_key_id="x", aws_secret_access_key="y")
+            r = c.describe_repositories(repositoryNames=["\(repository)"])["repositories"][0]
+            print(r["repositoryName"], r["imageTagMutability"])
+            """]).output
+    }
+
     deinit {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()

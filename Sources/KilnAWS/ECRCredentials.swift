@@ -10,8 +10,9 @@ public final class ECRCredentials: CredentialProvider, @unchecked Sendable {
     private let lock = NSLock()
     private var cache: [String: (credential: Credential, renewAfter: Date)] = [:]
     /// The chain's answer, kept for the run: web identity and `credential_process` are not
-    /// asked again for the repository check and the token.
-    private var awsCredentials: AWSCredentials?
+    /// asked again for the repository check and the token, nor by images built in parallel
+    /// (they await the one lookup in flight).
+    private var awsCredentials: Task<AWSCredentials, Error>?
 
     public init(fallback: CredentialProvider, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.fallback = fallback
@@ -34,13 +35,14 @@ public final class ECRCredentials: CredentialProvider, @unchecked Sendable {
 
     /// An API client for the registry's region and account.
     public func ecrClient(for host: ECRHost) async throws -> ECRClient {
-        let credentials: AWSCredentials
-        if let known = lock.withLock({ awsCredentials }) {
-            credentials = known
-        } else {
-            credentials = try await AWSCredentialChain(environment: environment).resolve()
-            lock.withLock { awsCredentials = credentials }
+        let environment = environment
+        let lookup = lock.withLock {
+            if let running = awsCredentials { return running }
+            let started = Task { try await AWSCredentialChain(environment: environment).resolve() }
+            awsCredentials = started
+            return started
         }
+        let credentials = try await lookup.value
         let endpoint = environment["AWS_ENDPOINT_URL_ECR"].flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["AWS_ENDPOINT_URL"].flatMap { $0.isEmpty ? nil : $0 }
             ?? host.apiEndpoint

@@ -16,14 +16,6 @@ set -euo pipefail
 runs=${1:-5}
 source "$(dirname "$0")/lib.sh"
 
-start_registry() { # NAME PORT
-  mkdir -p "$work/$1"
-  printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$work/$1/data" "$2" > "$work/$1/config.yml"
-  docker-registry serve "$work/$1/config.yml" > "$work/$1/log" 2>&1 &
-  cleanup_hooks+=("kill $!")
-  for _ in $(seq 100); do curl -s "http://127.0.0.1:$2/v2/" >/dev/null && return; sleep 0.1; done
-  echo "registry $1 did not start"; exit 1
-}
 reg1=127.0.0.1:55001
 reg2=127.0.0.1:55002
 start_registry reg1 55001

@@ -29,6 +29,17 @@ make_base() {
   du -sh "$base" | awk '{print "base: " $1 ", 3 layers"}'
 }
 
+# start_registry NAME PORT: a docker-registry on 127.0.0.1:PORT, storage under $work/NAME/data,
+# stopped on exit.
+start_registry() { # NAME PORT
+  mkdir -p "$work/$1"
+  printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: 127.0.0.1:%s\n' "$work/$1/data" "$2" > "$work/$1/config.yml"
+  docker-registry serve "$work/$1/config.yml" > "$work/$1/log" 2>&1 &
+  cleanup_hooks+=("kill $!")
+  for _ in $(seq 100); do curl -s "http://127.0.0.1:$2/v2/" >/dev/null && return; sleep 0.1; done
+  echo "registry $1 did not start"; exit 1
+}
+
 # The peer needs the overlay staged as a tree with final owners and modes.
 stage=$work/stage
 mkdir -p "$stage/etc/kong" "$stage/usr/local/kong/declarative"

@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import NIOFoundationCompat
 
 /// ECS (and EKS Pod Identity) container credentials: the agent serves the task role's keys at
 /// `AWS_CONTAINER_CREDENTIALS_RELATIVE_URI` (under `169.254.170.2`) or `_FULL_URI`, optionally
@@ -54,11 +53,9 @@ struct ContainerCredentials {
         let status: UInt
         let body: Data
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
-            status = response.status.code
-            body = Data(buffer: try await response.body.collect(upTo: 64 << 10))
-        } catch {
-            throw AWSError.containerCredentials(endpoint: url, reason: "no answer (\(String(String(describing: error).prefix(120))))")
+            (status, body) = try await sendAWSRequest(request, endpoint: url, timeout: .seconds(5))
+        } catch AWSError.unreachable(_, let reason) {
+            throw AWSError.containerCredentials(endpoint: url, reason: "no answer (\(reason))")
         }
         guard status == 200 else {
             throw AWSError.containerCredentials(endpoint: url, reason: "HTTP \(status)")

@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import NIOFoundationCompat
 
 /// EC2 instance metadata, IMDSv2 only (a session token first; IMDSv1's unauthenticated GETs
 /// are what SSRF attacks use). Last in the chain, with one-second deadlines, so a machine that
@@ -27,14 +26,15 @@ struct InstanceMetadataCredentials {
         var tokenRequest = HTTPClientRequest(url: endpoint + "/latest/api/token")
         tokenRequest.method = .PUT
         tokenRequest.headers.add(name: "X-aws-ec2-metadata-token-ttl-seconds", value: "300")
-        guard let token = try? await get(tokenRequest), !token.isEmpty else { return nil }
+        guard let tokenBytes = try? await get(tokenRequest), !tokenBytes.isEmpty else { return nil }
+        let token = String(decoding: tokenBytes, as: UTF8.self)
         var rolesRequest = HTTPClientRequest(url: endpoint + "/latest/meta-data/iam/security-credentials/")
-        rolesRequest.headers.add(name: "X-aws-ec2-metadata-token", value: String(decoding: token, as: UTF8.self))
+        rolesRequest.headers.add(name: "X-aws-ec2-metadata-token", value: token)
         guard let roles = try? await get(rolesRequest),
               let role = String(decoding: roles, as: UTF8.self).split(whereSeparator: \.isNewline).first.map(String.init),
               !role.isEmpty else { return nil }
         var roleRequest = HTTPClientRequest(url: endpoint + "/latest/meta-data/iam/security-credentials/" + role)
-        roleRequest.headers.add(name: "X-aws-ec2-metadata-token", value: String(decoding: token, as: UTF8.self))
+        roleRequest.headers.add(name: "X-aws-ec2-metadata-token", value: token)
         let document = try await get(roleRequest)
         guard let credentials = RoleCredentialsDocument.parse(document, source: "EC2 instance role '\(role)'") else {
             throw AWSError.api(action: "EC2 instance metadata", code: "InvalidResponse", message: "the credentials of role '\(role)' are not readable")
@@ -43,10 +43,9 @@ struct InstanceMetadataCredentials {
     }
 
     private func get(_ request: HTTPClientRequest) async throws -> Data {
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(1))
-        let body = Data(buffer: try await response.body.collect(upTo: 64 << 10))
-        guard response.status.code == 200 else {
-            throw AWSError.api(action: "EC2 instance metadata", code: "HTTP \(response.status.code)", message: "")
+        let (status, body) = try await sendAWSRequest(request, endpoint: endpoint, timeout: .seconds(1))
+        guard status == 200 else {
+            throw AWSError.api(action: "EC2 instance metadata", code: "HTTP \(status)", message: "")
         }
         return body
     }

@@ -43,9 +43,8 @@ public struct Baker {
         let source = openSource(request.base, registries: registries)
         let base = try await BaseImage.load(from: source, reference: request.base.description, platforms: request.platforms, logger: logger)
         let entries = try OverlayScanner().scan(overlays: request.overlays, removals: request.removals)
-        for image in base.images where image.manifest.flavour.layerMediaType(for: request.compression) == nil {
-            throw BakeError.unsupportedCompression("\(request.compression.rawValue) layers need an OCI-typed base; \(request.base) is Docker-typed (use gzip)")
-        }
+        // Checked before anything is written (the derivation would find it only afterwards).
+        for image in base.images { _ = try Derivation.layerMediaType(of: image.manifest, request: request) }
 
         let destination = try openDestination(request.output, registries: registries)
         // ECR outputs: the repository must exist (or be created) and its tag rules are learnt,
@@ -98,12 +97,7 @@ public struct Baker {
             try await openDestination(request.output, tag: tag, like: destination).tag(derived.root, bytes: derived.rootBytes)
         }
 
-        let pinned: String
-        switch request.output {
-        case .layout(let layout): pinned = LayoutReference(directory: layout.directory, digest: derived.root.digest).description
-        case .registry(let registry): pinned = registry.with(digest: derived.root.digest).description
-        }
-        return BakeResult(reference: pinned, digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: base.images.map(\.platform), layer: layer)
+        return BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: base.images.map(\.platform), layer: layer)
     }
 
     /// Reads the base the way a bake does and keeps every document it read (`kiln lock`).

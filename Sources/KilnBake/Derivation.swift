@@ -22,6 +22,14 @@ public struct Derivation: Sendable {
     /// Whether `root` is an index whose children are `images`.
     public var isIndex: Bool
 
+    /// The media type of the new layer in this base's flavour; zstd has none in Docker's.
+    static func layerMediaType(of manifest: ImageManifest, request: BakeRequest) throws -> String {
+        guard let type = manifest.flavour.layerMediaType(for: request.compression) else {
+            throw BakeError.unsupportedCompression("\(request.compression.rawValue) layers need an OCI-typed base; \(request.base) is Docker-typed (use gzip)")
+        }
+        return type
+    }
+
     static func derive(_ base: BaseImage, layer: BuiltLayer, request: BakeRequest, baseName: String?) throws -> Derivation {
         let time = request.sourceDateEpoch ?? 0
         let history = Mutate.History(created: rfc3339(time), createdBy: Baker.createdBy(request))
@@ -34,10 +42,7 @@ public struct Derivation: Sendable {
             )
             let configBytes = configJSON.serialized()
             let config = Descriptor.of(configBytes, mediaType: manifest.config.mediaType)
-            guard let layerType = manifest.flavour.layerMediaType(for: layer.compression) else {
-                throw BakeError.unsupportedCompression("\(layer.compression.rawValue) layers need an OCI-typed base; \(request.base) is Docker-typed (use gzip)")
-            }
-            let layerDescriptor = Descriptor(mediaType: layerType, digest: layer.digest, size: layer.size)
+            let layerDescriptor = Descriptor(mediaType: try layerMediaType(of: manifest, request: request), digest: layer.digest, size: layer.size)
             var annotations = [(AnnotationKey.baseDigest, image.descriptor.digest.description)]
             if let baseName { annotations.append((AnnotationKey.baseName, baseName)) }
             let manifestBytes = Mutate.manifest(manifest, config: config, layer: layerDescriptor, annotations: annotations).serialized()

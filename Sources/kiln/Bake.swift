@@ -85,18 +85,13 @@ struct Bake: AsyncParsableCommand {
     var transport: TransportFlags
 
     func run() async throws {
-        do {
+        try await reportingErrors {
             let request = try makeRequest()
             var outputRegistry: String?
             if case .registry(let registry) = request.output { outputRegistry = registry.registry }
             let progress = TransferProgress.forStandardError(quiet: transport.quiet)
             let result = try await Baker(transport: transport.options(outputRegistry: outputRegistry), progress: progress).bake(request)
             print(json ? try BakeOutput.json(result) : result.reference)
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            FileHandle.standardError.write(Data("kiln: error: \(error)\n".utf8))
-            throw ExitCode.failure
         }
     }
 

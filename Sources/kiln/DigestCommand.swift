@@ -15,15 +15,10 @@ struct DigestCommand: AsyncParsableCommand {
     @OptionGroup var transport: TransportFlags
 
     func run() async throws {
-        do {
+        try await reportingErrors {
             let reference = try ImageReference(parsing: reference)
             let descriptor = try await DigestResolver(transport: transport.options(outputRegistry: nil)).resolve(reference)
             print(descriptor.digest)
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            FileHandle.standardError.write(Data("kiln: error: \(error)\n".utf8))
-            throw ExitCode.failure
         }
     }
 }

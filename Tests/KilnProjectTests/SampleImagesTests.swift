@@ -182,6 +182,8 @@ import Testing
         environment["AWS_WEB_IDENTITY_TOKEN_FILE"] = nil
         environment["AWS_ROLE_ARN"] = "arn:aws:iam::123456789012:role/gitlab-push"
         let script = gitLab.joined(separator: " && ")
+        // The documented script writes its token file under /tmp; it is removed afterwards.
+        defer { try? FileManager.default.removeItem(atPath: "/tmp/web-identity-token") }
         let gitLabRun = try shell(script, environment)
         #expect(gitLabRun.status == 0, "\(gitLabRun.stderr)")
         #expect(gitLabRun.output.split(separator: "\n").filter { $0.hasSuffix("(up to date)") }.count == 3, "\(gitLabRun.output)")

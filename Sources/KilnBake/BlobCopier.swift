@@ -6,17 +6,8 @@ import OCI
 enum BlobCopier {
     /// Copies every blob, at most `jobs` at a time; the first failure cancels the rest.
     static func copyAll(_ descriptors: [Descriptor], from source: ImageSource, to destination: ImageDestination, jobs: Int, progress: TransferProgress) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var running = 0
-            for descriptor in descriptors {
-                if running == jobs {
-                    try await group.next()
-                    running -= 1
-                }
-                group.addTask { try await copy(descriptor, from: source, to: destination, progress: progress) }
-                running += 1
-            }
-            try await group.waitForAll()
+        _ = try await BoundedConcurrency.map(descriptors, limit: jobs) { descriptor in
+            try await copy(descriptor, from: source, to: destination, progress: progress)
         }
     }
 

@@ -36,6 +36,26 @@ public struct Builder: Sendable {
         public var action: Action
     }
 
+    /// One image's outcome in a build of several.
+    public struct Report: Sendable {
+        public var name: String
+        public var result: Result<Outcome, any Error>
+    }
+
+    /// Builds every spec, at most `parallel` at a time. A failed image does not stop the others.
+    /// - Returns: one report per spec, sorted by name.
+    public func buildAll(_ specs: [ImageSpec], lock: LockFile, layouts: String?, createRepository: ECRRepositoryCheck.Creation?, parallel: Int) async -> [Report] {
+        // Errors are caught per image, so the map itself never throws.
+        let reports: [Report] = (try? await BoundedConcurrency.map(specs, limit: parallel) { (spec: ImageSpec) -> Report in
+            do {
+                return Report(name: spec.name, result: .success(try await build(spec, lock: lock, layouts: layouts, createRepository: createRepository)))
+            } catch {
+                return Report(name: spec.name, result: .failure(error))
+            }
+        }) ?? []
+        return reports.sorted { $0.name < $1.name }
+    }
+
     /// Builds one spec.
     /// - Parameters:
     ///   - layouts: when set, write `DIR/NAME` layouts there instead of pushing to the targets.

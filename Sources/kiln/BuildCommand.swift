@@ -62,24 +62,12 @@ struct BuildCommand: AsyncParsableCommand {
             let layouts = output.map { String($0.dropFirst(4)) }
             let creation = createRepository ? ECRRepositoryCheck.Creation(tagMutability: tagMutability) : nil
 
-            var results: [(String, Result<Builder.Outcome, Error>)] = []
-            try await withThrowingTaskGroup(of: (String, Result<Builder.Outcome, Error>).self) { group in
-                var running = 0
-                for spec in specs {
-                    if running == parallel, let done = try await group.next() { results.append(done); running -= 1 }
-                    group.addTask {
-                        do { return (spec.name, .success(try await builder.build(spec, lock: lock, layouts: layouts, createRepository: creation))) }
-                        catch { return (spec.name, .failure(error)) }
-                    }
-                    running += 1
-                }
-                for try await done in group { results.append(done) }
-            }
-            results.sort { $0.0 < $1.0 }
+            let reports = await builder.buildAll(specs, lock: lock, layouts: layouts, createRepository: creation, parallel: parallel)
             var failed = false
             var objects: [(key: String, value: JSONValue)] = []
-            for (name, result) in results {
-                switch result {
+            for report in reports {
+                let name = report.name
+                switch report.result {
                 case .success(let outcome):
                     if json {
                         objects.append((name, .object(PlanCommand.fields(outcome.plan) + [("action", .string(outcome.action.rawValue))])))

@@ -66,8 +66,11 @@ public let repositoryRoot: String = {
     return url.path
 }()
 
-/// The `kiln` executable SwiftPM built next to the test bundle.
+/// The `kiln` executable under test: `$KILN_EXECUTABLE` when set (`.ci/run` runs the CLI suites
+/// a second time against the release build, whose optimizer once exposed a crash the debug
+/// build hid), else the one SwiftPM built next to the test bundle.
 public let kilnExecutable: String = {
+    if let given = ProcessInfo.processInfo.environment["KILN_EXECUTABLE"], !given.isEmpty { return given }
     let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     var url = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
     // On Linux the test binary sits in the build directory itself; elsewhere inside a bundle.

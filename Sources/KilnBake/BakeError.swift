@@ -1,3 +1,5 @@
+import OCI
+
 /// Problems with a bake request as a whole. Each names the culprit in one line.
 public enum BakeError: Error, Equatable, CustomStringConvertible {
     case invalidKeyValue(flag: String, text: String)
@@ -8,6 +10,7 @@ public enum BakeError: Error, Equatable, CustomStringConvertible {
     case malformedConfig(what: String, reason: String)
     case invalidSourceDateEpoch(String)
     case createRepositoryNeedsECR(String)
+    case differsFromExpected(built: Digest, expected: Digest)
 
     public var description: String {
         switch self {
@@ -23,6 +26,8 @@ public enum BakeError: Error, Equatable, CustomStringConvertible {
             return message
         case .malformedConfig(let what, let reason):
             return "\(what) is malformed: \(reason)"
+        case .differsFromExpected(let built, let expected):
+            return "the bake gave \(built) but the plan says \(expected); nothing was tagged (does kiln.lock's pinned reference match its digest? run kiln lock --check)"
         case .createRepositoryNeedsECR(let output):
             return "--create-repository needs an ECR output logged into with AWS credentials (not --username); \(output) is not one"
         case .invalidSourceDateEpoch(let text):

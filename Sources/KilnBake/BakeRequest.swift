@@ -48,6 +48,9 @@ public struct BakeRequest: Sendable {
     /// Further tags of the output given the same image after its own tag (`kiln build`: the
     /// spec's `tags` after the content tag).
     public var additionalTags: [String] = []
+    /// The digest the result must have (`kiln build`'s plan): checked before anything is
+    /// tagged, so a result that differs from the plan is never visible under any tag.
+    public var expectedDigest: Digest?
 
     public init(
         base: ImageReference, output: ImageReference, overlays: [Overlay], removals: [ImagePath] = [],

@@ -88,14 +88,14 @@ public struct Baker {
 
         // Then configs, an index's children, and the root under its tag, last.
         let derived = try Derivation.derive(base, layer: layer, request: request, baseName: source.imageName)
+        if let expected = request.expectedDigest, expected != derived.root.digest {
+            throw BakeError.differsFromExpected(built: derived.root.digest, expected: expected)
+        }
         for image in derived.images { try await destination.put(image.configBytes, as: image.config) }
         if derived.isIndex {
             for image in derived.images { try await destination.putManifest(image.manifestBytes, as: image.manifest) }
         }
-        try await destination.tag(derived.root, bytes: derived.rootBytes)
-        for tag in request.additionalTags {
-            try await openDestination(request.output, tag: tag, like: destination).tag(derived.root, bytes: derived.rootBytes)
-        }
+        try await destination.tag(derived.root, bytes: derived.rootBytes, additionalTags: request.additionalTags)
 
         return BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: base.images.map(\.platform), layer: layer)
     }
@@ -136,19 +136,6 @@ public struct Baker {
         if !request.overlays.isEmpty { parts.append("add " + request.overlays.map(\.destination.description).joined(separator: " ")) }
         if !request.removals.isEmpty { parts.append("remove " + request.removals.map(\.description).joined(separator: " ")) }
         return "kiln bake: " + (parts.isEmpty ? "empty layer" : parts.joined(separator: "; "))
-    }
-
-    /// The same output under another tag, with the same tag rules.
-    private func openDestination(_ reference: ImageReference, tag: String, like first: ImageDestination) throws -> ImageDestination {
-        switch reference {
-        case .layout(let layout):
-            return OCILayout(LayoutReference(directory: layout.directory, tag: tag))
-        case .registry(let registry):
-            guard let image = first as? RegistryImage else { preconditionFailure("a registry output is a RegistryImage") }
-            let tagged = RegistryImage(registry.with(tag: tag), transport: image.transport)
-            tagged.tagsAreImmutable = image.tagsAreImmutable
-            return tagged
-        }
     }
 
     func openSource(_ reference: ImageReference, registries: RegistryTransport?) -> ImageSource {

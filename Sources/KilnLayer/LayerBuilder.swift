@@ -117,9 +117,16 @@ public struct LayerBuilder {
     }
 
     private func copyContents(of source: String, expectedSize: Int64, to tar: ArchiveStream) throws {
-        let fd = open(source, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw LayerError.unreadable(path: source, reason: String(cString: strerror(errno))) }
+        // Non-blocking and not following a final symlink: a file swapped for a FIFO or a link
+        // after the scan is refused instead of hanging or baking the link's target.
+        let fd = open(source, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
+        guard fd >= 0 else {
+            if errno == ELOOP { throw LayerError.fileChanged(source) }
+            throw LayerError.unreadable(path: source, reason: String(cString: strerror(errno)))
+        }
         defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw LayerError.fileChanged(source) }
         var copied: Int64 = 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
         defer { buffer.deallocate() }

@@ -30,7 +30,7 @@ public enum LayerError: Error, Equatable, CustomStringConvertible {
         case .invalidOwner(let text): return "invalid owner '\(text)' (expected UID:GID, numbers)"
         case .invalidMode(let text): return "invalid mode '\(text)' (expected octal, e.g. 0644)"
         case .invalidOverlay(let text): return "invalid overlay '\(text)' (expected SRC[:DEST])"
-        case .fileChanged(let path): return "'\(path)' changed size while the layer was being written"
+        case .fileChanged(let path): return "'\(path)' changed while the layer was being written (its size or type, or it became a link)"
         case .archive(let message): return "libarchive: \(message)"
         case .output(let message): return "cannot write layer: \(message)"
         }

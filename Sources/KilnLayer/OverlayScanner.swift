@@ -22,7 +22,7 @@ public struct OverlayScanner {
         }
         for removal in removals {
             guard !removal.isRoot else { throw LayerError.invalidImagePath("/", reason: "the root cannot be removed") }
-            guard !removal.name.hasPrefix(".wh.") else { throw LayerError.reservedName(removal.description) }
+            guard !removal.components.contains(where: { $0.hasPrefix(".wh.") }) else { throw LayerError.reservedName(removal.description) }
             table.addParents(of: removal)
             let whiteout = removal.parent.appending(".wh." + removal.name)
             try table.add(LayerEntry(path: whiteout, kind: .whiteout, mode: 0o644, owner: .root), explicit: true, origin: "--remove \(removal)")
@@ -34,6 +34,10 @@ public struct OverlayScanner {
         guard let rootFacts = try FileFacts.read(overlay.source, followLinks: true) else {
             throw LayerError.missingSource(overlay.source)
         }
+        // A `.wh.` name anywhere in DEST would delete base files, as it does inside trees.
+        if overlay.destination.components.contains(where: { $0.hasPrefix(".wh.") }) {
+            throw LayerError.reservedName(overlay.destination.description)
+        }
         let owner = overlay.owner ?? .root
         table.addParents(of: overlay.destination)
         switch rootFacts.kind {
@@ -43,7 +47,9 @@ public struct OverlayScanner {
             guard !overlay.destination.isRoot else {
                 throw LayerError.invalidImagePath("/", reason: "a file overlay needs a file destination, e.g. \(overlay.source):/etc/app.conf")
             }
-            try addFile(overlay.source, facts: rootFacts, at: overlay.destination, overlay: overlay, owner: owner, table: &table)
+            // The file is read later without following links: name it by its real path.
+            let source = FileFacts.realPath(overlay.source) ?? overlay.source
+            try addFile(source, facts: rootFacts, at: overlay.destination, overlay: overlay, owner: owner, table: &table)
         case .symlink:
             // stat followed links, so this cannot happen; kept for exhaustiveness.
             throw LayerError.unsupportedFileType(path: overlay.source, kind: "symlink")

@@ -76,6 +76,7 @@ public struct Builder: Sendable {
         var request = spec.request(base: try ImageReference(parsing: entry.pinned), output: ImagePlan.output(target, tag: plan.tag))
         request.additionalTags = spec.tags
         request.createRepository = createRepository
+        request.expectedDigest = plan.digest
         let result = try await Baker(transport: transport, progress: progress).bake(request)
         // The plan and the bake share one derivation, so this holds unless the registry served
         // other bytes for the locked base than the lock holds (which digest checks rule out).

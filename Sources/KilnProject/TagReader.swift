@@ -35,7 +35,8 @@ struct TagReader: Sendable {
     func point(_ target: ImageReference, tags: [String], at root: Descriptor, bytes: [UInt8]) async throws {
         switch target {
         case .layout(let layout):
-            for tag in tags { try await OCILayout(LayoutReference(directory: layout.directory, tag: tag)).tag(root, bytes: bytes) }
+            guard let first = tags.first else { return }
+            try await OCILayout(LayoutReference(directory: layout.directory, tag: first)).tag(root, bytes: bytes, additionalTags: Array(tags.dropFirst()))
         case .registry(let registry):
             try await withTransport { registries in
                 for tag in tags { try await RegistryImage(registry.with(tag: tag), transport: registries).tag(root, bytes: bytes) }

@@ -144,7 +144,9 @@ private struct SpecReader {
                     }
                 case "labels": edits.labels = try stringMap(entry.node, key)
                 case "user": edits.user = try string(entry.node, key)
-                case "workdir": edits.workingDir = try string(entry.node, key)
+                case "workdir":
+                    edits.workingDir = try string(entry.node, key)
+                    if edits.workingDir?.hasPrefix("/") != true { throw fail(entry.node, key, "must be an absolute path") }
                 case "entrypoint": edits.entrypoint = try strings(entry.node, key)
                 default: edits.cmd = try strings(entry.node, key)
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import KilnBake
+import KilnStore
 import OCI
 
 /// `kiln.lock`: for every image, the base its spec names pinned to a digest, with the exact
@@ -75,6 +76,17 @@ public struct LockFile: Equatable, Sendable {
             }
             guard let digest = try? Digest(parsing: digestText), bytes[digest] != nil else {
                 throw fail("images.\(name).root: its digest is not among the documents")
+            }
+            // The bake pulls `pinned`; it must name the very root the documents were locked from.
+            guard let pinnedReference = try? ImageReference(parsing: pinned) else {
+                throw fail("images.\(name).pinned: '\(pinned)' is not an image reference")
+            }
+            let pinnedDigest: Digest? = switch pinnedReference {
+            case .layout(let layout): layout.digest
+            case .registry(let registry): registry.digest
+            }
+            guard pinnedDigest == digest else {
+                throw fail("images.\(name).pinned: '\(pinned)' does not name the locked root \(digest) (edited by hand?); run kiln lock")
             }
             let snapshot = BaseSnapshot(root: Descriptor(mediaType: mediaType, digest: digest, size: size), documents: bytes,
                                         imageName: image["imageName"] as? String)

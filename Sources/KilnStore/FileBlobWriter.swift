@@ -43,8 +43,12 @@ final class FileBlobWriter: BlobWriter, @unchecked Sendable {
             FileIO.remove(temporaryPath)
             return
         }
-        try FileIO.rename(temporaryPath, to: target)
-        layout.recordCreated(path: target)
+        if FileIO.exists(target) {
+            try FileIO.rename(temporaryPath, to: target)
+            layout.recordCreated(path: target)
+        } else if try FileIO.placeNew(temporaryPath, at: target) {
+            layout.recordCreated(path: target)
+        }
     }
 
     func cancel() {

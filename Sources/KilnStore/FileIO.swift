@@ -44,10 +44,21 @@ enum FileIO {
         return names
     }
 
-    /// Opens a file for reading.
+    /// Opens a regular file for reading. Non-blocking, so a FIFO put in a blob's place cannot
+    /// hang the open; whatever was opened is then checked to be a regular file.
     static func openForReading(_ path: String) throws -> Int32 {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw StoreError.io(path: path, reason: errorText()) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let reason = errorText()
+            close(fd)
+            throw StoreError.io(path: path, reason: reason)
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw StoreError.io(path: path, reason: "not a regular file")
+        }
         return fd
     }
 
@@ -107,6 +118,56 @@ enum FileIO {
             guard fsync(fd) == 0 else { throw StoreError.io(path: temporary, reason: errorText()) }
             close(fd)
             try rename(temporary, to: path)
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Creates `path` and any missing ancestors.
+    /// - Returns: the directories it created, outermost first (for an abort to remove).
+    static func makeDirectories(_ path: String) throws -> [String] {
+        if isDirectory(path) { return [] }
+        var missing: [String] = []
+        var current = path
+        while !current.isEmpty, current != "/", !isDirectory(current) {
+            missing.append(current)
+            guard let slash = current.lastIndex(of: "/") else { break }
+            current = String(current[..<slash])
+        }
+        var created: [String] = []
+        for directory in missing.reversed() where try makeDirectory(directory) { created.append(directory) }
+        return created
+    }
+
+    /// Moves a finished temporary file to `target` unless `target` already exists.
+    /// - Returns: whether this call put the file there (false: another writer had, and the
+    ///   temporary file is removed). A hard link does what rename cannot: fail when the name is
+    ///   taken, so a run never counts another run's blob as its own.
+    static func placeNew(_ temporary: String, at target: String) throws -> Bool {
+        if link(temporary, target) == 0 {
+            unlink(temporary)
+            return true
+        }
+        if errno == EEXIST {
+            unlink(temporary)
+            return false
+        }
+        // File systems without hard links: rename, which replaces.
+        try rename(temporary, to: target)
+        return true
+    }
+
+    /// Writes a content-addressed file unless it exists: a reader never sees half of it.
+    /// - Returns: whether this call created it.
+    static func writeNew(_ bytes: [UInt8], to path: String, in directory: String) throws -> Bool {
+        let (fd, temporary) = try createTemporary(in: directory)
+        do {
+            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temporary) }
+            guard fsync(fd) == 0 else { throw StoreError.io(path: temporary, reason: errorText()) }
+            close(fd)
+            return try placeNew(temporary, at: path)
         } catch {
             close(fd)
             unlink(temporary)

@@ -12,10 +12,33 @@ public enum ImageReference: Equatable, Sendable, CustomStringConvertible {
         if text.hasPrefix("oci:") {
             self = .layout(try LayoutReference(parsing: text))
         } else if let scheme = text.range(of: "://"), !text.hasPrefix("docker://") {
-            throw StoreError.invalidReference(text, reason: "unknown transport '\(text[..<scheme.lowerBound])'; use oci:DIR[:TAG] or docker://HOST/REPO[:TAG]")
+            throw StoreError.invalidReference(text, reason: "unknown transport '\(text[..<scheme.lowerBound])'; \(Self.knownForms)")
+        } else if !text.hasPrefix("docker://"), let transport = Self.unknownTransport(in: text) {
+            throw StoreError.invalidReference(text, reason: "unknown transport '\(transport):'; \(Self.knownForms)")
         } else {
             self = .registry(try RegistryReference(parsing: text))
         }
+    }
+
+    static let knownForms = "use oci:DIR[:TAG], docker://HOST/REPO[:TAG] or HOST/REPO[:TAG]"
+
+    /// `WORD:` followed by nothing or by a path (`dockerd:/x`, `foo:`, `docker-archive:out.tar`)
+    /// names a transport kiln does not have; `kong:2.6`, `localhost:5000/app` are registry names.
+    static func unknownTransport(in text: String) -> Substring? {
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let prefix = text[..<colon]
+        let rest = text[text.index(after: colon)...]
+        guard let first = prefix.first, first.isLetter, first.isASCII, !prefix.contains("/"), !prefix.contains(".") else { return nil }
+        // skopeo's and podman's transport names, which a user may well try.
+        if ["docker-archive", "oci-archive", "docker-daemon", "containers-storage", "dir", "ostree", "sif"].contains(prefix) { return prefix }
+        if rest.isEmpty || rest.hasPrefix("/") || rest.hasPrefix(".") || rest.hasPrefix("~") { return prefix }
+        // A port: digits up to the next "/".
+        let portPart = rest.prefix(while: { $0 != "/" })
+        if portPart.count < rest.count, portPart.allSatisfy({ $0.isASCII && $0.isNumber }) { return nil }
+        // A tag (`name:tag`) is a registry reference; anything else with a '/' after the colon
+        // or a '.'-free word before it is a transport name.
+        if !rest.contains("/"), LayoutReference.isValidTag(String(rest.split(separator: "@").first ?? "")) { return nil }
+        return prefix
     }
 
     public var description: String {

@@ -45,6 +45,10 @@ public protocol ImageDestination: AnyObject, Sendable {
     /// Points the reference's tag at the root manifest or index: the last step of a bake.
     func tag(_ descriptor: Descriptor, bytes: [UInt8]) async throws
 
+    /// Tags the root under the reference's tag and `additionalTags` too, as one step where the
+    /// destination allows (a layout writes all of them in one `index.json` update).
+    func tag(_ descriptor: Descriptor, bytes: [UInt8], additionalTags: [String]) async throws
+
     /// Removes what this destination wrote since it was opened, where it can. Called after a failure.
     func abort()
 }

@@ -35,43 +35,88 @@ extension OCILayout: ImageDestination {
         if try await hasBlob(descriptor) { return }
         let blobDirectory = try prepareBlobDirectory()
         let target = path(of: descriptor.digest)
-        try FileIO.writeAtomically(bytes, to: target, in: blobDirectory)
-        recordCreated(path: target)
+        if try FileIO.writeNew(bytes, to: target, in: blobDirectory) { recordCreated(path: target) }
     }
 
     /// Adds the image to `index.json` under the reference's tag (replacing an image that had the
-    /// tag), writing the file atomically, after every blob is in place.
+    /// tag), after every blob is in place.
     public func tag(_ descriptor: Descriptor, bytes: [UInt8]) async throws {
+        try await tag(descriptor, bytes: bytes, additionalTags: [])
+    }
+
+    /// Adds the image under the reference's tag and `additionalTags` in ONE atomic `index.json`
+    /// update, under the layout lock, so two kiln runs tagging one layout never lose a tag and a
+    /// failure leaves either every tag or none.
+    public func tag(_ descriptor: Descriptor, bytes: [UInt8], additionalTags: [String]) async throws {
         try await put(bytes, as: descriptor)
         try prepareRoot()
+        let lock = try await LayoutLock.acquire(directory: directory)
+        defer { lock.release() }
+        // Another run's abort may have taken a blob this run found in place and did not write:
+        // fail cleanly rather than tag an image with a missing blob.
+        for digest in try referencedDigests(of: bytes, descriptor: descriptor) where !FileIO.exists(path(of: digest)) {
+            throw StoreError.blobMissing(location: location + " (removed by a concurrent run; try again)", digest: digest)
+        }
         let markerPath = "\(directory)/oci-layout"
         if !FileIO.exists(markerPath) {
-            try FileIO.writeAtomically(Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: markerPath, in: directory)
-            recordCreated(path: markerPath)
+            if try FileIO.writeNew(Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: markerPath, in: directory) {
+                recordCreated(path: markerPath)
+            }
         }
         var index: JSONValue = .object([("schemaVersion", .integer(2)), ("mediaType", .string(MediaType.ociIndex)), ("manifests", .array([]))])
         if FileIO.exists("\(directory)/index.json") {
             index = try readIndex().json
         }
-        let tag = reference.tag
+        let tags: [String?] = reference.tag == nil && additionalTags.isEmpty ? [nil] : ([reference.tag].compactMap { $0 } + additionalTags)
         var entries = (index["manifests"]?.arrayValue ?? []).filter { entry in
-            entry["annotations"]?[AnnotationKey.refName]?.stringValue != tag
+            guard let name = entry["annotations"]?[AnnotationKey.refName]?.stringValue else { return !tags.contains(nil) }
+            return !tags.contains(name)
         }
-        var entry: JSONValue = .object([
-            ("mediaType", .string(descriptor.mediaType)),
-            ("digest", .string(descriptor.digest.description)),
-            ("size", .integer(descriptor.size)),
-        ])
-        if let tag { entry["annotations"] = .object([(AnnotationKey.refName, .string(tag))]) }
-        entries.append(entry)
+        for tag in tags {
+            var entry: JSONValue = .object([
+                ("mediaType", .string(descriptor.mediaType)),
+                ("digest", .string(descriptor.digest.description)),
+                ("size", .integer(descriptor.size)),
+            ])
+            if let tag { entry["annotations"] = .object([(AnnotationKey.refName, .string(tag))]) }
+            entries.append(entry)
+        }
         index["manifests"] = .array(entries)
         try FileIO.writeAtomically(index.serialized(), to: "\(directory)/index.json", in: directory)
+    }
+
+    /// Every blob a root document needs: its config and layers, or its children and theirs.
+    private func referencedDigests(of bytes: [UInt8], descriptor: Descriptor) throws -> [Digest] {
+        switch try ManifestKind(raw: bytes, descriptorMediaType: descriptor.mediaType, what: "\(location) \(descriptor.digest)") {
+        case .image(let manifest):
+            return [manifest.config.digest] + manifest.layers.map(\.digest)
+        case .index(let index):
+            var digests: [Digest] = []
+            for child in index.manifests {
+                digests.append(child.digest)
+                guard MediaType.manifests.contains(child.mediaType),
+                      let childBytes = try FileIO.readFile(path(of: child.digest), limit: maxMetadataBlobSize),
+                      case .image(let manifest) = try ManifestKind(raw: childBytes, descriptorMediaType: child.mediaType, what: "\(location) \(child.digest)") else { continue }
+                digests += [manifest.config.digest] + manifest.layers.map(\.digest)
+            }
+            return digests
+        }
     }
 
     public func abort() {
         let records = takeRecords()
         for writer in records.writers { writer.cancel() }
+        guard !records.paths.isEmpty || !records.directories.isEmpty else { return }
+        // Under the lock, so a concurrent run's tag step sees the blobs either there or gone.
+        let lock = FileIO.isDirectory(directory) ? LayoutLock.acquireBlocking(directory: directory) : nil
         for path in records.paths.reversed() { FileIO.remove(path) }
+        // The lock file goes too when this run made the layout and nothing else is left in it.
+        if records.directories.contains(directory),
+           FileIO.listDirectory(directory).allSatisfy({ $0 == LayoutLock.fileName || $0 == "blobs" }),
+           FileIO.listDirectory("\(directory)/blobs/sha256").isEmpty {
+            FileIO.remove("\(directory)/\(LayoutLock.fileName)")
+        }
+        lock?.release()
         for directory in records.directories.reversed() { FileIO.removeDirectory(directory) }
     }
 
@@ -79,12 +124,13 @@ extension OCILayout: ImageDestination {
     /// so a typo never scatters blobs into an unrelated folder.
     private func prepareRoot() throws {
         if FileIO.isDirectory(directory) {
-            if !FileIO.exists("\(directory)/oci-layout"), !FileIO.listDirectory(directory).filter({ $0 != "blobs" }).isEmpty {
+            if !FileIO.exists("\(directory)/oci-layout"), !FileIO.listDirectory(directory).filter({ $0 != "blobs" && !$0.hasPrefix(".kiln-") }).isEmpty {
                 throw StoreError.notALayout(directory, reason: "the directory exists, is not empty and has no oci-layout file")
             }
             return
         }
-        if try FileIO.makeDirectory(directory) { recordCreated(directory: directory) }
+        // Missing parents too (`--output oci:a/b/c:tag`); each is removed again on a failure.
+        for created in try FileIO.makeDirectories(directory) { recordCreated(directory: created) }
     }
 
     private func prepareBlobDirectory() throws -> String {

@@ -43,6 +43,7 @@ public struct RegistryReference: Equatable, Sendable, CustomStringConvertible {
         let registry: String
         if components.count > 1, let first = components.first,
            first.contains(".") || first.contains(":") || first == "localhost" || first.hasPrefix("[") {
+            if let problem = RegistryReference.problem(withHost: first) { throw fail(problem) }
             registry = first == "index.docker.io" ? "docker.io" : first
             components.removeFirst()
         } else {
@@ -57,6 +58,41 @@ public struct RegistryReference: Equatable, Sendable, CustomStringConvertible {
         let repository = components.joined(separator: "/")
         guard repository.utf8.count <= 255 else { throw fail("the repository name is longer than 255 characters") }
         self.init(registry: registry, repository: repository, tag: tag ?? (digest == nil ? "latest" : nil), digest: digest)
+    }
+
+    /// What is wrong with a registry host (`HOST`, `HOST:PORT`, `[IPv6]:PORT`), or `nil`.
+    /// A port outside 1...65535 would trap deep inside the HTTP client, so it is refused here.
+    package static func problem(withHost text: String) -> String? {
+        var host = Substring(text)
+        var port: Substring?
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return "'\(text)' has no closing ] for its IPv6 address" }
+            let address = host[host.index(after: host.startIndex)..<close]
+            guard !address.isEmpty, address.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else {
+                return "'\(text)' is not a valid IPv6 address"
+            }
+            let rest = host[host.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":") else { return "'\(text)' is not a valid registry host" }
+                port = rest.dropFirst()
+            }
+            host = host[...close]
+        } else {
+            if let colon = host.firstIndex(of: ":") {
+                port = host[host.index(after: colon)...]
+                host = host[..<colon]
+            }
+            let allowed = { (c: Character) in c.isASCII && (c.isLetter || c.isNumber || c == "." || c == "-") }
+            guard !host.isEmpty, host.allSatisfy(allowed), !host.hasPrefix("."), !host.hasPrefix("-") else {
+                return "'\(host)' is not a valid registry host name"
+            }
+        }
+        if let port {
+            guard !port.isEmpty, port.count <= 5, port.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(port), (1...65535).contains(number) else {
+                return "'\(port)' is not a valid port (1 to 65535)"
+            }
+        }
+        return nil
     }
 
     /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` from the distribution spec.

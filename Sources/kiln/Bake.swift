@@ -105,6 +105,10 @@ struct Bake: AsyncParsableCommand {
         edits.env = try env.map { try ConfigEdits.parseKeyValue($0, flag: "--env") }
         edits.labels = try labels.map { try ConfigEdits.parseKeyValue($0, flag: "--label") }
         edits.user = user
+        if let workdir, !workdir.hasPrefix("/") {
+            // A relative WorkingDir is resolved by each runtime its own way: refuse it.
+            throw InputError("--workdir must be an absolute path, not '\(workdir)'")
+        }
         edits.workingDir = workdir
         edits.entrypoint = try entrypoint.map { try ConfigEdits.parseStringArray($0, flag: "--entrypoint") }
         edits.cmd = try cmd.map { try ConfigEdits.parseStringArray($0, flag: "--cmd") }

@@ -30,6 +30,13 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     }
 }
 
+/// A bad flag value found after parsing: one `kiln: error:` line and exit 1, like every other
+/// bad input (ArgumentParser's ValidationError would add the usage text and exit 64).
+struct InputError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
 func printError(_ message: String) {
     FileHandle.standardError.write(Data("kiln: error: \(message)\n".utf8))
 }

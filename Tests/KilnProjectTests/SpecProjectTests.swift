@@ -153,4 +153,25 @@ import Testing
         #expect(differs.stdout.contains("  in the config: config.Env[1]: expected \"KONG_DATABASE=off\", found \"KONG_DATABASE=on\""), "\(differs.stdout)")
         #expect(differs.stdout.contains("  in the config: config.User: expected \"kong\", found \"root\"") || differs.stdout.contains("config.User"), "\(differs.stdout)")
     }
+
+    /// A lock whose `pinned` was edited to another image: caught offline, and nothing is tagged.
+    @Test func editedPinnedReferenceIsCaughtBeforeAnyTag() throws {
+        let f = try Fixture()
+        #expect(try f.kiln(["lock"]).status == 0)
+        let lockPath = "\(f.root)/kiln.lock"
+        let text = try String(contentsOfFile: lockPath, encoding: .utf8)
+        // Point `pinned` at another image of the same layout (a second tag with other content).
+        try PeerImages.makeOCIBase(at: f.dir("base"), tag: "2.0", work: f.dir)
+        let other = try #require(try LayoutReader(f.dir("base")).entry(tag: "2.0")["digest"] as? String)
+        let pinnedLine = try #require(text.split(separator: "\n").first { $0.contains("\"pinned\"") })
+        let edited = pinnedLine.replacingOccurrences(of: #"sha256:[0-9a-f]{64}"#, with: other, options: .regularExpression)
+        try text.replacingOccurrences(of: String(pinnedLine), with: edited).write(toFile: lockPath, atomically: true, encoding: .utf8)
+
+        for command in [["lock", "--check"], ["plan"], ["build"]] {
+            let result = try f.kiln(command)
+            #expect(result.status == 1, "\(command): \(result.stderr)")
+            #expect(result.stderr.contains("pinned") && result.stderr.contains("does not name the locked root"), "\(command): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: f.dir("out")), "build wrote nothing")
+    }
 }

@@ -23,7 +23,7 @@ public struct OverlayScanner {
         for removal in removals {
             guard !removal.isRoot else { throw LayerError.invalidImagePath("/", reason: "the root cannot be removed") }
             guard !removal.components.contains(where: { $0.hasPrefix(".wh.") }) else { throw LayerError.reservedName(removal.description) }
-            table.addParents(of: removal)
+            try table.addParents(of: removal, origin: "--remove \(removal)")
             let whiteout = removal.parent.appending(".wh." + removal.name)
             try table.add(LayerEntry(path: whiteout, kind: .whiteout, mode: 0o644, owner: .root), explicit: true, origin: "--remove \(removal)")
         }
@@ -39,7 +39,7 @@ public struct OverlayScanner {
             throw LayerError.reservedName(overlay.destination.description)
         }
         let owner = overlay.owner ?? .root
-        table.addParents(of: overlay.destination)
+        try table.addParents(of: overlay.destination, origin: overlay.source)
         switch rootFacts.kind {
         case .directory:
             try walk(directory: overlay.source, at: overlay.destination, overlay: overlay, owner: owner, table: &table)
@@ -106,8 +106,16 @@ private struct EntryTable {
     private var entries: [[UInt8]: (entry: LayerEntry, explicit: Bool, origin: String)] = [:]
 
     /// Adds every ancestor of `path` as a root-owned 0755 directory unless present.
-    mutating func addParents(of path: ImagePath) {
-        for ancestor in path.ancestors where entries[ancestor.key] == nil {
+    /// - Throws: when an ancestor is already a file or link (so every entry's ancestors are
+    ///   directories, and ``add(_:explicit:origin:)`` need only look at the parent).
+    mutating func addParents(of path: ImagePath, origin: String) throws {
+        for ancestor in path.ancestors {
+            if let existing = entries[ancestor.key] {
+                guard existing.entry.isDirectory else {
+                    throw LayerError.conflict("'\(ancestor)' is a file from \(existing.origin) but \(origin) puts '\(path)' below it")
+                }
+                continue
+            }
             entries[ancestor.key] = (LayerEntry(path: ancestor, kind: .directory, mode: 0o755, owner: .root), false, "parent directory")
         }
         // The destination itself becomes a parent of what the overlay holds; its own entry is
@@ -125,10 +133,11 @@ private struct EntryTable {
                 throw LayerError.conflict("'\(entry.path)' is written twice: by \(existing.origin) and by \(origin)")
             }
         }
-        for ancestor in entry.path.ancestors {
-            if let parent = entries[ancestor.key], !parent.entry.isDirectory {
-                throw LayerError.conflict("'\(ancestor)' is a file from \(parent.origin) but \(origin) puts '\(entry.path)' below it")
-            }
+        // Only the parent: the ones above it were checked when it was added (linear in depth,
+        // where checking every ancestor of every entry was cubic for deep trees).
+        let parent = entry.path.parent
+        if !parent.isRoot, let existing = entries[parent.key], !existing.entry.isDirectory {
+            throw LayerError.conflict("'\(parent)' is a file from \(existing.origin) but \(origin) puts '\(entry.path)' below it")
         }
         entries[entry.path.key] = (entry, explicit, origin)
     }

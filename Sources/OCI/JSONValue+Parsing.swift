@@ -72,6 +72,9 @@ private struct JSONParser {
         defer { depth -= 1 }
         position += 1
         var members: [(key: String, value: JSONValue)] = []
+        // Keys compare by their UTF-8 bytes (JSON does not normalize: "café" precomposed and
+        // decomposed are two keys), through a set so an object of n keys parses in O(n).
+        var seen = Set<[UInt8]>()
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
             position += 1
@@ -86,8 +89,8 @@ private struct JSONParser {
             position += 1
             skipWhitespace()
             let value = try parseValue()
-            if let existing = members.firstIndex(where: { $0.key == key }) {
-                throw OCIError.invalidJSON(what: what, reason: "duplicate key '\(members[existing].key)'")
+            guard seen.insert(Array(key.utf8)).inserted else {
+                throw OCIError.invalidJSON(what: what, reason: "duplicate key '\(key.prefix(80))'")
             }
             members.append((key, value))
             skipWhitespace()

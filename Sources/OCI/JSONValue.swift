@@ -15,9 +15,9 @@ public enum JSONValue: Equatable, Sendable {
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case let (.object(a), .object(b)):
-            return a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+            return a.count == b.count && zip(a, b).allSatisfy { $0.key.utf8.elementsEqual($1.key.utf8) && $0.value == $1.value }
         case let (.array(a), .array(b)): return a == b
-        case let (.string(a), .string(b)): return a == b
+        case let (.string(a), .string(b)): return a.utf8.elementsEqual(b.utf8)
         case let (.number(a), .number(b)): return a == b
         case let (.bool(a), .bool(b)): return a == b
         case (.null, .null): return true
@@ -25,15 +25,16 @@ public enum JSONValue: Equatable, Sendable {
         }
     }
 
-    /// The value under `key` when this is an object.
+    /// The value under `key` when this is an object. Keys match by their UTF-8 bytes, never by
+    /// Unicode equivalence.
     public subscript(key: String) -> JSONValue? {
         get {
             guard case .object(let members) = self else { return nil }
-            return members.last(where: { $0.key == key })?.value
+            return members.last(where: { $0.key.utf8.elementsEqual(key.utf8) })?.value
         }
         set {
             guard case .object(var members) = self else { return }
-            if let index = members.lastIndex(where: { $0.key == key }) {
+            if let index = members.lastIndex(where: { $0.key.utf8.elementsEqual(key.utf8) }) {
                 if let newValue { members[index].value = newValue } else { members.remove(at: index) }
             } else if let newValue {
                 members.append((key, newValue))

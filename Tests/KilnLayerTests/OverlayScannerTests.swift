@@ -133,4 +133,31 @@ import Testing
             try scan([Overlay(source: dir("tree"), destination: try ImagePath(absolute: "/etc"))])
         }
     }
+
+    /// An overlay tree 1,500 directories deep (42 s with the cubic ancestor checks) scans to one
+    /// entry per directory plus the file, parents first.
+    @Test func deepTreeScansEveryLevel() throws {
+        let dir = try TemporaryDirectory()
+        var relative = "tree"
+        for _ in 0..<1_500 { relative += "/d" }
+        try FileManager.default.createDirectory(atPath: dir(relative), withIntermediateDirectories: true)
+        try dir.write(relative + "/leaf.conf", "x")
+        let entries = try scan([Overlay(source: dir("tree"), destination: try ImagePath(absolute: "/opt/deep"))])
+        #expect(entries.count == 1 + 1 + 1_500 + 1)
+        #expect(entries.last?.path.components.count == 2 + 1_500 + 1)
+        #expect(entries.last?.path.name == "leaf.conf")
+    }
+
+    /// A later overlay below a file of an earlier one is a conflict at any depth.
+    @Test func overlayBelowAFileIsAConflictAtAnyDepth() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("a.conf", "a")
+        try dir.write("b.conf", "b")
+        let first = Overlay(source: dir("a.conf"), destination: try ImagePath(absolute: "/etc/app"))
+        for below in ["/etc/app/x", "/etc/app/x/y/z"] {
+            #expect(throws: LayerError.self) {
+                try scan([first, Overlay(source: dir("b.conf"), destination: try ImagePath(absolute: below))])
+            }
+        }
+    }
 }

@@ -40,4 +40,28 @@ import Testing
             #expect("\(error)".hasPrefix("config sha256:1234 is not valid JSON"))
         }
     }
+
+    /// JSON does not normalize Unicode: "café" precomposed (U+00E9) and decomposed (e + U+0301)
+    /// are two keys, and a lookup finds only its own.
+    @Test func keysCompareByBytesNotUnicodeEquivalence() throws {
+        let precomposed = "caf\u{E9}", decomposed = "cafe\u{301}"
+        let text = #"{"\#(precomposed)": 1, "\#(decomposed)": 2}"#
+        let value = try JSONValue(parsing: Array(text.utf8), what: "t")
+        #expect(value[precomposed] == .number("1"))
+        #expect(value[decomposed] == .number("2"))
+        #expect(value.serialized() == Array(#"{"\#(precomposed)":1,"\#(decomposed)":2}"#.utf8))
+        #expect(throws: OCIError.self) { try JSONValue(parsing: Array(#"{"\#(decomposed)": 1, "\#(decomposed)": 2}"#.utf8), what: "t") }
+    }
+
+    /// 400,000 distinct keys (a 3.9 MB config) took 337 s of CPU with the quadratic duplicate
+    /// check; this parses them all and still catches a duplicate at the very end.
+    @Test func manyKeysParseAndTheLastDuplicateIsFound() throws {
+        var text = "{" + (0..<400_000).map { "\"k\($0)\":\($0)" }.joined(separator: ",")
+        let value = try JSONValue(parsing: Array((text + "}").utf8), what: "big")
+        guard case .object(let members) = value else { Issue.record("not an object"); return }
+        #expect(members.count == 400_000)
+        #expect(value["k399999"] == .number("399999"))
+        text += ",\"k17\":0}"
+        #expect(throws: OCIError.self) { try JSONValue(parsing: Array(text.utf8), what: "big") }
+    }
 }

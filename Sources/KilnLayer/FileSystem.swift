@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// The few facts about a file on disk that decide its layer entry, read with `lstat`.
-struct FileFacts {
+package struct FileFacts {
     enum Kind { case regular, directory, symlink, other(String) }
     var kind: Kind
     var permissions: UInt32
@@ -64,17 +64,47 @@ struct FileFacts {
     }
 
     /// The canonical path (every symlink resolved), or `nil` when it does not resolve.
-    static func realPath(_ path: String) -> String? {
+    package static func realPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
     }
 
-    /// Fails with a one-line error when `path` cannot be opened for reading.
-    static func checkReadable(_ path: String) throws {
-        // Non-blocking: opening a FIFO for reading would otherwise wait for a writer.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw LayerError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+    /// Opens a regular file below `source.root` name by name with `O_NOFOLLOW` (a symlink at
+    /// any step is refused, which `O_NOFOLLOW` on the whole path would check only for the last
+    /// name), non-blocking (a FIFO cannot hang the open), and checks what was opened.
+    /// - Returns: the descriptor and the opened file's size.
+    static func openBeneath(_ source: FileSource) throws -> (fd: Int32, size: Int64) {
+        var directory = open(source.root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard directory >= 0 else { throw LayerError.unreadable(path: source.root, reason: String(cString: strerror(errno))) }
+        for name in source.components.dropLast() {
+            let next = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            let failure = errno
+            close(directory)
+            guard next >= 0 else {
+                if failure == ELOOP || failure == ENOTDIR { throw LayerError.fileChanged(source.description) }
+                throw LayerError.unreadable(path: source.description, reason: String(cString: strerror(failure)))
+            }
+            directory = next
+        }
+        let fd = openat(directory, source.components.last ?? ".", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        let failure = errno
+        close(directory)
+        guard fd >= 0 else {
+            if failure == ELOOP { throw LayerError.fileChanged(source.description) }
+            throw LayerError.unreadable(path: source.description, reason: String(cString: strerror(failure)))
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw LayerError.fileChanged(source.description)
+        }
+        return (fd, Int64(info.st_size))
+    }
+
+    /// Fails with a one-line error when the file cannot be opened the way the layer builder will.
+    static func checkOpenable(_ source: FileSource) throws {
+        let (fd, _) = try openBeneath(source)
         close(fd)
     }
 }

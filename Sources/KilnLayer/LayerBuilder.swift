@@ -116,17 +116,12 @@ public struct LayerBuilder {
         }
     }
 
-    private func copyContents(of source: String, expectedSize: Int64, to tar: ArchiveStream) throws {
-        // Non-blocking and not following a final symlink: a file swapped for a FIFO or a link
-        // after the scan is refused instead of hanging or baking the link's target.
-        let fd = open(source, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW)
-        guard fd >= 0 else {
-            if errno == ELOOP { throw LayerError.fileChanged(source) }
-            throw LayerError.unreadable(path: source, reason: String(cString: strerror(errno)))
-        }
+    private func copyContents(of source: FileSource, expectedSize: Int64, to tar: ArchiveStream) throws {
+        // What is read is what the scan checked: opened name by name without following links,
+        // refused when it is no longer a regular file of the scanned size.
+        let (fd, size) = try FileFacts.openBeneath(source)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw LayerError.fileChanged(source) }
+        guard size == expectedSize else { throw LayerError.fileChanged(source.description) }
         var copied: Int64 = 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
         defer { buffer.deallocate() }
@@ -134,15 +129,15 @@ public struct LayerBuilder {
             let count = read(fd, buffer.baseAddress, buffer.count)
             if count < 0 {
                 if errno == EINTR { continue }
-                throw LayerError.unreadable(path: source, reason: String(cString: strerror(errno)))
+                throw LayerError.unreadable(path: source.description, reason: String(cString: strerror(errno)))
             }
             if count == 0 { break }
             copied += Int64(count)
             // A file growing under us would overrun the size already written in its header.
-            guard copied <= expectedSize else { throw LayerError.fileChanged(source) }
+            guard copied <= expectedSize else { throw LayerError.fileChanged(source.description) }
             try tar.writeData(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
-        guard copied == expectedSize else { throw LayerError.fileChanged(source) }
+        guard copied == expectedSize else { throw LayerError.fileChanged(source.description) }
     }
 }
 

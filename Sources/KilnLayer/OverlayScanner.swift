@@ -20,6 +20,7 @@ public struct OverlayScanner {
         for overlay in overlays {
             try scan(overlay, into: &table)
         }
+        try table.checkLinksResolveInside()
         for removal in removals {
             guard !removal.isRoot else { throw LayerError.invalidImagePath("/", reason: "the root cannot be removed") }
             guard !removal.components.contains(where: { $0.hasPrefix(".wh.") }) else { throw LayerError.reservedName(removal.description) }
@@ -42,14 +43,15 @@ public struct OverlayScanner {
         try table.addParents(of: overlay.destination, origin: overlay.source)
         switch rootFacts.kind {
         case .directory:
-            try walk(directory: overlay.source, at: overlay.destination, overlay: overlay, owner: owner, table: &table)
+            // Resolved once; below it every name is opened without following links.
+            let root = FileFacts.realPath(overlay.source) ?? overlay.source
+            try walk(directory: root, relative: [], root: root, at: overlay.destination, overlay: overlay, owner: owner, table: &table)
         case .regular:
             guard !overlay.destination.isRoot else {
                 throw LayerError.invalidImagePath("/", reason: "a file overlay needs a file destination, e.g. \(overlay.source):/etc/app.conf")
             }
             // The file is read later without following links: name it by its real path.
-            let source = FileFacts.realPath(overlay.source) ?? overlay.source
-            try addFile(source, facts: rootFacts, at: overlay.destination, overlay: overlay, owner: owner, table: &table)
+            try addFile(FileSource(resolving: overlay.source), facts: rootFacts, at: overlay.destination, overlay: overlay, owner: owner, table: &table)
         case .symlink:
             // stat followed links, so this cannot happen; kept for exhaustiveness.
             throw LayerError.unsupportedFileType(path: overlay.source, kind: "symlink")
@@ -58,7 +60,7 @@ public struct OverlayScanner {
         }
     }
 
-    private func walk(directory source: String, at path: ImagePath, overlay: Overlay, owner: Owner, table: inout EntryTable) throws {
+    private func walk(directory source: String, relative: [String], root: String, at path: ImagePath, overlay: Overlay, owner: Owner, table: inout EntryTable) throws {
         if !path.isRoot {
             try table.add(LayerEntry(path: path, kind: .directory, mode: directoryMode(overlay), owner: owner), explicit: true, origin: source)
         }
@@ -69,27 +71,29 @@ public struct OverlayScanner {
             guard let facts = try FileFacts.read(childSource) else { throw LayerError.missingSource(childSource) }
             switch facts.kind {
             case .directory:
-                try walk(directory: childSource, at: childPath, overlay: overlay, owner: owner, table: &table)
+                try walk(directory: childSource, relative: relative + [name], root: root, at: childPath, overlay: overlay, owner: owner, table: &table)
             case .regular:
-                try addFile(childSource, facts: facts, at: childPath, overlay: overlay, owner: owner, table: &table)
+                try addFile(FileSource(root: root, components: relative + [name]), facts: facts, at: childPath, overlay: overlay, owner: owner, table: &table)
             case .symlink:
                 let target = try FileFacts.readLink(childSource)
                 guard let resolved = childPath.resolveLinkTarget(target), resolved.isWithin(overlay.destination), !target.isEmpty else {
                     throw LayerError.escapingSymlink(path: childSource, target: target)
                 }
                 try table.add(LayerEntry(path: childPath, kind: .symlink(target: target), mode: 0o777, owner: owner), explicit: true, origin: childSource)
+                table.recordLink(childPath, target: target, boundary: overlay.destination, origin: childSource)
             case .other(let kind):
                 throw LayerError.unsupportedFileType(path: childSource, kind: kind)
             }
         }
     }
 
-    private func addFile(_ source: String, facts: FileFacts, at path: ImagePath, overlay: Overlay, owner: Owner, table: inout EntryTable) throws {
-        guard facts.linkCount <= 1 else { throw LayerError.hardlink(source) }
-        try FileFacts.checkReadable(source)
+    private func addFile(_ source: FileSource, facts: FileFacts, at path: ImagePath, overlay: Overlay, owner: Owner, table: inout EntryTable) throws {
+        guard facts.linkCount <= 1 else { throw LayerError.hardlink(source.description) }
+        // Opened the way the layer builder will open it: a swapped name fails here already.
+        try FileFacts.checkOpenable(source)
         let executable = facts.permissions & 0o100 != 0
         let mode = overlay.mode ?? (executable ? 0o755 : 0o644)
-        try table.add(LayerEntry(path: path, kind: .file(source: source, size: facts.size), mode: mode, owner: owner), explicit: true, origin: source)
+        try table.add(LayerEntry(path: path, kind: .file(source: source, size: facts.size), mode: mode, owner: owner), explicit: true, origin: source.description)
     }
 
     /// Directories get the file mode with search permission wherever read is granted (like
@@ -140,6 +144,50 @@ private struct EntryTable {
             throw LayerError.conflict("'\(parent)' is a file from \(existing.origin) but \(origin) puts '\(entry.path)' below it")
         }
         entries[entry.path.key] = (entry, explicit, origin)
+    }
+
+    /// Symlinks to check once every overlay is in: (where, target, the overlay's destination).
+    private var links: [(path: ImagePath, target: String, boundary: ImagePath, origin: String)] = []
+
+    mutating func recordLink(_ path: ImagePath, target: String, boundary: ImagePath, origin: String) {
+        links.append((path, target, boundary, origin))
+    }
+
+    /// Resolves every link against the image tree the layer builds, following links through
+    /// links, not lexically: `y -> sub/c/up/../../../etc/shadow` with `sub/c/up -> ../..` leaves
+    /// the overlay although each text alone looks inside it.
+    func checkLinksResolveInside() throws {
+        for link in links where !resolvesInside(link.path, target: link.target, boundary: link.boundary) {
+            throw LayerError.escapingSymlink(path: link.origin, target: link.target)
+        }
+    }
+
+    /// Whether `target`, written at `path`, names a place inside `boundary`: after every name
+    /// added the path must be inside or an ancestor of it (`..` may step out and come back, as in
+    /// `../app/x`), and at most 40 links are followed, as the kernel does.
+    private func resolvesInside(_ path: ImagePath, target: String, boundary: ImagePath) -> Bool {
+        var resolved = target.hasPrefix("/") ? [] : path.parent.components
+        var pending = target.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed() as [String]
+        var hops = 0
+        while let part = pending.popLast() {
+            if part == "." { continue }
+            if part == ".." {
+                if !resolved.isEmpty { resolved.removeLast() }
+                continue
+            }
+            resolved.append(part)
+            let current = ImagePath(components: resolved)
+            // Inside, or still on the way down to the boundary (`/etc` for `/etc/app/x`).
+            guard current.isWithin(boundary) || boundary.isWithin(current) else { return false }
+            if let entry = entries[current.key], case .symlink(let next) = entry.entry.kind {
+                hops += 1
+                guard hops <= 40, !next.isEmpty else { return false }
+                resolved.removeLast()
+                if next.hasPrefix("/") { resolved = [] }
+                pending.append(contentsOf: next.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
+            }
+        }
+        return ImagePath(components: resolved).isWithin(boundary)
     }
 
     func sorted() -> [LayerEntry] {

@@ -167,10 +167,23 @@ private struct SpecReader {
         guard let (from, fromNode) = try value("from") else { throw fail(node, "\(key).from", "missing") }
         guard let (to, toNode) = try value("to") else { throw fail(node, "\(key).to", "missing") }
         guard !from.hasPrefix("/") else { throw fail(fromNode, "\(key).from", "must be relative to the repository root") }
-        let root = URL(fileURLWithPath: repositoryRoot).standardizedFileURL.resolvingSymlinksInPath().path
-        let resolved = URL(fileURLWithPath: repositoryRoot).appendingPathComponent(from).standardizedFileURL.resolvingSymlinksInPath().path
-        guard resolved == root || resolved.hasPrefix(root + "/") else {
-            throw fail(fromNode, "\(key).from", "'\(from)' is outside the repository")
+        // Resolved as the kernel will open it (symlinks first, then `..`), never lexically:
+        // `overlays/l/../passwd` with `overlays/l -> /etc/ssl` is /etc/passwd.
+        let joined = "\(repositoryRoot)/\(from)"
+        let root = FileFacts.realPath(repositoryRoot) ?? repositoryRoot
+        let source: String
+        if let real = FileFacts.realPath(joined) {
+            guard real == root || real.hasPrefix(root == "/" ? "/" : root + "/") else {
+                throw fail(fromNode, "\(key).from", "'\(from)' is outside the repository")
+            }
+            // The overlay reads exactly the path that was checked.
+            source = real
+        } else {
+            // Missing: the scanner names it; `..` may not climb out meanwhile.
+            guard !from.split(separator: "/").contains("..") else {
+                throw fail(fromNode, "\(key).from", "'\(from)' is outside the repository")
+            }
+            source = joined
         }
         let destination: ImagePath
         do { destination = try ImagePath(absolute: to) } catch let error as LayerError {
@@ -184,6 +197,6 @@ private struct SpecReader {
         if let (text, modeNode) = try value("mode") {
             do { mode = try parseMode(text) } catch let error as LayerError { throw fail(modeNode, "\(key).mode", "\(error)") }
         }
-        return Overlay(source: "\(repositoryRoot)/\(from)", destination: destination, owner: owner, mode: mode)
+        return Overlay(source: source, destination: destination, owner: owner, mode: mode)
     }
 }

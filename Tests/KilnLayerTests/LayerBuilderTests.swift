@@ -79,4 +79,34 @@ import Testing
         let overlay = [Overlay(source: dir("conf"), destination: try ImagePath(absolute: "/etc/app"))]
         #expect(try build(overlay, to: dir("a"), time: 0).diffID != build(overlay, to: dir("b"), time: 1).diffID)
     }
+
+    /// Between the scan and the read, a directory of the overlay is swapped for a symlink to a
+    /// secret of the same size: the build refuses instead of baking the link's target.
+    @Test func namesSwappedForLinksAfterTheScanAreRefused() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("tree/conf/app.conf", "public\n")
+        try dir.write("secret/conf/app.conf", "SECRET\n")
+        let entries = try OverlayScanner().scan(overlays: [Overlay(source: dir("tree"), destination: try ImagePath(absolute: "/etc/app"))])
+        try FileManager.default.removeItem(atPath: dir("tree/conf"))
+        try FileManager.default.createSymbolicLink(atPath: dir("tree/conf"), withDestinationPath: dir("secret/conf"))
+        var written: [UInt8] = []
+        #expect(throws: LayerError.fileChanged(dir("tree/conf/app.conf"))) {
+            try LayerBuilder(compression: .gzip, modificationTime: 0).build(entries) { written += Array($0) }
+        }
+
+        // The file itself swapped for a link, and for a FIFO (which must not hang the read).
+        try FileManager.default.removeItem(atPath: dir("tree/conf"))
+        try dir.write("tree/conf/app.conf", "public\n")
+        let again = try OverlayScanner().scan(overlays: [Overlay(source: dir("tree"), destination: try ImagePath(absolute: "/etc/app"))])
+        try FileManager.default.removeItem(atPath: dir("tree/conf/app.conf"))
+        try FileManager.default.createSymbolicLink(atPath: dir("tree/conf/app.conf"), withDestinationPath: dir("secret/conf/app.conf"))
+        #expect(throws: LayerError.fileChanged(dir("tree/conf/app.conf"))) {
+            try LayerBuilder(compression: .gzip, modificationTime: 0).build(again) { _ in }
+        }
+        try FileManager.default.removeItem(atPath: dir("tree/conf/app.conf"))
+        #expect(mkfifo(dir("tree/conf/app.conf"), 0o644) == 0)
+        #expect(throws: LayerError.fileChanged(dir("tree/conf/app.conf"))) {
+            try LayerBuilder(compression: .gzip, modificationTime: 0).build(again) { _ in }
+        }
+    }
 }

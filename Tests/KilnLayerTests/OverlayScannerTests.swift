@@ -160,4 +160,29 @@ import Testing
             }
         }
     }
+
+    /// Each link's text looks inside the overlay, but `up` is itself a link: resolved through
+    /// the tree (as the kernel will), `y` names /etc/shadow.
+    @Test func linkChainsAreResolvedThroughTheTreeNotLexically() throws {
+        let dir = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir("tree/sub/a/b/c"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: dir("tree/sub/a/b/c/up"), withDestinationPath: "../../../..")
+        let sneaky = "sub/a/b/c/up/../../../../../etc/shadow"
+        try FileManager.default.createSymbolicLink(atPath: dir("tree/y"), withDestinationPath: sneaky)
+        #expect(throws: LayerError.escapingSymlink(path: dir("tree/y"), target: sneaky)) {
+            try scan([Overlay(source: dir("tree"), destination: try ImagePath(absolute: "/opt/app"))])
+        }
+        // A loop is refused too; links through links that stay inside are kept.
+        try FileManager.default.removeItem(atPath: dir("tree/y"))
+        try FileManager.default.createSymbolicLink(atPath: dir("tree/loop1"), withDestinationPath: "loop2/x")
+        try FileManager.default.createSymbolicLink(atPath: dir("tree/loop2"), withDestinationPath: "loop1/x")
+        #expect(throws: LayerError.self) { try scan([Overlay(source: dir("tree"), destination: try ImagePath(absolute: "/opt/app"))]) }
+        try FileManager.default.removeItem(atPath: dir("tree/loop1"))
+        try FileManager.default.removeItem(atPath: dir("tree/loop2"))
+        try FileManager.default.createSymbolicLink(atPath: dir("tree/ok"), withDestinationPath: "sub/a/b/c/up/sub/a")
+        try FileManager.default.createSymbolicLink(atPath: dir("tree/back"), withDestinationPath: "../app/sub")
+        let entries = try scan([Overlay(source: dir("tree"), destination: try ImagePath(absolute: "/opt/app"))])
+        #expect(entries.contains { $0.kind == .symlink(target: "sub/a/b/c/up/sub/a") })
+        #expect(entries.contains { $0.kind == .symlink(target: "../app/sub") })
+    }
 }

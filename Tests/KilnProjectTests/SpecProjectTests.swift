@@ -174,4 +174,25 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: f.dir("out")), "build wrote nothing")
     }
+
+    /// `from: overlays/l/../passwd` with `overlays/l -> /etc/ssl` is /etc/passwd to the kernel
+    /// (links first, then `..`); with a relative --root it was baked. Refused, with no output.
+    @Test func fromThroughALinkAndDotDotIsResolvedBeforeTheContainmentCheck() throws {
+        let f = try Fixture()
+        try FileManager.default.createSymbolicLink(atPath: "\(f.root)/overlays/l", withDestinationPath: "/etc/ssl")
+        try f.dir.write("repo/images/gateway.yaml", """
+            base: oci:\(f.dir("base")):1.0
+            target: oci:\(f.dir("out"))
+            overlays:
+              - from: overlays/l/../passwd
+                to: /etc/stolen
+            """)
+        for root in ["repo", f.root] {
+            let result = try run(kilnExecutable, ["lock", "--root", root], environment: ProcessInfo.processInfo.environment.merging(["KILN_CONFIG": f.dir("kiln.yaml")]) { $1 },
+                                 currentDirectory: f.dir.path)
+            #expect(result.status == 1, "\(root): \(result.stdout)\(result.stderr)")
+            #expect(result.stderr.contains("'overlays/l/../passwd' is outside the repository"), "\(root): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: f.dir("out")))
+    }
 }

@@ -1,39 +1,30 @@
-import Foundation
 import KilnStore
 import OCI
 
-/// Collects the new layer in a temporary file, then uploads it from there on commit. The new
-/// layer holds config files (small); base layers are never spooled: they stream.
+/// Collects the new layer in a nameless spool file, then uploads it from there on commit. The
+/// new layer holds config files (small); base layers are never spooled: they stream. A killed
+/// run leaves nothing behind: the spool file has no name.
 final class SpoolingBlobWriter: BlobWriter {
     private let destination: RegistryImage
-    private let path: String
-    private var handle: FileHandle?
+    private var spool: SpoolFile?
 
     init(destination: RegistryImage) throws {
         self.destination = destination
-        path = NSTemporaryDirectory() + "/kiln-layer-\(UUID().uuidString)"
-        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
-              let handle = FileHandle(forWritingAtPath: path) else {
-            throw StoreError.io(path: path, reason: "cannot create a temporary file")
-        }
-        self.handle = handle
+        spool = try SpoolFile()
     }
 
     func write(_ chunk: UnsafeRawBufferPointer) throws {
-        try handle?.write(contentsOf: Data(chunk))
+        try spool?.write(chunk)
     }
 
     func commit(as descriptor: Descriptor) async throws {
-        try handle?.close()
-        handle = nil
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        guard let spool else { return }
+        defer { self.spool = nil }
         if try await destination.hasBlob(descriptor) { return }
-        try await destination.putBlob(descriptor) { try BlobStream.file(self.path) }
+        try await destination.putBlob(descriptor) { spool.stream() }
     }
 
     func cancel() {
-        try? handle?.close()
-        handle = nil
-        try? FileManager.default.removeItem(atPath: path)
+        spool = nil
     }
 }

@@ -71,6 +71,24 @@ enum FileIO {
         }
     }
 
+    /// Reads at `offset` without moving the file position, retrying on EINTR; 0 at the end.
+    static func read(_ fd: Int32, at offset: Int64, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
+        while true {
+            let count = pread(fd, buffer.baseAddress, buffer.count, off_t(offset))
+            if count >= 0 { return count }
+            if errno != EINTR { throw StoreError.io(path: path, reason: errorText()) }
+        }
+    }
+
+    /// `$TMPDIR`, else `/tmp`.
+    static var temporaryDirectory: String {
+        if let value = getenv("TMPDIR"), value.pointee != 0 {
+            let text = String(cString: value)
+            return text.count > 1 && text.hasSuffix("/") ? String(text.dropLast()) : text
+        }
+        return "/tmp"
+    }
+
     /// Reads a whole file, refusing more than `limit` bytes.
     static func readFile(_ path: String, limit: Int) throws -> [UInt8]? {
         let fd = try openForReading(path)
@@ -107,7 +125,37 @@ enum FileIO {
         let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         // Blobs are content, readable by everyone, whatever the umask.
         fchmod(fd, 0o644)
+        // Held while the file is being written; the kernel drops it when the process dies,
+        // which is how a later run tells an abandoned temporary file from a live one.
+        _ = flock(fd, LOCK_EX | LOCK_NB)
         return (fd, path)
+    }
+
+    static func modificationSeconds(_ info: stat) -> Int {
+        #if canImport(Darwin)
+        return Int(info.st_mtimespec.tv_sec)
+        #else
+        return Int(info.st_mtim.tv_sec)
+        #endif
+    }
+
+    /// Removes `.kiln-tmp-*` files in `directory` left by kiln processes that died (kill -9,
+    /// power loss): those whose lock nobody holds and that have not changed for `minimumAge`
+    /// seconds (a file just made by `mkstemp` is not locked yet for a moment).
+    static func sweepAbandonedTemporaries(in directory: String, minimumAge: Int = 10) {
+        for name in listDirectory(directory) where name.hasPrefix(".kiln-tmp-") {
+            let path = "\(directory)/\(name)"
+            let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var info = stat()
+            guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
+                  Int(time(nil)) - modificationSeconds(info) >= minimumAge,
+                  flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
+            // Still the same file under that name: then nobody is writing it.
+            var named = stat()
+            if lstat(path, &named) == 0, named.st_ino == info.st_ino, named.st_dev == info.st_dev { unlink(path) }
+        }
     }
 
     /// Writes `bytes` to `path` atomically: a reader sees the old file or the new one, never half.

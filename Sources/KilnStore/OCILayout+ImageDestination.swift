@@ -138,6 +138,10 @@ extension OCILayout: ImageDestination {
         for path in ["\(directory)/blobs", "\(directory)/blobs/sha256"] {
             if try FileIO.makeDirectory(path) { recordCreated(directory: path) }
         }
+        if takeSweep() {
+            FileIO.sweepAbandonedTemporaries(in: directory)
+            FileIO.sweepAbandonedTemporaries(in: "\(directory)/blobs/sha256")
+        }
         return "\(directory)/blobs/sha256"
     }
 }

@@ -15,6 +15,10 @@ public final class OCILayout: @unchecked Sendable {
     private var createdPaths: [String] = []
     private var createdDirectories: [String] = []
     private var openWriters: [FileBlobWriter] = []
+    private var swept = false
+
+    /// Whether this instance still has to sweep the temporary files of dead runs (once).
+    func takeSweep() -> Bool { lock.withLock { defer { swept = true }; return !swept } }
 
     func recordCreated(path: String) { lock.withLock { createdPaths.append(path) } }
     func recordCreated(directory: String) { lock.withLock { createdDirectories.append(directory) } }

@@ -148,4 +148,37 @@ import Testing
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: f.dir("shared/blobs/sha256")).filter { $0.hasPrefix(".kiln-tmp") }
         #expect(leftovers.isEmpty)
     }
+
+    /// kill -9 in the middle of a bake: the registry spool file never had a name, and the
+    /// layout's temporary file is swept by the next run (its writer's lock died with it).
+    @Test func killedRunsLeaveNoSpoolAndTheirLayoutTemporariesAreSwept() throws {
+        let f = try Fixture()
+        let registry = try RegistryServer()
+        try FileManager.default.createDirectory(atPath: f.dir("tmp"), withIntermediateDirectories: true)
+        // 64 MiB of random bytes: gzip takes seconds, time enough to kill the run mid-layer.
+        try runChecked("sh", ["-c", "head -c 67108864 /dev/urandom > '\(f.dir("big.bin"))'"])
+        for output in ["oci:\(f.dir("out")):x", "\(registry.host)/killed/app:x"] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: kilnExecutable)
+            process.arguments = ["bake", "--quiet", "--base", "oci:\(f.dir("base")):base", "--overlay", "\(f.dir("big.bin")):/opt/big.bin", "--output", output]
+            var environment = ProcessInfo.processInfo.environment
+            environment["TMPDIR"] = f.dir("tmp")
+            process.environment = environment
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: 1.0)
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(process.terminationReason == .uncaughtSignal, "\(output): the run ended before it was killed")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: f.dir("tmp")).isEmpty, "\(output): a spool file outlived the run")
+        }
+        let blobs = f.dir("out/blobs/sha256")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: blobs).filter { $0.hasPrefix(".kiln-tmp-") }
+        #expect(!leftovers.isEmpty, "the killed layout write left its temporary file (the sweep has something to do)")
+        // Age them past the sweep's grace period, as if the kill were a minute ago.
+        for name in leftovers { try runChecked("touch", ["-d", "1 minute ago", "\(blobs)/\(name)"]) }
+        #expect(try f.bake([], output: "oci:\(f.dir("out")):after").status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: blobs).filter { $0.hasPrefix(".kiln-tmp-") }.isEmpty)
+    }
 }

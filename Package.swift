@@ -2,14 +2,17 @@
 import PackageDescription
 
 // Dependencies point one way:
-//   CArchive, COpenSSL (C bridges)
+//   KilnPlatform (Glibc or Darwin, the one platform shim), CArchive, COpenSSL (C bridges)
 //   KilnCrypto  -> COpenSSL          SHA-256 (and later HMAC) through OpenSSL EVP
 //   OCI         -> KilnCrypto        pure image model: digests, descriptors, manifests, JSON
 //   KilnLayer   -> OCI, CArchive     overlay tree -> deterministic tar (+gzip/zstd)
 //   KilnStore   -> OCI               image sources/destinations, references, the OCI layout
+//   KilnRecipe  -> KilnStore         what a bake is asked to do: config edits, platforms, locked base documents
 //   KilnRegistry -> KilnStore        the registry over HTTP (AsyncHTTPClient): auth, retries, streaming
 //   KilnAWS     -> KilnRegistry      ECR on top: SigV4, AWS credential chain, ECR API
 //   KilnBake    -> all of the above  resolve base -> build layer -> mutate -> write
+//   KilnSpec    -> KilnRecipe, KilnLayer   images/*.yaml and kiln.lock (no NIO: fuzzed)
+//   KilnProject -> KilnSpec, KilnBake      lock, plan, build, verify
 //   kiln        -> KilnBake          thin CLI on swift-argument-parser
 let package = Package(
     name: "kiln",
@@ -37,10 +40,15 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // The one platform shim: re-exports Glibc or Darwin; nothing else names either.
+        .target(name: "KilnPlatform"),
         .target(name: "KilnCrypto", dependencies: ["COpenSSL"]),
-        .target(name: "OCI", dependencies: ["KilnCrypto"]),
-        .target(name: "KilnLayer", dependencies: ["OCI", "KilnCrypto", "CArchive"]),
-        .target(name: "KilnStore", dependencies: ["OCI", "KilnCrypto"]),
+        .target(name: "OCI", dependencies: ["KilnCrypto", "KilnPlatform"]),
+        .target(name: "KilnLayer", dependencies: ["OCI", "KilnCrypto", "CArchive", "KilnPlatform"]),
+        .target(name: "KilnStore", dependencies: ["OCI", "KilnCrypto", "KilnPlatform"]),
+        // What a bake is asked to do, with no transport: config edits, platforms, a base's
+        // locked documents. Specs and the lock parse into these without NIO (fast fuzz builds).
+        .target(name: "KilnRecipe", dependencies: ["OCI", "KilnStore"]),
         .target(
             name: "KilnRegistry",
             dependencies: [
@@ -67,40 +75,48 @@ let package = Package(
         .target(
             name: "KilnBake",
             dependencies: [
-                "OCI", "KilnLayer", "KilnStore", "KilnRegistry", "KilnAWS",
+                "OCI", "KilnLayer", "KilnStore", "KilnRecipe", "KilnRegistry", "KilnAWS",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // images/NAME.yaml specs and kiln.lock: the declarative files.
         .target(
             name: "KilnSpec",
-            dependencies: ["KilnBake", "KilnLayer", "KilnStore", "OCI", .product(name: "Yams", package: "Yams")]
+            dependencies: ["KilnRecipe", "KilnLayer", "KilnStore", "OCI", .product(name: "Yams", package: "Yams")]
         ),
         // The spec-driven commands: lock, plan, build, verify.
         .target(
             name: "KilnProject",
-            dependencies: ["KilnSpec", "KilnBake", "KilnRegistry", "KilnAWS", "KilnStore", "OCI"]
+            dependencies: ["KilnSpec", "KilnRecipe", "KilnBake", "KilnLayer", "KilnRegistry", "KilnAWS", "KilnStore", "OCI"]
         ),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnBake", "KilnAWS", "KilnProject", "KilnSpec", "KilnStore", "OCI",
+                "KilnBake", "KilnRecipe", "KilnAWS", "KilnProject", "KilnSpec", "KilnStore", "KilnLayer", "KilnRegistry", "OCI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Fuzz entry points for the parsers of untrusted text (scripts/fuzz.sh). Built plainly
+        // it replays a corpus; with -sanitize=fuzzer -DFUZZING it is a libFuzzer binary.
+        .target(name: "CFuzzDriver", path: "Fuzz/CDriver"),
+        .executableTarget(
+            name: "kiln-fuzz",
+            dependencies: ["OCI", "KilnStore", "KilnLayer", "KilnSpec", "CFuzzDriver"],
+            path: "Fuzz/Sources"
+        ),
         // Helpers shared by the test targets: temp dirs, running peers, peer-built base images.
         .target(name: "KilnTestSupport", dependencies: ["OCI", "KilnCrypto"], path: "Tests/KilnTestSupport"),
         .testTarget(name: "OCITests", dependencies: ["OCI", "KilnCrypto"]),
-        .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "OCI"]),
+        .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "OCI", "KilnTestSupport"]),
         .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
-        .testTarget(name: "KilnSpecTests", dependencies: ["KilnSpec", "KilnBake", "KilnLayer", "KilnStore", "KilnTestSupport"]),
+        .testTarget(name: "KilnSpecTests", dependencies: ["KilnSpec", "KilnRecipe", "KilnLayer", "KilnStore", "OCI", "KilnTestSupport"]),
         .testTarget(name: "KilnProjectTests", dependencies: ["KilnProject", "KilnTestSupport", "kiln"]),
         .testTarget(name: "KilnAWSTests", dependencies: ["KilnAWS", "KilnCrypto", "KilnTestSupport"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(
             name: "KilnBakeTests",
-            dependencies: ["KilnBake", "KilnStore", "OCI", "KilnTestSupport", "kiln"]
+            dependencies: ["KilnBake", "KilnRecipe", "KilnStore", "OCI", "KilnTestSupport", "kiln"]
         ),
     ]
 )

@@ -4,6 +4,7 @@ import KilnRegistry
 import KilnStore
 import Logging
 import OCI
+import KilnRecipe
 
 /// The bake pipeline: resolve the base, build the layer, derive config and manifests, write.
 ///

@@ -1,6 +1,7 @@
 import KilnStore
 import Logging
 import OCI
+import KilnRecipe
 
 /// The base as read and verified: its index (if any) and the manifest and config of each
 /// platform to bake.

@@ -1,5 +1,6 @@
 import KilnLayer
 import OCI
+import KilnRecipe
 
 /// Every document of a derived image, computed from the base's documents and the new layer
 /// with no I/O: the same function gives `kiln bake` what it writes and `kiln plan` what it

@@ -1,4 +1,5 @@
 import OCI
+import KilnRecipe
 
 /// Pure functions that derive the new config, manifest and index from the base's documents.
 ///

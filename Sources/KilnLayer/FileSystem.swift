@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import KilnPlatform
 
 /// The few facts about a file on disk that decide its layer entry, read with `lstat`.
 package struct FileFacts {

@@ -2,11 +2,7 @@ import CArchive
 import KilnCrypto
 import OCI
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import KilnPlatform
 
 /// How the new layer is compressed. The levels are fixed so the bytes are too: changing one
 /// changes every derived digest.

@@ -1,4 +1,4 @@
-import KilnBake
+import KilnRecipe
 import KilnLayer
 import KilnStore
 import OCI

@@ -1,5 +1,5 @@
 import Foundation
-import KilnBake
+import KilnRecipe
 import KilnStore
 import OCI
 

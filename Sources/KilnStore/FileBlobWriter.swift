@@ -1,10 +1,6 @@
 import OCI
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import KilnPlatform
 
 /// Writes a blob into a layout's `blobs/sha256` under a temporary name and renames it to its
 /// digest on commit, so a blob file either has its full, named content or does not exist.

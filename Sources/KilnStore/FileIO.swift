@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import KilnPlatform
 
 /// Small POSIX helpers with errors that name the path.
 enum FileIO {
@@ -65,7 +61,7 @@ enum FileIO {
     /// Reads into `buffer`, retrying on EINTR; 0 at the end.
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
         while true {
-            let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            let count = Platform.read(fd, buffer.baseAddress, buffer.count)
             if count >= 0 { return count }
             if errno != EINTR { throw StoreError.io(path: path, reason: errorText()) }
         }
@@ -131,14 +127,6 @@ enum FileIO {
         return (fd, path)
     }
 
-    static func modificationSeconds(_ info: stat) -> Int {
-        #if canImport(Darwin)
-        return Int(info.st_mtimespec.tv_sec)
-        #else
-        return Int(info.st_mtim.tv_sec)
-        #endif
-    }
-
     /// Removes `.kiln-tmp-*` files in `directory` left by kiln processes that died (kill -9,
     /// power loss): those whose lock nobody holds and that have not changed for `minimumAge`
     /// seconds (a file just made by `mkstemp` is not locked yet for a moment).
@@ -150,7 +138,7 @@ enum FileIO {
             defer { close(fd) }
             var info = stat()
             guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
-                  Int(time(nil)) - modificationSeconds(info) >= minimumAge,
+                  Int(time(nil)) - Platform.modificationSeconds(info) >= minimumAge,
                   flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
             // Still the same file under that name: then nobody is writing it.
             var named = stat()
@@ -224,10 +212,10 @@ enum FileIO {
     }
 
     static func rename(_ from: String, to: String) throws {
-        guard Glibc.rename(from, to) == 0 else { throw StoreError.io(path: to, reason: errorText()) }
+        guard Platform.rename(from, to) == 0 else { throw StoreError.io(path: to, reason: errorText()) }
     }
 
     static func remove(_ path: String) { unlink(path) }
-    static func close(_ fd: Int32) { _ = Glibc.close(fd) }
+    static func close(_ fd: Int32) { _ = Platform.close(fd) }
     static func removeDirectory(_ path: String) { rmdir(path) }
 }

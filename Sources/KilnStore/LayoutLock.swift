@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import KilnPlatform
 
 /// An advisory lock on `DIR/.kiln-lock` that serializes kiln processes writing one layout:
 /// `index.json` read-modify-write and removals after a failure.
@@ -54,4 +50,3 @@ struct LayoutLock {
     }
 }
 
-private func Glibc_close(_ fd: Int32) { _ = close(fd) }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import KilnPlatform
 
 /// A scratch file with no name: created in the temporary directory and unlinked at once, so it
 /// vanishes with the process even after `kill -9` (a named spool file would stay behind).

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import KilnPlatform
 
 /// A time as UTC calendar fields, computed with `gmtime_r` so neither `TZ` nor the locale can
 /// change it. Image configs write RFC 3339 (`created`); AWS signatures the compact form.

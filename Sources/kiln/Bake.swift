@@ -5,6 +5,7 @@ import KilnBake
 import KilnLayer
 import KilnStore
 import OCI
+import KilnRecipe
 
 struct Bake: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import KilnBake
 import OCI
 import Testing
+import KilnRecipe
 
 @Suite struct MutateTests {
     static let diffID = try! Digest(parsing: "sha256:" + String(repeating: "1", count: 64))

@@ -1,10 +1,10 @@
 import Foundation
-import KilnBake
 import KilnLayer
 import KilnSpec
 import KilnStore
 import KilnTestSupport
 import Testing
+import KilnRecipe
 
 @Suite struct ImageSpecTests {
     @Test func everySampleSpecParsesAndItsOverlaysExist() throws {

@@ -2,17 +2,17 @@ import Foundation
 
 /// A `WWW-Authenticate` challenge from a registry (RFC 7235), e.g.
 /// `Bearer realm="https://auth.docker.io/token",service="registry.docker.io"`.
-struct AuthChallenge: Equatable, Sendable {
-    enum Scheme: Equatable, Sendable { case basic, bearer }
+package struct AuthChallenge: Equatable, Sendable {
+    package enum Scheme: Equatable, Sendable { case basic, bearer }
 
-    var scheme: Scheme
-    var parameters: [String: String]
+    package var scheme: Scheme
+    package var parameters: [String: String]
 
-    var realm: String? { parameters["realm"] }
-    var service: String? { parameters["service"] }
+    package var realm: String? { parameters["realm"] }
+    package var service: String? { parameters["service"] }
 
     /// Parses the header value; `nil` for schemes kiln does not speak.
-    init?(header: String) {
+    package init?(header: String) {
         let trimmed = header.trimmingCharacters(in: .whitespaces)
         let schemeEnd = trimmed.firstIndex(of: " ") ?? trimmed.endIndex
         switch trimmed[..<schemeEnd].lowercased() {
@@ -23,13 +23,13 @@ struct AuthChallenge: Equatable, Sendable {
         parameters = AuthChallenge.parseParameters(String(trimmed[schemeEnd...]))
     }
 
-    init(scheme: Scheme, parameters: [String: String]) {
+    package init(scheme: Scheme, parameters: [String: String]) {
         self.scheme = scheme
         self.parameters = parameters
     }
 
     /// `key="quoted, value", key2=token` pairs.
-    static func parseParameters(_ text: String) -> [String: String] {
+    package static func parseParameters(_ text: String) -> [String: String] {
         var result: [String: String] = [:]
         var chars = Substring(text)
         while !chars.isEmpty {

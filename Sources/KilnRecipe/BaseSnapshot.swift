@@ -52,31 +52,31 @@ final class SnapshotSource: ImageSource {
 }
 
 /// Passes reads through to a real source and keeps a copy of every document, to take a snapshot.
-final class RecordingSource: ImageSource, @unchecked Sendable {
+package final class RecordingSource: ImageSource, @unchecked Sendable {
     private let inner: ImageSource
     private let lock = NSLock()
     private var recorded: [Digest: [UInt8]] = [:]
     private var root: Descriptor?
 
-    init(_ inner: ImageSource) { self.inner = inner }
+    package init(_ inner: ImageSource) { self.inner = inner }
 
-    var imageName: String? { inner.imageName }
-    var registryReference: RegistryReference? { inner.registryReference }
-    var documents: [Digest: [UInt8]] { lock.withLock { recorded } }
+    package var imageName: String? { inner.imageName }
+    package var registryReference: RegistryReference? { inner.registryReference }
+    package var documents: [Digest: [UInt8]] { lock.withLock { recorded } }
 
     /// Resolved once: the snapshot's root is what the bake read, even if a tag moves meanwhile.
-    func resolve() async throws -> Descriptor {
+    package func resolve() async throws -> Descriptor {
         if let root = lock.withLock({ root }) { return root }
         let resolved = try await inner.resolve()
         lock.withLock { root = resolved }
         return resolved
     }
 
-    func fetch(_ descriptor: Descriptor) async throws -> [UInt8] {
+    package func fetch(_ descriptor: Descriptor) async throws -> [UInt8] {
         let bytes = try await inner.fetch(descriptor)
         lock.withLock { recorded[descriptor.digest] = bytes }
         return bytes
     }
 
-    func openBlob(_ descriptor: Descriptor) async throws -> BlobStream { try await inner.openBlob(descriptor) }
+    package func openBlob(_ descriptor: Descriptor) async throws -> BlobStream { try await inner.openBlob(descriptor) }
 }

@@ -1,0 +1,70 @@
+import Foundation
+import KilnLayer
+import KilnSpec
+import KilnStore
+import OCI
+
+/// The parsers that read untrusted or semi-trusted text, one fuzz entry point each. A target
+/// may throw (bad input is expected); it must never trap, hang or disagree with itself.
+enum FuzzTargets {
+    static let all: [String: @Sendable ([UInt8]) -> Void] = [
+        "json": json,
+        "reference": reference,
+        "spec": spec,
+        "lock": lock,
+        "auth": auth,
+        "overlay-path": overlayPath,
+    ]
+
+    /// JSON documents (manifests, configs, indexes from registries): what parses serializes to
+    /// bytes that parse to the same value.
+    static func json(_ bytes: [UInt8]) {
+        guard let value = try? JSONValue(parsing: bytes, what: "fuzz") else { return }
+        let again = try? JSONValue(parsing: value.serialized(), what: "fuzz again")
+        precondition(again == value, "JSON round trip changed the value")
+    }
+
+    /// Image references from the command line and specs: a parsed reference prints as text that
+    /// parses to the same reference.
+    static func reference(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let parsed = try? ImageReference(parsing: text) else { return }
+        let printed = parsed.description
+        let reparsed = try? ImageReference(parsing: printed.hasPrefix("oci:") ? printed : "docker://" + printed)
+        precondition(reparsed == parsed, "reference '\(text)' printed as '\(printed)' does not parse back")
+    }
+
+    /// `images/*.yaml` from pull requests (the repository root does not exist: no file is read).
+    static func spec(_ bytes: [UInt8]) {
+        _ = try? ImageSpec.parse(String(decoding: bytes, as: UTF8.self), path: "fuzz.yaml", repositoryRoot: "/nonexistent/kiln-fuzz")
+    }
+
+    /// `kiln.lock`.
+    static func lock(_ bytes: [UInt8]) {
+        _ = try? LockFile.parse(Data(bytes), path: "fuzz.lock")
+    }
+
+    /// `WWW-Authenticate` headers from registries.
+    static func auth(_ bytes: [UInt8]) {
+        _ = AuthChallenge(header: String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// Overlay flags and image paths: `SRC:DEST`, owners, modes, link targets. An accepted image
+    /// path never climbs above the root.
+    static func overlayPath(_ bytes: [UInt8]) {
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        for line in lines {
+            _ = try? Overlay(parsing: line)
+            _ = try? Owner(parsing: line)
+            _ = try? parseMode(line)
+            if let path = try? ImagePath(absolute: line) {
+                precondition(!path.components.contains("..") && !path.components.contains("."), "'\(line)' kept a dot component")
+                for target in lines {
+                    if let resolved = path.resolveLinkTarget(target) {
+                        precondition(!resolved.components.contains(".."), "link target '\(target)' resolved with '..'")
+                    }
+                }
+            }
+        }
+    }
+}

@@ -47,25 +47,26 @@ public struct LockFile: Equatable, Sendable {
 
     public static func parse(_ data: Data, path: String) throws -> LockFile {
         func fail(_ message: String) -> SpecError { SpecError(location: path, message: message) }
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard let object = try? JSONValue(parsing: Array(data), what: path), object.isObject else {
             throw fail("not a kiln lock file (not a JSON object); run kiln lock")
         }
-        guard (object["lockVersion"] as? NSNumber)?.intValue == version else {
+        guard object["lockVersion"] == .integer(version) else {
             throw fail("lockVersion must be \(version); run kiln lock")
         }
-        guard let images = object["images"] as? [String: Any] else { throw fail("images: missing") }
+        guard case .object(let images)? = object["images"] else { throw fail("images: missing") }
         var entries: [String: Entry] = [:]
-        for (name, value) in images {
-            guard let image = value as? [String: Any],
-                  let base = image["base"] as? String, let platforms = image["platforms"] as? String,
-                  let pinned = image["pinned"] as? String, let root = image["root"] as? [String: Any],
-                  let mediaType = root["mediaType"] as? String, let digestText = root["digest"] as? String,
-                  let size = (root["size"] as? NSNumber)?.int64Value,
-                  let documents = image["documents"] as? [String: String] else {
+        for (name, image) in images {
+            func text(_ value: JSONValue?) -> String? { value?.stringValue }
+            guard let base = text(image["base"]), let platforms = text(image["platforms"]),
+                  let pinned = text(image["pinned"]), let root = image["root"],
+                  let mediaType = text(root["mediaType"]), let digestText = text(root["digest"]),
+                  case .number(let sizeText)? = root["size"], let size = Int64(sizeText), size >= 0,
+                  case .object(let documents)? = image["documents"] else {
                 throw fail("images.\(name): needs base, platforms, pinned, root {mediaType, digest, size} and documents")
             }
             var bytes: [Digest: [UInt8]] = [:]
-            for (digestText, text) in documents {
+            for (digestText, value) in documents {
+                guard let text = value.stringValue else { throw fail("images.\(name).documents.\(digestText): must be a string") }
                 guard let digest = try? Digest(parsing: digestText) else { throw fail("images.\(name).documents: '\(digestText)' is not a digest") }
                 let document = Array(text.utf8)
                 // A hand-edited document must not pass for the locked one.
@@ -89,7 +90,7 @@ public struct LockFile: Equatable, Sendable {
                 throw fail("images.\(name).pinned: '\(pinned)' does not name the locked root \(digest) (edited by hand?); run kiln lock")
             }
             let snapshot = BaseSnapshot(root: Descriptor(mediaType: mediaType, digest: digest, size: size), documents: bytes,
-                                        imageName: image["imageName"] as? String)
+                                        imageName: image["imageName"]?.stringValue)
             entries[name] = Entry(base: base, platforms: platforms, pinned: pinned, snapshot: snapshot)
         }
         return LockFile(entries: entries)
@@ -97,28 +98,28 @@ public struct LockFile: Equatable, Sendable {
 
     /// The file's bytes: the same lock always gives the same bytes.
     /// - Throws: when a document is not UTF-8 text (no JSON manifest or config is).
+    /// The lock's text: indented JSON with every object's keys in UTF-8 byte order, written by
+    /// kiln's own serializer, so the file is byte-identical on Linux and macOS.
     public func serialized() throws -> Data {
-        var images: [String: Any] = [:]
+        var images: [(key: String, value: JSONValue)] = []
         for (name, entry) in entries {
-            var documents: [String: String] = [:]
+            var documents: [(key: String, value: JSONValue)] = []
             for (digest, bytes) in entry.snapshot.documents {
                 guard let text = String(validating: bytes, as: UTF8.self), Array(text.utf8) == bytes else {
                     throw SpecError(location: "kiln.lock", message: "base document \(digest) of image \(name) is not UTF-8 text")
                 }
-                documents[digest.description] = text
+                documents.append((digest.description, .string(text)))
             }
             let root = entry.snapshot.root
-            var image: [String: Any] = [
-                "base": entry.base, "platforms": entry.platforms, "pinned": entry.pinned,
-                "root": ["mediaType": root.mediaType, "digest": root.digest.description, "size": root.size],
-                "documents": documents,
+            var image: [(key: String, value: JSONValue)] = [
+                ("base", .string(entry.base)), ("platforms", .string(entry.platforms)), ("pinned", .string(entry.pinned)),
+                ("root", .object([("mediaType", .string(root.mediaType)), ("digest", .string(root.digest.description)), ("size", .integer(root.size))])),
+                ("documents", .object(documents)),
             ]
-            if let imageName = entry.snapshot.imageName { image["imageName"] = imageName }
-            images[name] = image
+            if let imageName = entry.snapshot.imageName { image.append(("imageName", .string(imageName))) }
+            images.append((name, .object(image)))
         }
-        let object: [String: Any] = ["lockVersion": LockFile.version, "images": images]
-        var data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        data.append(0x0A)
-        return data
+        let object: JSONValue = .object([("lockVersion", .integer(LockFile.version)), ("images", .object(images))])
+        return Data(object.sortedByKeyBytes().prettySerialized())
     }
 }

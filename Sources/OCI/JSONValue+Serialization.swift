@@ -7,6 +7,60 @@ extension JSONValue {
         return out
     }
 
+    /// Indented UTF-8 JSON for files people review (kiln.lock): two spaces per level,
+    /// `"key": value`, one member or element per line, keys in their stored order. Byte for byte
+    /// the same on every platform (Foundation's pretty printer is not).
+    public func prettySerialized() -> [UInt8] {
+        var out: [UInt8] = []
+        writePretty(into: &out, depth: 0)
+        out.append(0x0A)
+        return out
+    }
+
+    private func writePretty(into out: inout [UInt8], depth: Int) {
+        func newline(_ level: Int) {
+            out.append(0x0A)
+            out.append(contentsOf: [UInt8](repeating: 0x20, count: 2 * level))
+        }
+        switch self {
+        case .object(let members) where !members.isEmpty:
+            out.append(UInt8(ascii: "{"))
+            for (index, member) in members.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                newline(depth + 1)
+                JSONValue.writeString(member.key, into: &out)
+                out.append(contentsOf: [UInt8(ascii: ":"), 0x20])
+                member.value.writePretty(into: &out, depth: depth + 1)
+            }
+            newline(depth)
+            out.append(UInt8(ascii: "}"))
+        case .array(let elements) where !elements.isEmpty:
+            out.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                newline(depth + 1)
+                element.writePretty(into: &out, depth: depth + 1)
+            }
+            newline(depth)
+            out.append(UInt8(ascii: "]"))
+        default:
+            write(into: &out)
+        }
+    }
+
+    /// This value with every object's members sorted by their keys' UTF-8 bytes (recursively).
+    public func sortedByKeyBytes() -> JSONValue {
+        switch self {
+        case .object(let members):
+            return .object(members.map { ($0.key, $0.value.sortedByKeyBytes()) }
+                .sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) })
+        case .array(let elements):
+            return .array(elements.map { $0.sortedByKeyBytes() })
+        default:
+            return self
+        }
+    }
+
     private func write(into out: inout [UInt8]) {
         switch self {
         case .object(let members):

@@ -1,3 +1,5 @@
+import Foundation
+
 /// An http or https URL checked before kiln connects to it: registries are untrusted, and the
 /// URLs they name (token realms, redirects, upload locations) reach the HTTP client, which traps
 /// on a port above 65535 and follows `http+unix://` to local sockets.
@@ -16,6 +18,7 @@ struct RegistryURL: Equatable, Sendable {
         case noHost
         case port(String)
         case controlCharacters
+        case ambiguous
 
         var description: String {
             switch self {
@@ -24,12 +27,15 @@ struct RegistryURL: Equatable, Sendable {
             case .noHost: return "no host"
             case .port(let port): return "port '\(port)' (must be 1 to 65535)"
             case .controlCharacters: return "control characters or spaces"
+            case .ambiguous: return "its host or port reads differently to the HTTP client"
             }
         }
     }
 
-    /// Parses by hand rather than with Foundation, so every part that reaches the connection
-    /// (scheme, host, port) is one kiln checked.
+    /// Parses by hand rather than with Foundation alone, so every part that reaches the
+    /// connection (scheme, host, port) is one kiln checked; then requires Foundation's `URL`,
+    /// which the HTTP client connects by, to read the same host and port (`\@` and similar
+    /// tricks parse differently in different parsers).
     init(parsing text: String) throws(Problem) {
         guard !text.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) else { throw .controlCharacters }
         guard let schemeEnd = text.range(of: "://") else { throw .notAbsolute }
@@ -61,9 +67,18 @@ struct RegistryURL: Equatable, Sendable {
             }
             port = number
         }
+        guard let foundation = URL(string: text), let foundationHost = foundation.host,
+              Self.unbracketed(foundationHost.lowercased()) == Self.unbracketed(host.lowercased()),
+              (foundation.port ?? port) == port else {
+            throw .ambiguous
+        }
         self.scheme = scheme
         self.host = host.lowercased()
         self.port = port
+    }
+
+    private static func unbracketed(_ host: some StringProtocol) -> String {
+        host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : String(host)
     }
 
     /// `scheme://host[:port]`, the port only when it is not the scheme's default, so the same

@@ -10,6 +10,9 @@ import Testing
         ("https://h:8443/x?y=1", "https://h:8443"),
         ("http://user:pw@127.0.0.1:5000/v2/", "http://127.0.0.1:5000"),
         ("http://[::1]:5000/v2/", "http://[::1]:5000"),
+        // Whatever the user info holds, kiln and the HTTP client agree on the host.
+        ("http://evil.example\\@good.example/token", "http://good.example"),
+        ("http://a@b@good.example/token", "http://good.example"),
     ])
     func parsesOriginsWithoutUserinfoOrDefaultPorts(_ url: String, origin: String) throws {
         #expect(try RegistryURL(parsing: url).origin == origin)
@@ -30,6 +33,8 @@ import Testing
         ("http://[::1]:70000/", .port("70000")),
         ("http://a b/", .controlCharacters),
         ("http://a\r\nb/", .controlCharacters),
+        ("http://good.example:80:81/", .ambiguous),
+        ("http://[::1/", .noHost),
     ])
     func refusesWhatTheHTTPClientMustNeverSee(_ url: String, problem: RegistryURL.Problem) {
         #expect(throws: problem) { try RegistryURL(parsing: url) }

@@ -17,8 +17,14 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
     case invalidConfig(path: String, reason: String)
     case retriesExhausted(host: String, action: String, attempts: Int, last: String)
     case immutableTag(reference: String, current: String, new: String)
+    /// A URL the registry named (token realm, redirect, upload location) that kiln will not
+    /// send a request to; `role` names which, `url` is shown without user info.
+    case refusedURL(host: String, role: String, url: String, reason: String)
 
-    public var description: String {
+    /// Without any URL's user info: an endpoint may carry a password, and messages are printed.
+    public var description: String { message.redactingUserinfo }
+
+    private var message: String {
         switch self {
         case .unreachable(let host, let reason):
             return "cannot reach registry \(host): \(reason)"
@@ -52,8 +58,16 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
             return "\(path): \(reason)"
         case .immutableTag(let reference, let current, let new):
             return "\(reference) already holds \(current) and the repository's tags are immutable; not replacing it with \(new) (use a new tag)"
+        case .refusedURL(let host, let role, let url, let reason):
+            return "registry \(host): refused \(role) \(Self.printable(url)): \(reason)"
         case .retriesExhausted(let host, let action, let attempts, let last):
             return "registry \(host): \(action) failed after \(attempts) attempts (last: \(last))"
         }
+    }
+
+    /// A URL from the wire as one short line: control characters dropped, at most 200 characters.
+    static func printable(_ url: String) -> String {
+        let visible = String(String.UnicodeScalarView(url.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }))
+        return visible.count > 200 ? String(visible.prefix(200)) + "…" : visible
     }
 }

@@ -47,7 +47,7 @@ extension RegistryImage: ImageDestination {
             throw await failure(start, action: "start upload of \(descriptor.digest)")
         }
         let base = try await session.prepare()
-        var url = RegistrySession.resolve(location, against: base)
+        var url = try CredentialBoundary.uploadLocation(location, registry: reference.registry, base: base)
         url += (url.contains("?") ? "&" : "?") + "digest=\(descriptor.digest)"
         let stream = try await open()
         let body = HTTPClientRequest.Body.stream(stream.map { ByteBuffer(bytes: $0) }, length: .known(descriptor.size))

@@ -180,7 +180,7 @@ extension RegistryImage {
                     throw RegistryError.retriesExhausted(host: reference.registry, action: action, attempts: attempt, last: reason)
                 }
                 let delay = policy.delay(afterAttempt: attempt, retryAfter: nil)
-                transport.options.logger.info("\(reference.registry): \(action) interrupted (\(reason)); retrying in \(String(format: "%.1f", delay)) s")
+                transport.options.logger.info("\(reference.registry): \(action.redactingUserinfo) interrupted (\(reason)); retrying in \(String(format: "%.1f", delay)) s")
                 try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
             }
         }

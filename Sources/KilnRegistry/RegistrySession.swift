@@ -43,6 +43,7 @@ actor RegistrySession {
         if let baseURL { return baseURL }
         if let endpoint = options.endpoints[registry] {
             let base = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
+            _ = try CredentialBoundary.checked(base, role: "endpoint", registry: registry)
             try await ping(base, retrying: true)
             baseURL = base
             return base
@@ -64,11 +65,13 @@ actor RegistrySession {
         return secure
     }
 
-    /// `GET /v2/` at `base`; records the challenge.
+    /// `GET /v2/` at `base`; records the challenge, after checking that its token realm is one
+    /// kiln may send credentials to (``CredentialBoundary``), so a refused realm fails before any
+    /// token request.
     /// - Returns: `false` when the server answered 400 (a TLS server reached over plain HTTP).
     @discardableResult
     private func ping(_ base: String, retrying: Bool) async throws -> Bool {
-        let response = try await withRetries(action: "GET \(base)/v2/", attempts: retrying ? nil : 1) {
+        let response = try await withRetries(action: "GET \(base.redactingUserinfo)/v2/", attempts: retrying ? nil : 1) {
             var request = RegistrySession.request("\(base)/v2/")
             request.method = .GET
             // A short deadline: the client retries connecting until it passes, and a probe of
@@ -81,8 +84,11 @@ actor RegistrySession {
             challenge = nil
         case 401:
             challenge = response.headers["WWW-Authenticate"].lazy.compactMap(AuthChallenge.init(header:)).first
-            guard challenge != nil else {
+            guard let challenge else {
                 throw RegistryError.invalidResponse(host: registry, reason: "401 without a Basic or Bearer challenge")
+            }
+            if challenge.scheme == .bearer {
+                _ = try CredentialBoundary.tokenRealm(challenge.realm, registry: registry, base: base)
             }
         case 400 where base.hasPrefix("http://"):
             return false
@@ -141,7 +147,8 @@ actor RegistrySession {
     }
 
     /// A GET that follows redirects itself, dropping the Authorization header when a redirect
-    /// leaves the registry's origin (Docker Hub sends blob downloads to a CDN).
+    /// leaves the registry's origin (Docker Hub sends blob downloads to a CDN). Each Location is
+    /// checked first (``CredentialBoundary/redirect(_:registry:base:)``).
     func getFollowingRedirects(_ path: String, headers: HTTPHeaders = [:], scopes: [String], action: String) async throws -> HTTPClientResponse {
         var response = try await send(.GET, path, headers: headers, scopes: scopes, action: action)
         let base = try await prepare()
@@ -152,8 +159,8 @@ actor RegistrySession {
                 throw RegistryError.invalidResponse(host: registry, reason: "too many redirects for \(action)")
             }
             _ = try? await response.body.collect(upTo: 64 * 1024)
-            let target = Self.resolve(location, against: base)
-            if Self.origin(of: target) == Self.origin(of: base) {
+            let (target, sameOrigin) = try CredentialBoundary.redirect(location, registry: registry, base: base)
+            if sameOrigin {
                 response = try await send(.GET, target, headers: headers, scopes: scopes, action: action)
             } else {
                 response = try await withRetries(action: action) {
@@ -172,7 +179,9 @@ actor RegistrySession {
         return base + "/" + location
     }
 
+    /// `scheme://host[:port]` (no user info, no default port); unparsable text as it was written.
     static func origin(of url: String) -> String {
+        if let parsed = try? RegistryURL(parsing: url) { return parsed.origin }
         guard let schemeEnd = url.range(of: "://") else { return url }
         let rest = url[schemeEnd.upperBound...]
         let hostEnd = rest.firstIndex(of: "/") ?? rest.endIndex
@@ -213,7 +222,7 @@ actor RegistrySession {
             }
             guard number < attempts else { break }
             let delay = policy.delay(afterAttempt: number, retryAfter: retryAfter)
-            options.logger.info("\(registry): \(action): \(last); retrying in \(String(format: "%.1f", delay)) s")
+            options.logger.info("\("\(registry): \(action): \(last)".redactingUserinfo); retrying in \(String(format: "%.1f", delay)) s")
             try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
         }
         throw RegistryError.retriesExhausted(host: registry, action: action, attempts: attempts, last: last)
@@ -221,6 +230,10 @@ actor RegistrySession {
 
     /// A short, secret-free description of a transport error.
     static func describe(_ error: Error) -> String {
+        shortDescription(error).redactingUserinfo
+    }
+
+    private static func shortDescription(_ error: Error) -> String {
         if let error = error as? HTTPClientError {
             switch error {
             case .connectTimeout: return "connection timed out"
@@ -267,8 +280,10 @@ actor RegistrySession {
     }
 
     /// The token flow of the distribution spec: GET realm?service=…&scope=…, with Basic
-    /// credentials when kiln has them, anonymous otherwise.
+    /// credentials when kiln has them, anonymous otherwise; only to a realm that
+    /// ``CredentialBoundary/tokenRealm(_:registry:base:)`` accepts.
     private func fetchToken(challenge: AuthChallenge, scopes: [String]) async throws -> (String, TimeInterval) {
+        _ = try CredentialBoundary.tokenRealm(challenge.realm, registry: registry, base: try await prepare())
         guard let realm = challenge.realm, var components = URLComponents(string: realm) else {
             throw RegistryError.invalidResponse(host: registry, reason: "Bearer challenge without a usable realm")
         }

@@ -54,7 +54,7 @@ struct TransportFlags: ParsableArguments {
         options.caFile = caFile ?? ProcessInfo.processInfo.environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         for entry in endpoints {
             guard let equals = entry.firstIndex(of: "="), entry[entry.index(after: equals)...].contains("://") else {
-                throw ValidationError("--registry-endpoint '\(entry)' must have the form HOST=URL, e.g. docker.io=http://127.0.0.1:5000")
+                throw ValidationError("--registry-endpoint '\(entry.redactingUserinfo)' must have the form HOST=URL, e.g. docker.io=http://127.0.0.1:5000")
             }
             options.endpoints[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
         }

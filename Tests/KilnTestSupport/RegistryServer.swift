@@ -16,7 +16,9 @@ public final class RegistryServer: @unchecked Sendable {
     /// - Parameters:
     ///   - tls: serve HTTPS with a certificate for 127.0.0.1 from a throwaway CA.
     ///   - user: require htpasswd basic auth for this user and password.
-    public init(tls: Bool = false, user: (String, String)? = nil) throws {
+    ///   - tokenIssuer: require bearer tokens from this issuer (`auth: token`): the registry
+    ///     itself checks each token's signature, audience and access claims.
+    public init(tls: Bool = false, user: (String, String)? = nil, tokenIssuer: TokenIssuer? = nil) throws {
         directory = try TemporaryDirectory("kiln-registry")
         port = try freePort()
         var config = """
@@ -66,6 +68,17 @@ public final class RegistryServer: @unchecked Sendable {
 
                 """
             credentials = (name, password)
+        } else if let tokenIssuer {
+            config += """
+                auth:
+                  token:
+                    realm: \(tokenIssuer.realm)
+                    service: \(tokenIssuer.service)
+                    issuer: \(tokenIssuer.issuer)
+                    rootcertbundle: \(tokenIssuer.certificateFile)
+
+                """
+            credentials = (tokenIssuer.user.name, tokenIssuer.user.password)
         } else {
             credentials = nil
         }

@@ -28,22 +28,6 @@ struct TransportFlags: ParsableArguments {
     @Flag(help: "Print only the result and errors (no progress or notes).")
     var quiet = false
 
-    /// What is wrong with an endpoint URL, or `nil`: http or https, a host, a port the HTTP
-    /// client can take (a port above 65535 would trap it). The URL is never echoed: it may hold
-    /// a password.
-    static func endpointProblem(_ url: String) -> String? {
-        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else {
-            return "is not a URL"
-        }
-        guard scheme == "http" || scheme == "https" else { return "must be an http:// or https:// URL" }
-        guard let host = components.host, !host.isEmpty else { return "has no host" }
-        if let authority = url.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first {
-            let hostPort = authority.split(separator: "@").last ?? authority
-            if let problem = RegistryReference.problem(withHost: String(hostPort)) { return "has a bad host or port: \(problem)" }
-        }
-        return nil
-    }
-
     /// Builds the transport options; `outputRegistry` receives --username/--password-stdin.
     func options(outputRegistry: String?) throws -> TransportOptions {
         // ECR hosts authenticate with AWS credentials; every other registry with Docker's config.
@@ -57,9 +41,6 @@ struct TransportFlags: ParsableArguments {
                 throw ValidationError("--registry-endpoint '\(entry.redactingUserinfo)' must have the form HOST=URL, e.g. docker.io=http://127.0.0.1:5000")
             }
             options.endpoints[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
-        }
-        for (host, url) in options.endpoints {
-            if let problem = Self.endpointProblem(url) { throw InputError("the endpoint for \(host) \(problem)") }
         }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         options.jobs = jobs

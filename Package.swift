@@ -52,10 +52,11 @@ let package = Package(
         .target(
             name: "KilnRegistry",
             dependencies: [
-                "OCI", "KilnStore", "KilnCrypto",
+                "OCI", "KilnStore", "KilnCrypto", "KilnPlatform",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),

@@ -16,6 +16,8 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
     case credentialHelper(helper: String, reason: String)
     case invalidConfig(path: String, reason: String)
     case retriesExhausted(host: String, action: String, attempts: Int, last: String)
+    /// A body that kept failing (cut off, timed out, stalled), named: which blob or document.
+    case transferFailed(host: String, what: String, attempts: Int, last: String)
     case immutableTag(reference: String, current: String, new: String)
     /// A URL the registry named (token realm, redirect, upload location) that kiln will not
     /// send a request to; `role` names which, `url` is shown without user info.
@@ -60,6 +62,8 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
             return "\(reference) already holds \(current) and the repository's tags are immutable; not replacing it with \(new) (use a new tag)"
         case .refusedURL(let host, let role, let url, let reason):
             return "registry \(host): refused \(role) \(Self.printable(url)): \(reason)"
+        case .transferFailed(let host, let what, let attempts, let last):
+            return "registry \(host): \(what) failed\(attempts > 1 ? " after \(attempts) attempts" : "") (last: \(last))"
         case .retriesExhausted(let host, let action, let attempts, let last):
             return "registry \(host): \(action) failed after \(attempts) attempts (last: \(last))"
         }

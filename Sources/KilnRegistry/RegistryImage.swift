@@ -21,6 +21,29 @@ public final class RegistryImage: @unchecked Sendable {
     }
 
     var session: RegistrySession { get async { await transport.session(for: reference.registry) } }
+
+    /// A document's body (manifest, at most 4 MiB), within an overall deadline of twice the
+    /// stall window: a registry trickling bytes cannot hold the run. Errors say which it was.
+    static func collectDocument(_ body: HTTPClientResponse.Body, reference: String, host: String, options: TransportOptions) async throws -> [UInt8] {
+        let deadline = ContinuousClock.now + .seconds(2 * options.stallSeconds)
+        var bytes: [UInt8] = []
+        do {
+            for try await buffer in body {
+                bytes += Array(buffer: buffer)
+                guard bytes.count <= maxMetadataBlobSize else { throw RegistryError.manifestTooLarge(reference: reference) }
+                guard ContinuousClock.now < deadline else {
+                    throw RegistryError.transferFailed(host: host, what: "download of \(reference)", attempts: 1, last: "not complete within \(2 * options.stallSeconds) s")
+                }
+            }
+        } catch let error as RegistryError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw RegistryError.transferFailed(host: host, what: "download of \(reference)", attempts: 1, last: TransportFailure(error).text)
+        }
+        return bytes
+    }
     var repository: String { reference.repository }
     var pullScopes: [String] { ["repository:\(repository):pull"] }
     var pushScopes: [String] { ["repository:\(repository):pull,push"] }
@@ -106,18 +129,6 @@ extension RegistryImage: ImageSource {
         }
     }
 
-    public func openBlob(_ descriptor: Descriptor) async throws -> BlobStream {
-        let session = await session
-        let action = "GET blob \(descriptor.digest)"
-        let response = try await session.getFollowingRedirects("/v2/\(repository)/blobs/\(descriptor.digest)", scopes: pullScopes, action: action)
-        guard response.status == .ok else {
-            if response.status == .notFound { throw RegistryError.blobNotFound(host: reference.registry, repository: repository, digest: descriptor.digest.description) }
-            throw await failure(response, action: action)
-        }
-        let raw = BlobStream(wrapping: response.body.makeAsyncIterator()) { Array(buffer: $0) }
-        return BlobStream.verifying(raw, against: descriptor, location: "\(reference.registry)/\(repository)")
-    }
-
     /// GETs a manifest, capped at 4 MiB, and checks it against the expected digest or the
     /// digest the registry announced.
     func getManifest(_ tagOrDigest: String, expected: Digest?, mediaType: String?) async throws -> (descriptor: Descriptor, bytes: [UInt8]) {
@@ -134,11 +145,7 @@ extension RegistryImage: ImageSource {
         if let length = response.headers.first(name: "Content-Length").flatMap(Int.init), length > maxMetadataBlobSize {
             throw RegistryError.manifestTooLarge(reference: shown)
         }
-        let body: ByteBuffer
-        do { body = try await response.body.collect(upTo: maxMetadataBlobSize) } catch {
-            throw RegistryError.manifestTooLarge(reference: shown)
-        }
-        let bytes = Array(buffer: body)
+        let bytes = try await Self.collectDocument(response.body, reference: shown, host: reference.registry, options: transport.options)
         let actual = Digest.of(bytes)
         if let expected, expected != actual {
             throw RegistryError.digestMismatch(reference: shown, expected: expected.description, actual: actual.description)

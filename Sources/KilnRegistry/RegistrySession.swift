@@ -49,14 +49,21 @@ actor RegistrySession {
             return base
         }
         if RegistryReference.isLoopback(registry) || options.insecureHosts.contains(registry) {
+            // One plain request decides: an HTTP answer other than 400 means a plain-HTTP
+            // registry (whose 5xx is then retried and reported as such, not as a TLS failure);
+            // a 400 or no HTTP at all means a TLS server.
             let plain = "http://\(apiHost)"
-            do {
-                if try await ping(plain, retrying: false) {
-                    baseURL = plain
-                    return plain
+            var first = RegistrySession.request("\(plain)/v2/")
+            first.method = .GET
+            if let response = try? await http.execute(first, timeout: .seconds(5)), response.status != .badRequest {
+                if RetryPolicy.retryableStatuses.contains(response.status.code) {
+                    _ = try? await response.body.collect(upTo: 64 * 1024)
+                    try await ping(plain, retrying: true)
+                } else {
+                    try await record(response, base: plain)
                 }
-            } catch RegistryError.retriesExhausted {
-                // Nothing speaks plain HTTP there: try TLS.
+                baseURL = plain
+                return plain
             }
         }
         let secure = "https://\(apiHost)"
@@ -78,6 +85,13 @@ actor RegistrySession {
             // the wrong scheme or of a dead host should not take long to say so.
             return try await self.http.execute(request, timeout: .seconds(5))
         }
+        return try await record(response, base: base)
+    }
+
+    /// Takes the challenge from a `/v2/` answer.
+    /// - Returns: `false` when the server answered 400 (a TLS server reached over plain HTTP).
+    @discardableResult
+    private func record(_ response: HTTPClientResponse, base: String) async throws -> Bool {
         _ = try? await response.body.collect(upTo: 64 * 1024)
         switch response.status.code {
         case 200:
@@ -214,11 +228,16 @@ actor RegistrySession {
                 throw error
             } catch is CancellationError {
                 throw CancellationError()
-            } catch let error as NIOSSLError {
-                // A certificate or protocol mismatch does not heal by itself.
-                throw RegistryError.unreachable(host: registry, reason: "TLS handshake failed (\(error)); for a private CA pass --ca-file")
             } catch {
-                last = RegistrySession.describe(error)
+                let failure = TransportFailure(error)
+                // Refused, unknown host, TLS: nobody (or not the expected server) is there, and
+                // a retry seconds later will not change that: say so at once.
+                if failure.isFinal {
+                    var reason = "\(action.redactingUserinfo): \(failure.text)"
+                    if case .tls = failure { reason += "; for a private CA pass --ca-file, for a plain-HTTP registry --insecure" }
+                    throw RegistryError.unreachable(host: registry, reason: reason)
+                }
+                last = failure.text.redactingUserinfo
             }
             guard number < attempts else { break }
             let delay = policy.delay(afterAttempt: number, retryAfter: retryAfter)
@@ -230,22 +249,7 @@ actor RegistrySession {
 
     /// A short, secret-free description of a transport error.
     static func describe(_ error: Error) -> String {
-        shortDescription(error).redactingUserinfo
-    }
-
-    private static func shortDescription(_ error: Error) -> String {
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .connectTimeout: return "connection timed out"
-            case .readTimeout: return "read timed out"
-            case .remoteConnectionClosed, .cancelled: return "connection closed"
-            default: return String(describing: error)
-            }
-        }
-        let text = String(describing: error)
-        if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
-        if text.contains("stream ended at an unexpected time") || text.contains("unexpected end") { return "connection closed mid-transfer" }
-        return text.count > 160 ? String(text.prefix(160)) + "…" : text
+        TransportFailure(error).text.redactingUserinfo
     }
 
     // MARK: Auth

@@ -18,7 +18,10 @@ public final class RegistryTransport: Sendable {
             }
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow)
-        configuration.timeout = .init(connect: .seconds(10), read: .seconds(120))
+        configuration.timeout = .init(connect: .seconds(10), read: .seconds(Int64(options.stallSeconds)))
+        // kiln retries (with backoff, and not at all where retrying cannot help); the client's
+        // own silent reconnecting until a deadline made a refused port take 30 s to report.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .disabled
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.options = options

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 
 /// How kiln reaches registries: shared by every registry a run talks to.
@@ -14,6 +15,17 @@ public struct TransportOptions: Sendable {
     /// Blob transfers in parallel.
     public var jobs = 4
     public var logger = Logger(label: "kiln")
+    /// A body slower than ``minimumBytesPerSecond`` over this many seconds is a stalled
+    /// transfer: a blob download is then resumed, a document (at most 4 MiB) must arrive
+    /// within twice this. `$KILN_STALL_SECONDS` sets it (default 60).
+    public var stallSeconds: Int = TransportOptions.stallSecondsFromEnvironment()
+    /// 1 KiB/s: far below any working link, far above a registry trickling bytes to hold a run.
+    public var minimumBytesPerSecond = 1024
+
+    static func stallSecondsFromEnvironment() -> Int {
+        guard let text = ProcessInfo.processInfo.environment["KILN_STALL_SECONDS"], let value = Int(text), value >= 1 else { return 60 }
+        return value
+    }
 
     public init(credentials: CredentialProvider = DockerConfigCredentials()) {
         self.credentials = credentials

@@ -9,6 +9,9 @@ inject, each a given number of times:
   --manifest-put-503 N  the first N manifest PUTs answer 503 (-1: every one)
   --drop-digest D       the first GET of blob D: half the body, then cut the connection
   --redirect-blobs URL  answer every blob GET with 307 to URL + the same path (another origin)
+  --trickle-blob-get N  the first N blob GETs: send the headers, then one body byte per second
+  --trickle-manifest-get N  the same for manifest GETs (-1: every one)
+  --v2-status CODE      answer every GET /v2/ with this status (a registry failing its probe)
   --record-header NAME  with --record-auth: append that header's value (or -) instead
   --record-auth FILE    append "auth" or "none" to FILE for each request, by whether it carried
                         an Authorization header; with --grant USER:PASS the request is then
@@ -21,13 +24,14 @@ import http.client
 import http.server
 import signal
 import threading
+import time
 
 # A parent may start us with SIGTERM blocked (threads of the Swift test runner block signals).
 signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--upstream", required=True, help="HOST:PORT of the real registry")
-for name in ("drop-blob-get", "blob-put-503", "manifest-get-429", "manifest-put-503"):
+for name in ("drop-blob-get", "blob-put-503", "manifest-get-429", "manifest-put-503", "trickle-blob-get", "trickle-manifest-get", "v2-status"):
     parser.add_argument("--" + name, type=int, default=0)
 parser.add_argument("--drop-digest", default="")
 parser.add_argument("--redirect-blobs", default="")
@@ -42,6 +46,8 @@ budget = {
     "manifest-get-429": args.manifest_get_429,
     "manifest-put-503": args.manifest_put_503,
     "drop-digest": 1 if args.drop_digest else 0,
+    "trickle-blob-get": args.trickle_blob_get,
+    "trickle-manifest-get": args.trickle_manifest_get,
 }
 lock = threading.Lock()
 
@@ -73,6 +79,12 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             return 429
         if self.command == "PUT" and "/manifests/" in path and take("manifest-put-503"):
             return 503
+        if self.command == "GET" and "/blobs/sha256:" in path and take("trickle-blob-get"):
+            return "trickle"
+        if self.command == "GET" and "/manifests/" in path and take("trickle-manifest-get"):
+            return "trickle"
+        if self.command == "GET" and path == "/v2/" and args.v2_status:
+            return args.v2_status
         return None
 
     def forward(self):
@@ -91,7 +103,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             return
         fault = self.fault_for()
-        if fault in (503, 429):
+        if isinstance(fault, int):
             self.send_response(fault)
             if fault == 429:
                 self.send_header("Retry-After", "1")
@@ -111,6 +123,16 @@ class Proxy(http.server.BaseHTTPRequestHandler):
                 self.send_header(key, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
+        if fault == "trickle":
+            try:
+                for index in range(len(payload)):
+                    self.wfile.write(payload[index:index + 1])
+                    self.wfile.flush()
+                    time.sleep(1)
+            except OSError:
+                pass
+            self.close_connection = True
+            return
         if fault == "drop" and self.command != "HEAD":
             self.wfile.write(payload[: len(payload) // 2])
             self.wfile.flush()

@@ -10,7 +10,8 @@ import PackageDescription
 //   KilnRecipe  -> KilnStore         what a bake is asked to do: config edits, platforms, locked base documents
 //   KilnRegistry -> KilnStore        the registry over HTTP (AsyncHTTPClient): auth, retries, streaming
 //   KilnAWS     -> KilnRegistry      ECR on top: SigV4, AWS credential chain, ECR API
-//   KilnBake    -> all of the above  resolve base -> build layer -> mutate -> write
+//   KilnBake    -> KilnRegistry, KilnLayer, KilnRecipe   one ImageStore per run; resolve base -> build layer -> mutate -> write
+//                                    (knows no ECR: the destination preparation step comes from KilnAWS via the CLI)
 //   KilnSpec    -> KilnRecipe, KilnLayer   images/*.yaml and kiln.lock (no NIO: fuzzed)
 //   KilnProject -> KilnSpec, KilnBake      lock, plan, build, verify
 //   kiln        -> KilnBake          thin CLI on swift-argument-parser
@@ -76,7 +77,7 @@ let package = Package(
         .target(
             name: "KilnBake",
             dependencies: [
-                "OCI", "KilnLayer", "KilnStore", "KilnRecipe", "KilnRegistry", "KilnAWS",
+                "OCI", "KilnLayer", "KilnStore", "KilnRecipe", "KilnRegistry",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -88,7 +89,7 @@ let package = Package(
         // The spec-driven commands: lock, plan, build, verify.
         .target(
             name: "KilnProject",
-            dependencies: ["KilnSpec", "KilnRecipe", "KilnBake", "KilnLayer", "KilnRegistry", "KilnAWS", "KilnStore", "OCI"]
+            dependencies: ["KilnSpec", "KilnRecipe", "KilnBake", "KilnLayer", "KilnRegistry", "KilnStore", "OCI"]
         ),
         .executableTarget(
             name: "kiln",

@@ -1,4 +1,4 @@
-import KilnAWS
+import KilnRegistry
 import KilnLayer
 import KilnStore
 import OCI
@@ -17,7 +17,7 @@ public struct BakeRequest: Sendable {
     /// When set it also becomes the config's `created`.
     public var sourceDateEpoch: Int64?
     /// For an ECR output: create the repository when it is missing, with these settings.
-    public var createRepository: ECRRepositoryCheck.Creation?
+    public var createRepository: RepositoryCreation?
     /// Further tags of the output given the same image after its own tag (`kiln build`: the
     /// spec's `tags` after the content tag).
     public var additionalTags: [String] = []

@@ -9,11 +9,9 @@ extension Baker {
     /// verified on the way; the tag is written last.
     /// - Returns: the destination pinned to the (unchanged) digest.
     public func copy(from sourceReference: ImageReference, to destinationReference: ImageReference) async throws -> (reference: String, digest: Digest) {
-        let usesRegistry = [sourceReference, destinationReference].contains { if case .registry = $0 { true } else { false } }
-        let registries = usesRegistry ? try RegistryTransport(options: transport) : nil
-        let destination = try openDestination(destinationReference, registries: registries)
+        let destination = try store.destination(destinationReference)
         do {
-            let source = openSource(sourceReference, registries: registries)
+            let source = try store.source(sourceReference)
             let root = try await source.resolve()
             let rootBytes = try await source.fetch(root)
             let what = "\(sourceReference)"
@@ -37,11 +35,9 @@ extension Baker {
                 for (descriptor, manifest) in manifests { try await destination.putManifest(manifest.raw, as: descriptor) }
             }
             try await destination.tag(root, bytes: rootBytes)
-            await registries?.shutdown()
             return (destinationReference.pinned(root.digest), root.digest)
         } catch {
             destination.abort()
-            await registries?.shutdown()
             throw error
         }
     }

@@ -1,30 +1,16 @@
-import KilnRegistry
 import KilnStore
 import OCI
 
 /// `kiln digest`: what a reference points at, without downloading layers.
 public struct DigestResolver {
-    private let transport: TransportOptions
+    private let store: ImageStore
 
-    public init(transport: TransportOptions = TransportOptions()) {
-        self.transport = transport
+    public init(store: ImageStore) {
+        self.store = store
     }
 
     /// The descriptor (digest, media type, size) of the manifest or index `reference` names.
     public func resolve(_ reference: ImageReference) async throws -> Descriptor {
-        switch reference {
-        case .layout(let layout):
-            return try await OCILayout(layout).resolve()
-        case .registry(let registry):
-            let registries = try RegistryTransport(options: transport)
-            do {
-                let descriptor = try await RegistryImage(registry, transport: registries).headDigest()
-                await registries.shutdown()
-                return descriptor
-            } catch {
-                await registries.shutdown()
-                throw error
-            }
-        }
+        try await store.head(reference)
     }
 }

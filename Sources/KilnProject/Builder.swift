@@ -1,5 +1,4 @@
 import Foundation
-import KilnAWS
 import KilnBake
 import KilnRegistry
 import KilnSpec
@@ -11,12 +10,12 @@ import OCI
 /// a HEAD per tag decides it.
 public struct Builder: Sendable {
     public let project: Project
-    private let transport: TransportOptions
+    private let store: ImageStore
     private let progress: TransferProgress
 
-    public init(project: Project, transport: TransportOptions, progress: TransferProgress) {
+    public init(project: Project, store: ImageStore, progress: TransferProgress) {
         self.project = project
-        self.transport = transport
+        self.store = store
         self.progress = progress
     }
 
@@ -44,7 +43,7 @@ public struct Builder: Sendable {
 
     /// Builds every spec, at most `parallel` at a time. A failed image does not stop the others.
     /// - Returns: one report per spec, sorted by name.
-    public func buildAll(_ specs: [ImageSpec], lock: LockFile, layouts: String?, createRepository: ECRRepositoryCheck.Creation?, parallel: Int) async -> [Report] {
+    public func buildAll(_ specs: [ImageSpec], lock: LockFile, layouts: String?, createRepository: RepositoryCreation?, parallel: Int) async -> [Report] {
         // Errors are caught per image, so the map itself never throws.
         let reports: [Report] = (try? await BoundedConcurrency.map(specs, limit: parallel) { (spec: ImageSpec) -> Report in
             do {
@@ -59,17 +58,17 @@ public struct Builder: Sendable {
     /// Builds one spec.
     /// - Parameters:
     ///   - layouts: when set, write `DIR/NAME` layouts there instead of pushing to the targets.
-    public func build(_ spec: ImageSpec, lock: LockFile, layouts: String?, createRepository: ECRRepositoryCheck.Creation?) async throws -> Outcome {
+    public func build(_ spec: ImageSpec, lock: LockFile, layouts: String?, createRepository: RepositoryCreation?) async throws -> Outcome {
         let plan = try await Planner(project: project).plan(spec, lock: lock)
         let entry = try project.lockedEntry(for: spec, in: lock)
         let target: ImageReference = layouts.map { .layout(LayoutReference(directory: ($0 as NSString).appendingPathComponent(spec.name))) } ?? spec.target
         let pinned = ImagePlan.output(target, tag: plan.tag).pinned(plan.digest)
 
-        let current = try await TagReader(transport: transport).descriptors(of: target, tags: [plan.tag] + spec.tags).mapValues(\.digest)
+        let current = try await TagReader(store: store).descriptors(of: target, tags: [plan.tag] + spec.tags).mapValues(\.digest)
         if current[plan.tag] == plan.digest {
             let stale = spec.tags.filter { current[$0] != plan.digest }
             if stale.isEmpty { return Outcome(plan: plan, reference: pinned, action: .upToDate) }
-            try await TagReader(transport: transport).point(target, tags: stale, at: plan.derivation.root, bytes: plan.derivation.rootBytes)
+            try await TagReader(store: store).point(target, tags: stale, at: plan.derivation.root, bytes: plan.derivation.rootBytes)
             return Outcome(plan: plan, reference: pinned, action: .retagged)
         }
 
@@ -77,7 +76,7 @@ public struct Builder: Sendable {
         request.additionalTags = spec.tags
         request.createRepository = createRepository
         request.expectedDigest = plan.digest
-        let result = try await Baker(transport: transport, progress: progress).bake(request)
+        let result = try await Baker(store: store, progress: progress).bake(request)
         // The plan and the bake share one derivation, so this holds unless the registry served
         // other bytes for the locked base than the lock holds (which digest checks rule out).
         guard result.digest == plan.digest else {

@@ -6,11 +6,11 @@ import KilnStore
 /// `kiln lock`: pins each spec's base to a digest and records the documents a bake reads.
 public struct Locker: Sendable {
     public let project: Project
-    private let transport: TransportOptions
+    private let store: ImageStore
 
-    public init(project: Project, transport: TransportOptions) {
+    public init(project: Project, store: ImageStore) {
         self.project = project
-        self.transport = transport
+        self.store = store
     }
 
     /// What `kiln lock` reports per image.
@@ -23,7 +23,7 @@ public struct Locker: Sendable {
     public func lock(_ specs: [ImageSpec], into existing: LockFile, update: Bool, all: Bool) async throws -> (lock: LockFile, changes: [(String, Change)]) {
         var lock = existing
         var changes: [(String, Change)] = []
-        let baker = Baker(transport: transport)
+        let baker = Baker(store: store)
         for spec in specs {
             let old = existing.entries[spec.name]
             if let old, !update, Project.change(of: spec, since: old) == nil {

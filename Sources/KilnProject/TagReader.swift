@@ -1,71 +1,52 @@
+import KilnBake
 import KilnRegistry
 import KilnStore
 import OCI
 
 /// Reads and moves the tags of a target (registry repository or layout) without baking: what
-/// `build` needs to see that an image is already there, and `verify` to compare.
+/// `build` needs to see that an image is already there, and `verify` to compare. Everything
+/// goes through the run's store, so a registry is probed and authenticated once per run.
 struct TagReader: Sendable {
-    let transport: TransportOptions
+    let store: ImageStore
 
     /// What each tag holds; a missing tag (or repository, or layout) has no entry.
     func descriptors(of target: ImageReference, tags: [String]) async throws -> [String: Descriptor] {
         var found: [String: Descriptor] = [:]
-        switch target {
-        case .layout(let layout):
-            for tag in tags {
-                if let descriptor = try? await OCILayout(LayoutReference(directory: layout.directory, tag: tag)).resolve() {
-                    found[tag] = descriptor
-                }
-            }
-        case .registry(let registry):
-            try await withTransport { registries in
-                for tag in tags {
-                    do {
-                        found[tag] = try await RegistryImage(registry.with(tag: tag), transport: registries).headDigest()
-                    } catch RegistryError.manifestNotFound, RegistryError.repositoryNotFound {
-                        continue
-                    }
-                }
+        for tag in tags {
+            do {
+                found[tag] = try await store.head(ImagePlan.output(target, tag: tag))
+            } catch RegistryError.manifestNotFound, RegistryError.repositoryNotFound {
+                continue
+            } catch let error as StoreError where target.isLayout {
+                // A layout that does not exist yet, or lacks the tag, simply does not hold it.
+                _ = error
+                continue
             }
         }
         return found
     }
 
-    /// Points `tags` at a root whose blobs and children are already in place.
+    /// Points `tags` at a root whose blobs and children are already in place, in one step
+    /// where the target allows it (a layout's index).
     func point(_ target: ImageReference, tags: [String], at root: Descriptor, bytes: [UInt8]) async throws {
-        switch target {
-        case .layout(let layout):
-            guard let first = tags.first else { return }
-            try await OCILayout(LayoutReference(directory: layout.directory, tag: first)).tag(root, bytes: bytes, additionalTags: Array(tags.dropFirst()))
-        case .registry(let registry):
-            try await withTransport { registries in
-                for tag in tags { try await RegistryImage(registry.with(tag: tag), transport: registries).tag(root, bytes: bytes) }
-            }
-        }
+        guard let first = tags.first else { return }
+        try await store.destination(ImagePlan.output(target, tag: first)).tag(root, bytes: bytes, additionalTags: Array(tags.dropFirst()))
     }
 
     /// Fetches a document of the target (verified against its digest).
     func fetch(_ target: ImageReference, _ descriptor: Descriptor) async throws -> [UInt8] {
-        switch target {
-        case .layout(let layout):
-            return try await OCILayout(LayoutReference(directory: layout.directory, digest: descriptor.digest)).fetch(descriptor)
-        case .registry(let registry):
-            var bytes: [UInt8] = []
-            try await withTransport { registries in
-                bytes = try await RegistryImage(registry.with(digest: descriptor.digest), transport: registries).fetch(descriptor)
-            }
-            return bytes
-        }
+        try await store.source(target.pinnedReference(descriptor.digest)).fetch(descriptor)
     }
+}
 
-    private func withTransport(_ body: (RegistryTransport) async throws -> Void) async throws {
-        let registries = try RegistryTransport(options: transport)
-        do {
-            try await body(registries)
-            await registries.shutdown()
-        } catch {
-            await registries.shutdown()
-            throw error
+extension ImageReference {
+    var isLayout: Bool { if case .layout = self { true } else { false } }
+
+    /// The same repository or layout, by digest.
+    func pinnedReference(_ digest: Digest) -> ImageReference {
+        switch self {
+        case .layout(let layout): return .layout(LayoutReference(directory: layout.directory, digest: digest))
+        case .registry(let registry): return .registry(registry.with(digest: digest))
         }
     }
 }

@@ -8,11 +8,11 @@ import OCI
 /// compares them with what the target holds under the content tag and the extra tags.
 public struct Verifier: Sendable {
     public let project: Project
-    private let transport: TransportOptions
+    private let store: ImageStore
 
-    public init(project: Project, transport: TransportOptions) {
+    public init(project: Project, store: ImageStore) {
         self.project = project
-        self.transport = transport
+        self.store = store
     }
 
     /// - Returns: the plan and every difference found, readable, one per line; none means the
@@ -25,7 +25,7 @@ public struct Verifier: Sendable {
         // The lock's base must still be what its registry serves under that digest.
         let pinned = try ImageReference(parsing: entry.pinned)
         do {
-            let served = try await DigestResolver(transport: transport).resolve(pinned)
+            let served = try await DigestResolver(store: store).resolve(pinned)
             if served.digest != entry.snapshot.root.digest {
                 differences.append("base: \(entry.pinned) resolves to \(served.digest)")
             }
@@ -33,7 +33,7 @@ public struct Verifier: Sendable {
             differences.append("base: \(entry.pinned) is no longer in its registry")
         }
 
-        let reader = TagReader(transport: transport)
+        let reader = TagReader(store: store)
         let held = try await reader.descriptors(of: spec.target, tags: [plan.tag] + spec.tags)
         guard let actual = held[plan.tag] else {
             return (plan, differences + ["\(plan.taggedReference) is missing (not built yet?)"])

@@ -15,6 +15,11 @@ actor RegistrySession {
     private var challenge: AuthChallenge?
     private var credential: Credential??
     private let tokens = TokenCache()
+    /// The probe under way: callers that arrive while it runs (an actor lets them in at every
+    /// `await`) wait for it instead of probing again.
+    private var probing: Task<String, Error>?
+    /// Token fetches under way, by scope set: one request per scope set, however many wait.
+    private var fetching: [String: Task<(String, TimeInterval), Error>] = [:]
 
     init(registry: String, transport: RegistryTransport) {
         self.registry = registry
@@ -41,6 +46,21 @@ actor RegistrySession {
     /// 400, as TLS servers do to plain HTTP, or refuses plain HTTP.
     func prepare() async throws -> String {
         if let baseURL { return baseURL }
+        if let probing { return try await probing.value }
+        let probe = Task { try await self.probe() }
+        probing = probe
+        do {
+            let base = try await probe.value
+            baseURL = base
+            return base
+        } catch {
+            // A failed probe is not remembered: the next request probes again.
+            probing = nil
+            throw error
+        }
+    }
+
+    private func probe() async throws -> String {
         if let endpoint = options.endpoints[registry] {
             let base = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
             _ = try CredentialBoundary.checked(base, role: "endpoint", registry: registry)
@@ -273,7 +293,15 @@ actor RegistrySession {
         case .bearer:
             let key = scopes.joined(separator: " ")
             if let token = await tokens.token(for: key) { return "Bearer \(token)" }
-            let (token, lifetime) = try await fetchToken(challenge: challenge, scopes: scopes)
+            let fetch: Task<(String, TimeInterval), Error>
+            if let running = fetching[key] {
+                fetch = running
+            } else {
+                fetch = Task { try await self.fetchToken(challenge: challenge, scopes: scopes) }
+                fetching[key] = fetch
+            }
+            defer { fetching[key] = nil }
+            let (token, lifetime) = try await fetch.value
             await tokens.store(token, for: key, lifetime: lifetime)
             return "Bearer \(token)"
         }

@@ -12,6 +12,8 @@ public struct TransportOptions: Sendable {
     public var endpoints: [String: String] = [:]
     public var credentials: CredentialProvider
     public var retry = RetryPolicy()
+    /// Steps run at a registry destination before writing (the ECR layer's repository check).
+    public var destinationPreparations: [any DestinationPreparation] = []
     /// Blob transfers in parallel.
     public var jobs = 4
     public var logger = Logger(label: "kiln")

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import KilnAWS
+import KilnRegistry
 import KilnBake
 import KilnProject
 import KilnStore
@@ -57,12 +57,14 @@ struct BuildCommand: AsyncParsableCommand {
             if transport.username != nil, targetRegistries.count != 1 {
                 throw ValidationError("--username needs the specs' targets to be on one registry (they are on \(targetRegistries.count))")
             }
-            let builder = Builder(project: project, transport: try transport.options(outputRegistry: targetRegistries.first),
-                                  progress: TransferProgress.forStandardError(quiet: transport.quiet))
+            let progress = TransferProgress.forStandardError(quiet: transport.quiet)
             let layouts = output.map { String($0.dropFirst(4)) }
-            let creation = createRepository ? ECRRepositoryCheck.Creation(tagMutability: tagMutability) : nil
-
-            let reports = await builder.buildAll(specs, lock: lock, layouts: layouts, createRepository: creation, parallel: parallel)
+            let creation = createRepository ? RepositoryCreation(tagMutability: tagMutability) : nil
+            // One store for every image: each registry is probed and authenticated once.
+            let reports = try await ImageStore.withStore(options: transport.options(outputRegistry: targetRegistries.first)) { store in
+                await Builder(project: project, store: store, progress: progress)
+                    .buildAll(specs, lock: lock, layouts: layouts, createRepository: creation, parallel: parallel)
+            }
             var failed = false
             var objects: [(key: String, value: JSONValue)] = []
             for report in reports {

@@ -28,9 +28,11 @@ struct CopyCommand: AsyncParsableCommand {
             let destination = try ImageReference(parsing: destination)
             var outputRegistry: String? = nil
             if case .registry(let registry) = destination { outputRegistry = registry.registry }
-            let baker = Baker(transport: try transport.options(outputRegistry: outputRegistry),
-                              progress: TransferProgress.forStandardError(quiet: transport.quiet))
-            print(try await baker.copy(from: source, to: destination).reference)
+            let progress = TransferProgress.forStandardError(quiet: transport.quiet)
+            let copied = try await ImageStore.withStore(options: transport.options(outputRegistry: outputRegistry)) { store in
+                try await Baker(store: store, progress: progress).copy(from: source, to: destination)
+            }
+            print(copied.reference)
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import KilnBake
 import Foundation
 import KilnProject
 
@@ -38,8 +39,9 @@ struct LockCommand: AsyncParsableCommand {
                 print("\(project.lockPath) matches \(specs.count) spec(s)")
                 return
             }
-            let (lock, changes) = try await Locker(project: project, transport: transport.options(outputRegistry: nil))
-                .lock(specs, into: existing, update: update, all: all)
+            let (lock, changes) = try await ImageStore.withStore(options: transport.options(outputRegistry: nil)) { store in
+                try await Locker(project: project, store: store).lock(specs, into: existing, update: update, all: all)
+            }
             if lock != existing { try project.saveLock(lock) }
             for (name, change) in changes {
                 let pinned = lock.entries[name]?.pinned ?? ""

@@ -31,7 +31,9 @@ struct TransportFlags: ParsableArguments {
     /// Builds the transport options; `outputRegistry` receives --username/--password-stdin.
     func options(outputRegistry: String?) throws -> TransportOptions {
         // ECR hosts authenticate with AWS credentials; every other registry with Docker's config.
-        var options = TransportOptions(credentials: ECRCredentials(fallback: DockerConfigCredentials()))
+        let ecr = ECRCredentials(fallback: DockerConfigCredentials())
+        var options = TransportOptions(credentials: ecr)
+        options.destinationPreparations = [ECRRepositoryCheck(credentials: ecr)]
         let file = try RegistryConfigFile.load()
         options.endpoints = file.endpoints
         options.insecureHosts = file.insecureHosts.union(insecureHosts)

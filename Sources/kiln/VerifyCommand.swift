@@ -1,4 +1,5 @@
 import ArgumentParser
+import KilnBake
 import Foundation
 import KilnProject
 
@@ -21,21 +22,23 @@ struct VerifyCommand: AsyncParsableCommand {
             let project = project.project
             let specs = try project.loadSpecs(self.project.specs)
             let lock = try project.loadLock()
-            let verifier = Verifier(project: project, transport: try transport.options(outputRegistry: nil))
-            var mismatched: [String] = []
-            for spec in specs {
-                let (plan, differences) = try await verifier.verify(spec, lock: lock)
-                if differences.isEmpty {
-                    print("\(spec.name) \(plan.image) verified")
-                } else {
-                    mismatched.append(spec.name)
-                    print("\(spec.name) \(plan.image) DIFFERS:")
-                    for line in differences { print("  \(line)") }
+            try await ImageStore.withStore(options: transport.options(outputRegistry: nil)) { store in
+                let verifier = Verifier(project: project, store: store)
+                var mismatched: [String] = []
+                for spec in specs {
+                    let (plan, differences) = try await verifier.verify(spec, lock: lock)
+                    if differences.isEmpty {
+                        print("\(spec.name) \(plan.image) verified")
+                    } else {
+                        mismatched.append(spec.name)
+                        print("\(spec.name) \(plan.image) DIFFERS:")
+                        for line in differences { print("  \(line)") }
+                    }
                 }
-            }
-            if !mismatched.isEmpty {
-                printError("\(mismatched.joined(separator: ", ")): the target does not hold what the spec and lock give")
-                throw ExitCode.failure
+                if !mismatched.isEmpty {
+                    printError("\(mismatched.joined(separator: ", ")): the target does not hold what the spec and lock give")
+                    throw ExitCode.failure
+                }
             }
         }
     }

@@ -1,0 +1,97 @@
+import Foundation
+import KilnRecipe
+import KilnRegistry
+import KilnStore
+import OCI
+
+/// The images of one kiln run: layouts on disk and registries over ONE HTTP client with one
+/// session per registry (probe, challenge and tokens found once, however many images the run
+/// bakes, reads or tags). Created and shut down once by the command; every operation (bake,
+/// copy, digest, lock, build, verify) takes it, none makes its own client.
+public final class ImageStore: @unchecked Sendable {
+    public let options: TransportOptions
+    private let lock = NSLock()
+    /// Made on first use: a run that touches only layouts never starts an event loop.
+    private var transport: RegistryTransport?
+
+    public init(options: TransportOptions = TransportOptions()) {
+        self.options = options
+    }
+
+    /// Runs `body` with a new store and shuts it down afterwards, however `body` ends.
+    public static func withStore<T>(options: TransportOptions, _ body: (ImageStore) async throws -> T) async throws -> T {
+        let store = ImageStore(options: options)
+        do {
+            let result = try await body(store)
+            await store.shutdown()
+            return result
+        } catch {
+            await store.shutdown()
+            throw error
+        }
+    }
+
+    func registries() throws -> RegistryTransport {
+        try lock.withLock {
+            if let transport { return transport }
+            let made = try RegistryTransport(options: options)
+            transport = made
+            return made
+        }
+    }
+
+    /// Where an image is read from.
+    public func source(_ reference: ImageReference) throws -> ImageSource {
+        switch reference {
+        case .layout(let layout): return OCILayout(layout)
+        case .registry(let registry): return RegistryImage(registry, transport: try registries())
+        }
+    }
+
+    /// Where an image is written to: named by a tag, never a digest.
+    public func destination(_ reference: ImageReference) throws -> ImageDestination {
+        switch reference {
+        case .layout(let layout):
+            guard layout.digest == nil else {
+                throw StoreError.invalidReference(layout.description, reason: "an output is named by a tag, not a digest")
+            }
+            return OCILayout(layout)
+        case .registry(let registry):
+            guard registry.digest == nil else {
+                throw StoreError.invalidReference(registry.description, reason: "an output is named by a tag, not a digest")
+            }
+            return RegistryImage(registry, transport: try registries())
+        }
+    }
+
+    /// The digest and media type a reference points at, without downloading the document
+    /// where the registry announces it (`kiln digest`, build's up-to-date check).
+    public func head(_ reference: ImageReference) async throws -> Descriptor {
+        switch reference {
+        case .layout(let layout): return try await OCILayout(layout).resolve()
+        case .registry(let registry): return try await RegistryImage(registry, transport: try registries()).headDigest()
+        }
+    }
+
+    /// Runs the run's destination preparations (ECR: the repository exists, tag rules) before
+    /// anything is written.
+    /// - Throws: when `create` was asked for and no preparation applies to the destination.
+    public func prepare(_ destination: ImageDestination, reference: ImageReference, create: RepositoryCreation?) async throws {
+        var prepared = false
+        if let image = destination as? RegistryImage {
+            for preparation in options.destinationPreparations where try await preparation.prepare(image, create: create) {
+                prepared = true
+                break
+            }
+        }
+        guard create == nil || prepared else { throw BakeError.createRepositoryNeedsECR(reference.description) }
+    }
+
+    public func shutdown() async {
+        let made = lock.withLock { () -> RegistryTransport? in
+            defer { transport = nil }
+            return transport
+        }
+        await made?.shutdown()
+    }
+}

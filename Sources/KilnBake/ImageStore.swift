@@ -40,11 +40,11 @@ public final class ImageStore: @unchecked Sendable {
         }
     }
 
-    /// Where an image is read from.
+    /// Where an image is read from; every byte it hands out is checked against its digest.
     public func source(_ reference: ImageReference) throws -> ImageSource {
         switch reference {
-        case .layout(let layout): return OCILayout(layout)
-        case .registry(let registry): return RegistryImage(registry, transport: try registries())
+        case .layout(let layout): return VerifyingSource(OCILayout(layout), location: "OCI layout '\(layout.directory)'")
+        case .registry(let registry): return VerifyingSource(RegistryImage(registry, transport: try registries()), location: "\(registry.registry)/\(registry.repository)")
         }
     }
 

@@ -5,13 +5,13 @@ import NIOHTTP1
 import OCI
 
 extension RegistryImage {
-    /// A blob's bytes, verified against its digest as the stream ends. A download that is cut
-    /// off, times out or stalls is resumed where it stopped (`Range`), with backoff, so one bad
-    /// connection costs neither the bytes already read nor the run.
+    /// A blob's bytes (checked against its digest by ``VerifyingSource``). A download that is
+    /// cut off, times out or stalls is resumed where it stopped (`Range`), with backoff, so one
+    /// bad connection costs neither the bytes already read nor the run.
     public func openBlob(_ descriptor: Descriptor) async throws -> BlobStream {
         let download = BlobDownload(image: self, descriptor: descriptor)
         try await download.connect()
-        return BlobStream.verifying(BlobStream { try await download.next() }, against: descriptor, location: "\(reference.registry)/\(repository)")
+        return BlobStream { try await download.next() }
     }
 }
 

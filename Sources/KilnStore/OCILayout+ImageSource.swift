@@ -1,7 +1,6 @@
 import KilnCrypto
 import OCI
 
-
 extension OCILayout: ImageSource {
     /// Layouts carry no registry name.
     public var imageName: String? { nil }
@@ -13,7 +12,10 @@ extension OCILayout: ImageSource {
             // A digest may name any manifest stored in the layout, e.g. one platform of an index.
             guard let size = FileIO.size(path(of: digest)) else { throw StoreError.blobMissing(location: location, digest: digest) }
             let probe = Descriptor(mediaType: "", digest: digest, size: size)
-            let bytes = try readVerified(probe)
+            let bytes = try readDocument(probe)
+            // Resolving a pinned reference: the file must be what its name says.
+            let actual = Digest.of(bytes)
+            guard actual == digest else { throw StoreError.digestMismatch(location: location, expected: digest, actual: actual) }
             let kind = try ManifestKind(raw: bytes, descriptorMediaType: nil, what: "manifest \(digest) in \(location)")
             switch kind {
             case .image(let manifest): return manifest.descriptor
@@ -34,19 +36,19 @@ extension OCILayout: ImageSource {
         return only
     }
 
+    /// A small blob, read whole and size-capped (checked against its digest by
+    /// ``VerifyingSource``, like every source's bytes).
     public func fetch(_ descriptor: Descriptor) async throws -> [UInt8] {
-        try readVerified(descriptor)
+        try readDocument(descriptor)
     }
 
-    /// Reads a small blob whole and verifies it.
-    func readVerified(_ descriptor: Descriptor) throws -> [UInt8] {
+    func readDocument(_ descriptor: Descriptor) throws -> [UInt8] {
         let path = path(of: descriptor.digest)
         guard FileIO.exists(path) else { throw StoreError.blobMissing(location: location, digest: descriptor.digest) }
         guard descriptor.size <= Int64(maxMetadataBlobSize),
               let bytes = try FileIO.readFile(path, limit: maxMetadataBlobSize) else {
             throw StoreError.tooLarge(location: location, digest: descriptor.digest, limit: maxMetadataBlobSize)
         }
-        try verify(descriptor, actualSize: Int64(bytes.count), actual: Digest.of(bytes))
         return bytes
     }
 
@@ -55,17 +57,7 @@ extension OCILayout: ImageSource {
     public func openBlob(_ descriptor: Descriptor) async throws -> BlobStream {
         let path = path(of: descriptor.digest)
         guard FileIO.exists(path) else { throw StoreError.blobMissing(location: location, digest: descriptor.digest) }
-        return BlobStream.verifying(try BlobStream.file(path), against: descriptor, location: location)
-    }
-
-    private func verify(_ descriptor: Descriptor, actualSize: Int64, actual: Digest) throws {
-        guard actual == descriptor.digest else {
-            throw StoreError.digestMismatch(location: location, expected: descriptor.digest, actual: actual)
-        }
-        // A probe descriptor (size unknown to the caller) carries the file size already.
-        guard actualSize == descriptor.size else {
-            throw StoreError.sizeMismatch(location: location, digest: descriptor.digest, expected: descriptor.size, actual: actualSize)
-        }
+        return try BlobStream.file(path)
     }
 }
 

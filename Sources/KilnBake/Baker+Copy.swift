@@ -28,13 +28,14 @@ extension Baker {
                     manifests.append((child, try ImageManifest(raw: try await source.fetch(child), descriptorMediaType: child.mediaType, what: "manifest \(child.digest) of \(what)")))
                 }
             }
-            var seen = Set<Digest>()
-            let blobs = manifests.flatMap { [$0.1.config] + $0.1.layers }.filter { seen.insert($0.digest).inserted }
-            try await BlobCopier.copyAll(blobs, from: source, to: destination, jobs: transport.jobs, progress: progress)
-            if manifests.count > 1 || manifests.first?.0.digest != root.digest {
-                for (descriptor, manifest) in manifests { try await destination.putManifest(manifest.raw, as: descriptor) }
-            }
-            try await destination.tag(root, bytes: rootBytes)
+            // Configs are blobs of the source here: copied byte for byte like the layers.
+            let isIndex = manifests.count > 1 || manifests.first?.0.digest != root.digest
+            let graph = ImageGraphWriter.Graph(
+                blobs: manifests.flatMap { [$0.1.config] + $0.1.layers },
+                children: isIndex ? manifests.map { ImageGraphWriter.Document(descriptor: $0.0, bytes: $0.1.raw) } : [],
+                root: ImageGraphWriter.Document(descriptor: root, bytes: rootBytes)
+            )
+            try await ImageGraphWriter(destination: destination, progress: progress, jobs: transport.jobs).write(graph, from: source)
             return (destinationReference.pinned(root.digest), root.digest)
         } catch {
             destination.abort()

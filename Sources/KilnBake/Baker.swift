@@ -59,21 +59,20 @@ public struct Baker {
             throw error
         }
 
-        // Base layers first, each distinct blob once (platforms often share some), in parallel.
-        var seen = Set<Digest>()
-        let baseBlobs = base.images.flatMap(\.manifest.layers).filter { seen.insert($0.digest).inserted }
-        try await BlobCopier.copyAll(baseBlobs, from: source, to: destination, jobs: transport.jobs, progress: progress)
-
-        // Then configs, an index's children, and the root under its tag, last.
+        // The derived documents, checked against the plan before any base blob is copied.
         let derived = try Derivation.derive(base, layer: layer, request: request, baseName: source.imageName)
         if let expected = request.expectedDigest, expected != derived.root.digest {
             throw BakeError.differsFromExpected(built: derived.root.digest, expected: expected)
         }
-        for image in derived.images { try await destination.put(image.configBytes, as: image.config) }
-        if derived.isIndex {
-            for image in derived.images { try await destination.putManifest(image.manifestBytes, as: image.manifest) }
-        }
-        try await destination.tag(derived.root, bytes: derived.rootBytes, additionalTags: request.additionalTags)
+        typealias Document = ImageGraphWriter.Document
+        let graph = ImageGraphWriter.Graph(
+            blobs: base.images.flatMap(\.manifest.layers),
+            documents: derived.images.map { Document(descriptor: $0.config, bytes: $0.configBytes) },
+            children: derived.isIndex ? derived.images.map { Document(descriptor: $0.manifest, bytes: $0.manifestBytes) } : [],
+            root: Document(descriptor: derived.root, bytes: derived.rootBytes),
+            additionalTags: request.additionalTags
+        )
+        try await ImageGraphWriter(destination: destination, progress: progress, jobs: transport.jobs).write(graph, from: source)
 
         return BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: base.images.map(\.platform), layer: layer)
     }

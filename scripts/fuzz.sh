@@ -19,7 +19,7 @@ nomain=$(ls "$resource"/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a 2>/dev/n
 [ -n "$nomain" ] || { echo "fuzz: libclang_rt.fuzzer_no_main not found under $resource" >&2; exit 2; }
 swift build --scratch-path .build-fuzz --product kiln-fuzz \
     -Xswiftc -sanitize=address -Xswiftc -Xfrontend -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING \
-    -Xlinker "$nomain" -Xlinker -lstdc++ 2>&1 | grep -E "error|Compiling|Build" | grep -v "Cannot export" || true
+    -Xlinker "$nomain" -Xlinker -lstdc++ 2>&1 | grep -E "error:|Build of" | grep -v "Cannot export" || true
 binary=.build-fuzz/debug/kiln-fuzz
 [ -x "$binary" ] || { echo "fuzz: build failed" >&2; exit 2; }
 

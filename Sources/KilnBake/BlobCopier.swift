@@ -16,7 +16,7 @@ enum BlobCopier {
             progress.finished(descriptor, .exists)
             return
         }
-        if let origin = source.registryReference, try await destination.mountBlob(descriptor, from: origin) {
+        if try await destination.mountBlob(descriptor, from: source.registryReference) {
             progress.finished(descriptor, .mounted)
             return
         }

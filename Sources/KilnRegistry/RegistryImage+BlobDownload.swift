@@ -59,7 +59,10 @@ final class BlobDownload: @unchecked Sendable {
         while true {
             do {
                 if body == nil { try await connect() }
-                guard var iterator = body, let buffer = try await iterator.next() else { return nil }
+                guard var iterator = body, let buffer = try await iterator.next() else {
+                    image.noteHeld(descriptor.digest)
+                    return nil
+                }
                 body = iterator
                 try watchdog.record(buffer.readableBytes)
                 var chunk = Array(buffer: buffer)

@@ -11,23 +11,50 @@ extension RegistryImage: ImageDestination {
         let action = "HEAD blob \(descriptor.digest)"
         let response = try await session.send(.HEAD, "/v2/\(repository)/blobs/\(descriptor.digest)", scopes: pushScopes, action: action)
         switch response.status.code {
-        case 200: return true
+        case 200:
+            noteHeld(descriptor.digest)
+            return true
         case 404: return false
         default: throw await failure(response, action: action)
         }
     }
 
+    /// Takes the blob from another repository of this registry without copying it: from
+    /// `source` when it is here, then from repositories known to hold it (``BlobLocations``),
+    /// at most three tries in all. A refused mount forgets that location.
+    public func mountBlob(_ descriptor: Descriptor, from source: RegistryReference?) async throws -> Bool {
+        var candidates: [String] = []
+        if let source, source.registry == reference.registry, source.repository != repository { candidates.append(source.repository) }
+        for known in transport.locations.repositories(holding: descriptor.digest, on: reference.registry)
+        where known != repository && !candidates.contains(known) {
+            candidates.append(known)
+        }
+        for candidate in candidates.prefix(3) {
+            if try await mountOnce(descriptor, from: candidate) {
+                noteHeld(descriptor.digest)
+                return true
+            }
+            transport.locations.forget(descriptor.digest, registry: reference.registry, repository: candidate)
+        }
+        return false
+    }
+
     /// `POST /blobs/uploads/?mount=…&from=…`: 201 means mounted; 202 (mounting refused, as ECR
-    /// does unless enabled) opens an upload session, which is dropped: the caller uploads.
-    public func mountBlob(_ descriptor: Descriptor, from source: RegistryReference) async throws -> Bool {
-        guard source.registry == reference.registry, source.repository != repository else { return false }
+    /// does unless enabled, and from pull-through-cache repositories) opens an upload session,
+    /// which is dropped: the caller streams instead.
+    private func mountOnce(_ descriptor: Descriptor, from sourceRepository: String) async throws -> Bool {
         let session = await session
-        let scopes = ["repository:\(repository):pull,push", "repository:\(source.repository):pull"]
-        let action = "mount blob \(descriptor.digest) from \(source.repository)"
-        let query = "mount=\(descriptor.digest)&from=\(source.repository.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? source.repository)"
+        let scopes = ["repository:\(repository):pull,push", "repository:\(sourceRepository):pull"]
+        let action = "mount blob \(descriptor.digest) from \(sourceRepository)"
+        let query = "mount=\(descriptor.digest)&from=\(sourceRepository.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? sourceRepository)"
         let response = try await session.send(.POST, "/v2/\(repository)/blobs/uploads/?\(query)", headers: ["Content-Length": "0"], scopes: scopes, action: action)
         _ = try? await response.body.collect(upTo: 64 * 1024)
         return response.status == .created
+    }
+
+    /// Remembers that this repository holds the blob (for mounts into its siblings).
+    func noteHeld(_ digest: Digest) {
+        transport.locations.record(digest, registry: reference.registry, repository: repository)
     }
 
     /// Uploads a blob as one request (POST, then one PUT `?digest=` carrying the whole body):
@@ -37,6 +64,7 @@ extension RegistryImage: ImageDestination {
         try await retryingTransfer("upload of blob \(descriptor.digest)") {
             try await self.uploadOnce(descriptor, open: open, session: session)
         }
+        noteHeld(descriptor.digest)
     }
 
 

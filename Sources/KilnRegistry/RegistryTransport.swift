@@ -7,6 +7,8 @@ public final class RegistryTransport: Sendable {
     let http: HTTPClient
     public let options: TransportOptions
     private let sessions = SessionTable()
+    /// Where blobs were seen on each registry: this run's knowledge, over the cache file's.
+    let locations: BlobLocations
 
     public init(options: TransportOptions) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -25,6 +27,7 @@ public final class RegistryTransport: Sendable {
         configuration.decompression = .disabled
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         self.options = options
+        locations = BlobLocations(file: options.blobLocationFile)
     }
 
     /// The session for a registry name, created on first use.
@@ -33,6 +36,7 @@ public final class RegistryTransport: Sendable {
     }
 
     public func shutdown() async {
+        locations.save()
         try? await http.shutdown()
     }
 }

@@ -12,6 +12,8 @@ public struct TransportOptions: Sendable {
     public var endpoints: [String: String] = [:]
     public var credentials: CredentialProvider
     public var retry = RetryPolicy()
+    /// The cache of which repositories hold which blobs (`nil`: learn for this run only).
+    public var blobLocationFile: String? = BlobLocations.defaultFile
     /// Steps run at a registry destination before writing (the ECR layer's repository check).
     public var destinationPreparations: [any DestinationPreparation] = []
     /// Blob transfers in parallel.

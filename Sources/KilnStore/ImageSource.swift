@@ -26,9 +26,10 @@ public protocol ImageDestination: AnyObject, Sendable {
     /// Whether the destination already holds this blob (then it is not written again).
     func hasBlob(_ descriptor: Descriptor) async throws -> Bool
 
-    /// Tries to take the blob from another repository of the same registry without copying it.
+    /// Tries to take the blob from another repository of the same registry without copying it:
+    /// from `source` when it is on this registry, else from a repository known to hold it.
     /// - Returns: whether the blob is now present.
-    func mountBlob(_ descriptor: Descriptor, from source: RegistryReference) async throws -> Bool
+    func mountBlob(_ descriptor: Descriptor, from source: RegistryReference?) async throws -> Bool
 
     /// Stores a blob from a stream. `open` may be called again to retry from the start.
     func putBlob(_ descriptor: Descriptor, from open: @escaping () async throws -> BlobStream) async throws

@@ -5,7 +5,7 @@ extension OCILayout: ImageDestination {
         FileIO.size(path(of: descriptor.digest)) == descriptor.size
     }
 
-    public func mountBlob(_ descriptor: Descriptor, from source: RegistryReference) async throws -> Bool { false }
+    public func mountBlob(_ descriptor: Descriptor, from source: RegistryReference?) async throws -> Bool { false }
 
     public func putBlob(_ descriptor: Descriptor, from open: @escaping () async throws -> BlobStream) async throws {
         let writer = try makeBlobWriter()

@@ -70,6 +70,8 @@ public let repositoryRoot: String = {
 /// a second time against the release build, whose optimizer once exposed a crash the debug
 /// build hid), else the one SwiftPM built next to the test bundle.
 public let kilnExecutable: String = {
+    // The blob-location cache is per machine: tests start without one unless they name it.
+    setenv("KILN_CACHE_DIR", "", 0)
     if let given = ProcessInfo.processInfo.environment["KILN_EXECUTABLE"], !given.isEmpty { return given }
     let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     var url = URL(fileURLWithPath: testBinary).deletingLastPathComponent()

@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// Finds AWS credentials in the order the AWS SDKs use: the environment's keys, web identity,
 /// the shared files' profile (static keys, `credential_process`, `web_identity_token_file`),
@@ -89,12 +90,12 @@ struct CredentialProcess {
         guard process.terminationStatus == 0 else {
             throw AWSError.credentialProcess(profile: profile, reason: "it exited with status \(process.terminationStatus)")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              (object["Version"] as? NSNumber)?.intValue == 1,
-              let key = object["AccessKeyId"] as? String, let secret = object["SecretAccessKey"] as? String else {
+        guard let object = JSONValue.object(parsing: Array(data), what: "credential_process"),
+              object["Version"]?.doubleValue == 1,
+              let key = object["AccessKeyId"]?.stringValue, let secret = object["SecretAccessKey"]?.stringValue else {
             throw AWSError.credentialProcess(profile: profile, reason: "its output is not {\"Version\": 1, \"AccessKeyId\", \"SecretAccessKey\", …} JSON")
         }
-        return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: object["SessionToken"] as? String,
+        return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: object["SessionToken"]?.stringValue,
                               source: "credential_process of profile '\(profile)'")
     }
 }

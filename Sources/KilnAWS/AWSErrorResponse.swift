@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// An AWS API error answer, in either of its wire forms: JSON 1.1 (`{"__type": "…#Code",
 /// "message": …}`, what ECR sends) or query-protocol XML (`<Error><Code>…</Code><Message>…`,
@@ -14,10 +15,10 @@ struct AWSErrorResponse: Equatable {
 
     /// Reads the body of a non-200 answer; an unreadable body gives `HTTP <status>`.
     init(status: UInt, body: Data) {
-        if let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any],
-           let type = (object["__type"] as? String) ?? (object["code"] as? String) {
+        if let object = JSONValue.object(parsing: Array(body), what: "AWS error"),
+           let type = object["__type"]?.stringValue ?? object["code"]?.stringValue {
             code = type.split(separator: "#").last.map(String.init) ?? type
-            message = (object["message"] as? String) ?? (object["Message"] as? String) ?? ""
+            message = object["message"]?.stringValue ?? object["Message"]?.stringValue ?? ""
             return
         }
         let text = String(decoding: body, as: UTF8.self)

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import OCI
 import NIOCore
 
 /// ECS (and EKS Pod Identity) container credentials: the agent serves the task role's keys at
@@ -71,10 +72,10 @@ struct ContainerCredentials {
 /// `{"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}`.
 enum RoleCredentialsDocument {
     static func parse(_ data: Data, source: String) -> AWSCredentials? {
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-              let key = object["AccessKeyId"] as? String, !key.isEmpty,
-              let secret = object["SecretAccessKey"] as? String, !secret.isEmpty else { return nil }
-        if let code = object["Code"] as? String, code != "Success" { return nil }
-        return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: object["Token"] as? String, source: source)
+        guard let object = JSONValue.object(parsing: Array(data), what: source),
+              let key = object["AccessKeyId"]?.stringValue, !key.isEmpty,
+              let secret = object["SecretAccessKey"]?.stringValue, !secret.isEmpty else { return nil }
+        if let code = object["Code"]?.stringValue, code != "Success" { return nil }
+        return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: object["Token"]?.stringValue, source: source)
     }
 }

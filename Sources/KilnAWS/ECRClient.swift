@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import OCI
 import NIOCore
 import NIOFoundationCompat
 
@@ -19,22 +20,22 @@ public struct ECRClient: Sendable {
 
     /// The registry password and how long it is valid (`GetAuthorizationToken`).
     public func authorizationToken() async throws -> (username: String, password: String, expiresAt: Date?) {
-        let object = try await call("GetAuthorizationToken", body: [:])
-        guard let data = (object["authorizationData"] as? [[String: Any]])?.first,
-              let token = data["authorizationToken"] as? String,
+        let object = try await call("GetAuthorizationToken", body: .object([]))
+        guard let data = object["authorizationData"]?.arrayValue?.first,
+              let token = data["authorizationToken"]?.stringValue,
               let decoded = Data(base64Encoded: token).flatMap({ String(data: $0, encoding: .utf8) }),
               let colon = decoded.firstIndex(of: ":") else {
             throw AWSError.api(action: "GetAuthorizationToken", code: "InvalidResponse", message: "no authorizationToken")
         }
-        let expiresAt = (data["expiresAt"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue) }
+        let expiresAt = data["expiresAt"]?.doubleValue.map { Date(timeIntervalSince1970: $0) }
         return (String(decoded[..<colon]), String(decoded[decoded.index(after: colon)...]), expiresAt)
     }
 
     /// Creates a repository; an existing one (two jobs racing) is not an error.
     /// - Returns: whether this call created it.
     public func createRepository(_ name: String, tagMutability: String, kmsKey: String?) async throws -> Bool {
-        var body: [String: Any] = ["repositoryName": name, "imageTagMutability": tagMutability]
-        if let kmsKey { body["encryptionConfiguration"] = ["encryptionType": "KMS", "kmsKey": kmsKey] }
+        var body: JSONValue = .object([("repositoryName", .string(name)), ("imageTagMutability", .string(tagMutability))])
+        if let kmsKey { body["encryptionConfiguration"] = .object([("encryptionType", .string("KMS")), ("kmsKey", .string(kmsKey))]) }
         do {
             _ = try await call("CreateRepository", body: body)
             return true
@@ -46,17 +47,17 @@ public struct ECRClient: Sendable {
     /// A repository's tag mutability (`MUTABLE`/`IMMUTABLE`), or `nil` when it does not exist.
     public func tagMutability(of repository: String) async throws -> String? {
         do {
-            let object = try await call("DescribeRepositories", body: ["repositoryNames": [repository]])
-            let found = (object["repositories"] as? [[String: Any]])?.first
-            return found.map { ($0["imageTagMutability"] as? String) ?? "MUTABLE" }
+            let object = try await call("DescribeRepositories", body: .object([("repositoryNames", .strings([repository]))]))
+            let found = object["repositories"]?.arrayValue?.first
+            return found.map { $0["imageTagMutability"]?.stringValue ?? "MUTABLE" }
         } catch AWSError.api(_, let code, _) where code == "RepositoryNotFoundException" {
             return nil
         }
     }
 
     /// One signed JSON 1.1 call.
-    func call(_ action: String, body: [String: Any]) async throws -> [String: Any] {
-        let payload = Array(try JSONSerialization.data(withJSONObject: body))
+    func call(_ action: String, body: JSONValue) async throws -> JSONValue {
+        let payload = body.serialized()
         guard let url = URL(string: endpoint), let host = url.host else {
             throw AWSError.unreachable(endpoint: endpoint, reason: "not a URL")
         }
@@ -74,7 +75,6 @@ public struct ECRClient: Sendable {
         guard status == 200 else {
             throw AWSErrorResponse(status: status, body: data).error(action: "ecr:\(action)", credentialSource: credentials.source)
         }
-        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        return object
+        return JSONValue.object(parsing: Array(data), what: "ecr:\(action) answer") ?? .object([])
     }
 }

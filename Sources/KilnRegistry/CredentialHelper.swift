@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// Runs `docker-credential-NAME get` (the Docker credential helper protocol): the server URL on
 /// standard input, `{"Username": …, "Secret": …}` on standard output.
@@ -28,8 +29,8 @@ struct CredentialHelper {
         process.waitUntilExit()
         // Helpers say "credentials not found" with a non-zero exit: treat as no credentials.
         guard process.terminationStatus == 0 else { return nil }
-        guard let object = try? JSONSerialization.jsonObject(with: stdout) as? [String: Any],
-              let username = object["Username"] as? String, let secret = object["Secret"] as? String else {
+        guard let object = JSONValue.object(parsing: Array(stdout), what: program),
+              let username = object["Username"]?.stringValue, let secret = object["Secret"]?.stringValue else {
             throw RegistryError.credentialHelper(helper: name, reason: "its answer is not {\"Username\",\"Secret\"} JSON")
         }
         return Credential(username: username, secret: secret, source: program)

@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// Credentials as the Docker CLI and podman keep them: `auths` entries, `credHelpers` per
 /// registry and a default `credsStore`, in `$DOCKER_CONFIG/config.json` (else
@@ -44,26 +45,26 @@ public struct DockerConfigCredentials: CredentialProvider {
 
     private func credential(for registry: String, in file: String) throws -> Credential? {
         guard let data = FileManager.default.contents(atPath: file),
-              let config = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+              let config = JSONValue.object(parsing: Array(data), what: file) else {
             throw RegistryError.invalidConfig(path: file, reason: "not a JSON object")
         }
         let keys = DockerConfigCredentials.keys(for: registry)
-        if let helpers = config["credHelpers"] as? [String: String], let helper = keys.lazy.compactMap({ helpers[$0] }).first {
+        if let helpers = config["credHelpers"], let helper = keys.lazy.compactMap({ helpers[$0]?.stringValue }).first {
             return try CredentialHelper(name: helper, environment: environment).get(serverURL: registry)
         }
-        if let auths = config["auths"] as? [String: Any], let entry = keys.lazy.compactMap({ auths[$0] as? [String: Any] }).first {
-            if let auth = entry["auth"] as? String, !auth.isEmpty {
+        if let auths = config["auths"], let entry = keys.lazy.compactMap({ auths[$0] }).first(where: \.isObject) {
+            if let auth = entry["auth"]?.stringValue, !auth.isEmpty {
                 guard let decoded = Data(base64Encoded: auth).flatMap({ String(data: $0, encoding: .utf8) }),
                       let colon = decoded.firstIndex(of: ":") else {
                     throw RegistryError.invalidConfig(path: file, reason: "the auth entry for \(registry) is not base64 of user:password")
                 }
                 return Credential(username: String(decoded[..<colon]), secret: String(decoded[decoded.index(after: colon)...]), source: file)
             }
-            if let user = entry["username"] as? String, let password = entry["password"] as? String {
+            if let user = entry["username"]?.stringValue, let password = entry["password"]?.stringValue {
                 return Credential(username: user, secret: password, source: file)
             }
         }
-        if let store = config["credsStore"] as? String, !store.isEmpty {
+        if let store = config["credsStore"]?.stringValue, !store.isEmpty {
             return try CredentialHelper(name: store, environment: environment).get(serverURL: registry)
         }
         return nil

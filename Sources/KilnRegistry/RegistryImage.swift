@@ -55,10 +55,10 @@ public final class RegistryImage: @unchecked Sendable {
     /// Reads the registry's error body (`{"errors":[{"code","message"}]}`) into a short text.
     static func errorMessage(_ response: HTTPClientResponse) async -> (code: String, message: String) {
         guard let body = try? await response.body.collect(upTo: 64 * 1024),
-              let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
-              let first = (object["errors"] as? [[String: Any]])?.first else { return ("", "") }
-        let code = first["code"] as? String ?? ""
-        let message = first["message"] as? String ?? ""
+              let object = JSONValue.object(parsing: Array(buffer: body), what: "error body"),
+              let first = object["errors"]?.arrayValue?.first else { return ("", "") }
+        let code = first["code"]?.stringValue ?? ""
+        let message = first["message"]?.stringValue ?? ""
         return (code, String(message.prefix(200)))
     }
 

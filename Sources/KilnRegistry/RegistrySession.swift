@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import OCI
 import KilnStore
 import Logging
 import NIOCore
@@ -339,11 +340,11 @@ actor RegistrySession {
         default:
             throw RegistryError.unexpectedStatus(host: registry, action: "token request", status: Int(response.status.code), message: "")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any],
-              let token = (object["token"] as? String) ?? (object["access_token"] as? String), !token.isEmpty else {
+        guard let object = JSONValue.object(parsing: Array(buffer: body), what: "token response"),
+              let token = object["token"]?.stringValue ?? object["access_token"]?.stringValue, !token.isEmpty else {
             throw RegistryError.invalidResponse(host: registry, reason: "token response without a token")
         }
-        let lifetime = (object["expires_in"] as? NSNumber)?.doubleValue ?? 60
+        let lifetime = object["expires_in"]?.doubleValue ?? 60
         return (token, lifetime)
     }
 

@@ -13,14 +13,18 @@ public struct ImageIndex: Sendable {
     /// Parses and validates an index.
     /// - Throws: ``OCIError`` naming the index when it is not one or lacks `manifests`.
     public init(raw: [UInt8], descriptorMediaType: String? = nil, what: String) throws {
-        let wire = try ManifestWire.decode(raw, what: what)
+        try self.init(wire: try ManifestWire.decode(raw, what: what), raw: raw, descriptorMediaType: descriptorMediaType, what: what)
+    }
+
+    /// From the document's one parse.
+    init(wire: ManifestWire, raw: [UInt8], descriptorMediaType: String?, what: String) throws {
         let mediaType = try ManifestKind.resolveMediaType(wire: wire, descriptorMediaType: descriptorMediaType, what: what)
         guard MediaType.indexes.contains(mediaType) else {
             throw OCIError.malformed(what: what, reason: "expected an image index, found '\(mediaType)'")
         }
         guard let manifests = wire.manifests else { throw OCIError.malformed(what: what, reason: "missing field 'manifests'") }
         self.raw = raw
-        self.json = try JSONValue(parsing: raw, what: what)
+        self.json = wire.json
         self.mediaType = mediaType
         self.manifests = manifests
     }

@@ -24,7 +24,11 @@ public struct ImageManifest: Sendable {
     ///   - what: names the manifest in errors.
     /// - Throws: ``OCIError`` naming the manifest for schema 1, unknown media types or missing fields.
     public init(raw: [UInt8], descriptorMediaType: String? = nil, what: String) throws {
-        let wire = try ManifestWire.decode(raw, what: what)
+        try self.init(wire: try ManifestWire.decode(raw, what: what), raw: raw, descriptorMediaType: descriptorMediaType, what: what)
+    }
+
+    /// From the document's one parse.
+    init(wire: ManifestWire, raw: [UInt8], descriptorMediaType: String?, what: String) throws {
         let mediaType = try ManifestKind.resolveMediaType(wire: wire, descriptorMediaType: descriptorMediaType, what: what)
         guard MediaType.manifests.contains(mediaType) else {
             throw OCIError.malformed(what: what, reason: "expected an image manifest, found '\(mediaType)'")
@@ -38,7 +42,7 @@ public struct ImageManifest: Sendable {
             throw OCIError.unsupportedMediaType(what: "layer \(layer.digest) of \(what)", mediaType: layer.mediaType)
         }
         self.raw = raw
-        self.json = try JSONValue(parsing: raw, what: what)
+        self.json = wire.json
         self.mediaType = mediaType
         self.config = config
         self.layers = layers

@@ -55,6 +55,24 @@ public enum JSONValue: Equatable, Sendable {
         return nil
     }
 
+    /// The members, when this is an object.
+    public var members: [(key: String, value: JSONValue)]? {
+        if case .object(let members) = self { return members }
+        return nil
+    }
+
+    /// The number, when this is one that a Double can hold.
+    public var doubleValue: Double? {
+        if case .number(let literal) = self { return Double(literal) }
+        return nil
+    }
+
+    /// Parses UTF-8 JSON that must be an object (a small answer or file); `nil` for anything else.
+    public static func object(parsing bytes: [UInt8], what: String) -> JSONValue? {
+        guard let value = try? JSONValue(parsing: bytes, what: what), value.isObject else { return nil }
+        return value
+    }
+
     /// Whether this is an object.
     public var isObject: Bool {
         if case .object = self { return true }

@@ -9,9 +9,9 @@ public enum ManifestKind: Sendable {
         let wire = try ManifestWire.decode(raw, what: what)
         let mediaType = try ManifestKind.resolveMediaType(wire: wire, descriptorMediaType: descriptorMediaType, what: what)
         if MediaType.indexes.contains(mediaType) {
-            self = .index(try ImageIndex(raw: raw, descriptorMediaType: mediaType, what: what))
+            self = .index(try ImageIndex(wire: wire, raw: raw, descriptorMediaType: mediaType, what: what))
         } else {
-            self = .image(try ImageManifest(raw: raw, descriptorMediaType: mediaType, what: what))
+            self = .image(try ImageManifest(wire: wire, raw: raw, descriptorMediaType: mediaType, what: what))
         }
     }
 

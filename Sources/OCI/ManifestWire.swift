@@ -1,8 +1,8 @@
-import Foundation
-
-/// The fields kiln reads from any manifest or index, decoded with Codable for validation.
-/// Output is never produced from this struct: edits go through ``JSONValue`` so nothing is lost.
-struct ManifestWire: Decodable {
+/// The fields kiln reads from any manifest or index, read from the document's one parse into
+/// ``JSONValue`` (which the manifest types keep, so nothing is parsed twice or lost). Errors name
+/// the field path: `layers[1].digest: …`.
+struct ManifestWire {
+    var json: JSONValue
     var schemaVersion: Int?
     var mediaType: String?
     var config: Descriptor?
@@ -10,34 +10,79 @@ struct ManifestWire: Decodable {
     var manifests: [Descriptor]?
 
     static func decode(_ bytes: [UInt8], what: String) throws -> ManifestWire {
-        do {
-            return try JSONDecoder().decode(ManifestWire.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw OCIError.malformed(what: what, reason: error.briefDescription)
-        } catch let error as OCIError {
-            throw error
+        let json: JSONValue
+        do { json = try JSONValue(parsing: bytes, what: what) } catch {
+            throw OCIError.malformed(what: what, reason: "not valid JSON")
         }
+        var reader = FieldReader(what: what)
+        guard json.isObject else { throw reader.wrongType("document") }
+        return ManifestWire(
+            json: json,
+            schemaVersion: try reader.integer(json["schemaVersion"], "schemaVersion"),
+            mediaType: try reader.string(json["mediaType"], "mediaType"),
+            config: try json["config"].map { try reader.descriptor($0, "config") },
+            layers: try reader.descriptors(json["layers"], "layers"),
+            manifests: try reader.descriptors(json["manifests"], "manifests")
+        )
     }
 }
 
-extension DecodingError {
-    /// One line naming the field path and the problem, instead of Foundation's debug dump.
-    var briefDescription: String {
-        func path(_ context: Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-            return keys.isEmpty ? "document" : String(keys.drop(while: { $0 == "." }))
+/// Typed reads of a document's fields, each failure one line naming the field.
+private struct FieldReader {
+    let what: String
+
+    func wrongType(_ path: String) -> OCIError { .malformed(what: what, reason: "\(path): wrong type or missing value") }
+
+    func string(_ value: JSONValue?, _ path: String) throws -> String? {
+        guard let value, value != .null else { return nil }
+        guard let text = value.stringValue else { throw wrongType(path) }
+        return text
+    }
+
+    func integer(_ value: JSONValue?, _ path: String) throws -> Int? {
+        guard let value, value != .null else { return nil }
+        guard case .number(let literal) = value, let number = Int64(literal) else { throw wrongType(path) }
+        return Int(exactly: number)
+    }
+
+    func descriptors(_ value: JSONValue?, _ path: String) throws -> [Descriptor]? {
+        guard let value, value != .null else { return nil }
+        guard let elements = value.arrayValue else { throw wrongType(path) }
+        return try elements.enumerated().map { try descriptor($1, "\(path)[\($0)]") }
+    }
+
+    func descriptor(_ value: JSONValue, _ path: String) throws -> Descriptor {
+        guard value.isObject else { throw wrongType(path) }
+        guard let mediaType = try string(value["mediaType"], "\(path).mediaType") else {
+            throw OCIError.malformed(what: what, reason: "\(path): missing field 'mediaType'")
         }
-        switch self {
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            return "\(path(context)): wrong type or missing value"
-        case .keyNotFound(let key, let context):
-            let parent = path(context)
-            return parent == "document" ? "missing field '\(key.stringValue)'" : "\(parent): missing field '\(key.stringValue)'"
-        case .dataCorrupted(let context):
-            if let underlying = context.underlyingError as? OCIError { return "\(path(context)): \(underlying)" }
-            return context.codingPath.isEmpty ? "not valid JSON" : "\(path(context)): invalid value"
-        @unknown default:
-            return "undecodable"
+        guard let digestText = try string(value["digest"], "\(path).digest") else {
+            throw OCIError.malformed(what: what, reason: "\(path): missing field 'digest'")
         }
+        let digest: Digest
+        do { digest = try Digest(parsing: digestText) } catch {
+            throw OCIError.malformed(what: what, reason: "\(path).digest: \(error)")
+        }
+        guard let sizeValue = value["size"] else { throw OCIError.malformed(what: what, reason: "\(path): missing field 'size'") }
+        guard case .number(let literal) = sizeValue, let size = Int64(literal) else { throw wrongType("\(path).size") }
+        var platform: Platform?
+        if let object = value["platform"], object != .null {
+            guard object.isObject, let os = try string(object["os"], "\(path).platform.os"),
+                  let architecture = try string(object["architecture"], "\(path).platform.architecture") else {
+                throw wrongType("\(path).platform")
+            }
+            platform = Platform(os: os, architecture: architecture, variant: try string(object["variant"], "\(path).platform.variant"))
+        }
+        var annotations: [String: String]?
+        if let object = value["annotations"], object != .null {
+            guard let members = object.members else { throw wrongType("\(path).annotations") }
+            var map: [String: String] = [:]
+            for (key, entry) in members {
+                guard let text = entry.stringValue else { throw wrongType("\(path).annotations.\(key)") }
+                map[key] = text
+            }
+            annotations = map
+        }
+        return Descriptor(mediaType: mediaType, digest: digest, size: size, platform: platform, annotations: annotations)
     }
 }

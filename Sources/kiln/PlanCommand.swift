@@ -58,13 +58,13 @@ struct PlanCommand: AsyncParsableCommand {
 
     /// The spec path from Terraform's query (relative paths are taken from the root).
     static func terraformQuery(_ data: Data, root: String) throws -> String {
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+        guard let object = JSONValue.object(parsing: Array(data), what: "terraform query"), let members = object.members else {
             throw SpecError(location: "terraform query", message: "standard input must be a JSON object like {\"spec\": \"images/NAME.yaml\"}")
         }
-        guard let spec = object["spec"] as? String, !spec.isEmpty else {
+        guard let spec = object["spec"]?.stringValue, !spec.isEmpty else {
             throw SpecError(location: "terraform query", message: "needs \"spec\": the path of an image spec")
         }
-        if let unknown = object.keys.sorted().first(where: { $0 != "spec" }) {
+        if let unknown = members.map(\.key).sorted().first(where: { $0 != "spec" }) {
             throw SpecError(location: "terraform query", message: "unknown key '\(unknown)' (known: spec)")
         }
         return spec.hasPrefix("/") ? spec : (root as NSString).appendingPathComponent(spec)

@@ -61,6 +61,26 @@ import Testing
         #expect(throws: OCIError.self) { try ImageManifest(raw: raw, what: "m") }
     }
 
+    /// Fields are read from the one JSONValue parse; a bad one is named by its path.
+    @Test func badFieldsAreNamedByTheirPath() {
+        let config = #""config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\#(Self.configDigest)","size":1}"#
+        let cases: [(String, String)] = [
+            (#"{"schemaVersion":2,\#(config),"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"\#(Self.layerDigest)","size":1},{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"md5:x","size":1}]}"#, "layers[1].digest"),
+            (#"{"schemaVersion":2,\#(config),"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"\#(Self.layerDigest)","size":"1"}]}"#, "layers[0].size: wrong type"),
+            (#"{"schemaVersion":"2",\#(config),"layers":[]}"#, "schemaVersion: wrong type"),
+            (#"{"schemaVersion":2,\#(config),"layers":{}}"#, "layers: wrong type"),
+            (#"[1]"#, "document: wrong type"),
+        ]
+        for (text, path) in cases {
+            do {
+                _ = try ImageManifest(raw: Array(text.utf8), what: "m")
+                Issue.record("accepted: \(text)")
+            } catch {
+                #expect("\(error)".contains(path), "\(error)")
+            }
+        }
+    }
+
     @Test func parsesIndexAndSpotsAttestations() throws {
         let raw = Array(#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(Self.layerDigest)","size":1,"platform":{"os":"linux","architecture":"amd64"}},{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\#(Self.configDigest)","size":1,"platform":{"os":"unknown","architecture":"unknown"},"annotations":{"vnd.docker.reference.type":"attestation-manifest"}}]}"#.utf8)
         guard case .index(let index) = try ManifestKind(raw: raw, descriptorMediaType: nil, what: "i") else {

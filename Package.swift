@@ -111,7 +111,15 @@ let package = Package(
         .target(name: "KilnTestSupport", dependencies: ["OCI", "KilnCrypto"], path: "Tests/KilnTestSupport"),
         .testTarget(name: "OCITests", dependencies: ["OCI", "KilnCrypto"]),
         .testTarget(name: "KilnStoreTests", dependencies: ["KilnStore", "OCI", "KilnTestSupport"]),
-        .testTarget(name: "KilnRegistryTests", dependencies: ["KilnRegistry"]),
+        .testTarget(
+            name: "KilnRegistryTests",
+            dependencies: [
+                "KilnRegistry", "KilnStore", "OCI",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "KilnSpecTests", dependencies: ["KilnSpec", "KilnRecipe", "KilnLayer", "KilnStore", "OCI", "KilnTestSupport"]),
         .testTarget(name: "KilnProjectTests", dependencies: ["KilnProject", "KilnTestSupport", "kiln"]),
         .testTarget(name: "KilnAWSTests", dependencies: ["KilnAWS", "KilnCrypto", "KilnTestSupport"]),

@@ -48,7 +48,7 @@ extension RegistryImage: ImageDestination {
         let action = "mount blob \(descriptor.digest) from \(sourceRepository)"
         let query = "mount=\(descriptor.digest)&from=\(sourceRepository.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? sourceRepository)"
         let response = try await session.send(.POST, "/v2/\(repository)/blobs/uploads/?\(query)", headers: ["Content-Length": "0"], scopes: scopes, action: action)
-        _ = try? await response.body.collect(upTo: 64 * 1024)
+        await response.drain()
         return response.status == .created
     }
 
@@ -70,7 +70,7 @@ extension RegistryImage: ImageDestination {
 
     private func uploadOnce(_ descriptor: Descriptor, open: () async throws -> BlobStream, session: RegistrySession) async throws {
         let start = try await session.send(.POST, "/v2/\(repository)/blobs/uploads/", headers: ["Content-Length": "0"], scopes: pushScopes, action: "start upload of \(descriptor.digest)")
-        _ = try? await start.body.collect(upTo: 64 * 1024)
+        await start.drain()
         guard start.status == .accepted, let location = start.headers.first(name: "Location") else {
             throw await failure(start, action: "start upload of \(descriptor.digest)")
         }
@@ -82,12 +82,12 @@ extension RegistryImage: ImageDestination {
         let response = try await session.sendStreaming(.PUT, url, headers: ["Content-Type": "application/octet-stream"], body: body, scopes: pushScopes)
         guard response.status == .created else {
             if RetryPolicy.retryableStatuses.contains(response.status.code) {
-                _ = try? await response.body.collect(upTo: 64 * 1024)
+                await response.drain()
                 throw RetryableStatus(status: Int(response.status.code))
             }
             throw await failure(response, action: "upload of blob \(descriptor.digest)")
         }
-        _ = try? await response.body.collect(upTo: 64 * 1024)
+        await response.drain()
     }
 
     public func makeBlobWriter() throws -> BlobWriter {
@@ -125,7 +125,7 @@ extension RegistryImage: ImageDestination {
         let action = "PUT manifest \(reference.name):\(tagOrDigest)"
         let response = try await session.send(.PUT, "/v2/\(repository)/manifests/\(tagOrDigest)", headers: ["Content-Type": descriptor.mediaType], body: .bytes(bytes), scopes: pushScopes, action: action)
         guard response.status == .created || response.status == .ok else { throw await failure(response, action: action) }
-        _ = try? await response.body.collect(upTo: 64 * 1024)
+        await response.drain()
         if let announced = response.headers.first(name: "Docker-Content-Digest"), announced != descriptor.digest.description {
             throw RegistryError.digestMismatch(reference: "\(reference.name)@\(descriptor.digest)", expected: descriptor.digest.description, actual: announced)
         }

@@ -22,10 +22,17 @@ struct CredentialHelper {
         do { try process.run() } catch {
             throw RegistryError.credentialHelper(helper: name, reason: "could not start: \(error.localizedDescription)")
         }
+        // Standard error is read on its own thread while standard output is read here: a helper
+        // that writes much to one while kiln waits on the other would otherwise block forever.
+        let drained = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            _ = errors.fileHandleForReading.readDataToEndOfFile()
+            drained.signal()
+        }
         input.fileHandleForWriting.write(Data(serverURL.utf8))
         try? input.fileHandleForWriting.close()
         let stdout = output.fileHandleForReading.readDataToEndOfFile()
-        _ = errors.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
         process.waitUntilExit()
         // Helpers say "credentials not found" with a non-zero exit: treat as no credentials.
         guard process.terminationStatus == 0 else { return nil }

@@ -150,6 +150,18 @@ import Testing
                               extraEnvironment: try environment(dir, config: #"{"credHelpers":{"\#(registry.host)":"kilntest"}}"#, path: path))
         #expect(helper.status == 0, "\(helper.stderr)")
 
+        // A chatty helper: a megabyte on standard error before its answer (a full stderr pipe
+        // once hung kiln, which read standard output first).
+        try dir.write("bin/docker-credential-chatty", """
+            #!/bin/sh
+            read server
+            head -c 1048576 /dev/zero | tr '\\0' x >&2
+            echo '{"ServerURL":"\(registry.host)","Username":"ci","Secret":"s3cret-pass"}'
+            """, mode: 0o755)
+        let chatty = try kiln(arguments.dropLast() + ["\(registry.host)/um/gateway:v2b"],
+                              extraEnvironment: try environment(dir, config: #"{"credHelpers":{"\#(registry.host)":"chatty"}}"#, path: path))
+        #expect(chatty.status == 0, "\(chatty.stderr.prefix(300))")
+
         // A wrong password: one line, names where the credentials came from, shows no secret, pushes nothing.
         let wrong = Data("ci:wrong-pass".utf8).base64EncodedString()
         let before = registry.requests().count

@@ -24,6 +24,9 @@ public struct BakeRequest: Sendable {
     /// The digest the result must have (`kiln build`'s plan): checked before anything is
     /// tagged, so a result that differs from the plan is never visible under any tag.
     public var expectedDigest: Digest?
+    /// The base's documents as locked (`kiln build`): read from the lock, not the registry,
+    /// which then serves only the base's layers.
+    public var lockedBase: BaseSnapshot?
 
     public init(
         base: ImageReference, output: ImageReference, overlays: [Overlay], removals: [ImagePath] = [],

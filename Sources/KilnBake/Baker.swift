@@ -27,7 +27,8 @@ public struct Baker {
     /// - Returns: the derived image's digest, media type, platforms and layer.
     /// - Throws: a one-line error naming the culprit; the destination is left as it was.
     public func bake(_ request: BakeRequest) async throws -> BakeResult {
-        let source = try store.source(request.base)
+        var source = try store.source(request.base)
+        if let locked = request.lockedBase { source = LockedBaseSource(documents: locked, blobs: source) }
         let base = try await BaseImage.load(from: source, reference: request.base.description, platforms: request.platforms, logger: logger)
         let entries = try OverlayScanner().scan(overlays: request.overlays, removals: request.removals)
         // Checked before anything is written (the derivation would find it only afterwards).

@@ -76,6 +76,7 @@ public struct Builder: Sendable {
         request.additionalTags = spec.tags
         request.createRepository = createRepository
         request.expectedDigest = plan.digest
+        request.lockedBase = entry.snapshot
         let result = try await Baker(store: store, progress: progress).bake(request)
         // The plan and the bake share one derivation, so this holds unless the registry served
         // other bytes for the locked base than the lock holds (which digest checks rule out).

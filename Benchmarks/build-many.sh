@@ -42,23 +42,6 @@ export KILN_CONFIG=$work/kiln-config.yaml && echo 'registries: {}' > "$KILN_CONF
 export DOCKER_CONFIG=$work/docker && mkdir -p "$DOCKER_CONFIG" && echo '{"auths":{}}' > "$DOCKER_CONFIG/config.json"
 export REGISTRY_AUTH_FILE=$DOCKER_CONFIG/config.json
 
-# A small base: 3 layers of BASE_MIB MiB of incompressible data (lib.sh's make_base is 3 x 43 MiB;
-# the layers are mounted, never copied, so their size hardly matters to a build).
-make_small_base() { # LAYOUT
-  local base=$1 bundle=$work/bundle
-  umoci init --layout "$base" >/dev/null
-  umoci new --image "$base:base" >/dev/null
-  for i in 1 2 3; do
-    rm -rf "$bundle"
-    umoci unpack --image "$base:base" "$bundle" >/dev/null
-    mkdir -p "$bundle/rootfs/opt/layer$i" "$bundle/rootfs/etc/svc"
-    head -c $((base_mib * 1024 * 1024)) /dev/urandom > "$bundle/rootfs/opt/layer$i/data.bin"
-    echo "# default config, layer $i" > "$bundle/rootfs/etc/svc/app.conf"
-    umoci repack --image "$base:base" "$bundle" >/dev/null
-  done
-  rm -rf "$bundle"
-  du -sh "$base" | awk -v m="$base_mib" '{print "base: " $1 ", 3 layers of " m " MiB"}'
-}
 
 # A registry like lib.sh's start_registry, but with the access log on: the combined log lines go
 # to standard output, which is $work/NAME/access.log; the application log to $work/NAME/log.
@@ -209,7 +192,7 @@ SPEC
   fi
 }
 
-make_small_base "$work/base"
+make_base "$work/base" "$base_mib"
 echo "kiln: $("$kiln" --version), $(git log -1 --format=%h)$(git diff --quiet HEAD -- Sources Package.swift || echo ' + local changes'); $specs specs, --parallel $parallel, $runs runs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 labels=(plain)

@@ -11,22 +11,23 @@ trap cleanup EXIT
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 
-# make_base LAYOUT: a three-layer base (3 x 43 MiB of incompressible data) built with umoci.
+# make_base LAYOUT [MIB]: a three-layer base (3 x MIB MiB of incompressible data, default 43)
+# built with umoci.
 make_base() {
-  local base=$1 bundle=$work/bundle
+  local base=$1 mib=${2:-43} bundle=$work/bundle
   umoci init --layout "$base" >/dev/null
   umoci new --image "$base:base" >/dev/null
   for i in 1 2 3; do
     rm -rf "$bundle"
     umoci unpack --image "$base:base" "$bundle" >/dev/null
     mkdir -p "$bundle/rootfs/opt/layer$i" "$bundle/rootfs/etc/kong"
-    head -c $((43 * 1024 * 1024)) /dev/urandom > "$bundle/rootfs/opt/layer$i/data.bin"
+    head -c $((mib * 1024 * 1024)) /dev/urandom > "$bundle/rootfs/opt/layer$i/data.bin"
     echo "prefix = /usr/local/kong/" > "$bundle/rootfs/etc/kong/kong.conf.default"
     printf 'root:x:0:0::/root:/bin/sh\nkong:x:1000:1000::/home/kong:/bin/sh\n' > "$bundle/rootfs/etc/passwd"
     umoci repack --image "$base:base" "$bundle" >/dev/null
   done
   rm -rf "$bundle"
-  du -sh "$base" | awk '{print "base: " $1 ", 3 layers"}'
+  du -sh "$base" | awk -v m="$mib" '{print "base: " $1 ", 3 layers of " m " MiB"}'
 }
 
 # start_registry NAME PORT: a docker-registry on 127.0.0.1:PORT, storage under $work/NAME/data,

@@ -146,6 +146,9 @@ class Proxy(http.server.BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = forward
 
 
+# A listen backlog of 5 (the default) drops parallel connects, which then wait a second for
+# the SYN to be resent: kiln connects 8 at a time.
+http.server.ThreadingHTTPServer.request_queue_size = 128
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
 print(server.server_address[1], flush=True)
 server.serve_forever()

@@ -145,6 +145,9 @@ class Issuer(http.server.BaseHTTPRequestHandler):
         })
 
 
+# A listen backlog of 5 (the default) drops parallel connects, which then wait a second for
+# the SYN to be resent: kiln connects 8 at a time.
+http.server.ThreadingHTTPServer.request_queue_size = 128
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Issuer)
 print(server.server_address[1], flush=True)
 server.serve_forever()

@@ -57,8 +57,7 @@ import Testing
     @Test func crossOriginRedirectDropsTheAuthorizationHeader() throws {
         let registry = try RegistryServer(user: ("ci", "s3cret"))
         let dir = try TemporaryDirectory()
-        try PeerImages.makeOCIBase(at: dir("base"), work: dir)
-        try registry.push(layout: "\(dir("base")):base", to: "base/app:1.0")
+        try PeerImages.pushBase(to: registry, work: dir)
         let auth = Data("ci:s3cret".utf8).base64EncodedString()
         try dir.write("docker/config.json", #"{"auths":{"\#(registry.host)":{"auth":"\#(auth)"}}}"#)
         try dir.write("overlay/kong.conf", "x\n")

@@ -13,11 +13,6 @@ import Testing
     }
 
     /// A umoci-built base pushed to `registry` as base/app:1.0.
-    private func pushBase(to registry: RegistryServer, work: TemporaryDirectory) throws {
-        try PeerImages.makeOCIBase(at: work("base"), work: work)
-        try registry.push(layout: "\(work("base")):base", to: "base/app:1.0")
-    }
-
     private func overlay(_ dir: TemporaryDirectory) throws -> String {
         try dir.write("overlay/kong.conf", "database = off\n")
         try dir.write("overlay/declarative/kong.yml", "_format_version: \"2.1\"\n")
@@ -35,7 +30,7 @@ import Testing
     @Test func digestMatchesSkopeoWithoutDownloadingLayers() throws {
         let registry = try RegistryServer()
         let dir = try TemporaryDirectory()
-        try pushBase(to: registry, work: dir)
+        try PeerImages.pushBase(to: registry, work: dir)
         let before = registry.requests().count
         let digest = try kiln(["digest", "\(registry.host)/base/app:1.0"], extraEnvironment: try environment(dir))
         #expect(digest.status == 0, "\(digest.stderr)")
@@ -48,7 +43,7 @@ import Testing
     @Test func sameRegistryBakeMountsBaseLayersAndRerunUploadsNothing() throws {
         let registry = try RegistryServer()
         let dir = try TemporaryDirectory()
-        try pushBase(to: registry, work: dir)
+        try PeerImages.pushBase(to: registry, work: dir)
         let env = try environment(dir)
         let arguments = ["bake", "--base", "\(registry.host)/base/app:1.0", "--overlay", try overlay(dir),
                          "--env", "KONG_DATABASE=off", "--user", "kong", "--output", "\(registry.host)/um/gateway:v1", "--json"]
@@ -86,7 +81,7 @@ import Testing
         let source = try RegistryServer()
         let target = try RegistryServer()
         let dir = try TemporaryDirectory()
-        try pushBase(to: source, work: dir)
+        try PeerImages.pushBase(to: source, work: dir)
         let env = try environment(dir)
         let overlay = try overlay(dir)
         let toRegistry = try BakeJSON(kiln(["bake", "--base", "\(source.host)/base/app:1.0", "--overlay", overlay,
@@ -128,7 +123,7 @@ import Testing
     @Test func tlsAndBasicAuthWithDockerConfigAndCredentialHelper() throws {
         let registry = try RegistryServer(tls: true, user: ("ci", "s3cret-pass"))
         let dir = try TemporaryDirectory()
-        try pushBase(to: registry, work: dir)
+        try PeerImages.pushBase(to: registry, work: dir)
         let auth = Data("ci:s3cret-pass".utf8).base64EncodedString()
         let arguments = ["bake", "--base", "\(registry.host)/base/app:1.0", "--overlay", try overlay(dir),
                          "--ca-file", registry.caFile!, "--env", "A=b", "--output", "\(registry.host)/um/gateway:v1"]

@@ -38,8 +38,7 @@ import Testing
     @Test func aTricklingBlobIsResumedAndATricklingManifestTimesOut() throws {
         let registry = try RegistryServer()
         let dir = try TemporaryDirectory()
-        try PeerImages.makeOCIBase(at: dir("base"), work: dir)
-        try registry.push(layout: "\(dir("base")):base", to: "base/app:1.0")
+        try PeerImages.pushBase(to: registry, work: dir)
         try dir.write("app.conf", "x=1\n")
         let environment = ["KILN_STALL_SECONDS": "2"]
         let arguments = ["bake", "--base", "\(registry.host)/base/app:1.0", "--overlay", "\(dir("app.conf")):/etc/app.conf", "--quiet"]
@@ -69,8 +68,7 @@ import Testing
     @Test func aCutOffDownloadIntoALayoutIsResumed() throws {
         let registry = try RegistryServer()
         let dir = try TemporaryDirectory()
-        try PeerImages.makeOCIBase(at: dir("base"), work: dir)
-        try registry.push(layout: "\(dir("base")):base", to: "base/app:1.0")
+        try PeerImages.pushBase(to: registry, work: dir)
         try dir.write("app.conf", "x=1\n")
         let proxy = try FaultProxy(upstream: registry, faults: ["--drop-blob-get", "2"])
         let result = try kiln(["bake", "--base", "\(registry.host)/base/app:1.0", "--overlay", "\(dir("app.conf")):/etc/app.conf",

@@ -5,15 +5,6 @@ import Testing
 /// The Bearer token flow end to end: a real distribution registry with `auth: token` checks
 /// every token kiln brings (signature, audience, access claims) from `token_issuer.py`.
 @Suite struct TokenAuthTests {
-    /// An isolated Docker config dir, so the machine's own credentials never take part.
-    private func environment(_ dir: TemporaryDirectory) throws -> [String: String] {
-        try dir.write("docker/config.json", #"{"auths":{}}"#)
-        var environment = ProcessInfo.processInfo.environment
-        environment["SOURCE_DATE_EPOCH"] = nil
-        environment.merge(["DOCKER_CONFIG": dir("docker"), "REGISTRY_AUTH_FILE": ""]) { $1 }
-        return environment
-    }
-
     /// Runs kiln with `password` on standard input, as `--password-stdin` reads it.
     private func kilnWithPassword(_ password: String, _ arguments: [String], environment: [String: String]) throws -> ProcessResult {
         let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
@@ -31,7 +22,7 @@ import Testing
         let dir = try TemporaryDirectory()
         try PeerImages.makeOCIBase(at: dir("base"), work: dir)
         try registry.push(layout: "\(dir("base")):base", to: "public/base:1.0")
-        let env = try environment(dir)
+        let env = try isolatedDockerEnvironment(dir)
         let overlay = try overlay(dir)
 
         // Anonymous pull of a public base: tokens without credentials, pull only.
@@ -85,7 +76,7 @@ import Testing
         let wrong = "not-the-pass-7391"
         let result = try kilnWithPassword(wrong, ["bake", "--base", "oci:\(dir("base")):base", "--overlay", try overlay(dir),
                                                   "--username", issuer.user.name, "--password-stdin", "--output", "\(registry.host)/ci/app:1"],
-                                          environment: try environment(dir))
+                                          environment: try isolatedDockerEnvironment(dir))
         #expect(result.status == 1)
         #expect(result.stderr == "kiln: error: registry \(registry.host) rejected the credentials from --username/--password-stdin\n")
         #expect(!result.stdout.contains(wrong) && !result.stderr.contains(wrong))
@@ -103,7 +94,7 @@ import Testing
         let result = try kilnWithPassword(issuer.user.password, ["bake", "--base", "oci:\(dir("base")):base", "--overlay", try overlay(dir),
                                                                  "--ca-file", registry.caFile!, "--username", issuer.user.name, "--password-stdin",
                                                                  "--output", "\(registry.host)/ci/app:1"],
-                                          environment: try environment(dir))
+                                          environment: try isolatedDockerEnvironment(dir))
         #expect(result.status == 1)
         #expect(result.stderr == "kiln: error: registry \(registry.host): refused token realm \(issuer.realm): the registry is reached over HTTPS, and credentials never go over plain HTTP\n")
         let asked = try issuer.requests().map(\.path)

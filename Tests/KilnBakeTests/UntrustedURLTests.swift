@@ -6,14 +6,6 @@ import Testing
 /// them before it connects, keeps credentials and blobs on the registry's origin, and never
 /// prints the user info of an endpoint.
 @Suite struct UntrustedURLTests {
-    private func environment(_ dir: TemporaryDirectory) throws -> [String: String] {
-        try dir.write("docker/config.json", #"{"auths":{}}"#)
-        var environment = ProcessInfo.processInfo.environment
-        environment["SOURCE_DATE_EPOCH"] = nil
-        environment.merge(["DOCKER_CONFIG": dir("docker"), "REGISTRY_AUTH_FILE": ""]) { $1 }
-        return environment
-    }
-
     /// `kiln bake` of the demo base to `output`, with a password on standard input.
     private func pushWithPassword(_ password: String, output: String, environment: [String: String]) throws -> ProcessResult {
         try run("sh", ["-c", "printf '%s\\n' '\(password)' | '\(kilnExecutable)' bake --base '\(Demo.base)' --overlay '\(repositoryRoot)/overlays/gateway/kong.conf:/etc/kong/kong.conf' --username ci --password-stdin --output '\(output)'"],
@@ -29,7 +21,7 @@ import Testing
     func refusedTokenRealmIsOneLineAndNoRequest(realm: String, reason: String) throws {
         let registry = try HostileRegistry(challenge: #"Bearer realm="\#(realm)",service="hostile""#)
         let dir = try TemporaryDirectory()
-        let result = try kiln(["digest", "\(registry.host)/a/b:1"], extraEnvironment: try environment(dir))
+        let result = try kiln(["digest", "\(registry.host)/a/b:1"], extraEnvironment: try isolatedDockerEnvironment(dir))
         #expect(result.status == 1)
         #expect(result.stderr == "kiln: error: registry \(registry.host): refused token realm \(realm): \(reason)\n")
         #expect(registry.requests() == ["GET /v2/ none"])
@@ -39,7 +31,7 @@ import Testing
         let elsewhere = try HostileRegistry()
         let registry = try HostileRegistry(uploadLocation: "http://127.0.0.1:\(elsewhere.port)/upload/1")
         let dir = try TemporaryDirectory()
-        let result = try pushWithPassword("upl0ad-pass", output: "\(registry.host)/um/app:1", environment: try environment(dir))
+        let result = try pushWithPassword("upl0ad-pass", output: "\(registry.host)/um/app:1", environment: try isolatedDockerEnvironment(dir))
         #expect(result.status == 1)
         let lastLine = result.stderr.split(separator: "\n").last.map(String.init) ?? ""
         #expect(lastLine == "kiln: error: registry \(registry.host): refused upload location http://127.0.0.1:\(elsewhere.port)/upload/1: not on the registry's origin http://\(registry.host); kiln sends blobs and credentials only there", "\(result.stderr)")
@@ -55,7 +47,7 @@ import Testing
     func malformedUploadLocationIsRefusedWithoutATrap(location: String, reason: String) throws {
         let registry = try HostileRegistry(uploadLocation: location)
         let dir = try TemporaryDirectory()
-        let result = try pushWithPassword("pw", output: "\(registry.host)/um/app:1", environment: try environment(dir))
+        let result = try pushWithPassword("pw", output: "\(registry.host)/um/app:1", environment: try isolatedDockerEnvironment(dir))
         #expect(result.status == 1)
         let lastLine = result.stderr.split(separator: "\n").last.map(String.init) ?? ""
         #expect(lastLine == "kiln: error: registry \(registry.host): refused upload location \(location): \(reason)", "\(result.stderr)")
@@ -64,13 +56,12 @@ import Testing
     @Test func redirectWithAPortAbove65535IsAnErrorNotATrap() throws {
         let registry = try RegistryServer()
         let dir = try TemporaryDirectory()
-        try PeerImages.makeOCIBase(at: dir("base"), work: dir)
-        try registry.push(layout: "\(dir("base")):base", to: "base/app:1.0")
+        try PeerImages.pushBase(to: registry, work: dir)
         let front = try FaultProxy(upstream: registry, faults: ["--redirect-blobs", "http://127.0.0.1:99999"])
         try dir.write("overlay/kong.conf", "x\n")
         let result = try kiln(["bake", "--base", "\(registry.host)/base/app:1.0", "--overlay", "\(dir("overlay")):/etc/kong",
                                "--registry-endpoint", "\(registry.host)=\(front.url)", "--output", "oci:\(dir("out")):x"],
-                              extraEnvironment: try environment(dir))
+                              extraEnvironment: try isolatedDockerEnvironment(dir))
         #expect(result.status == 1)
         let lastLine = result.stderr.split(separator: "\n").last.map(String.init) ?? ""
         #expect(lastLine.hasPrefix("kiln: error: registry \(registry.host): refused redirect http://127.0.0.1:99999/v2/base/app/blobs/sha256:"), "\(result.stderr)")
@@ -79,7 +70,7 @@ import Testing
 
     @Test func endpointUserinfoIsNeverPrinted() throws {
         let dir = try TemporaryDirectory()
-        var env = try environment(dir)
+        var env = try isolatedDockerEnvironment(dir)
         // A mirror that answers 503: notes while retrying, then the final error, both name the URL.
         let mirror = try HostileRegistry(pingStatus: 503)
         let flag = try run(kilnExecutable, ["digest", "--registry-endpoint", "mirror.test=http://ci:hunter2-secret@\(mirror.host)", "mirror.test/a/b:1"], environment: env)

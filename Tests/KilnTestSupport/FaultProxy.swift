@@ -13,17 +13,7 @@ public final class FaultProxy: @unchecked Sendable {
 
     /// In front of any plain-HTTP server on 127.0.0.1 (`HOST:PORT`).
     public init(upstreamHost: String, faults: [String]) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: try which("python3"))
-        process.arguments = ["\(repositoryRoot)/Tests/Fixtures/fault_proxy.py", "--upstream", upstreamHost] + faults
-        let output = closeOnExecPipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let port = Int(line) else { throw TestFailure("the fault proxy did not start: '\(line)'") }
-        self.port = port
-        try waitUntilListening(port: port, process: process)
+        (process, port) = try startPythonFixture("fault_proxy.py", ["--upstream", upstreamHost] + faults, what: "the fault proxy")
     }
 
     /// The URL to give `--registry-endpoint`.

@@ -15,19 +15,10 @@ public final class HostileRegistry: @unchecked Sendable {
     public init(challenge: String = #"Basic realm="hostile""#, uploadLocation: String? = nil, pingStatus: Int? = nil) throws {
         directory = try TemporaryDirectory("kiln-hostile")
         FileManager.default.createFile(atPath: directory("requests.log"), contents: nil)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: try which("python3"))
-        process.arguments = ["\(repositoryRoot)/Tests/Fixtures/hostile_registry.py", "--challenge", challenge, "--log", directory("requests.log")]
+        let arguments = ["--challenge", challenge, "--log", directory("requests.log")]
             + (uploadLocation.map { ["--upload-location", $0] } ?? [])
             + (pingStatus.map { ["--ping-status", String($0)] } ?? [])
-        let output = closeOnExecPipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let port = Int(line) else { throw TestFailure("the hostile registry did not start: '\(line)'") }
-        self.port = port
-        try waitUntilListening(port: port, process: process)
+        (process, port) = try startPythonFixture("hostile_registry.py", arguments, what: "the hostile registry")
     }
 
     /// `127.0.0.1:PORT`, its name in references.

@@ -29,6 +29,13 @@ public enum PeerImages {
         try FileManager.default.removeItem(atPath: bundle)
     }
 
+    /// The umoci base of ``makeOCIBase(at:tag:architecture:work:)`` at `work("base")`, pushed to
+    /// `registry` as `base/app:1.0` with skopeo.
+    public static func pushBase(to registry: RegistryServer, work: TemporaryDirectory) throws {
+        try makeOCIBase(at: work("base"), work: work)
+        try registry.push(layout: "\(work("base")):base", to: "base/app:1.0")
+    }
+
     /// A Docker-typed (v2 schema 2) copy of an image, made by skopeo.
     public static func convertToDocker(from source: String, to destination: String) throws {
         try runChecked("skopeo", ["copy", "--quiet", "--format", "v2s2", "oci:\(source)", "oci:\(destination)"])

@@ -31,18 +31,9 @@ public final class TokenIssuer: @unchecked Sendable {
         directory = try TemporaryDirectory("kiln-token-issuer")
         self.user = user
         FileManager.default.createFile(atPath: directory("requests.log"), contents: nil)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: try which("python3"))
-        process.arguments = ["\(repositoryRoot)/Tests/Fixtures/token_issuer.py", "--service", service, "--issuer", issuer,
-                             "--user", "\(user.0):\(user.1)", "--cert-out", directory("issuer.crt"), "--log", directory("requests.log")]
-        let output = closeOnExecPipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let port = Int(line) else { throw TestFailure("the token issuer did not start (pyjwt and cryptography installed?): '\(line)'") }
-        self.port = port
-        try waitUntilListening(port: port, process: process)
+        (process, port) = try startPythonFixture("token_issuer.py", ["--service", service, "--issuer", issuer, "--user", "\(user.0):\(user.1)",
+                                                                   "--cert-out", directory("issuer.crt"), "--log", directory("requests.log")],
+                                                  what: "the token issuer (pyjwt and cryptography installed?)")
     }
 
     /// The realm the registry names: plain HTTP on loopback.

@@ -4,10 +4,10 @@ import OCI
 /// Finds AWS credentials in the order the AWS SDKs use: the environment's keys, web identity,
 /// the shared files' profile (static keys, `credential_process`, `web_identity_token_file`),
 /// ECS container credentials, then EC2 instance metadata (IMDSv2).
-public struct AWSCredentialChain: Sendable {
+package struct AWSCredentialChain: Sendable {
     private let environment: [String: String]
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    package init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
     }
 
@@ -16,7 +16,7 @@ public struct AWSCredentialChain: Sendable {
     }
 
     /// The places the chain looks, for the "none found" error.
-    public var searchedLocations: [String] {
+    package var searchedLocations: [String] {
         let files = AWSConfigFiles(environment: environment)
         return ["environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)",
                 "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN)",
@@ -29,7 +29,7 @@ public struct AWSCredentialChain: Sendable {
     /// The first credentials found.
     /// - Throws: ``AWSError/noCredentials(lookedIn:)`` listing where it looked, or the error of
     ///   a source that exists but fails (a broken `credential_process`).
-    public func resolve() async throws -> AWSCredentials {
+    package func resolve() async throws -> AWSCredentials {
         if let key = environment["AWS_ACCESS_KEY_ID"], !key.isEmpty,
            let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty {
             let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -62,7 +62,7 @@ public struct AWSCredentialChain: Sendable {
     }
 
     /// The region from `AWS_REGION`, `AWS_DEFAULT_REGION` or the profile.
-    public var region: String? {
+    package var region: String? {
         if let region = environment["AWS_REGION"], !region.isEmpty { return region }
         if let region = environment["AWS_DEFAULT_REGION"], !region.isEmpty { return region }
         return AWSConfigFiles(environment: environment).profile(profileName)?["region"]

@@ -1,5 +1,5 @@
 /// AWS failures a CI user can act on. Never carries a secret.
-public enum AWSError: Error, Equatable, CustomStringConvertible {
+package enum AWSError: Error, Equatable, CustomStringConvertible {
     case noCredentials(lookedIn: [String])
     case credentialProcess(profile: String, reason: String)
     case invalidProfile(profile: String, reason: String)
@@ -13,7 +13,7 @@ public enum AWSError: Error, Equatable, CustomStringConvertible {
     case unreachable(endpoint: String, reason: String)
     case repositoryMissing(repository: String, account: String, region: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .noCredentials(let lookedIn):
             return "no AWS credentials found (looked in: \(lookedIn.joined(separator: "; ")))"

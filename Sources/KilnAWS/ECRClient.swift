@@ -5,21 +5,21 @@ import NIOCore
 import NIOFoundationCompat
 
 /// The few ECR API calls kiln makes (JSON 1.1 over HTTPS, signed with SigV4, service `ecr`).
-public struct ECRClient: Sendable {
-    public let region: String
-    public let endpoint: String
+package struct ECRClient: Sendable {
+    package let region: String
+    package let endpoint: String
     private let credentials: AWSCredentials
 
     /// - Parameters:
     ///   - endpoint: `AWS_ENDPOINT_URL_ECR`, else `AWS_ENDPOINT_URL`, else the region's.
-    public init(region: String, endpoint: String, credentials: AWSCredentials) {
+    package init(region: String, endpoint: String, credentials: AWSCredentials) {
         self.region = region
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.credentials = credentials
     }
 
     /// The registry password and how long it is valid (`GetAuthorizationToken`).
-    public func authorizationToken() async throws -> (username: String, password: String, expiresAt: Date?) {
+    package func authorizationToken() async throws -> (username: String, password: String, expiresAt: Date?) {
         let object = try await call("GetAuthorizationToken", body: .object([]))
         guard let data = object["authorizationData"]?.arrayValue?.first,
               let token = data["authorizationToken"]?.stringValue,
@@ -33,7 +33,7 @@ public struct ECRClient: Sendable {
 
     /// Creates a repository; an existing one (two jobs racing) is not an error.
     /// - Returns: whether this call created it.
-    public func createRepository(_ name: String, tagMutability: String, kmsKey: String?) async throws -> Bool {
+    package func createRepository(_ name: String, tagMutability: String, kmsKey: String?) async throws -> Bool {
         var body: JSONValue = .object([("repositoryName", .string(name)), ("imageTagMutability", .string(tagMutability))])
         if let kmsKey { body["encryptionConfiguration"] = .object([("encryptionType", .string("KMS")), ("kmsKey", .string(kmsKey))]) }
         do {
@@ -45,7 +45,7 @@ public struct ECRClient: Sendable {
     }
 
     /// A repository's tag mutability (`MUTABLE`/`IMMUTABLE`), or `nil` when it does not exist.
-    public func tagMutability(of repository: String) async throws -> String? {
+    package func tagMutability(of repository: String) async throws -> String? {
         do {
             let object = try await call("DescribeRepositories", body: .object([("repositoryNames", .strings([repository]))]))
             let found = object["repositories"]?.arrayValue?.first

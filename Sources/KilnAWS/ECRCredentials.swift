@@ -4,7 +4,7 @@ import KilnRegistry
 /// Registry credentials for ECR hosts from the AWS credential chain and `GetAuthorizationToken`;
 /// every other host is asked of `fallback` (Docker config). Tokens are kept until half their
 /// lifetime, so one run fetches one per registry.
-public final class ECRCredentials: CredentialProvider, @unchecked Sendable {
+package final class ECRCredentials: CredentialProvider, @unchecked Sendable {
     private let fallback: CredentialProvider
     private let environment: [String: String]
     private let lock = NSLock()
@@ -14,14 +14,14 @@ public final class ECRCredentials: CredentialProvider, @unchecked Sendable {
     /// (they await the one lookup in flight).
     private var awsCredentials: Task<AWSCredentials, Error>?
 
-    public init(fallback: CredentialProvider, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    package init(fallback: CredentialProvider, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.fallback = fallback
         self.environment = environment
     }
 
-    public var searchedLocations: [String] { AWSCredentialChain(environment: environment).searchedLocations + fallback.searchedLocations }
+    package var searchedLocations: [String] { AWSCredentialChain(environment: environment).searchedLocations + fallback.searchedLocations }
 
-    public func credential(for registry: String) async throws -> Credential? {
+    package func credential(for registry: String) async throws -> Credential? {
         guard let host = ECRHost(registry) else { return try await fallback.credential(for: registry) }
         if let cached = lock.withLock({ cache[registry] }), cached.renewAfter > Date() { return cached.credential }
         let client = try await ecrClient(for: host)
@@ -34,7 +34,7 @@ public final class ECRCredentials: CredentialProvider, @unchecked Sendable {
     }
 
     /// An API client for the registry's region and account.
-    public func ecrClient(for host: ECRHost) async throws -> ECRClient {
+    package func ecrClient(for host: ECRHost) async throws -> ECRClient {
         let environment = environment
         let lookup = lock.withLock {
             if let running = awsCredentials { return running }

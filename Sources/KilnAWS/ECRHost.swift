@@ -1,9 +1,9 @@
 /// An ECR registry host and what it says: account, region, FIPS, China.
-public struct ECRHost: Equatable, Sendable {
-    public var account: String
-    public var region: String
-    public var fips: Bool
-    public var china: Bool
+package struct ECRHost: Equatable, Sendable {
+    package var account: String
+    package var region: String
+    package var fips: Bool
+    package var china: Bool
 
     /// The documented forms: `<account>.<prefix><region><suffix>`.
     private static let forms: [(prefix: String, suffix: String, fips: Bool, china: Bool)] = [
@@ -15,7 +15,7 @@ public struct ECRHost: Equatable, Sendable {
     ]
 
     /// Recognizes an ECR host (a port, if any, is ignored); `nil` for any other host.
-    public init?(_ host: String) {
+    package init?(_ host: String) {
         let name = (host.split(separator: ":").first.map(String.init) ?? "").lowercased()
         guard let dot = name.firstIndex(of: ".") else { return nil }
         let account = String(name[..<dot])
@@ -34,7 +34,7 @@ public struct ECRHost: Equatable, Sendable {
     }
 
     /// The ECR API endpoint for this region (without overrides).
-    public var apiEndpoint: String {
+    package var apiEndpoint: String {
         if china { return "https://api.ecr.\(region).amazonaws.com.cn" }
         if fips { return "https://ecr-fips.\(region).amazonaws.com" }
         return "https://api.ecr.\(region).amazonaws.com"

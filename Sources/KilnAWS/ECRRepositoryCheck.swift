@@ -3,17 +3,17 @@ import KilnStore
 
 /// What `kiln bake` does with an ECR output before writing anything: make sure the repository
 /// exists (creating it with `--create-repository`) and learn whether its tags are immutable.
-public struct ECRRepositoryCheck: DestinationPreparation {
+package struct ECRRepositoryCheck: DestinationPreparation {
     private let credentials: ECRCredentials
 
-    public init(credentials: ECRCredentials) {
+    package init(credentials: ECRCredentials) {
         self.credentials = credentials
     }
 
     /// - Returns: whether the repository's tags are immutable; `nil` when `reference` is not on ECR.
     /// - Throws: a clear error naming the repository and the flag when it does not exist and
     ///   `create` is `nil`.
-    public func prepare(_ reference: RegistryReference, create: RepositoryCreation?) async throws -> Bool? {
+    package func prepare(_ reference: RegistryReference, create: RepositoryCreation?) async throws -> Bool? {
         guard let host = ECRHost(reference.registry) else { return nil }
         let client = try await credentials.ecrClient(for: host)
         if let mutability = try await client.tagMutability(of: reference.repository) {
@@ -29,7 +29,7 @@ public struct ECRRepositoryCheck: DestinationPreparation {
 
     /// The pipeline's step: an ECR output exists (or is created) and its tag rules are applied
     /// to the image, before anything is written.
-    public func prepare(_ image: RegistryImage, create: RepositoryCreation?) async throws -> Bool {
+    package func prepare(_ image: RegistryImage, create: RepositoryCreation?) async throws -> Bool {
         guard let immutable = try await prepare(image.reference, create: create) else { return false }
         image.tagsAreImmutable = immutable
         return true

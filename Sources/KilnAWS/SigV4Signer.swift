@@ -2,17 +2,17 @@ import KilnCrypto
 import OCI
 
 /// A request as AWS Signature Version 4 sees it.
-public struct SigV4Request: Sendable {
-    public var method: String
+package struct SigV4Request: Sendable {
+    package var method: String
     /// The path as it will be sent (may hold raw UTF-8, spaces, `.` and `..` segments).
-    public var path: String
+    package var path: String
     /// The raw query string, without `?` (may be percent-encoded already).
-    public var query: String
+    package var query: String
     /// Header fields in the order they are sent; repeated names allowed.
-    public var headers: [(name: String, value: String)]
-    public var body: [UInt8]
+    package var headers: [(name: String, value: String)]
+    package var body: [UInt8]
 
-    public init(method: String, path: String, query: String = "", headers: [(name: String, value: String)], body: [UInt8] = []) {
+    package init(method: String, path: String, query: String = "", headers: [(name: String, value: String)], body: [UInt8] = []) {
         self.method = method
         self.path = path
         self.query = query
@@ -22,13 +22,13 @@ public struct SigV4Request: Sendable {
 }
 
 /// The intermediate results of signing, each checkable against the AWS test suite.
-public struct SigV4Signature: Sendable, Equatable {
-    public var canonicalRequest: String
-    public var stringToSign: String
-    public var signedHeaders: String
-    public var signature: String
+package struct SigV4Signature: Sendable, Equatable {
+    package var canonicalRequest: String
+    package var stringToSign: String
+    package var signedHeaders: String
+    package var signature: String
     /// The value of the `Authorization` header.
-    public var authorization: String
+    package var authorization: String
 }
 
 /// AWS Signature Version 4 (header-based), on OpenSSL's SHA-256 and HMAC-SHA256.
@@ -36,11 +36,11 @@ public struct SigV4Signature: Sendable, Equatable {
 /// Follows the published algorithm: normalized, percent-encoded path (not for S3); query
 /// parameters decoded, re-encoded and sorted; header names lower-cased, values trimmed with
 /// inner white space folded, repeated headers joined with commas; every header signed.
-public struct SigV4Signer: Sendable {
-    public var region: String
-    public var service: String
+package struct SigV4Signer: Sendable {
+    package var region: String
+    package var service: String
 
-    public init(region: String, service: String) {
+    package init(region: String, service: String) {
         self.region = region
         self.service = service
     }
@@ -51,7 +51,7 @@ public struct SigV4Signer: Sendable {
     /// credentials carry a session token and the request lacks it; both are signed.
     /// - Returns: the headers to send (the request's plus those added and `Authorization`) and
     ///   the signature's parts.
-    public func sign(_ request: SigV4Request, credentials: AWSCredentials, date: Int64) -> (headers: [(name: String, value: String)], signature: SigV4Signature) {
+    package func sign(_ request: SigV4Request, credentials: AWSCredentials, date: Int64) -> (headers: [(name: String, value: String)], signature: SigV4Signature) {
         var request = request
         let (amzDate, day) = SigV4Signer.timestamps(date)
         func has(_ name: String) -> Bool { request.headers.contains { $0.name.lowercased() == name } }
@@ -64,7 +64,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// The signature of a request whose headers are final.
-    public func signature(for request: SigV4Request, credentials: AWSCredentials, amzDate: String, day: String) -> SigV4Signature {
+    package func signature(for request: SigV4Request, credentials: AWSCredentials, amzDate: String, day: String) -> SigV4Signature {
         let (canonicalHeaders, signedHeaders) = SigV4Signer.canonicalHeaders(request.headers)
         let canonicalRequest = [
             request.method.uppercased(),
@@ -86,7 +86,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// `20150830T123600Z` and `20150830` for a time, in UTC whatever `TZ` says.
-    public static func timestamps(_ seconds: Int64) -> (amzDate: String, day: String) {
+    package static func timestamps(_ seconds: Int64) -> (amzDate: String, day: String) {
         let time = UTCTime(seconds)
         return (time.compactDateTime, time.compactDate)
     }
@@ -138,7 +138,7 @@ public struct SigV4Signer: Sendable {
     }
 
     /// RFC 3986 percent-encoding: everything but `A-Z a-z 0-9 - _ . ~` (and `/` when kept).
-    public static func encode(_ text: String, keepSlash: Bool) -> String {
+    package static func encode(_ text: String, keepSlash: Bool) -> String {
         let hex = Array("0123456789ABCDEF".utf8)
         var out: [UInt8] = []
         for byte in text.utf8 {

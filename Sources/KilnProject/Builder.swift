@@ -8,18 +8,18 @@ import OCI
 /// `kiln build`: bakes and pushes every spec's image from the lock, under its content tag and
 /// its extra tags. An image whose content tag already holds the planned digest is not rebuilt:
 /// a HEAD per tag decides it.
-public struct Builder: Sendable {
-    public let project: Project
+package struct Builder: Sendable {
+    package let project: Project
     private let store: ImageStore
     private let progress: TransferProgress
 
-    public init(project: Project, store: ImageStore, progress: TransferProgress) {
+    package init(project: Project, store: ImageStore, progress: TransferProgress) {
         self.project = project
         self.store = store
         self.progress = progress
     }
 
-    public enum Action: String, Sendable {
+    package enum Action: String, Sendable {
         /// Baked and written.
         case built
         /// The content tag and every extra tag already held the digest: nothing written.
@@ -28,22 +28,22 @@ public struct Builder: Sendable {
         case retagged
     }
 
-    public struct Outcome: Sendable {
-        public var plan: ImagePlan
+    package struct Outcome: Sendable {
+        package var plan: ImagePlan
         /// Where the image went, pinned: `REPO@sha256:…` or `oci:DIR@sha256:…`.
-        public var reference: String
-        public var action: Action
+        package var reference: String
+        package var action: Action
     }
 
     /// One image's outcome in a build of several.
-    public struct Report: Sendable {
-        public var name: String
-        public var result: Result<Outcome, any Error>
+    package struct Report: Sendable {
+        package var name: String
+        package var result: Result<Outcome, any Error>
     }
 
     /// Builds every spec, at most `parallel` at a time. A failed image does not stop the others.
     /// - Returns: one report per spec, sorted by name.
-    public func buildAll(_ specs: [ImageSpec], lock: LockFile, layouts: String?, createRepository: RepositoryCreation?, parallel: Int) async -> [Report] {
+    package func buildAll(_ specs: [ImageSpec], lock: LockFile, layouts: String?, createRepository: RepositoryCreation?, parallel: Int) async -> [Report] {
         // Errors are caught per image, so the map itself never throws.
         let reports: [Report] = (try? await BoundedConcurrency.map(specs, limit: parallel) { (spec: ImageSpec) -> Report in
             do {
@@ -58,7 +58,7 @@ public struct Builder: Sendable {
     /// Builds one spec.
     /// - Parameters:
     ///   - layouts: when set, write `DIR/NAME` layouts there instead of pushing to the targets.
-    public func build(_ spec: ImageSpec, lock: LockFile, layouts: String?, createRepository: RepositoryCreation?) async throws -> Outcome {
+    package func build(_ spec: ImageSpec, lock: LockFile, layouts: String?, createRepository: RepositoryCreation?) async throws -> Outcome {
         let plan = try await Planner(project: project).plan(spec, lock: lock)
         let entry = try project.lockedEntry(for: spec, in: lock)
         let target: ImageReference = layouts.map { .layout(LayoutReference(directory: ($0 as NSString).appendingPathComponent(spec.name))) } ?? spec.target

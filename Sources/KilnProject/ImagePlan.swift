@@ -5,25 +5,25 @@ import OCI
 
 /// What an image spec will produce: its digest, content tag and references, computed from the
 /// spec, the overlays and the lock, with no network.
-public struct ImagePlan: Sendable {
-    public var name: String
+package struct ImagePlan: Sendable {
+    package var name: String
     /// The target repository (`123456789012.dkr.ecr.eu-west-1.amazonaws.com/um/gateway`) or
     /// layout (`oci:DIR`).
-    public var repository: String
-    public var digest: Digest
+    package var repository: String
+    package var digest: Digest
     /// The content-addressed tag: `sha256-<hex of the digest>`.
-    public var tag: String
+    package var tag: String
     /// Every document of the derived image (for build's no-op check and verify's diff).
-    public var derivation: Derivation
+    package var derivation: Derivation
     /// The spec's extra tags.
-    public var extraTags: [String]
+    package var extraTags: [String]
 
     /// `REPO@sha256:…`: what a task definition should pin.
-    public var image: String { "\(repository)@\(digest)" }
+    package var image: String { "\(repository)@\(digest)" }
     /// `REPO:sha256-…`
-    public var taggedReference: String { "\(repository):\(tag)" }
+    package var taggedReference: String { "\(repository):\(tag)" }
 
-    public static func contentTag(of digest: Digest) -> String { "\(digest.algorithm)-\(digest.hex)" }
+    package static func contentTag(of digest: Digest) -> String { "\(digest.algorithm)-\(digest.hex)" }
 
     /// Where the image goes under `tag`.
     static func output(_ target: ImageReference, tag: String) -> ImageReference {
@@ -43,14 +43,14 @@ public struct ImagePlan: Sendable {
 }
 
 /// `kiln plan`: computes plans from specs and the lock.
-public struct Planner: Sendable {
-    public let project: Project
+package struct Planner: Sendable {
+    package let project: Project
 
-    public init(project: Project) {
+    package init(project: Project) {
         self.project = project
     }
 
-    public func plan(_ spec: ImageSpec, lock: LockFile) async throws -> ImagePlan {
+    package func plan(_ spec: ImageSpec, lock: LockFile) async throws -> ImagePlan {
         let entry = try project.lockedEntry(for: spec, in: lock)
         let request = spec.request(base: spec.base, output: spec.target)
         let (derivation, _) = try await Baker().plan(request, base: entry.snapshot)

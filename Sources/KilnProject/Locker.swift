@@ -4,23 +4,23 @@ import KilnSpec
 import KilnStore
 
 /// `kiln lock`: pins each spec's base to a digest and records the documents a bake reads.
-public struct Locker: Sendable {
-    public let project: Project
+package struct Locker: Sendable {
+    package let project: Project
     private let store: ImageStore
 
-    public init(project: Project, store: ImageStore) {
+    package init(project: Project, store: ImageStore) {
         self.project = project
         self.store = store
     }
 
     /// What `kiln lock` reports per image.
-    public enum Change: String, Sendable {
+    package enum Change: String, Sendable {
         case added, updated, unchanged, removed
     }
 
     /// Locks the specs. Entries whose spec did not change are kept as they are unless `update`
     /// (re-resolve moving tags); entries of deleted specs are dropped when `all` specs were given.
-    public func lock(_ specs: [ImageSpec], into existing: LockFile, update: Bool, all: Bool) async throws -> (lock: LockFile, changes: [(String, Change)]) {
+    package func lock(_ specs: [ImageSpec], into existing: LockFile, update: Bool, all: Bool) async throws -> (lock: LockFile, changes: [(String, Change)]) {
         var lock = existing
         var changes: [(String, Change)] = []
         let baker = Baker(store: store)
@@ -47,7 +47,7 @@ public struct Locker: Sendable {
 
     /// `kiln lock --check`, offline: every spec has an entry that matches it, and (for all
     /// specs) no entry is left over. - Returns: one line per problem; empty when the lock is current.
-    public static func problems(_ specs: [ImageSpec], lock: LockFile, project: Project, all: Bool) -> [String] {
+    package static func problems(_ specs: [ImageSpec], lock: LockFile, project: Project, all: Bool) -> [String] {
         var problems: [String] = []
         for spec in specs {
             do { _ = try project.lockedEntry(for: spec, in: lock) } catch { problems.append("\(error)") }

@@ -5,19 +5,19 @@ import KilnStore
 
 /// A repository of image specs: `images/NAME.yaml`, the overlay trees they name, and
 /// `kiln.lock`. Every spec-driven command (lock, plan, build, verify) starts here.
-public struct Project: Sendable {
+package struct Project: Sendable {
     /// The repository root: overlay paths in specs are relative to it.
-    public var root: String
-    public var lockPath: String
+    package var root: String
+    package var lockPath: String
 
-    public init(root: String, lockPath: String? = nil) {
+    package init(root: String, lockPath: String? = nil) {
         self.root = root
         self.lockPath = lockPath ?? (root as NSString).appendingPathComponent("kiln.lock")
     }
 
     /// The spec files to work on: the ones given, else every `images/*.yaml`, by name.
     /// - Throws: when a given file does not exist, or there are no specs at all.
-    public func specPaths(_ given: [String]) throws -> [String] {
+    package func specPaths(_ given: [String]) throws -> [String] {
         if !given.isEmpty {
             for path in given where !FileManager.default.fileExists(atPath: path) {
                 throw SpecError(location: path, message: "no such spec file")
@@ -32,7 +32,7 @@ public struct Project: Sendable {
     }
 
     /// Loads and validates the specs; two specs may not share a name.
-    public func loadSpecs(_ given: [String]) throws -> [ImageSpec] {
+    package func loadSpecs(_ given: [String]) throws -> [ImageSpec] {
         let specs = try specPaths(given).map { try ImageSpec.load(path: $0, repositoryRoot: root) }
         var seen = Set<String>()
         for spec in specs where !seen.insert(spec.name).inserted {
@@ -41,16 +41,16 @@ public struct Project: Sendable {
         return specs
     }
 
-    public func loadLock() throws -> LockFile { try LockFile.load(path: lockPath) }
+    package func loadLock() throws -> LockFile { try LockFile.load(path: lockPath) }
 
     /// Writes the lock atomically: a reader never sees half a file.
-    public func saveLock(_ lock: LockFile) throws {
+    package func saveLock(_ lock: LockFile) throws {
         try lock.serialized().write(to: URL(fileURLWithPath: lockPath), options: .atomic)
     }
 
     /// The lock entry a spec builds from.
     /// - Throws: a one-line error when the spec has no entry or changed since it was locked.
-    public func lockedEntry(for spec: ImageSpec, in lock: LockFile) throws -> LockFile.Entry {
+    package func lockedEntry(for spec: ImageSpec, in lock: LockFile) throws -> LockFile.Entry {
         guard let entry = lock.entries[spec.name] else {
             throw SpecError(location: spec.path, message: "not in \(lockPath); run kiln lock")
         }

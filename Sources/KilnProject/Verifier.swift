@@ -6,18 +6,18 @@ import OCI
 
 /// `kiln verify`: rebuilds each image's documents and layer from spec, overlays and lock, and
 /// compares them with what the target holds under the content tag and the extra tags.
-public struct Verifier: Sendable {
-    public let project: Project
+package struct Verifier: Sendable {
+    package let project: Project
     private let store: ImageStore
 
-    public init(project: Project, store: ImageStore) {
+    package init(project: Project, store: ImageStore) {
         self.project = project
         self.store = store
     }
 
     /// - Returns: the plan and every difference found, readable, one per line; none means the
     ///   target holds exactly what the spec and lock give.
-    public func verify(_ spec: ImageSpec, lock: LockFile) async throws -> (plan: ImagePlan, differences: [String]) {
+    package func verify(_ spec: ImageSpec, lock: LockFile) async throws -> (plan: ImagePlan, differences: [String]) {
         let plan = try await Planner(project: project).plan(spec, lock: lock)
         let entry = try project.lockedEntry(for: spec, in: lock)
         var differences: [String] = []

@@ -13,7 +13,7 @@ extension ImageSpec {
     ///   - repositoryRoot: overlay `from` paths are relative to it and must stay inside it.
     /// - Throws: ``SpecError`` naming the file, the line and the key for unknown keys, wrong
     ///   types, bad references and overlays outside the repository.
-    public static func load(path: String, repositoryRoot: String) throws -> ImageSpec {
+    package static func load(path: String, repositoryRoot: String) throws -> ImageSpec {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw SpecError(location: path, message: "cannot read the spec")
         }
@@ -21,7 +21,7 @@ extension ImageSpec {
     }
 
     /// Parses spec text; `path` names the file in errors and gives the image its name.
-    public static func parse(_ text: String, path: String, repositoryRoot: String) throws -> ImageSpec {
+    package static func parse(_ text: String, path: String, repositoryRoot: String) throws -> ImageSpec {
         var reader = SpecReader(path: path, repositoryRoot: repositoryRoot)
         return try reader.read(text)
     }

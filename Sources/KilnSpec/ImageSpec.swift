@@ -21,17 +21,17 @@ import OCI
 ///   user: kong
 ///   cmd: [kong, docker-start]
 /// ```
-public struct ImageSpec: Sendable {
+package struct ImageSpec: Sendable {
     /// The image's name: the spec file's name without `.yaml`.
-    public var name: String
+    package var name: String
     /// The spec file, for messages.
-    public var path: String
-    public var base: ImageReference
-    public var platforms: PlatformSelection
+    package var path: String
+    package var base: ImageReference
+    package var platforms: PlatformSelection
     /// The repository (registry reference without tag) or layout directory the image goes to.
-    public var target: ImageReference
-    public var tags: [String]
-    public var overlays: [Overlay]
-    public var removals: [ImagePath]
-    public var edits: ConfigEdits
+    package var target: ImageReference
+    package var tags: [String]
+    package var overlays: [Overlay]
+    package var removals: [ImagePath]
+    package var edits: ConfigEdits
 }

@@ -7,20 +7,20 @@ import OCI
 /// bytes of the base documents a bake reads, so a derived digest can be computed with no
 /// network and no cache. Written as pretty JSON with sorted keys: diffs stay small and readable
 /// (one line per document), and the same lock always has the same bytes.
-public struct LockFile: Equatable, Sendable {
-    public static let version = 1
+package struct LockFile: Equatable, Sendable {
+    package static let version = 1
 
     /// One image's locked base.
-    public struct Entry: Equatable, Sendable {
+    package struct Entry: Equatable, Sendable {
         /// The spec's `base`, normalized (`docker.io/library/kong:2.6.0-alpine`).
-        public var base: String
+        package var base: String
         /// The spec's `platforms` (`all` or `linux/amd64,…`).
-        public var platforms: String
+        package var platforms: String
         /// The base pinned: `docker.io/library/kong:2.6.0-alpine@sha256:…`.
-        public var pinned: String
-        public var snapshot: BaseSnapshot
+        package var pinned: String
+        package var snapshot: BaseSnapshot
 
-        public init(base: String, platforms: String, pinned: String, snapshot: BaseSnapshot) {
+        package init(base: String, platforms: String, pinned: String, snapshot: BaseSnapshot) {
             self.base = base
             self.platforms = platforms
             self.pinned = pinned
@@ -29,15 +29,15 @@ public struct LockFile: Equatable, Sendable {
     }
 
     /// By image name (the spec file's name).
-    public var entries: [String: Entry]
+    package var entries: [String: Entry]
 
-    public init(entries: [String: Entry] = [:]) {
+    package init(entries: [String: Entry] = [:]) {
         self.entries = entries
     }
 
     /// Reads a lock file; a missing file is an empty lock.
     /// - Throws: ``SpecError`` naming the file and what is wrong with it.
-    public static func load(path: String) throws -> LockFile {
+    package static func load(path: String) throws -> LockFile {
         guard FileManager.default.fileExists(atPath: path) else { return LockFile() }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SpecError(location: path, message: "cannot read the lock file")
@@ -45,7 +45,7 @@ public struct LockFile: Equatable, Sendable {
         return try parse(data, path: path)
     }
 
-    public static func parse(_ data: Data, path: String) throws -> LockFile {
+    package static func parse(_ data: Data, path: String) throws -> LockFile {
         func fail(_ message: String) -> SpecError { SpecError(location: path, message: message) }
         guard let object = try? JSONValue(parsing: Array(data), what: path), object.isObject else {
             throw fail("not a kiln lock file (not a JSON object); run kiln lock")
@@ -100,7 +100,7 @@ public struct LockFile: Equatable, Sendable {
     /// - Throws: when a document is not UTF-8 text (no JSON manifest or config is).
     /// The lock's text: indented JSON with every object's keys in UTF-8 byte order, written by
     /// kiln's own serializer, so the file is byte-identical on Linux and macOS.
-    public func serialized() throws -> Data {
+    package func serialized() throws -> Data {
         var images: [(key: String, value: JSONValue)] = []
         for (name, entry) in entries {
             var documents: [(key: String, value: JSONValue)] = []

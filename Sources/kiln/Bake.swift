@@ -64,8 +64,8 @@ struct Bake: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Platforms to bake from a multi-platform base (comma-separated), or all.", valueName: "os/arch[/variant]|all"))
     var platform: String = "all"
 
-    @Option(help: ArgumentHelp("Compression of the new layer: gzip (level 6) or zstd (level 3, OCI bases only).", valueName: "gzip|zstd"))
-    var compression: String = "gzip"
+    @Option(help: "Compression of the new layer: gzip (level 6) or zstd (level 3, OCI bases only).")
+    var compression: Compression = .gzip
 
     @Option(help: ArgumentHelp("Where to write the derived image: a registry reference or an OCI layout.", valueName: "REF|oci:DIR[:TAG]"))
     var output: String
@@ -76,8 +76,8 @@ struct Bake: AsyncParsableCommand {
     @Flag(help: "Create the output's ECR repository when it does not exist.")
     var createRepository = false
 
-    @Option(help: ArgumentHelp("Tag mutability of a repository --create-repository creates.", valueName: "MUTABLE|IMMUTABLE"))
-    var tagMutability: String = "MUTABLE"
+    @Option(help: "Tag mutability of a repository --create-repository creates.")
+    var tagMutability: TagMutability = .mutable
 
     @Option(help: ArgumentHelp("KMS key for a repository --create-repository creates (default: AES-256).", valueName: "ARN"))
     var kmsKey: String?
@@ -115,12 +115,6 @@ struct Bake: AsyncParsableCommand {
         edits.workingDir = workdir
         edits.entrypoint = try entrypoint.map { try ConfigEdits.parseStringArray($0, flag: "--entrypoint") }
         edits.cmd = try cmd.map { try ConfigEdits.parseStringArray($0, flag: "--cmd") }
-        guard ["MUTABLE", "IMMUTABLE"].contains(tagMutability) else {
-            throw ValidationError("--tag-mutability must be MUTABLE or IMMUTABLE, not '\(tagMutability)'")
-        }
-        guard let compression = Compression(rawValue: compression) else {
-            throw ValidationError("--compression must be gzip or zstd, not '\(compression)'")
-        }
         var request = BakeRequest(
             base: try ImageReference(parsing: base),
             output: try ImageReference(parsing: output),
@@ -131,7 +125,7 @@ struct Bake: AsyncParsableCommand {
             compression: compression,
             sourceDateEpoch: try BakeRequest.sourceDateEpoch(from: ProcessInfo.processInfo.environment)
         )
-        if createRepository { request.createRepository = .init(tagMutability: tagMutability, kmsKey: kmsKey) }
+        if createRepository { request.createRepository = .init(tagMutability: tagMutability.rawValue, kmsKey: kmsKey) }
         return request
     }
 }

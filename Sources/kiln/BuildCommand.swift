@@ -28,8 +28,8 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "Create missing ECR target repositories.")
     var createRepository = false
 
-    @Option(help: ArgumentHelp("Tag mutability of repositories --create-repository makes.", valueName: "MUTABLE|IMMUTABLE"))
-    var tagMutability: String = "MUTABLE"
+    @Option(help: "Tag mutability of repositories --create-repository makes.")
+    var tagMutability: TagMutability = .mutable
 
     @Flag(help: "Print JSON like kiln plan --json, with \"action\" per image.")
     var json = false
@@ -38,7 +38,6 @@ struct BuildCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
-        guard ["MUTABLE", "IMMUTABLE"].contains(tagMutability) else { throw ValidationError("--tag-mutability must be MUTABLE or IMMUTABLE") }
         if let output, !output.hasPrefix("oci:") { throw ValidationError("--output must be oci:DIR") }
     }
 
@@ -59,7 +58,7 @@ struct BuildCommand: AsyncParsableCommand {
             }
             let progress = TransferProgress.forStandardError(quiet: transport.quiet)
             let layouts = output.map { String($0.dropFirst(4)) }
-            let creation = createRepository ? RepositoryCreation(tagMutability: tagMutability) : nil
+            let creation = createRepository ? RepositoryCreation(tagMutability: tagMutability.rawValue) : nil
             // One store for every image: each registry is probed and authenticated once.
             let reports = try await ImageStore.withStore(options: transport.options(outputRegistry: targetRegistries.first)) { store in
                 await Builder(project: project, store: store, progress: progress)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import KilnRegistry
 import Logging
 
@@ -26,7 +27,16 @@ struct Kiln: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            exit(withError: error)
+            // Help and --version print in full; any other parse or usage error is one line,
+            // like every other bad input, with ArgumentParser's exit code (64 for usage).
+            let code = exitCode(for: error)
+            guard code != .success else { exit(withError: error) }
+            let message = message(for: error).split(separator: "\n").first.map(String.init) ?? ""
+            if !message.isEmpty {
+                let text = message.hasPrefix("Error: ") ? String(message.dropFirst("Error: ".count)) : message
+                FileHandle.standardError.write(Data("kiln: error: \(text)\n".utf8))
+            }
+            exit(withError: code)
         }
     }
 }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import KilnRecipe
 import KilnRegistry
@@ -39,6 +40,9 @@ public final class ImageStore: @unchecked Sendable {
             return made
         }
     }
+
+    /// The run's HTTP client (made on first use), for the run's other API calls (AWS).
+    public func httpClient() throws -> HTTPClient { try registries().httpClient }
 
     /// Where an image is read from; every byte it hands out is checked against its digest.
     public func source(_ reference: ImageReference) throws -> ImageSource {

@@ -35,6 +35,13 @@ public final class RegistryTransport: Sendable {
         await sessions.session(for: registry) { RegistrySession(registry: registry, transport: self) }
     }
 
+    /// The run's HTTP client, for other API calls of the run (AWS) that should share its TLS
+    /// settings and connections.
+    public var httpClient: HTTPClient { http }
+
+    /// A short, secret-free description of a transport error (no build paths).
+    public static func describe(_ error: Error) -> String { RegistrySession.describe(error) }
+
     public func shutdown() async {
         locations.save()
         try? await http.shutdown()

@@ -91,7 +91,7 @@ struct Bake: AsyncParsableCommand {
             var outputRegistry: String?
             if case .registry(let registry) = request.output { outputRegistry = registry.registry }
             let progress = TransferProgress.forStandardError(quiet: transport.quiet)
-            let result = try await ImageStore.withStore(options: transport.options(outputRegistry: outputRegistry)) { store in
+            let result = try await withRunStore(transport.options(outputRegistry: outputRegistry)) { store in
                 try await Baker(store: store, progress: progress).bake(request)
             }
             print(json ? try BakeOutput.json(result) : result.reference)

@@ -60,7 +60,7 @@ struct BuildCommand: AsyncParsableCommand {
             let layouts = output.map { String($0.dropFirst(4)) }
             let creation = createRepository ? RepositoryCreation(tagMutability: tagMutability.rawValue) : nil
             // One store for every image: each registry is probed and authenticated once.
-            let reports = try await ImageStore.withStore(options: transport.options(outputRegistry: targetRegistries.first)) { store in
+            let reports = try await withRunStore(transport.options(outputRegistry: targetRegistries.first)) { store in
                 await Builder(project: project, store: store, progress: progress)
                     .buildAll(specs, lock: lock, layouts: layouts, createRepository: creation, parallel: parallel)
             }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
+import KilnAWS
+import KilnBake
 import KilnProject
+import KilnRegistry
 
 /// Where the specs and the lock are; shared by lock, plan, build and verify.
 struct ProjectFlags: ParsableArguments {
@@ -27,6 +30,16 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
     } catch {
         printError("\(error)")
         throw ExitCode.failure
+    }
+}
+
+/// Runs a command's work with the run's one store; AWS calls (ECR, STS, credential endpoints)
+/// go through the store's HTTP client too, so `--ca-file` applies to them.
+func withRunStore<T>(_ options: TransportOptions, _ body: (ImageStore) async throws -> T) async throws -> T {
+    try await ImageStore.withStore(options: options) { store in
+        try await AWSHTTPClient.$provider.withValue({ try store.httpClient() }) {
+            try await body(store)
+        }
     }
 }
 

@@ -22,7 +22,7 @@ struct VerifyCommand: AsyncParsableCommand {
             let project = project.project
             let specs = try project.loadSpecs(self.project.specs)
             let lock = try project.loadLock()
-            try await ImageStore.withStore(options: transport.options(outputRegistry: nil)) { store in
+            try await withRunStore(transport.options(outputRegistry: nil)) { store in
                 let verifier = Verifier(project: project, store: store)
                 var mismatched: [String] = []
                 for spec in specs {

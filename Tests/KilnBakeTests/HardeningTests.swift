@@ -180,3 +180,27 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: blobs).filter { $0.hasPrefix(".kiln-tmp-") }.isEmpty)
     }
 }
+
+/// `--ca-file` applies to the AWS calls of a run too (they share the run's HTTP client): an
+/// ECR API endpoint behind a private CA is reached with the flag and refused without it.
+@Suite struct AWSCertificateTests {
+    @Test func awsCallsTrustTheCAFileOfTheRun() throws {
+        let tls = try RegistryServer(tls: true)
+        let dir = try TemporaryDirectory()
+        try PeerImages.makeOCIBase(at: dir("base"), work: dir)
+        try dir.write("app.conf", "x=1\n")
+        let environment = ["AWS_ENDPOINT_URL_ECR": "https://\(tls.host)", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+                           "AWS_SECRET_ACCESS_KEY": "not-a-secret", "AWS_REGION": "eu-west-1", "AWS_CONFIG_FILE": dir("none"),
+                           "AWS_SHARED_CREDENTIALS_FILE": dir("none"), "AWS_EC2_METADATA_DISABLED": "true"]
+        let arguments = ["bake", "--quiet", "--base", "oci:\(dir("base")):base", "--overlay", "\(dir("app.conf")):/etc/app.conf",
+                         "--output", "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"]
+        let without = try kiln(arguments, extraEnvironment: environment)
+        #expect(without.status == 1)
+        #expect(without.stderr.contains("TLS handshake failed"), "\(without.stderr)")
+        // With the CA the TLS handshake succeeds: the registry standing in for the API answers
+        // (no such repository: it is not ECR), and that answer is now the error.
+        let with = try kiln(arguments + ["--ca-file", try #require(tls.caFile)], extraEnvironment: environment)
+        #expect(with.status == 1)
+        #expect(!with.stderr.contains("TLS") && with.stderr.contains("ECR repository app does not exist"), "\(with.stderr)")
+    }
+}

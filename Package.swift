@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "KilnAWS",
             dependencies: [
-                "KilnCrypto", "KilnRegistry", "OCI",
+                "KilnCrypto", "KilnRegistry", "KilnStore", "OCI",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

@@ -39,8 +39,10 @@ enum CredentialBoundary {
 
     /// The absolute URL of a redirect, and whether it stays on the registry's origin (only then
     /// does it get credentials).
-    static func redirect(_ location: String, registry: String, base: String) throws -> (url: String, sameOrigin: Bool) {
-        let url = absolute(location, against: base)
+    /// - Parameter current: the URL that answered with the redirect; a relative `Location` is
+    ///   resolved against it (a CDN's relative hop stays on the CDN).
+    static func redirect(_ location: String, registry: String, base: String, current: String? = nil) throws -> (url: String, sameOrigin: Bool) {
+        let url = absolute(location, against: current ?? base)
         let parsed = try checked(url, role: "redirect", registry: registry)
         let registryOrigin = try? RegistryURL(parsing: base).origin
         return (url, parsed.origin == registryOrigin)

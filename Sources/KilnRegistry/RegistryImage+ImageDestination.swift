@@ -30,9 +30,17 @@ extension RegistryImage: ImageDestination {
             candidates.append(known)
         }
         for candidate in candidates.prefix(3) {
-            if try await mountOnce(descriptor, from: candidate) {
-                noteHeld(descriptor.digest)
-                return true
+            do {
+                if try await mountOnce(descriptor, from: candidate) {
+                    noteHeld(descriptor.digest)
+                    return true
+                }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                // A location kiln only remembered (another run's credentials, a repository this
+                // user may not read): any failure means streaming instead, as a refusal does.
+                transport.options.logger.info("\(reference.registry): mount of \(descriptor.digest) from \(candidate) failed (\(error)); streaming instead")
             }
             transport.locations.forget(descriptor.digest, registry: reference.registry, repository: candidate)
         }
@@ -70,9 +78,12 @@ extension RegistryImage: ImageDestination {
 
     private func uploadOnce(_ descriptor: Descriptor, open: () async throws -> BlobStream, session: RegistrySession) async throws {
         let start = try await session.send(.POST, "/v2/\(repository)/blobs/uploads/", headers: ["Content-Length": "0"], scopes: pushScopes, action: "start upload of \(descriptor.digest)")
+        // A body can be read once: the error path reads it (the registry's message), the
+        // success path drains it.
+        guard start.status == .accepted else { throw await failure(start, action: "start upload of \(descriptor.digest)") }
         await start.drain()
-        guard start.status == .accepted, let location = start.headers.first(name: "Location") else {
-            throw await failure(start, action: "start upload of \(descriptor.digest)")
+        guard let location = start.headers.first(name: "Location") else {
+            throw RegistryError.invalidResponse(host: reference.registry, reason: "202 to start upload of \(descriptor.digest) without a Location")
         }
         let base = try await session.prepare()
         var url = try CredentialBoundary.uploadLocation(location, registry: reference.registry, base: base)

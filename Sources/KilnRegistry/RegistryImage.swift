@@ -124,7 +124,14 @@ extension RegistryImage: ImageSource {
         }
         return try await retryingTransfer("download of blob \(descriptor.digest)") {
             var bytes: [UInt8] = []
-            for try await chunk in try await self.openBlob(descriptor) { bytes += chunk }
+            for try await chunk in try await self.openBlob(descriptor) {
+                bytes += chunk
+                // Bounded as the bytes arrive: a registry sending more than the descriptor says
+                // is cut off at once, not after it filled memory.
+                guard bytes.count <= Int(descriptor.size) else {
+                    throw StoreError.sizeMismatch(location: "\(self.reference.registry)/\(self.repository)", digest: descriptor.digest, expected: descriptor.size, actual: Int64(bytes.count))
+                }
+            }
             return bytes
         }
     }

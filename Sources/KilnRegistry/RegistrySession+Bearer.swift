@@ -25,17 +25,21 @@ extension RegistrySession {
         case .bearer:
             let key = scopes.joined(separator: " ")
             if let token = await tokens.token(for: key) { return "Bearer \(token)" }
-            let fetch: Task<(String, TimeInterval), Error>
             if let running = fetching[key] {
-                fetch = running
-            } else {
-                fetch = Task { try await self.fetchToken(challenge: challenge, scopes: scopes) }
-                fetching[key] = fetch
+                // Another request is fetching this scope set: use its token, store nothing.
+                return "Bearer \(try await running.value.0)"
             }
-            defer { fetching[key] = nil }
-            let (token, lifetime) = try await fetch.value
-            await tokens.store(token, for: key, lifetime: lifetime)
-            return "Bearer \(token)"
+            let fetch = Task { try await self.fetchToken(challenge: challenge, scopes: scopes) }
+            fetching[key] = fetch
+            do {
+                let (token, lifetime) = try await fetch.value
+                await tokens.store(token, for: key, lifetime: lifetime)
+                fetching[key] = nil
+                return "Bearer \(token)"
+            } catch {
+                fetching[key] = nil
+                throw error
+            }
         }
     }
 

@@ -59,13 +59,16 @@ extension RegistrySession {
         var response = try await send(.GET, path, headers: headers, scopes: scopes, action: action)
         let base = try await prepare()
         var hops = 0
+        var current = path.hasPrefix("http://") || path.hasPrefix("https://") ? path : base + path
         while [301, 302, 303, 307, 308].contains(response.status.code) {
             hops += 1
-            guard hops <= 5, let location = response.headers.first(name: "Location") else {
-                throw RegistryError.invalidResponse(host: registry, reason: "too many redirects for \(action)")
+            guard hops <= 5 else { throw RegistryError.invalidResponse(host: registry, reason: "too many redirects for \(action)") }
+            guard let location = response.headers.first(name: "Location") else {
+                throw RegistryError.invalidResponse(host: registry, reason: "HTTP \(response.status.code) without a Location for \(action)")
             }
             await response.drain()
-            let (target, sameOrigin) = try CredentialBoundary.redirect(location, registry: registry, base: base)
+            let (target, sameOrigin) = try CredentialBoundary.redirect(location, registry: registry, base: base, current: current)
+            current = target
             if sameOrigin {
                 response = try await send(.GET, target, headers: headers, scopes: scopes, action: action)
             } else {

@@ -28,7 +28,8 @@ public struct TransportOptions: Sendable {
 
     static func stallSecondsFromEnvironment() -> Int {
         guard let text = ProcessInfo.processInfo.environment["KILN_STALL_SECONDS"], let value = Int(text), value >= 1 else { return 60 }
-        return value
+        // A day at most: larger values would overflow the rate and deadline arithmetic.
+        return min(value, 86_400)
     }
 
     public init(credentials: CredentialProvider = DockerConfigCredentials()) {

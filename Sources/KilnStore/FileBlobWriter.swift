@@ -24,21 +24,18 @@ final class FileBlobWriter: BlobWriter, @unchecked Sendable {
     func commit(as descriptor: Descriptor) async throws {
         guard !finished else { return }
         finished = true
-        defer { fd = -1 }
-        guard fsync(fd) == 0 else {
-            let reason = FileIO.errorText()
+        // Placed while still open and locked, so another run's sweep cannot take the file in
+        // between; the temporary name is gone afterwards whatever happened.
+        defer {
             close(fd)
+            fd = -1
             FileIO.remove(temporaryPath)
-            throw StoreError.io(path: temporaryPath, reason: reason)
         }
-        close(fd)
+        guard fsync(fd) == 0 else { throw StoreError.io(path: temporaryPath, reason: FileIO.errorText()) }
         let target = layout.path(of: descriptor.digest)
         // Content addressing: a complete file under this name already holds these bytes. One of
         // another size (a leftover of an interrupted copy by another tool) is replaced.
-        if FileIO.size(target) == descriptor.size {
-            FileIO.remove(temporaryPath)
-            return
-        }
+        if FileIO.size(target) == descriptor.size { return }
         if FileIO.exists(target) {
             try FileIO.rename(temporaryPath, to: target)
             layout.recordCreated(path: target)

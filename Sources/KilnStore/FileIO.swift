@@ -113,14 +113,17 @@ enum FileIO {
         }
     }
 
-    /// A new, uniquely named file next to where it will be renamed to.
-    static func createTemporary(in directory: String) throws -> (fd: Int32, path: String) {
+    /// A new, uniquely named file next to where it will be renamed to, not inherited by child
+    /// processes (credential helpers).
+    /// - Parameter mode: 0644 for blobs (content, readable by everyone whatever the umask);
+    ///   mkstemp's 0600 stays for private files (the registry spool).
+    static func createTemporary(in directory: String, mode: mode_t = 0o644) throws -> (fd: Int32, path: String) {
         var template = Array("\(directory)/.kiln-tmp-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw StoreError.io(path: directory, reason: errorText()) }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        // Blobs are content, readable by everyone, whatever the umask.
-        fchmod(fd, 0o644)
+        if mode != 0o600 { fchmod(fd, mode) }
         // Held while the file is being written; the kernel drops it when the process dies,
         // which is how a later run tells an abandoned temporary file from a live one.
         _ = flock(fd, LOCK_EX | LOCK_NB)
@@ -148,17 +151,21 @@ enum FileIO {
 
     /// Writes `bytes` to `path` atomically: a reader sees the old file or the new one, never half.
     static func writeAtomically(_ bytes: [UInt8], to path: String, in directory: String) throws {
+        try writeTemporary(bytes, in: directory) { temporary in try rename(temporary, to: path) }
+    }
+
+    /// Writes `bytes` to a new temporary file and hands its path to `place` while the file is
+    /// still open and locked (so no sweep of another run can take it meanwhile); the temporary
+    /// file is gone afterwards, whatever happened.
+    private static func writeTemporary<T>(_ bytes: [UInt8], in directory: String, place: (String) throws -> T) throws -> T {
         let (fd, temporary) = try createTemporary(in: directory)
-        do {
-            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temporary) }
-            guard fsync(fd) == 0 else { throw StoreError.io(path: temporary, reason: errorText()) }
-            close(fd)
-            try rename(temporary, to: path)
-        } catch {
+        defer {
             close(fd)
             unlink(temporary)
-            throw error
         }
+        try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temporary) }
+        guard fsync(fd) == 0 else { throw StoreError.io(path: temporary, reason: errorText()) }
+        return try place(temporary)
     }
 
     /// Creates `path` and any missing ancestors.
@@ -198,17 +205,7 @@ enum FileIO {
     /// Writes a content-addressed file unless it exists: a reader never sees half of it.
     /// - Returns: whether this call created it.
     static func writeNew(_ bytes: [UInt8], to path: String, in directory: String) throws -> Bool {
-        let (fd, temporary) = try createTemporary(in: directory)
-        do {
-            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temporary) }
-            guard fsync(fd) == 0 else { throw StoreError.io(path: temporary, reason: errorText()) }
-            close(fd)
-            return try placeNew(temporary, at: path)
-        } catch {
-            close(fd)
-            unlink(temporary)
-            throw error
-        }
+        try writeTemporary(bytes, in: directory) { temporary in try placeNew(temporary, at: path) }
     }
 
     static func rename(_ from: String, to: String) throws {

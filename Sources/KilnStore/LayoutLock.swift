@@ -29,7 +29,10 @@ struct LayoutLock {
                 FileIO.close(fd)
                 throw StoreError.io(path: path, reason: "another kiln process has held this layout's lock for \(patience); try again")
             }
-            try? await Task.sleep(for: .milliseconds(20))
+            do { try await Task.sleep(for: .milliseconds(20)) } catch {
+                FileIO.close(fd)
+                throw error
+            }
         }
         return LayoutLock(fd: fd)
     }

@@ -85,6 +85,20 @@ extension OCILayout: ImageDestination {
         try FileIO.writeAtomically(index.serialized(), to: "\(directory)/index.json", in: directory)
     }
 
+    /// The files every image tagged in `index.json` needs (and the layout's own files when it
+    /// has an index): what an abort must leave alone.
+    private func taggedPaths() -> Set<String> {
+        guard FileIO.exists("\(directory)/index.json"), let index = try? readIndex() else { return [] }
+        var paths: Set<String> = ["\(directory)/oci-layout", "\(directory)/index.json"]
+        for entry in index.manifests {
+            paths.insert(path(of: entry.digest))
+            guard let bytes = try? FileIO.readFile(path(of: entry.digest), limit: maxMetadataBlobSize),
+                  let digests = try? referencedDigests(of: bytes, descriptor: entry) else { continue }
+            for digest in digests { paths.insert(path(of: digest)) }
+        }
+        return paths
+    }
+
     /// Every blob a root document needs: its config and layers, or its children and theirs.
     private func referencedDigests(of bytes: [UInt8], descriptor: Descriptor) throws -> [Digest] {
         switch try ManifestKind(raw: bytes, descriptorMediaType: descriptor.mediaType, what: "\(location) \(descriptor.digest)") {
@@ -107,9 +121,12 @@ extension OCILayout: ImageDestination {
         let records = takeRecords()
         for writer in records.writers { writer.cancel() }
         guard !records.paths.isEmpty || !records.directories.isEmpty else { return }
-        // Under the lock, so a concurrent run's tag step sees the blobs either there or gone.
+        // Under the lock, so a concurrent run's tag step sees the blobs either there or gone;
+        // and never what a tag names by now: another run may have found a blob this run wrote
+        // and tagged an image with it before this run failed.
         let lock = FileIO.isDirectory(directory) ? LayoutLock.acquireBlocking(directory: directory) : nil
-        for path in records.paths.reversed() { FileIO.remove(path) }
+        let tagged = taggedPaths()
+        for path in records.paths.reversed() where !tagged.contains(path) { FileIO.remove(path) }
         // The lock file goes too when this run made the layout and nothing else is left in it.
         if records.directories.contains(directory),
            FileIO.listDirectory(directory).allSatisfy({ $0 == LayoutLock.fileName || $0 == "blobs" }),

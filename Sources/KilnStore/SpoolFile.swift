@@ -11,10 +11,11 @@ package final class SpoolFile: @unchecked Sendable {
 
     package init() throws {
         let directory = FileIO.temporaryDirectory
-        let (fd, path) = try FileIO.createTemporary(in: directory)
+        // 0600 from creation (mkstemp's mode): no other user may open it in the moment before
+        // it loses its name.
+        let (fd, path) = try FileIO.createTemporary(in: directory, mode: 0o600)
         FileIO.remove(path)
         self.fd = fd
-        _ = fchmod(fd, 0o600)
     }
 
     package func write(_ bytes: UnsafeRawBufferPointer) throws {

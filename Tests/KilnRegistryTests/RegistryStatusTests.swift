@@ -132,3 +132,40 @@ import Testing
         await transport.shutdown()
     }
 }
+
+/// What a registry refuses or overdoes while kiln writes or reads blobs.
+@Suite struct RegistryBlobStatusTests {
+    /// A refused upload start (403 with the registry's message) is an error naming it; the
+    /// body is read once (reading it twice trapped in NIO).
+    @Test func aRefusedUploadStartIsAnErrorNotATrap() async throws {
+        let server = try ScriptedHTTPServer { request, _ in
+            if request.uri == "/v2/" { return .init(status: 200) }
+            if request.method == "HEAD" { return .init(status: 404) }
+            return .json(403, #"{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}"#)
+        }
+        let transport = try RegistryStatusTests.transport(for: server)
+        let image = try RegistryStatusTests.image(server, transport)
+        let blob: [UInt8] = Array("layer".utf8)
+        let descriptor = Descriptor(mediaType: MediaType.ociLayerGzip, digest: Digest.of(blob), size: Int64(blob.count))
+        await #expect(throws: RegistryError.denied(host: server.host, repository: "app", action: "start upload of \(descriptor.digest)", message: "requested access to the resource is denied")) {
+            try await image.putBlob(descriptor) { BlobStream.once(blob) }
+        }
+        await transport.shutdown()
+    }
+
+    /// A config blob answered with far more bytes than its descriptor says is cut off as the
+    /// bytes arrive.
+    @Test func anOversizedDocumentIsCutOff() async throws {
+        let config: [UInt8] = Array("{}".utf8)
+        let descriptor = Descriptor(mediaType: MediaType.ociConfig, digest: Digest.of(config), size: Int64(config.count))
+        let server = try ScriptedHTTPServer { request, _ in
+            if request.uri == "/v2/" { return .init(status: 200) }
+            return .init(status: 200, headers: [("Content-Type", "application/octet-stream")], body: [UInt8](repeating: 0x20, count: 1 << 20))
+        }
+        let transport = try RegistryStatusTests.transport(for: server)
+        await #expect(throws: StoreError.self) {
+            _ = try await RegistryStatusTests.image(server, transport).fetch(descriptor)
+        }
+        await transport.shutdown()
+    }
+}

@@ -52,8 +52,16 @@ public final class ImageStore: @unchecked Sendable {
         }
     }
 
-    /// Where an image is written to: named by a tag, never a digest.
+    /// Where an image is written to: named by a tag, never a digest, and never by a tag of the
+    /// referrers tag schema (`sha256-<hex>`: what is attached to an image lives there).
     public func destination(_ reference: ImageReference) throws -> ImageDestination {
+        let tag: String? = switch reference {
+        case .layout(let layout): layout.tag
+        case .registry(let registry): registry.tag
+        }
+        if let tag, ReferrersTagSchema.collides(tag) {
+            throw StoreError.invalidReference(reference.description, reason: "'\(tag)' has the shape of the referrers tag schema (<alg>-<hex>), where an image's signatures and attestations live; kiln never writes such a tag")
+        }
         switch reference {
         case .layout(let layout):
             guard layout.digest == nil else {

@@ -11,7 +11,7 @@ package struct ImagePlan: Sendable {
     /// layout (`oci:DIR`).
     package var repository: String
     package var digest: Digest
-    /// The content-addressed tag: `sha256-<hex of the digest>`.
+    /// The content-addressed tag: `kiln.sha256.<hex of the digest>`.
     package var tag: String
     /// Every document of the derived image (for build's no-op check and verify's diff).
     package var derivation: Derivation
@@ -23,7 +23,11 @@ package struct ImagePlan: Sendable {
     /// `REPO:sha256-…`
     package var taggedReference: String { "\(repository):\(tag)" }
 
-    package static func contentTag(of digest: Digest) -> String { "\(digest.algorithm)-\(digest.hex)" }
+    /// `kiln.sha256.<hex>`: derived from the digest alone, under a fixed prefix an ECR lifecycle
+    /// rule can select (`tagPrefixList: ["kiln."]`), and never the referrers tag schema's
+    /// `sha256-<hex>`, which holds an image's signatures and attestations on registries without
+    /// the referrers API (0.2.0 used that tag and could overwrite them).
+    package static func contentTag(of digest: Digest) -> String { "kiln.\(digest.algorithm).\(digest.hex)" }
 
     /// Where the image goes under `tag`.
     static func output(_ target: ImageReference, tag: String) -> ImageReference {

@@ -113,6 +113,9 @@ private struct SpecReader {
             if let bad = tags.first(where: { !LayoutReference.isValidTag($0) }) {
                 throw fail(node, "tags", "'\(bad)' is not a valid tag")
             }
+            if let bad = tags.first(where: ReferrersTagSchema.collides) {
+                throw fail(node, "tags", "'\(bad)' has the shape of the referrers tag schema (<alg>-<hex>), where signatures and attestations live")
+            }
         }
 
         var overlays: [Overlay] = []

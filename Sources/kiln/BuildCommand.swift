@@ -9,7 +9,7 @@ import OCI
 struct BuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
-        abstract: "Bake and push every spec's image from kiln.lock, under its content tag sha256-<hex> and its extra tags.",
+        abstract: "Bake and push every spec's image from kiln.lock, under its content tag kiln.sha256.<hex> and its extra tags.",
         discussion: """
             An image whose content tag already holds the planned digest is not rebuilt (one HEAD \
             per tag). Pushes the digests `kiln plan` prints. Prints NAME REF@sha256:... (built | \

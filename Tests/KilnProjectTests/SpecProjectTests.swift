@@ -70,7 +70,7 @@ import Testing
         let images = try #require((try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])?["images"] as? [String: [String: String]])
         let gateway = try #require(images["gateway"])
         let digest = try #require(gateway["digest"])
-        #expect(gateway["tag"] == "sha256-" + digest.dropFirst("sha256:".count))
+        #expect(gateway["tag"] == "kiln.sha256." + digest.dropFirst("sha256:".count))
         #expect(gateway["repository"] == "oci:\(f.dir("out"))")
         #expect(gateway["image"] == "oci:\(f.dir("out"))@\(digest)")
         try FileManager.default.moveItem(atPath: f.dir("base-away"), toPath: f.dir("base"))
@@ -80,7 +80,7 @@ import Testing
         #expect(build.output == "gateway oci:\(f.dir("out"))@\(digest) (built)")
         // Content tag and extra tag both hold the planned digest.
         let layout = LayoutReader(f.dir("out"))
-        #expect(try layout.entry(tag: "sha256-" + digest.dropFirst(7))["digest"] as? String == digest)
+        #expect(try layout.entry(tag: "kiln.sha256." + digest.dropFirst(7))["digest"] as? String == digest)
         #expect(try layout.entry(tag: "latest")["digest"] as? String == digest)
         #expect(try f.kiln(["build"]).output == "gateway oci:\(f.dir("out"))@\(digest) (up to date)")
 
@@ -98,8 +98,8 @@ import Testing
         let terraform = try f.terraform(#"{"spec": "images/gateway.yaml"}"#)
         #expect(terraform.status == 0, "\(terraform.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(terraform.stdout.utf8)) as? [String: String])
-        #expect(object == ["image": "oci:\(f.dir("out"))@\(digest)", "digest": digest, "tag": "sha256-" + digest.dropFirst(7),
-                           "repository": "oci:\(f.dir("out"))", "reference": "oci:\(f.dir("out")):sha256-" + digest.dropFirst(7)])
+        #expect(object == ["image": "oci:\(f.dir("out"))@\(digest)", "digest": digest, "tag": "kiln.sha256." + digest.dropFirst(7),
+                           "repository": "oci:\(f.dir("out"))", "reference": "oci:\(f.dir("out")):kiln.sha256." + digest.dropFirst(7)])
         let badQuery = try f.terraform(#"{"spec": "images/gateway.yaml", "env": "prod"}"#)
         #expect(badQuery.status == 1 && badQuery.stdout.isEmpty)
         #expect(badQuery.stderr == "kiln: error: terraform query: unknown key 'env' (known: spec)\n")

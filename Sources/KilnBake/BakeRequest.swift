@@ -13,6 +13,9 @@ public struct BakeRequest: Sendable {
     public var edits: ConfigEdits
     public var platforms: PlatformSelection
     public var compression: Compression
+    /// Whether the bake adds a layer (overlays or removals); config edits alone add none.
+    public var addsLayer: Bool { !overlays.isEmpty || !removals.isEmpty }
+
     /// Time of every layer entry and of the history entry; `SOURCE_DATE_EPOCH` when set, else 0.
     /// When set it also becomes the config's `created`.
     public var sourceDateEpoch: Int64?
@@ -59,5 +62,6 @@ public struct BakeResult: Sendable, Equatable {
     public var digest: Digest
     public var mediaType: String
     public var platforms: [Platform]
-    public var layer: BuiltLayer
+    /// The new layer; `nil` for a config-only bake.
+    public var layer: BuiltLayer?
 }

@@ -32,7 +32,7 @@ public struct Baker {
         let base = try await BaseImage.load(from: source, reference: request.base.description, platforms: request.platforms, logger: logger)
         let entries = try OverlayScanner().scan(overlays: request.overlays, removals: request.removals)
         // Checked before anything is written (the derivation would find it only afterwards).
-        for image in base.images { _ = try Derivation.layerMediaType(of: image.manifest, request: request) }
+        if request.addsLayer { for image in base.images { _ = try Derivation.layerMediaType(of: image.manifest, request: request) } }
 
         let destination = try store.destination(request.output)
         // The destination's own preparation (an ECR repository exists, its tag rules), all
@@ -48,16 +48,19 @@ public struct Baker {
     }
 
     private func write(_ request: BakeRequest, base: BaseImage, entries: [LayerEntry], from source: ImageSource, to destination: ImageDestination) async throws -> BakeResult {
-        let writer = try destination.makeBlobWriter()
-        let layer: BuiltLayer
-        do {
-            layer = try LayerBuilder(compression: .for(request.compression), modificationTime: request.sourceDateEpoch ?? 0).build(entries) { try writer.write($0) }
-            let descriptor = Descriptor(mediaType: "", digest: layer.digest, size: layer.size)
-            try await writer.commit(as: descriptor)
-            progress.finished(descriptor, .written)
-        } catch {
-            writer.cancel()
-            throw error
+        var layer: BuiltLayer?
+        if request.addsLayer {
+            let writer = try destination.makeBlobWriter()
+            do {
+                let built = try LayerBuilder(compression: .for(request.compression), modificationTime: request.sourceDateEpoch ?? 0).build(entries) { try writer.write($0) }
+                let descriptor = Descriptor(mediaType: "", digest: built.digest, size: built.size)
+                try await writer.commit(as: descriptor)
+                progress.finished(descriptor, .written)
+                layer = built
+            } catch {
+                writer.cancel()
+                throw error
+            }
         }
 
         // The derived documents, checked against the plan before any base blob is copied.
@@ -94,10 +97,10 @@ public struct Baker {
 
     /// What a bake of `request` would produce, computed from the base's documents alone (a
     /// lock's snapshot): the layer is built and hashed but written nowhere.
-    public func plan(_ request: BakeRequest, base snapshot: BaseSnapshot) async throws -> (derivation: Derivation, layer: BuiltLayer) {
+    public func plan(_ request: BakeRequest, base snapshot: BaseSnapshot) async throws -> (derivation: Derivation, layer: BuiltLayer?) {
         let base = try await BaseImage.load(from: snapshot.source, reference: request.base.description, platforms: request.platforms, logger: logger)
         let entries = try OverlayScanner().scan(overlays: request.overlays, removals: request.removals)
-        let layer = try LayerBuilder(compression: .for(request.compression), modificationTime: request.sourceDateEpoch ?? 0).build(entries) { _ in }
+        let layer = request.addsLayer ? try LayerBuilder(compression: .for(request.compression), modificationTime: request.sourceDateEpoch ?? 0).build(entries) { _ in } : nil
         return (try Derivation.derive(base, layer: layer, request: request, baseName: snapshot.imageName), layer)
     }
 
@@ -106,6 +109,6 @@ public struct Baker {
         var parts: [String] = []
         if !request.overlays.isEmpty { parts.append("add " + request.overlays.map(\.destination.description).joined(separator: " ")) }
         if !request.removals.isEmpty { parts.append("remove " + request.removals.map(\.description).joined(separator: " ")) }
-        return "kiln bake: " + (parts.isEmpty ? "empty layer" : parts.joined(separator: "; "))
+        return "kiln bake: " + (parts.isEmpty ? "config" : parts.joined(separator: "; "))
     }
 }

@@ -31,19 +31,20 @@ public struct Derivation: Sendable {
         return type
     }
 
-    static func derive(_ base: BaseImage, layer: BuiltLayer, request: BakeRequest, baseName: String?) throws -> Derivation {
+    /// - Parameter layer: the new layer; `nil` for a config-only bake (no overlays, no removals).
+    static func derive(_ base: BaseImage, layer: BuiltLayer?, request: BakeRequest, baseName: String?) throws -> Derivation {
         let time = request.sourceDateEpoch ?? 0
         let history = Mutate.History(created: rfc3339(time), createdBy: Baker.createdBy(request))
         var images: [Platformed] = []
         for image in base.images {
             let manifest = image.manifest
             let configJSON = try Mutate.config(
-                image.config, diffID: layer.diffID, history: history, edits: request.edits,
+                image.config, diffID: layer?.diffID, history: history, edits: request.edits,
                 created: request.sourceDateEpoch.map(rfc3339), what: "config \(manifest.config.digest)"
             )
             let configBytes = configJSON.serialized()
             let config = Descriptor.of(configBytes, mediaType: manifest.config.mediaType)
-            let layerDescriptor = Descriptor(mediaType: try layerMediaType(of: manifest, request: request), digest: layer.digest, size: layer.size)
+            let layerDescriptor = try layer.map { Descriptor(mediaType: try layerMediaType(of: manifest, request: request), digest: $0.digest, size: $0.size) }
             var annotations = [(AnnotationKey.baseDigest, image.descriptor.digest.description)]
             if let baseName { annotations.append((AnnotationKey.baseName, baseName)) }
             let manifestBytes = Mutate.manifest(manifest, config: config, layer: layerDescriptor, annotations: annotations).serialized()

@@ -17,18 +17,20 @@ public enum Mutate {
         }
     }
 
-    /// Appends the layer to `rootfs.diff_ids` and `history`, and applies the config edits.
+    /// Appends the layer to `rootfs.diff_ids` and `history`, and applies the config edits. A
+    /// config-only bake (no layer) appends a history entry marked `empty_layer`, as Docker does
+    /// for `ENV` or `CMD`.
     ///
     /// - Parameters:
     ///   - config: the base image config.
-    ///   - diffID: the new layer's uncompressed digest.
+    ///   - diffID: the new layer's uncompressed digest; `nil` when the bake adds no layer.
     ///   - history: the new history entry.
     ///   - edits: env, labels, user, working directory, entrypoint, cmd.
     ///   - created: a new top-level `created` time, or `nil` to keep the base's.
     ///   - what: names the config in errors.
     /// - Throws: ``BakeError/malformedConfig(what:reason:)`` when the base config is not an object
     ///   or its `rootfs`/`config`/`Env`/`Labels` have the wrong JSON type.
-    public static func config(_ config: JSONValue, diffID: Digest, history: History, edits: ConfigEdits, created: String?, what: String) throws -> JSONValue {
+    public static func config(_ config: JSONValue, diffID: Digest?, history: History, edits: ConfigEdits, created: String?, what: String) throws -> JSONValue {
         guard config.isObject else { throw BakeError.malformedConfig(what: what, reason: "not a JSON object") }
         var result = config
         if let created { result["created"] = .string(created) }
@@ -37,11 +39,14 @@ public enum Mutate {
         guard rootfs.isObject, case .array(var diffIDs)? = rootfs["diff_ids"] ?? .array([]) else {
             throw BakeError.malformedConfig(what: what, reason: "rootfs.diff_ids is not an array")
         }
-        diffIDs.append(.string(diffID.description))
-        rootfs["diff_ids"] = .array(diffIDs)
-        result["rootfs"] = rootfs
+        if let diffID {
+            diffIDs.append(.string(diffID.description))
+            rootfs["diff_ids"] = .array(diffIDs)
+            result["rootfs"] = rootfs
+        }
 
-        let entry: JSONValue = .object([("created", .string(history.created)), ("created_by", .string(history.createdBy))])
+        var entry: JSONValue = .object([("created", .string(history.created)), ("created_by", .string(history.createdBy))])
+        if diffID == nil { entry["empty_layer"] = .bool(true) }
         switch result["history"] {
         case nil, .null?: result["history"] = .array([entry])
         case .array(let entries)?: result["history"] = .array(entries + [entry])
@@ -99,10 +104,10 @@ public enum Mutate {
     ///
     /// Docker schema 2 manifests have no `annotations` field, so annotations are added to OCI
     /// manifests only.
-    public static func manifest(_ manifest: ImageManifest, config: Descriptor, layer: Descriptor, annotations: [(String, String)]) -> JSONValue {
+    public static func manifest(_ manifest: ImageManifest, config: Descriptor, layer: Descriptor?, annotations: [(String, String)]) -> JSONValue {
         var result = manifest.json
         result["config"] = descriptorJSON(config, keepingFrom: manifest.json["config"])
-        result["layers"] = .array((manifest.json["layers"]?.arrayValue ?? []) + [descriptorJSON(layer)])
+        if let layer { result["layers"] = .array((manifest.json["layers"]?.arrayValue ?? []) + [descriptorJSON(layer)]) }
         if manifest.flavour == .oci { result = annotate(result, annotations) }
         return result
     }

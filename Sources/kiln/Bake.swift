@@ -99,8 +99,10 @@ struct Bake: AsyncParsableCommand {
     }
 
     private func makeRequest() throws -> BakeRequest {
-        guard !overlays.isEmpty || !removals.isEmpty else {
-            throw ValidationError("give at least one --overlay SRC[:DEST] or --remove PATH")
+        let editsConfig = !env.isEmpty || !labels.isEmpty || user != nil || workdir != nil || entrypoint != nil || cmd != nil
+        guard !overlays.isEmpty || !removals.isEmpty || editsConfig else {
+            // A config-only bake (--env, --cmd, … alone) is fine: a new config, no new layer.
+            throw InputError("nothing to bake: give --overlay SRC[:DEST], --remove PATH or a config edit (--env, --label, --user, --workdir, --entrypoint, --cmd)")
         }
         let owner = try owner.map(Owner.init(parsing:))
         let mode = try mode.map(parseMode)

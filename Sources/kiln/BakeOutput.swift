@@ -9,11 +9,14 @@ enum BakeOutput {
             ("digest", .string(result.digest.description)),
             ("mediaType", .string(result.mediaType)),
             ("platforms", .strings(result.platforms.map(\.description))),
-            ("layer", .object([
-                ("digest", .string(result.layer.digest.description)),
-                ("diffID", .string(result.layer.diffID.description)),
-                ("size", .integer(result.layer.size)),
-            ])),
+            // null for a config-only bake: it adds no layer.
+            ("layer", result.layer.map { layer in
+                .object([
+                    ("digest", .string(layer.digest.description)),
+                    ("diffID", .string(layer.diffID.description)),
+                    ("size", .integer(layer.size)),
+                ])
+            } ?? .null),
         ])
         return String(decoding: value.serialized(), as: UTF8.self)
     }

@@ -30,6 +30,16 @@ public struct BakeRequest: Sendable {
     /// The base's documents as locked (`kiln build`): read from the lock, not the registry,
     /// which then serves only the base's layers.
     public var lockedBase: BaseSnapshot?
+    /// The `org.opencontainers.image.base.name` annotation: `nil` takes the base reference's
+    /// registry name (none for a layout); `.some("")` leaves it out; any other text is written
+    /// as given (`--base-name`), so a bake from a local layout can reproduce CI's digest.
+    public var baseName: String?
+
+    /// The annotation value to write, given the base's own registry name.
+    func baseNameAnnotation(default sourceName: String?) -> String? {
+        guard let baseName else { return sourceName }
+        return baseName.isEmpty ? nil : baseName
+    }
 
     public init(
         base: ImageReference, output: ImageReference, overlays: [Overlay], removals: [ImagePath] = [],

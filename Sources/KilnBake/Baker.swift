@@ -64,7 +64,7 @@ public struct Baker {
         }
 
         // The derived documents, checked against the plan before any base blob is copied.
-        let derived = try Derivation.derive(base, layer: layer, request: request, baseName: source.imageName)
+        let derived = try Derivation.derive(base, layer: layer, request: request, baseName: request.baseNameAnnotation(default: source.imageName))
         if let expected = request.expectedDigest, expected != derived.root.digest {
             throw BakeError.differsFromExpected(built: derived.root.digest, expected: expected)
         }
@@ -101,7 +101,7 @@ public struct Baker {
         let base = try await BaseImage.load(from: snapshot.source, reference: request.base.description, platforms: request.platforms, logger: logger)
         let entries = try OverlayScanner().scan(overlays: request.overlays, removals: request.removals)
         let layer = request.addsLayer ? try LayerBuilder(compression: .for(request.compression), modificationTime: request.sourceDateEpoch ?? 0).build(entries) { _ in } : nil
-        return (try Derivation.derive(base, layer: layer, request: request, baseName: snapshot.imageName), layer)
+        return (try Derivation.derive(base, layer: layer, request: request, baseName: request.baseNameAnnotation(default: snapshot.imageName)), layer)
     }
 
     /// The history line: destinations only, never host paths, so it is the same on every machine.

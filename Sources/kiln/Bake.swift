@@ -70,6 +70,9 @@ struct Bake: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where to write the derived image: a registry reference or an OCI layout.", valueName: "REF|oci:DIR[:TAG]"))
     var output: String
 
+    @Option(help: ArgumentHelp("The org.opencontainers.image.base.name annotation: default the base's registry name (none for a layout); '' leaves it out. The same base reached by tag, by digest or from a layout otherwise gives different digests.", valueName: "NAME"))
+    var baseName: String?
+
     @Flag(help: "Print one JSON object with digest, mediaType, platforms and layer instead of the reference.")
     var json = false
 
@@ -128,6 +131,7 @@ struct Bake: AsyncParsableCommand {
             sourceDateEpoch: try BakeRequest.sourceDateEpoch(from: ProcessInfo.processInfo.environment)
         )
         if createRepository { request.createRepository = .init(tagMutability: tagMutability.rawValue, kmsKey: kmsKey) }
+        request.baseName = baseName
         return request
     }
 }

@@ -40,3 +40,26 @@ import Testing
         #expect(nothing.status == 1 && nothing.stderr.hasPrefix("kiln: error: nothing to bake"), "\(nothing.stderr)")
     }
 }
+
+/// The same base by tag, by digest or from a layout gives different digests (the base.name
+/// annotation); `--base-name` lets a local bake reproduce the registry bake's digest.
+@Suite struct BaseNameTests {
+    @Test func aLayoutBakeReproducesTheRegistryDigestWithBaseName() throws {
+        let registry = try RegistryServer()
+        let dir = try TemporaryDirectory()
+        try PeerImages.pushBase(to: registry, work: dir)
+        try dir.write("app.conf", "x=1\n")
+        let common = ["bake", "--quiet", "--overlay", "\(dir("app.conf")):/etc/app.conf"]
+        let fromRegistry = try kiln(common + ["--base", "\(registry.host)/base/app:1.0", "--output", "oci:\(dir("a")):x"])
+        let fromLayout = try kiln(common + ["--base", "oci:\(dir("base")):base", "--output", "oci:\(dir("b")):x"])
+        let named = try kiln(common + ["--base", "oci:\(dir("base")):base", "--base-name", "\(registry.host)/base/app:1.0", "--output", "oci:\(dir("c")):x"])
+        let digest = { (result: ProcessResult) in result.output.split(separator: "@").last.map(String.init) }
+        #expect(fromRegistry.status == 0 && fromLayout.status == 0 && named.status == 0, "\(fromRegistry.stderr)\(fromLayout.stderr)\(named.stderr)")
+        #expect(digest(fromRegistry) != digest(fromLayout))
+        #expect(digest(fromRegistry) == digest(named))
+
+        // '' leaves the annotation out: the layout bake's digest (a layout has no name).
+        let omitted = try kiln(common + ["--base", "\(registry.host)/base/app:1.0", "--base-name", "", "--output", "oci:\(dir("d")):x"])
+        #expect(digest(omitted) == digest(fromLayout))
+    }
+}

@@ -41,12 +41,22 @@ public struct Overlay: Hashable, Sendable {
     /// Permission bits for files (directories get the same with search bits where read is set);
     /// when `nil`, files get 0644 (0755 if executable on disk) and directories 0755.
     public var mode: UInt32?
+    /// The destination was written with a trailing `/` (`app.conf:/etc/`): a file goes INTO that
+    /// directory under its own name, as Docker's `COPY` does, instead of replacing it.
+    public var intoDirectory: Bool
 
-    public init(source: String, destination: ImagePath, owner: Owner? = nil, mode: UInt32? = nil) {
+    public init(source: String, destination: ImagePath, owner: Owner? = nil, mode: UInt32? = nil, intoDirectory: Bool = false) {
         self.source = source
         self.destination = destination
         self.owner = owner
         self.mode = mode
+        self.intoDirectory = intoDirectory
+    }
+
+    /// An overlay to a destination as written: a trailing `/` means "into this directory".
+    public init(source: String, destinationText: String, owner: Owner? = nil, mode: UInt32? = nil) throws {
+        self.init(source: source, destination: try ImagePath(absolute: destinationText), owner: owner, mode: mode,
+                  intoDirectory: destinationText.hasSuffix("/"))
     }
 
     /// Parses the command-line form `SRC:DEST`; with DEST omitted it is `/` + SRC's last name.
@@ -63,6 +73,6 @@ public struct Overlay: Hashable, Sendable {
             destination = "/" + name
         }
         guard !source.isEmpty, !destination.isEmpty else { throw LayerError.invalidOverlay(text) }
-        self.init(source: source, destination: try ImagePath(absolute: destination), owner: owner, mode: mode)
+        try self.init(source: source, destinationText: destination, owner: owner, mode: mode)
     }
 }

@@ -47,11 +47,18 @@ public struct OverlayScanner {
             let root = FileFacts.realPath(overlay.source) ?? overlay.source
             try walk(directory: root, relative: [], root: root, at: overlay.destination, overlay: overlay, owner: owner, table: &table)
         case .regular:
-            guard !overlay.destination.isRoot else {
+            let destination = overlay.intoDirectory
+                ? overlay.destination.appending(FileSource(resolving: overlay.source).components.last ?? "")
+                : overlay.destination
+            guard !destination.isRoot else {
                 throw LayerError.invalidImagePath("/", reason: "a file overlay needs a file destination, e.g. \(overlay.source):/etc/app.conf")
             }
             // The file is read later without following links: name it by its real path.
-            try addFile(FileSource(resolving: overlay.source), facts: rootFacts, at: overlay.destination, overlay: overlay, owner: owner, table: &table)
+            if overlay.intoDirectory {
+                guard !destination.name.hasPrefix(".wh.") else { throw LayerError.reservedName(destination.description) }
+                try table.addParents(of: destination, origin: overlay.source)
+            }
+            try addFile(FileSource(resolving: overlay.source), facts: rootFacts, at: destination, overlay: overlay, owner: owner, table: &table)
         case .symlink:
             // stat followed links, so this cannot happen; kept for exhaustiveness.
             throw LayerError.unsupportedFileType(path: overlay.source, kind: "symlink")

@@ -200,6 +200,6 @@ private struct SpecReader {
         if let (text, modeNode) = try value("mode") {
             do { mode = try parseMode(text) } catch let error as LayerError { throw fail(modeNode, "\(key).mode", "\(error)") }
         }
-        return Overlay(source: source, destination: destination, owner: owner, mode: mode)
+        return Overlay(source: source, destination: destination, owner: owner, mode: mode, intoDirectory: to.hasSuffix("/"))
     }
 }

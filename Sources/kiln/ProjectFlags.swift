@@ -37,9 +37,9 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
 /// go through the store's HTTP client too, so `--ca-file` applies to them.
 func withRunStore<T>(_ options: TransportOptions, _ body: (ImageStore) async throws -> T) async throws -> T {
     try await ImageStore.withStore(options: options) { store in
-        try await AWSHTTPClient.$provider.withValue({ try store.httpClient() }) {
-            try await body(store)
-        }
+        AWSHTTPClient.use { try store.httpClient() }
+        defer { AWSHTTPClient.use(nil) }
+        return try await body(store)
     }
 }
 

@@ -185,4 +185,27 @@ import Testing
         #expect(entries.contains { $0.kind == .symlink(target: "sub/a/b/c/up/sub/a") })
         #expect(entries.contains { $0.kind == .symlink(target: "../app/sub") })
     }
+
+    /// A DEST ending in `/` means "into this directory", as Docker's COPY has it: a file keeps
+    /// its name there instead of replacing the directory (`app.conf:/etc/` turned /etc into a
+    /// file before).
+    @Test func aTrailingSlashPutsTheFileIntoTheDirectory() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("index.html", "<p>hi</p>")
+        try dir.write("app.conf", "x=1")
+        let entries = try scan([try Overlay(parsing: "\(dir("index.html")):/var/www/html/"), try Overlay(parsing: "\(dir("app.conf")):/etc/"),
+                                try Overlay(parsing: "\(dir("app.conf")):/")])
+        #expect(summary(entries) == [
+            "/app.conf f 644 0:0",
+            "/etc d 755 0:0",
+            "/etc/app.conf f 644 0:0",
+            "/var d 755 0:0",
+            "/var/www d 755 0:0",
+            "/var/www/html d 755 0:0",
+            "/var/www/html/index.html f 644 0:0",
+        ])
+        // Without the slash the destination is the file's own path, as before.
+        let plain = try scan([try Overlay(parsing: "\(dir("app.conf")):/etc/app")])
+        #expect(summary(plain) == ["/etc d 755 0:0", "/etc/app f 644 0:0"])
+    }
 }

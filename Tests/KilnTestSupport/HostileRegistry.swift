@@ -14,7 +14,7 @@ public final class HostileRegistry: @unchecked Sendable {
     ///   - pingStatus: what `/v2/` always answers instead (503: kiln retries, printing notes).
     public init(challenge: String = #"Basic realm="hostile""#, uploadLocation: String? = nil, pingStatus: Int? = nil) throws {
         directory = try TemporaryDirectory("kiln-hostile")
-        FileManager.default.createFile(atPath: directory("requests.log"), contents: nil)
+        _ = FileManager.default.createFile(atPath: directory("requests.log"), contents: nil)
         let arguments = ["--challenge", challenge, "--log", directory("requests.log")]
             + (uploadLocation.map { ["--upload-location", $0] } ?? [])
             + (pingStatus.map { ["--ping-status", String($0)] } ?? [])

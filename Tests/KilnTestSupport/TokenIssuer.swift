@@ -30,7 +30,7 @@ public final class TokenIssuer: @unchecked Sendable {
     public init(user: (String, String) = ("ci", "token-s3cret")) throws {
         directory = try TemporaryDirectory("kiln-token-issuer")
         self.user = user
-        FileManager.default.createFile(atPath: directory("requests.log"), contents: nil)
+        _ = FileManager.default.createFile(atPath: directory("requests.log"), contents: nil)
         (process, port) = try startPythonFixture("token_issuer.py", ["--service", service, "--issuer", issuer, "--user", "\(user.0):\(user.1)",
                                                                    "--cert-out", directory("issuer.crt"), "--log", directory("requests.log")],
                                                   what: "the token issuer (pyjwt and cryptography installed?)")

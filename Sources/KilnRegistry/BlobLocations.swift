@@ -18,8 +18,9 @@ public final class BlobLocations: @unchecked Sendable {
     private var known: [String: [String: (repositories: [String], seen: Int)]] = [:]
     private var clock = 0
     private var changed = false
-    /// Locations this run found wrong: removed from the file too when it is merged.
-    private var forgotten: [(registry: String, digest: Digest, repository: String)] = []
+    /// What this run itself saw, in order: replayed over the file's current state on save, so
+    /// a save neither brings back what another run dropped nor loses what it added.
+    private var observed: [(registry: String, digest: Digest, repository: String, held: Bool)] = []
     private let file: String?
 
     /// - Parameter file: the cache file (`nil`: this run only).
@@ -52,6 +53,8 @@ public final class BlobLocations: @unchecked Sendable {
             entry.repositories = Array(entry.repositories.prefix(Self.repositoriesPerBlob))
             entry.seen = clock
             known[registry, default: [:]][digest.description] = entry
+            let repeated = observed.last.map { $0.held && $0.registry == registry && $0.digest == digest && $0.repository == repository } ?? false
+            if !repeated { observed.append((registry, digest, repository, true)) }
             if entry.repositories != before { changed = true }
         }
     }
@@ -62,7 +65,7 @@ public final class BlobLocations: @unchecked Sendable {
             guard var entry = known[registry]?[digest.description] else { return }
             entry.repositories.removeAll { $0 == repository }
             known[registry]?[digest.description] = entry.repositories.isEmpty ? nil : entry
-            forgotten.append((registry, digest, repository))
+            observed.append((registry, digest, repository, false))
             changed = true
         }
     }
@@ -71,14 +74,14 @@ public final class BlobLocations: @unchecked Sendable {
     /// A cache that cannot be written is skipped: it is only an optimization.
     public func save() {
         guard let file else { return }
-        let state = lock.withLock { changed ? (known, forgotten) : nil }
-        guard let (snapshot, forgotten) = state else { return }
+        let events = lock.withLock { changed ? observed : nil }
+        guard let events else { return }
         let merged = BlobLocations(file: file)
-        for wrong in forgotten { merged.forget(wrong.digest, registry: wrong.registry, repository: wrong.repository) }
-        for (registry, blobs) in snapshot {
-            for (digest, entry) in blobs.sorted(by: { $0.value.seen < $1.value.seen }) {
-                guard let parsed = try? Digest(parsing: digest) else { continue }
-                for repository in entry.repositories.reversed() { merged.record(parsed, registry: registry, repository: repository) }
+        for event in events {
+            if event.held {
+                merged.record(event.digest, registry: event.registry, repository: event.repository)
+            } else {
+                merged.forget(event.digest, registry: event.registry, repository: event.repository)
             }
         }
         let directory = (file as NSString).deletingLastPathComponent

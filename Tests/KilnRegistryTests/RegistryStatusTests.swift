@@ -169,3 +169,30 @@ import Testing
         await transport.shutdown()
     }
 }
+
+/// The blob-location cache file is shared by concurrent runs: each save replays only what that
+/// run saw over the file as it is now.
+@Suite struct BlobLocationCacheTests {
+    @Test func aSaveKeepsWhatOthersDroppedDroppedAndWhatTheyAddedAdded() throws {
+        let dir = NSTemporaryDirectory() + "kiln-locations-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = "\(dir)/blob-locations.json"
+        let x = Digest.of(Array("x".utf8)), y = Digest.of(Array("y".utf8)), z = Digest.of(Array("z".utf8))
+        let seed = BlobLocations(file: file)
+        seed.record(x, registry: "r", repository: "old")
+        seed.save()
+
+        let first = BlobLocations(file: file)   // loads x@old
+        let second = BlobLocations(file: file)  // loads x@old
+        second.forget(x, registry: "r", repository: "old")
+        second.record(z, registry: "r", repository: "svc/z")
+        second.save()
+        first.record(y, registry: "r", repository: "svc/y")
+        first.save()
+
+        let result = BlobLocations(file: file)
+        #expect(result.repositories(holding: x, on: "r").isEmpty, "an entry another run dropped came back")
+        #expect(result.repositories(holding: y, on: "r") == ["svc/y"])
+        #expect(result.repositories(holding: z, on: "r") == ["svc/z"], "what another run added was lost")
+    }
+}

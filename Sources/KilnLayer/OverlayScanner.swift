@@ -48,7 +48,7 @@ public struct OverlayScanner {
             try walk(directory: root, relative: [], root: root, at: overlay.destination, overlay: overlay, owner: owner, table: &table)
         case .regular:
             let destination = overlay.intoDirectory
-                ? overlay.destination.appending(FileSource(resolving: overlay.source).components.last ?? "")
+                ? overlay.destination.appending(overlay.source.split(separator: "/").last.map(String.init) ?? "")
                 : overlay.destination
             guard !destination.isRoot else {
                 throw LayerError.invalidImagePath("/", reason: "a file overlay needs a file destination, e.g. \(overlay.source):/etc/app.conf")

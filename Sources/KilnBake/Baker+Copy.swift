@@ -46,10 +46,13 @@ extension Baker {
 
 extension ImageReference {
     /// The repository or layout of this reference pinned to a digest, as text.
-    public func pinned(_ digest: Digest) -> String {
+    public func pinned(_ digest: Digest) -> String { pinnedReference(digest).description }
+
+    /// The same repository or layout, by digest.
+    public func pinnedReference(_ digest: Digest) -> ImageReference {
         switch self {
-        case .layout(let layout): return LayoutReference(directory: layout.directory, digest: digest).description
-        case .registry(let registry): return registry.with(digest: digest).description
+        case .layout(let layout): return .layout(LayoutReference(directory: layout.directory, digest: digest))
+        case .registry(let registry): return .registry(registry.with(digest: digest))
         }
     }
 }

@@ -17,9 +17,8 @@ struct TagReader: Sendable {
                 found[tag] = try await store.head(ImagePlan.output(target, tag: tag))
             } catch RegistryError.manifestNotFound, RegistryError.repositoryNotFound {
                 continue
-            } catch let error as StoreError where target.isLayout {
+            } catch is StoreError where target.isLayout {
                 // A layout that does not exist yet, or lacks the tag, simply does not hold it.
-                _ = error
                 continue
             }
         }
@@ -44,11 +43,4 @@ struct TagReader: Sendable {
 extension ImageReference {
     var isLayout: Bool { if case .layout = self { true } else { false } }
 
-    /// The same repository or layout, by digest.
-    func pinnedReference(_ digest: Digest) -> ImageReference {
-        switch self {
-        case .layout(let layout): return .layout(LayoutReference(directory: layout.directory, digest: digest))
-        case .registry(let registry): return .registry(registry.with(digest: digest))
-        }
-    }
 }

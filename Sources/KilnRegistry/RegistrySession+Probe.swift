@@ -29,12 +29,12 @@ extension RegistrySession {
         }
     }
 
-    func probe() async throws -> String {
+    /// Finds the base URL (``prepare()`` records it).
+    private func probe() async throws -> String {
         if let endpoint = options.endpoints[registry] {
             let base = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
             _ = try CredentialBoundary.checked(base, role: "endpoint", registry: registry)
             try await ping(base, retrying: true)
-            baseURL = base
             return base
         }
         if RegistryReference.isLoopback(registry) || options.insecureHosts.contains(registry) {
@@ -51,13 +51,11 @@ extension RegistrySession {
                 } else {
                     try await record(response, base: plain)
                 }
-                baseURL = plain
                 return plain
             }
         }
         let secure = "https://\(apiHost)"
         try await ping(secure, retrying: true)
-        baseURL = secure
         return secure
     }
 

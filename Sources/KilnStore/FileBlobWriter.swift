@@ -29,18 +29,24 @@ final class FileBlobWriter: BlobWriter, @unchecked Sendable {
         defer {
             close(fd)
             fd = -1
-            FileIO.remove(temporaryPath)
         }
-        guard fsync(fd) == 0 else { throw StoreError.io(path: temporaryPath, reason: FileIO.errorText()) }
-        let target = layout.path(of: descriptor.digest)
-        // Content addressing: a complete file under this name already holds these bytes. One of
-        // another size (a leftover of an interrupted copy by another tool) is replaced.
-        if FileIO.size(target) == descriptor.size { return }
-        if FileIO.exists(target) {
-            try FileIO.rename(temporaryPath, to: target)
-            layout.recordCreated(path: target)
-        } else if try FileIO.placeNew(temporaryPath, at: target) {
-            layout.recordCreated(path: target)
+        do {
+            guard fsync(fd) == 0 else { throw StoreError.io(path: temporaryPath, reason: FileIO.errorText()) }
+            let target = layout.path(of: descriptor.digest)
+            // Content addressing: a complete file under this name already holds these bytes. One
+            // of another size (a leftover of an interrupted copy by another tool) is replaced.
+            if FileIO.size(target) == descriptor.size {
+                FileIO.remove(temporaryPath)
+            } else if FileIO.exists(target) {
+                try FileIO.rename(temporaryPath, to: target)
+                layout.recordCreated(path: target)
+            } else if try FileIO.placeNew(temporaryPath, at: target) {
+                layout.recordCreated(path: target)
+            }
+        } catch {
+            // Only when not placed: once renamed, the name may already be another run's file.
+            FileIO.remove(temporaryPath)
+            throw error
         }
     }
 

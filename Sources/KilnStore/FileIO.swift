@@ -159,13 +159,16 @@ enum FileIO {
     /// file is gone afterwards, whatever happened.
     private static func writeTemporary<T>(_ bytes: [UInt8], in directory: String, place: (String) throws -> T) throws -> T {
         let (fd, temporary) = try createTemporary(in: directory)
-        defer {
-            close(fd)
+        defer { close(fd) }
+        do {
+            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temporary) }
+            guard fsync(fd) == 0 else { throw StoreError.io(path: temporary, reason: errorText()) }
+            return try place(temporary)
+        } catch {
+            // Only when not placed: once renamed, the name may already be another run's file.
             unlink(temporary)
+            throw error
         }
-        try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temporary) }
-        guard fsync(fd) == 0 else { throw StoreError.io(path: temporary, reason: errorText()) }
-        return try place(temporary)
     }
 
     /// Creates `path` and any missing ancestors.

@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "KilnStore", dependencies: ["OCI", "KilnCrypto", "KilnPlatform"]),
         // What a bake is asked to do, with no transport: config edits, platforms, a base's
         // locked documents. Specs and the lock parse into these without NIO (fast fuzz builds).
-        .target(name: "KilnRecipe", dependencies: ["OCI", "KilnStore"]),
+        .target(name: "KilnRecipe", dependencies: ["OCI", "KilnStore", "KilnLayer"]),
         .target(
             name: "KilnRegistry",
             dependencies: [
@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "KilnBake",
             dependencies: [
-                "OCI", "KilnLayer", "KilnStore", "KilnRecipe", "KilnRegistry",
+                "OCI", "KilnLayer", "KilnStore", "KilnRecipe", "KilnRegistry", "KilnPlatform",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -30,7 +30,7 @@ public struct Baker {
         var source = try store.source(request.base)
         if let locked = request.lockedBase { source = LockedBaseSource(documents: locked, blobs: source) }
         let base = try await BaseImage.load(from: source, reference: request.base.description, platforms: request.platforms, logger: logger)
-        let entries = try OverlayScanner().scan(overlays: request.overlays, removals: request.removals)
+        let entries = try await layerEntries(request, base: base, locked: request.lockedBase, from: source)
         // Checked before anything is written (the derivation would find it only afterwards).
         if request.addsLayer { for image in base.images { _ = try Derivation.layerMediaType(of: image.manifest, request: request) } }
 
@@ -47,24 +47,28 @@ public struct Baker {
         }
     }
 
-    private func write(_ request: BakeRequest, base: BaseImage, entries: [LayerEntry], from source: ImageSource, to destination: ImageDestination) async throws -> BakeResult {
-        var layer: BuiltLayer?
-        if request.addsLayer {
-            let writer = try destination.makeBlobWriter()
-            do {
-                let built = try LayerBuilder(compression: .for(request.compression), modificationTime: request.sourceDateEpoch ?? 0).build(entries) { try writer.write($0) }
-                let descriptor = Descriptor(mediaType: "", digest: built.digest, size: built.size)
-                try await writer.commit(as: descriptor)
-                progress.finished(descriptor, .written)
-                layer = built
-            } catch {
-                writer.cancel()
-                throw error
+    private func write(_ request: BakeRequest, base: BaseImage, entries: LayerEntries?, from source: ImageSource, to destination: ImageDestination) async throws -> BakeResult {
+        var layers: [BuiltLayer]?
+        if let entries {
+            var built: [BuiltLayer] = []
+            for distinct in entries.distinct {
+                let writer = try destination.makeBlobWriter()
+                do {
+                    let layer = try LayerBuilder(compression: .for(request.compression), modificationTime: request.sourceDateEpoch ?? 0).build(distinct) { try writer.write($0) }
+                    let descriptor = Descriptor(mediaType: "", digest: layer.digest, size: layer.size)
+                    try await writer.commit(as: descriptor)
+                    progress.finished(descriptor, .written)
+                    built.append(layer)
+                } catch {
+                    writer.cancel()
+                    throw error
+                }
             }
+            layers = entries.ofImage.map { built[$0] }
         }
 
         // The derived documents, checked against the plan before any base blob is copied.
-        let derived = try Derivation.derive(base, layer: layer, request: request, baseName: request.baseNameAnnotation(default: source.imageName))
+        let derived = try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: source.imageName))
         if let expected = request.expectedDigest, expected != derived.root.digest {
             throw BakeError.differsFromExpected(built: derived.root.digest, expected: expected)
         }
@@ -78,30 +82,61 @@ public struct Baker {
         )
         try await ImageGraphWriter(destination: destination, progress: progress, jobs: transport.jobs).write(graph, from: source)
 
-        return BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: base.images.map(\.platform), layer: layer)
+        return BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: base.images.map(\.platform), layer: layers?.first)
+    }
+
+    /// The new layer's entries for each platform image, placed against that image's skeleton:
+    /// from the lock when it has them, else read from the base's layers (or the cache).
+    /// `nil` for a config-only bake.
+    private func layerEntries(_ request: BakeRequest, base: BaseImage, locked: BaseSnapshot?, from source: ImageSource) async throws -> LayerEntries? {
+        guard request.addsLayer else { return nil }
+        let loader = BaseTreeLoader(cache: .default, jobs: transport.jobs)
+        var trees: [BaseTree] = []
+        for image in base.images {
+            if let tree = locked?.trees[image.descriptor.digest] {
+                trees.append(tree)
+            } else {
+                trees.append(try await loader.tree(of: image.manifest, from: source, reference: request.base.description))
+            }
+        }
+        return try LayerEntries(request, trees: trees)
     }
 
     /// Reads the base the way a bake does and keeps every document it read (`kiln lock`).
     /// - Returns: the snapshot and the base pinned to the digest it resolved to.
     public func snapshot(of reference: ImageReference, platforms: PlatformSelection) async throws -> (snapshot: BaseSnapshot, pinned: ImageReference) {
         let source = RecordingSource(try store.source(reference))
-        _ = try await BaseImage.load(from: source, reference: reference.description, platforms: platforms, logger: logger)
+        let base = try await BaseImage.load(from: source, reference: reference.description, platforms: platforms, logger: logger)
+        let loader = BaseTreeLoader(cache: .default, jobs: transport.jobs)
+        var trees: [Digest: BaseTree] = [:]
+        for image in base.images where trees[image.descriptor.digest] == nil {
+            trees[image.descriptor.digest] = try await loader.tree(of: image.manifest, from: source, reference: reference.description)
+        }
         let root = try await source.resolve()
         let pinned: ImageReference
         switch reference {
         case .layout(let layout): pinned = .layout(LayoutReference(directory: layout.directory, digest: root.digest))
         case .registry(let registry): pinned = .registry(RegistryReference(registry: registry.registry, repository: registry.repository, tag: registry.tag, digest: root.digest))
         }
-        return (BaseSnapshot(root: root, documents: source.documents, imageName: source.imageName), pinned)
+        return (BaseSnapshot(root: root, documents: source.documents, imageName: source.imageName, trees: trees), pinned)
     }
 
-    /// What a bake of `request` would produce, computed from the base's documents alone (a
-    /// lock's snapshot): the layer is built and hashed but written nowhere.
+    /// What a bake of `request` would produce, computed from the base's documents and
+    /// skeletons alone (a lock's snapshot), with no network: the layer is built and hashed but
+    /// written nowhere.
     public func plan(_ request: BakeRequest, base snapshot: BaseSnapshot) async throws -> (derivation: Derivation, layer: BuiltLayer?) {
         let base = try await BaseImage.load(from: snapshot.source, reference: request.base.description, platforms: request.platforms, logger: logger)
-        let entries = try OverlayScanner().scan(overlays: request.overlays, removals: request.removals)
-        let layer = request.addsLayer ? try LayerBuilder(compression: .for(request.compression), modificationTime: request.sourceDateEpoch ?? 0).build(entries) { _ in } : nil
-        return (try Derivation.derive(base, layer: layer, request: request, baseName: request.baseNameAnnotation(default: snapshot.imageName)), layer)
+        var layers: [BuiltLayer]?
+        if request.addsLayer {
+            let trees = try base.images.map { image in
+                guard let tree = snapshot.trees[image.descriptor.digest] else { throw BakeError.treeNotLocked(image.descriptor.digest) }
+                return tree
+            }
+            let entries = try LayerEntries(request, trees: trees)
+            let built = try entries.distinct.map { try LayerBuilder(compression: .for(request.compression), modificationTime: request.sourceDateEpoch ?? 0).build($0) { _ in } }
+            layers = entries.ofImage.map { built[$0] }
+        }
+        return (try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: snapshot.imageName)), layers?.first)
     }
 
     /// The history line: destinations only, never host paths, so it is the same on every machine.

@@ -31,12 +31,14 @@ public struct Derivation: Sendable {
         return type
     }
 
-    /// - Parameter layer: the new layer; `nil` for a config-only bake (no overlays, no removals).
-    static func derive(_ base: BaseImage, layer: BuiltLayer?, request: BakeRequest, baseName: String?) throws -> Derivation {
+    /// - Parameter layers: the new layer of each of `base.images`, in their order (one platform's
+    ///   may differ from another's when their skeletons differ); `nil` for a config-only bake.
+    static func derive(_ base: BaseImage, layers: [BuiltLayer]?, request: BakeRequest, baseName: String?) throws -> Derivation {
         let time = request.sourceDateEpoch ?? 0
         let history = Mutate.History(created: rfc3339(time), createdBy: Baker.createdBy(request))
         var images: [Platformed] = []
-        for image in base.images {
+        for (number, image) in base.images.enumerated() {
+            let layer = layers?[number]
             let manifest = image.manifest
             let configJSON = try Mutate.config(
                 image.config, diffID: layer?.diffID, history: history, edits: request.edits,

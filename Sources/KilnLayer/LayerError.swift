@@ -10,6 +10,7 @@ public enum LayerError: Error, Equatable, CustomStringConvertible {
     case conflict(String)
     case reservedName(String)
     case invalidOwner(String)
+    case unknownOwner(String)
     case invalidMode(String)
     case invalidOverlay(String)
     case fileChanged(String)
@@ -27,7 +28,8 @@ public enum LayerError: Error, Equatable, CustomStringConvertible {
         case .unreadable(let path, let reason): return "cannot read '\(path)': \(reason)"
         case .conflict(let message): return message
         case .reservedName(let path): return "'\(path)' starts with '.wh.', which marks deletions in image layers; rename it"
-        case .invalidOwner(let text): return "invalid owner '\(text)' (expected UID:GID, numbers)"
+        case .invalidOwner(let text): return "invalid owner '\(text)' (expected USER[:GROUP], numbers or names from the base's /etc/passwd and /etc/group)"
+        case .unknownOwner(let message): return message
         case .invalidMode(let text): return "invalid mode '\(text)' (expected octal, e.g. 0644)"
         case .invalidOverlay(let text): return "invalid overlay '\(text)' (expected SRC[:DEST])"
         case .fileChanged(let path): return "'\(path)' changed while the layer was being written (its size or type, or it became a link)"

@@ -1,4 +1,4 @@
-/// Numeric owner of the files in an overlay.
+/// Numeric owner of an entry of the layer: what its tar header records.
 public struct Owner: Hashable, Sendable, CustomStringConvertible {
     public var uid: Int
     public var gid: Int
@@ -8,18 +8,79 @@ public struct Owner: Hashable, Sendable, CustomStringConvertible {
         self.gid = gid
     }
 
-    /// Parses `UID:GID` (numbers only: names would depend on the building machine's passwd).
+    /// Parses `UID:GID`, numbers only.
     public init(parsing text: String) throws {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 2, let uid = Int(parts[0]), let gid = Int(parts[1]),
-              (0...0x7FFF_FFFF).contains(uid), (0...0x7FFF_FFFF).contains(gid) else {
-            throw LayerError.invalidOwner(text)
-        }
-        self.init(uid: uid, gid: gid)
+        guard case .resolved(let owner) = try OwnerSpec(parsing: text), text.contains(":") else { throw LayerError.invalidOwner(text) }
+        self = owner
     }
 
     public static let root = Owner(uid: 0, gid: 0)
     public var description: String { "\(uid):\(gid)" }
+}
+
+/// The owner an overlay asks for, as written: `UID:GID`, or names (`app:web`, `app`, `1000:web`)
+/// that are looked up in the BASE's `/etc/passwd` and `/etc/group`, never the building
+/// machine's, so the result is the same everywhere. As Docker's `COPY --chown`: a user without
+/// a group takes the same number as its group.
+public enum OwnerSpec: Hashable, Sendable, CustomStringConvertible {
+    case resolved(Owner)
+    case named(user: String, group: String?)
+
+    /// The most an id may be: a 31-bit number, as tar and Linux accept.
+    static let idRange = 0...0x7FFF_FFFF
+
+    /// Parses `USER[:GROUP]`, each a number or a name (`[A-Za-z_][A-Za-z0-9_.-]*`, an optional
+    /// trailing `$`).
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ Self.isNumber($0) || Self.isName($0) }) else {
+            throw LayerError.invalidOwner(text)
+        }
+        for part in parts where Self.isNumber(part) {
+            guard let value = Int(part), Self.idRange.contains(value) else { throw LayerError.invalidOwner(text) }
+        }
+        if parts.allSatisfy(Self.isNumber) {
+            let uid = Int(parts[0])!
+            self = .resolved(Owner(uid: uid, gid: parts.count == 2 ? Int(parts[1])! : uid))
+        } else {
+            self = .named(user: parts[0], group: parts.count == 2 ? parts[1] : nil)
+        }
+    }
+
+    /// The numbers, with names looked up in the base's user database.
+    /// - Throws: ``LayerError/unknownOwner(_:)`` naming the name that is not there.
+    public func resolve(in base: BaseTree) throws -> Owner {
+        switch self {
+        case .resolved(let owner):
+            return owner
+        case .named(let user, let group):
+            let uid: Int
+            if let number = Int(user) { uid = number } else {
+                guard let entry = base.users[user] else { throw LayerError.unknownOwner("user '\(user)' of owner '\(self)' is not in the base's /etc/passwd") }
+                uid = entry.uid
+            }
+            guard let group else { return Owner(uid: uid, gid: uid) }
+            if let number = Int(group) { return Owner(uid: uid, gid: number) }
+            guard let gid = base.groups[group] else { throw LayerError.unknownOwner("group '\(group)' of owner '\(self)' is not in the base's /etc/group") }
+            return Owner(uid: uid, gid: gid)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .resolved(let owner): return owner.description
+        case .named(let user, let group): return group.map { "\(user):\($0)" } ?? user
+        }
+    }
+
+    private static func isNumber(_ text: String) -> Bool { !text.isEmpty && text.utf8.allSatisfy { (48...57).contains($0) } }
+
+    private static func isName(_ text: String) -> Bool {
+        var bytes = Array(text.utf8)
+        if bytes.last == UInt8(ascii: "$") { bytes.removeLast() }
+        guard let first = bytes.first, first == UInt8(ascii: "_") || (65...90).contains(first) || (97...122).contains(first), bytes.count <= 256 else { return false }
+        return bytes.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+    }
 }
 
 /// Parses an octal permission mode such as `0640` or `755`.
@@ -36,8 +97,9 @@ public struct Overlay: Hashable, Sendable {
     public var source: String
     /// Where it lands in the image; for a directory, the directory its contents go into.
     public var destination: ImagePath
-    /// Owner for every entry of the overlay; root when `nil`.
-    public var owner: Owner?
+    /// Owner for every entry of the overlay, and for the parent directories it creates; root
+    /// when `nil`. Directories the base already has keep their own.
+    public var owner: OwnerSpec?
     /// Permission bits for files (directories get the same with search bits where read is set);
     /// when `nil`, files get 0644 (0755 if executable on disk) and directories 0755.
     public var mode: UInt32?
@@ -45,7 +107,7 @@ public struct Overlay: Hashable, Sendable {
     /// directory under its own name, as Docker's `COPY` does, instead of replacing it.
     public var intoDirectory: Bool
 
-    public init(source: String, destination: ImagePath, owner: Owner? = nil, mode: UInt32? = nil, intoDirectory: Bool = false) {
+    public init(source: String, destination: ImagePath, owner: OwnerSpec? = nil, mode: UInt32? = nil, intoDirectory: Bool = false) {
         self.source = source
         self.destination = destination
         self.owner = owner
@@ -54,13 +116,13 @@ public struct Overlay: Hashable, Sendable {
     }
 
     /// An overlay to a destination as written: a trailing `/` means "into this directory".
-    public init(source: String, destinationText: String, owner: Owner? = nil, mode: UInt32? = nil) throws {
+    public init(source: String, destinationText: String, owner: OwnerSpec? = nil, mode: UInt32? = nil) throws {
         self.init(source: source, destination: try ImagePath(absolute: destinationText), owner: owner, mode: mode,
                   intoDirectory: destinationText.hasSuffix("/"))
     }
 
     /// Parses the command-line form `SRC:DEST`; with DEST omitted it is `/` + SRC's last name.
-    public init(parsing text: String, owner: Owner? = nil, mode: UInt32? = nil) throws {
+    public init(parsing text: String, owner: OwnerSpec? = nil, mode: UInt32? = nil) throws {
         let source: String
         let destination: String
         if let colon = text.lastIndex(of: ":") {

@@ -1,9 +1,16 @@
 /// Turns overlays and removals into the exact, sorted list of entries of the new layer.
 ///
 /// All validation happens here, before a byte of the layer is written: missing sources, paths
-/// escaping the root, symlinks leaving their overlay, devices, hard links, unreadable files and
-/// two overlays claiming one path. Nothing read here depends on mtimes, umask, the order a
-/// directory lists its names in, or the user running kiln.
+/// escaping the root, symlinks leaving their overlay, devices, hard links, unreadable files,
+/// two overlays claiming one path, and paths the base makes impossible (a directory where the
+/// base has a symlink, a file where it has a directory). Nothing read here depends on mtimes,
+/// umask, the order a directory lists its names in, or the user running kiln.
+///
+/// Paths are placed as BuildKit's `COPY` places them, against the base's skeleton
+/// (``BaseTree``): a destination is resolved through the base's symlinks (`/bin/x` on a
+/// merged-/usr base is written as `/usr/bin/x`); a file sent to a directory of the base goes
+/// inside it; a directory the base has keeps its owner, group and mode (`/tmp` stays 1777);
+/// missing parents are created 0755 and owned by the overlay's owner.
 public struct OverlayScanner {
     public init() {}
 
@@ -13,10 +20,11 @@ public struct OverlayScanner {
     ///   - overlays: trees or files to add, in the order given (later directories override the
     ///     attributes of earlier ones; two overlays writing the same non-directory is an error).
     ///   - removals: image paths to delete from the base, written as whiteouts.
+    ///   - base: the base's skeleton; empty for a base with no files.
     /// - Returns: entries sorted bytewise by path, every parent directory present.
     /// - Throws: ``LayerError`` naming the culprit.
-    public func scan(overlays: [Overlay], removals: [ImagePath] = []) throws -> [LayerEntry] {
-        var table = EntryTable()
+    public func scan(overlays: [Overlay], removals: [ImagePath] = [], base: BaseTree = BaseTree()) throws -> [LayerEntry] {
+        var table = EntryTable(base: base)
         for overlay in overlays {
             try scan(overlay, into: &table)
         }
@@ -24,8 +32,10 @@ public struct OverlayScanner {
         for removal in removals {
             guard !removal.isRoot else { throw LayerError.invalidImagePath("/", reason: "the root cannot be removed") }
             guard !removal.components.contains(where: { $0.hasPrefix(".wh.") }) else { throw LayerError.reservedName(removal.description) }
-            try table.addParents(of: removal, origin: "--remove \(removal)")
-            let whiteout = removal.parent.appending(".wh." + removal.name)
+            // The directory is found as the kernel would find it, through the base's links.
+            let directory = try base.resolve(removal.parent, followingLast: true)
+            let whiteout = directory.appending(".wh." + removal.name)
+            try table.addParents(of: whiteout, owner: .root, mode: 0o755, origin: "--remove \(removal)")
             try table.add(LayerEntry(path: whiteout, kind: .whiteout, mode: 0o644, owner: .root), explicit: true, origin: "--remove \(removal)")
         }
         return table.sorted()
@@ -39,25 +49,29 @@ public struct OverlayScanner {
         if overlay.destination.components.contains(where: { $0.hasPrefix(".wh.") }) {
             throw LayerError.reservedName(overlay.destination.description)
         }
-        let owner = overlay.owner ?? .root
-        try table.addParents(of: overlay.destination, origin: overlay.source)
+        let owner = try overlay.owner?.resolve(in: table.base) ?? .root
+        let parentMode = directoryMode(overlay)
+        // Where `COPY` writes: through the base's symlinks, the last name too.
+        let resolved = try table.base.resolve(overlay.destination, followingLast: true)
         switch rootFacts.kind {
         case .directory:
+            try table.addParents(of: resolved, owner: owner, mode: parentMode, origin: overlay.source)
             // Resolved once; below it every name is opened without following links.
             let root = FileFacts.realPath(overlay.source) ?? overlay.source
-            try walk(directory: root, relative: [], root: root, at: overlay.destination, overlay: overlay, owner: owner, table: &table)
+            try walk(directory: root, relative: [], root: root, at: resolved, boundary: resolved, overlay: overlay, owner: owner, table: &table)
         case .regular:
-            let destination = overlay.intoDirectory
-                ? overlay.destination.appending(overlay.source.split(separator: "/").last.map(String.init) ?? "")
-                : overlay.destination
+            // Into a directory: one asked for with a trailing `/`, or one that exists (in the
+            // base or from an earlier overlay), as `COPY` does. The name added is not followed:
+            // a file there replaces a symlink of the base.
+            let destination = overlay.intoDirectory || table.isDirectory(resolved)
+                ? resolved.appending(overlay.source.split(separator: "/").last.map(String.init) ?? "")
+                : resolved
             guard !destination.isRoot else {
                 throw LayerError.invalidImagePath("/", reason: "a file overlay needs a file destination, e.g. \(overlay.source):/etc/app.conf")
             }
+            guard !destination.name.hasPrefix(".wh.") else { throw LayerError.reservedName(destination.description) }
+            try table.addParents(of: destination, owner: owner, mode: parentMode, origin: overlay.source)
             // The file is read later without following links: name it by its real path.
-            if overlay.intoDirectory {
-                guard !destination.name.hasPrefix(".wh.") else { throw LayerError.reservedName(destination.description) }
-                try table.addParents(of: destination, origin: overlay.source)
-            }
             try addFile(FileSource(resolving: overlay.source), facts: rootFacts, at: destination, overlay: overlay, owner: owner, table: &table)
         case .symlink:
             // stat followed links, so this cannot happen; kept for exhaustiveness.
@@ -67,7 +81,10 @@ public struct OverlayScanner {
         }
     }
 
-    private func walk(directory source: String, relative: [String], root: String, at path: ImagePath, overlay: Overlay, owner: Owner, table: inout EntryTable) throws {
+    /// Adds a directory of an overlay tree and everything below it. Names below `boundary` are
+    /// taken literally (as `COPY` does inside a copied tree): a directory where the base has a
+    /// symlink is an error, not a detour.
+    private func walk(directory source: String, relative: [String], root: String, at path: ImagePath, boundary: ImagePath, overlay: Overlay, owner: Owner, table: inout EntryTable) throws {
         if !path.isRoot {
             try table.add(LayerEntry(path: path, kind: .directory, mode: directoryMode(overlay), owner: owner), explicit: true, origin: source)
         }
@@ -78,16 +95,16 @@ public struct OverlayScanner {
             guard let facts = try FileFacts.read(childSource) else { throw LayerError.missingSource(childSource) }
             switch facts.kind {
             case .directory:
-                try walk(directory: childSource, relative: relative + [name], root: root, at: childPath, overlay: overlay, owner: owner, table: &table)
+                try walk(directory: childSource, relative: relative + [name], root: root, at: childPath, boundary: boundary, overlay: overlay, owner: owner, table: &table)
             case .regular:
                 try addFile(FileSource(root: root, components: relative + [name]), facts: facts, at: childPath, overlay: overlay, owner: owner, table: &table)
             case .symlink:
                 let target = try FileFacts.readLink(childSource)
-                guard let resolved = childPath.resolveLinkTarget(target), resolved.isWithin(overlay.destination), !target.isEmpty else {
+                guard let resolved = childPath.resolveLinkTarget(target), resolved.isWithin(boundary), !target.isEmpty else {
                     throw LayerError.escapingSymlink(path: childSource, target: target)
                 }
                 try table.add(LayerEntry(path: childPath, kind: .symlink(target: target), mode: 0o777, owner: owner), explicit: true, origin: childSource)
-                table.recordLink(childPath, target: target, boundary: overlay.destination, origin: childSource)
+                table.recordLink(childPath, target: target, boundary: boundary, origin: childSource)
             case .other(let kind):
                 throw LayerError.unsupportedFileType(path: childSource, kind: kind)
             }
@@ -112,14 +129,26 @@ public struct OverlayScanner {
     }
 }
 
-/// Entries keyed by their exact UTF-8 path, with the merge rules between overlays.
+/// Entries keyed by their exact UTF-8 path, with the merge rules between overlays and against
+/// the base.
 private struct EntryTable {
+    let base: BaseTree
     private var entries: [[UInt8]: (entry: LayerEntry, explicit: Bool, origin: String)] = [:]
 
-    /// Adds every ancestor of `path` as a root-owned 0755 directory unless present.
+    init(base: BaseTree) { self.base = base }
+
+    /// Whether `path` is a directory of the base or of an overlay added before.
+    func isDirectory(_ path: ImagePath) -> Bool {
+        if let existing = entries[path.key] { return existing.entry.isDirectory }
+        return base.isDirectory(path)
+    }
+
+    /// Adds every ancestor of `path` that is not there yet: with the base's attributes where
+    /// the base has that directory, else created `mode` and owned by `owner` (BuildKit's
+    /// `MkdirAll` with the `--chown` user).
     /// - Throws: when an ancestor is already a file or link (so every entry's ancestors are
     ///   directories, and ``add(_:explicit:origin:)`` need only look at the parent).
-    mutating func addParents(of path: ImagePath, origin: String) throws {
+    mutating func addParents(of path: ImagePath, owner: Owner, mode: UInt32, origin: String) throws {
         for ancestor in path.ancestors {
             if let existing = entries[ancestor.key] {
                 guard existing.entry.isDirectory else {
@@ -127,13 +156,32 @@ private struct EntryTable {
                 }
                 continue
             }
-            entries[ancestor.key] = (LayerEntry(path: ancestor, kind: .directory, mode: 0o755, owner: .root), false, "parent directory")
+            if case .symlink(let target)? = base.node(at: ancestor) {
+                throw LayerError.conflict("'\(ancestor)' is a symlink in the base (to '\(target)') but \(origin) puts '\(path)' below it")
+            }
+            try add(LayerEntry(path: ancestor, kind: .directory, mode: mode, owner: owner), explicit: false, origin: "parent directory")
         }
         // The destination itself becomes a parent of what the overlay holds; its own entry is
         // added by the overlay (directory) or is the file.
     }
 
     mutating func add(_ entry: LayerEntry, explicit: Bool, origin: String) throws {
+        var entry = entry
+        switch base.node(at: entry.path) {
+        case .directory(let mode, let owner)?:
+            // `COPY` never changes a directory that exists: its entry repeats the base's.
+            guard entry.isDirectory else {
+                throw LayerError.conflict("'\(entry.path)' is a directory in the base; \(origin) cannot replace it with a file (give the destination a trailing / to put the file inside)")
+            }
+            entry.mode = mode
+            entry.owner = owner
+        case .symlink(let target)?:
+            guard !entry.isDirectory else {
+                throw LayerError.conflict("'\(entry.path)' is a symlink in the base (to '\(target)'); \(origin) cannot make it a directory (send the overlay to where the link points)")
+            }
+        case nil:
+            break
+        }
         if let existing = entries[entry.path.key] {
             switch (existing.entry.isDirectory, entry.isDirectory) {
             case (true, true):

@@ -26,11 +26,17 @@ package struct Locker: Sendable {
         let baker = Baker(store: store)
         for spec in specs {
             let old = existing.entries[spec.name]
+            var reference = spec.base
             if let old, !update, Project.change(of: spec, since: old) == nil {
-                changes.append((spec.name, .unchanged))
-                continue
+                if old.hasEveryTree {
+                    changes.append((spec.name, .unchanged))
+                    continue
+                }
+                // A version-1 entry: its skeletons are taken from the base it pinned, which
+                // therefore does not move.
+                if let pinned = try? ImageReference(parsing: old.pinned) { reference = pinned }
             }
-            let (snapshot, pinned) = try await baker.snapshot(of: spec.base, platforms: spec.platforms)
+            let (snapshot, pinned) = try await baker.snapshot(of: reference, platforms: spec.platforms)
             let entry = LockFile.Entry(base: spec.base.description, platforms: spec.platforms.text, pinned: pinned.description, snapshot: snapshot)
             lock.entries[spec.name] = entry
             changes.append((spec.name, old == nil ? .added : (old == entry ? .unchanged : .updated)))

@@ -41,11 +41,24 @@ package struct Project: Sendable {
         return specs
     }
 
-    package func loadLock() throws -> LockFile { try LockFile.load(path: lockPath) }
+    /// - Parameter upgrading: also read a version-1 lock, for `kiln lock` to upgrade.
+    package func loadLock(upgrading: Bool = false) throws -> LockFile { try LockFile.load(path: lockPath, upgrading: upgrading) }
 
-    /// Writes the lock atomically: a reader never sees half a file.
+    /// Writes the lock atomically: a reader never sees half a file. Its skeleton files go first
+    /// (named by digest; one already there with other bytes is rewritten), then the lock; files
+    /// no lock entry names any more are removed last.
     package func saveLock(_ lock: LockFile) throws {
+        let directory = LockFile.treeDirectory(ofLock: lockPath)
+        let files = lock.treeFiles()
+        if !files.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        for (name, bytes) in files where FileManager.default.contents(atPath: "\(directory)/\(name)") != Data(bytes) {
+            try Data(bytes).write(to: URL(fileURLWithPath: "\(directory)/\(name)"), options: .atomic)
+        }
         try lock.serialized().write(to: URL(fileURLWithPath: lockPath), options: .atomic)
+        let present = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in present where name.hasPrefix("sha256-") && name.hasSuffix(".jsonl") && files[name] == nil {
+            try? FileManager.default.removeItem(atPath: "\(directory)/\(name)")
+        }
     }
 
     /// The lock entry a spec builds from.

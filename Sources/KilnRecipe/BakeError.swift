@@ -11,6 +11,7 @@ public enum BakeError: Error, Equatable, CustomStringConvertible {
     case invalidSourceDateEpoch(String)
     case createRepositoryNeedsECR(String)
     case differsFromExpected(built: Digest, expected: Digest)
+    case treeNotLocked(Digest)
 
     public var description: String {
         switch self {
@@ -30,6 +31,8 @@ public enum BakeError: Error, Equatable, CustomStringConvertible {
             return "the bake gave \(built) but the plan says \(expected); nothing was tagged (does kiln.lock's pinned reference match its digest? run kiln lock --check)"
         case .createRepositoryNeedsECR(let output):
             return "--create-repository needs an ECR output logged into with AWS credentials (not --username); \(output) is not one"
+        case .treeNotLocked(let manifest):
+            return "the lock has no skeleton (directories and symlinks) of base manifest \(manifest); run kiln lock"
         case .invalidSourceDateEpoch(let text):
             return "SOURCE_DATE_EPOCH '\(text)' must be a non-negative whole number of seconds"
         }

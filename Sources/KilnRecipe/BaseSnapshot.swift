@@ -1,10 +1,12 @@
 import Foundation
+import KilnLayer
 import KilnStore
 import OCI
 
 /// The documents of a base that a bake reads: the root (manifest or index), the manifests of
-/// the chosen platforms and their configs, byte for byte. `kiln lock` takes one from the
-/// registry; `kiln plan` replays it with no network, through ``source``.
+/// the chosen platforms and their configs, byte for byte, and each platform's skeleton
+/// (directories, symlinks, users and groups). `kiln lock` takes one from the registry;
+/// `kiln plan` replays it with no network, through ``source`` and ``trees``.
 public struct BaseSnapshot: Sendable, Equatable {
     /// What the base reference resolved to.
     public var root: Descriptor
@@ -13,11 +15,14 @@ public struct BaseSnapshot: Sendable, Equatable {
     /// The base's registry name (`docker.io/library/kong:2.6.0-alpine`), as a bake from the
     /// registry records it in the `base.name` annotation; `nil` for a layout.
     public var imageName: String?
+    /// Each platform image's skeleton, by the digest of its manifest.
+    public var trees: [Digest: BaseTree]
 
-    public init(root: Descriptor, documents: [Digest: [UInt8]], imageName: String?) {
+    public init(root: Descriptor, documents: [Digest: [UInt8]], imageName: String?, trees: [Digest: BaseTree] = [:]) {
         self.root = root
         self.documents = documents
         self.imageName = imageName
+        self.trees = trees
     }
 
     /// An image source serving only these documents, each checked against its digest.

@@ -192,9 +192,9 @@ private struct SpecReader {
         do { destination = try ImagePath(absolute: to) } catch let error as LayerError {
             throw fail(toNode, "\(key).to", "\(error)")
         }
-        var owner: Owner?
+        var owner: OwnerSpec?
         if let (text, ownerNode) = try value("owner") {
-            do { owner = try Owner(parsing: text) } catch let error as LayerError { throw fail(ownerNode, "\(key).owner", "\(error)") }
+            do { owner = try OwnerSpec(parsing: text) } catch let error as LayerError { throw fail(ownerNode, "\(key).owner", "\(error)") }
         }
         var mode: UInt32?
         if let (text, modeNode) = try value("mode") {

@@ -37,7 +37,7 @@ struct Bake: AsyncParsableCommand {
     @Option(name: .customLong("remove"), help: ArgumentHelp("A path to delete from the base (an OCI whiteout). Repeatable.", valueName: "PATH"))
     var removals: [String] = []
 
-    @Option(help: ArgumentHelp("Numeric owner of every added file and directory (default 0:0).", valueName: "UID:GID"))
+    @Option(help: ArgumentHelp("Owner of every added file and directory and of the parents it creates (default 0:0): numbers, or names looked up in the base's /etc/passwd and /etc/group. A user alone gives its number as the group too, as COPY --chown does.", valueName: "USER[:GROUP]"))
     var owner: String?
 
     @Option(help: ArgumentHelp("Octal mode of added files; directories get it with search bits where read is set.", valueName: "MODE"))
@@ -107,7 +107,7 @@ struct Bake: AsyncParsableCommand {
             // A config-only bake (--env, --cmd, … alone) is fine: a new config, no new layer.
             throw InputError("nothing to bake: give --overlay SRC[:DEST], --remove PATH or a config edit (--env, --label, --user, --workdir, --entrypoint, --cmd)")
         }
-        let owner = try owner.map(Owner.init(parsing:))
+        let owner = try owner.map(OwnerSpec.init(parsing:))
         let mode = try mode.map(parseMode)
         var edits = ConfigEdits()
         edits.env = try env.map { try ConfigEdits.parseKeyValue($0, flag: "--env") }

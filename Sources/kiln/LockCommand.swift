@@ -28,7 +28,9 @@ struct LockCommand: AsyncParsableCommand {
         try await reportingErrors {
             let project = project.project
             let specs = try project.loadSpecs(self.project.specs)
-            let existing = try project.loadLock()
+            // A version-1 lock is upgraded by `kiln lock` (its pinned bases kept); --check and
+            // every other command refuse it.
+            let existing = try project.loadLock(upgrading: !check)
             let all = self.project.specs.isEmpty
             if check {
                 let problems = Locker.problems(specs, lock: existing, project: project, all: all)

@@ -172,7 +172,8 @@ import Testing
         try f.expectFailure(overlay + ["--env", "=oops"], mentions: ["--env '=oops' must have the form KEY=VALUE"])
         try f.expectFailure(overlay + ["--cmd", "kong start"], mentions: ["--cmd 'kong start' must be a JSON array of strings"])
         try f.expectFailure(overlay + ["--platform", "amd64"], mentions: ["invalid platform 'amd64'"])
-        try f.expectFailure(overlay + ["--owner", "kong"], mentions: ["invalid owner 'kong'"])
+        try f.expectFailure(overlay + ["--owner", "kong:x:y"], mentions: ["invalid owner 'kong:x:y'"])
+        try f.expectFailure(overlay + ["--owner", "nobody:0"], mentions: ["user 'nobody' of owner 'nobody:0' is not in the base's /etc/passwd"])
         try f.expectFailure(overlay + ["--create-repository"], mentions: ["--create-repository needs an ECR output"])
         try f.expectFailure(overlay + ["--platform", "linux/arm64"], mentions: ["the base is a single linux/amd64 image; it has no linux/arm64 image"])
         try f.expectFailure(["bake", "--base", "Kong:2.6.0-alpine", "--overlay", "\(f.dir("overlay")):/etc/app"],

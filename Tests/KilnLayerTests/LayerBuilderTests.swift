@@ -42,11 +42,11 @@ import Testing
         let dir = try TemporaryDirectory()
         try sampleTree(in: dir, mtime: Date())
         let blob = dir("layer.tgz")
-        _ = try build([Overlay(source: dir("conf"), destination: try ImagePath(absolute: "/etc/app"), owner: Owner(uid: 1000, gid: 0))], to: blob, time: 1_700_000_000)
+        _ = try build([Overlay(source: dir("conf"), destination: try ImagePath(absolute: "/etc/app"), owner: .resolved(Owner(uid: 1000, gid: 0)))], to: blob, time: 1_700_000_000)
         let listing = try runChecked("tar", ["--numeric-owner", "--full-time", "-tvzf", blob], environment: ["TZ": "UTC", "LC_ALL": "C.UTF-8"]).stdout
         let lines = listing.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
         #expect(lines == [
-            "drwxr-xr-x 0/0 0 2023-11-14 22:13:20 etc/",
+            "drwxr-xr-x 1000/0 0 2023-11-14 22:13:20 etc/",
             "drwxr-xr-x 1000/0 0 2023-11-14 22:13:20 etc/app/",
             "-rw-r--r-- 1000/0 6 2023-11-14 22:13:20 etc/app/a.conf",
             "drwxr-xr-x 1000/0 0 2023-11-14 22:13:20 etc/app/sub/",

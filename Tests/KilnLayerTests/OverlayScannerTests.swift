@@ -39,14 +39,27 @@ import Testing
         ])
     }
 
-    @Test func ownerAndModeApplyToTheOverlayButNotToParents() throws {
+    /// As BuildKit's COPY --chown: the parents it creates are the overlay's owner's; the ones
+    /// the base has keep the base's attributes.
+    @Test func ownerAndModeApplyToTheOverlayAndTheParentsItCreates() throws {
         let dir = try TemporaryDirectory()
         try dir.write("decl/kong.yml", "x")
-        let overlay = Overlay(source: dir("decl"), destination: try ImagePath(absolute: "/usr/local/kong/declarative"), owner: Owner(uid: 1000, gid: 0), mode: 0o640)
+        let overlay = Overlay(source: dir("decl"), destination: try ImagePath(absolute: "/usr/local/kong/declarative"), owner: .resolved(Owner(uid: 1000, gid: 0)), mode: 0o640)
         #expect(summary(try scan([overlay])) == [
+            "/usr d 750 1000:0",
+            "/usr/local d 750 1000:0",
+            "/usr/local/kong d 750 1000:0",
+            "/usr/local/kong/declarative d 750 1000:0",
+            "/usr/local/kong/declarative/kong.yml f 640 1000:0",
+        ])
+        let base = BaseTree().applying(LayerChanges(changes: [
+            (try ImagePath(absolute: "/usr"), .directory(mode: 0o755, owner: .root)),
+            (try ImagePath(absolute: "/usr/local"), .directory(mode: 0o2775, owner: Owner(uid: 0, gid: 50))),
+        ]))
+        #expect(summary(try OverlayScanner().scan(overlays: [overlay], base: base)) == [
             "/usr d 755 0:0",
-            "/usr/local d 755 0:0",
-            "/usr/local/kong d 755 0:0",
+            "/usr/local d 2775 0:50",
+            "/usr/local/kong d 750 1000:0",
             "/usr/local/kong/declarative d 750 1000:0",
             "/usr/local/kong/declarative/kong.yml f 640 1000:0",
         ])

@@ -28,7 +28,7 @@ import KilnRecipe
         #expect(spec.platforms == (try PlatformSelection(parsing: "linux/amd64")))
         #expect(spec.tags == ["latest"])
         #expect(spec.overlays.map(\.destination.description) == ["/etc/kong/kong.conf", "/usr/local/kong/declarative"])
-        #expect(spec.overlays.allSatisfy { $0.owner == Owner(uid: 1000, gid: 0) && $0.mode == 0o640 })
+        #expect(spec.overlays.allSatisfy { $0.owner == .resolved(Owner(uid: 1000, gid: 0)) && $0.mode == 0o640 })
         #expect(spec.removals.map(\.description) == ["/etc/kong/kong.conf.default"])
         // `off` unquoted stays the string "off", not a YAML boolean.
         #expect(spec.edits.env.map { "\($0.key)=\($0.value)" } == [
@@ -56,7 +56,7 @@ import KilnRecipe
         #expect(error(good + "config:\n  usr: kong\n") == "images/x.yaml:4: config.usr: unknown key (known: env, labels, user, workdir, entrypoint, cmd)")
         #expect(error(good + "overlays:\n  - from: overlays/gateway\n    dest: /x\n") == "images/x.yaml:5: overlays[0].dest: unknown key (known: from, to, owner, mode)")
         #expect(error(good + "overlays:\n  - from: overlays/gateway\n    to: etc/kong\n") == "images/x.yaml:5: overlays[0].to: overlay destination 'etc/kong' must be an absolute path in the image")
-        #expect(error(good + "overlays:\n  - from: overlays/gateway\n    to: /x\n    owner: kong\n") == "images/x.yaml:6: overlays[0].owner: invalid owner 'kong' (expected UID:GID, numbers)")
+        #expect(error(good + "overlays:\n  - from: overlays/gateway\n    to: /x\n    owner: kong!\n") == "images/x.yaml:6: overlays[0].owner: invalid owner 'kong!' (expected USER[:GROUP], numbers or names from the base's /etc/passwd and /etc/group)")
         #expect(error(good + "platforms: [amd64]\n") == "images/x.yaml:3: platforms: invalid platform 'amd64' (expected os/arch[/variant], e.g. linux/amd64 or linux/arm64/v8)")
         #expect(error("target: oci:out\n") == "images/x.yaml:1: base: missing (the image to build on)")
         #expect(error("base: Kong\ntarget: oci:out\n").hasPrefix("images/x.yaml:1: base: invalid image reference 'Kong'"))

@@ -39,10 +39,11 @@ import Testing
                     "digest": "\(digest)",
                     "mediaType": "application/vnd.oci.image.manifest.v1+json",
                     "size": 2
-                  }
+                  },
+                  "trees": {}
                 }
               },
-              "lockVersion": 1
+              "lockVersion": 2
             }
 
             """)

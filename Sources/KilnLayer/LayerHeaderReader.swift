@@ -1,0 +1,136 @@
+import CArchive
+import KilnPlatform
+
+/// Reads what a base layer does to the skeleton (``LayerChanges``) from its tar headers,
+/// streaming: the compressed blob comes in chunks from `pull`, nothing is staged, and file
+/// contents are skipped except `/etc/passwd` and `/etc/group`.
+///
+/// Layers come from untrusted registries: only the gzip and zstd decoders are enabled (no
+/// filter that runs an external program), names with `..` are refused, kept file texts are
+/// capped, and every failure is one error naming the layer.
+public enum LayerHeaderReader {
+    /// The largest `/etc/passwd` or `/etc/group` kept; a larger one leaves names unresolvable.
+    static let maxUserDatabaseSize = 4 * 1024 * 1024
+
+    /// - Parameters:
+    ///   - pull: the next chunk of the blob, `nil` at its end; called on the caller's thread.
+    ///   - what: names the layer in errors (`layer sha256:… of BASE`).
+    public static func read(what: String, pull: @escaping () throws -> [UInt8]?) throws -> LayerChanges {
+        guard let handle = archive_read_new() else { throw LayerError.archive("out of memory") }
+        defer { archive_read_free(handle) }
+        let input = PullInput(pull: pull)
+        func fail(_ status: Int32) -> Error {
+            if let error = input.error { return error }
+            let message = archive_error_string(handle).map { String(cString: $0) } ?? "status \(status)"
+            return LayerError.archive("\(what): \(message)")
+        }
+        for status in [archive_read_support_filter_gzip(handle), archive_read_support_filter_zstd(handle),
+                       archive_read_support_filter_none(handle), archive_read_support_format_tar(handle)] where status < ARCHIVE_WARN {
+            throw fail(status)
+        }
+        let context = Unmanaged.passUnretained(input).toOpaque()
+        let read: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int = { _, context, buffer in
+            guard let context, let buffer else { return -1 }
+            return Unmanaged<PullInput>.fromOpaque(context).takeUnretainedValue().next(into: buffer)
+        }
+        let opened = archive_read_open(handle, context, nil, read, nil)
+        guard opened == ARCHIVE_OK else { throw fail(opened) }
+
+        var changes = LayerChanges()
+        var entry: OpaquePointer?
+        while true {
+            let status = archive_read_next_header(handle, &entry)
+            if status == ARCHIVE_EOF { break }
+            guard status >= ARCHIVE_WARN, let entry else { throw fail(status) }
+            guard let rawName = archive_entry_pathname(entry) else { continue }
+            // A name that is not UTF-8 cannot be a kiln destination or one's parent: skipped.
+            guard let name = String(validating: bytes(rawName), as: UTF8.self) else { continue }
+            guard let path = try imagePath(name, what: what) else { continue }
+            if path.name.hasPrefix(".wh.") {
+                if path.name == ".wh..wh..opq" {
+                    changes.changes.append((path.parent, .opaque))
+                } else if !path.name.hasPrefix(".wh..wh.") {
+                    changes.changes.append((path.parent.appending(String(path.name.dropFirst(4))), .whiteout))
+                }
+                continue
+            }
+            let type = archive_entry_filetype(entry)
+            let owner = Owner(uid: Int(clamping: archive_entry_uid(entry)), gid: Int(clamping: archive_entry_gid(entry)))
+            if archive_entry_hardlink(entry) != nil {
+                changes.changes.append((path, .other))
+            } else if UInt32(type) == KILN_AE_IFDIR {
+                changes.changes.append((path, .directory(mode: UInt32(archive_entry_perm(entry)) & 0o7777, owner: owner)))
+            } else if UInt32(type) == KILN_AE_IFLNK, let target = archive_entry_symlink(entry),
+                      let text = String(validating: bytes(target), as: UTF8.self), !text.isEmpty {
+                changes.changes.append((path, .symlink(target: text)))
+            } else {
+                changes.changes.append((path, .other))
+                if UInt32(type) == KILN_AE_IFREG, path == LayerChanges.passwdPath || path == LayerChanges.groupPath {
+                    let text = try contents(handle, size: archive_entry_size(entry), fail: fail)
+                    if path == LayerChanges.passwdPath { changes.passwd = text } else { changes.group = text }
+                }
+            }
+        }
+        if let error = input.error { throw error }
+        return changes
+    }
+
+    /// The entry's path in the image, or `nil` for the root itself.
+    /// - Throws: for a name that climbs out of the root: no applier should be trusted with it.
+    static func imagePath(_ name: String, what: String) throws -> ImagePath? {
+        let parts = name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        guard !parts.contains("..") else { throw LayerError.archive("\(what): entry '\(name)' leaves the image root") }
+        guard !parts.isEmpty else { return nil }
+        return ImagePath(components: parts.map(String.init))
+    }
+
+    /// The whole data of the current entry, or `nil` when it is too large to keep.
+    private static func contents(_ handle: OpaquePointer, size: Int64, fail: (Int32) -> Error) throws -> [UInt8]? {
+        guard size >= 0, size <= maxUserDatabaseSize else { return nil }
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while data.count <= maxUserDatabaseSize {
+            let count = buffer.withUnsafeMutableBytes { archive_read_data(handle, $0.baseAddress, $0.count) }
+            if count == 0 { return data }
+            guard count > 0 else { throw fail(Int32(count)) }
+            data.append(contentsOf: buffer[0..<count])
+        }
+        return nil
+    }
+
+    private static func bytes(_ text: UnsafePointer<CChar>) -> [UInt8] {
+        Array(UnsafeBufferPointer(start: text, count: strlen(text))).map { UInt8(bitPattern: $0) }
+    }
+}
+
+/// The blob's chunks as libarchive pulls them: each is kept alive in an owned buffer until the
+/// next pull, as libarchive's read callback requires.
+private final class PullInput {
+    private let pull: () throws -> [UInt8]?
+    private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+    /// The first error `pull` threw; libarchive only sees "-1".
+    private(set) var error: Error?
+
+    init(pull: @escaping () throws -> [UInt8]?) { self.pull = pull }
+
+    deinit { buffer.deallocate() }
+
+    func next(into pointer: UnsafeMutablePointer<UnsafeRawPointer?>) -> Int {
+        do {
+            while let chunk = try pull() {
+                if chunk.isEmpty { continue }
+                if chunk.count > buffer.count {
+                    buffer.deallocate()
+                    buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk.count, alignment: 16)
+                }
+                chunk.withUnsafeBytes { buffer.copyMemory(from: $0) }
+                pointer.pointee = UnsafeRawPointer(buffer.baseAddress)
+                return chunk.count
+            }
+            return 0
+        } catch {
+            self.error = error
+            return -1
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import KilnLayer
+import KilnTestSupport
+import Testing
+
+/// Overlays placed against a base's skeleton as BuildKit's COPY places files: through the
+/// base's symlinks, into its directories, keeping their attributes.
+@Suite struct OverlayPlacementTests {
+    private func scan(_ overlays: [Overlay], removals: [String] = []) throws -> [String] {
+        try OverlayScanner().scan(overlays: overlays, removals: removals.map { try ImagePath(absolute: $0) }, base: BaseTreeTests.debian).map { entry in
+            let kind: String
+            switch entry.kind {
+            case .directory: kind = "d"
+            case .file: kind = "f"
+            case .symlink(let target): kind = "l->\(target)"
+            case .whiteout: kind = "w"
+            }
+            return "\(entry.path) \(kind) \(String(entry.mode, radix: 8)) \(entry.owner)"
+        }
+    }
+
+    @Test func aDestinationThroughABaseSymlinkIsWrittenWhereTheLinkLeads() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("healthcheck.sh", "#!/bin/sh\nexit 0\n", mode: 0o755)
+        #expect(try scan([Overlay(parsing: "\(dir("healthcheck.sh")):/bin/healthcheck.sh")]) == [
+            "/usr d 755 0:0",
+            "/usr/bin d 755 0:0",
+            "/usr/bin/healthcheck.sh f 755 0:0",
+        ])
+        // The last name is followed too (COPY resolves its whole destination).
+        #expect(try scan([Overlay(parsing: "\(dir("healthcheck.sh")):/etc/alternatives-x")]).last == "/usr/bin/x-real f 755 0:0")
+        // A removal finds its directory the same way.
+        #expect(try scan([], removals: ["/bin/sh"]) == ["/usr d 755 0:0", "/usr/bin d 755 0:0", "/usr/bin/.wh.sh w 644 0:0"])
+    }
+
+    @Test func directoriesOfTheBaseKeepTheirOwnerGroupAndMode() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("x", "x")
+        let owner = try OwnerSpec(parsing: "nginx:nginx")
+        #expect(try scan([Overlay(source: dir("x"), destination: try ImagePath(absolute: "/tmp/seed/x"), owner: owner)]) == [
+            "/tmp d 1777 0:0",
+            "/tmp/seed d 755 101:102",
+            "/tmp/seed/x f 644 101:102",
+        ])
+        #expect(try scan([Overlay(parsing: "\(dir("x")):/var/local/x"), Overlay(parsing: "\(dir("x")):/var/log/nginx/x")]) == [
+            "/var d 755 0:0",
+            "/var/local d 2775 0:50",
+            "/var/local/x f 644 0:0",
+            "/var/log d 755 0:0",
+            "/var/log/nginx d 755 0:4",
+            "/var/log/nginx/x f 644 0:0",
+        ])
+    }
+
+    @Test func aFileSentToADirectoryOfTheBaseGoesInsideWithOrWithoutASlash() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("app.conf", "a=1")
+        for destination in ["/etc", "/etc/"] {
+            #expect(try scan([Overlay(parsing: "\(dir("app.conf")):\(destination)")]) == ["/etc d 755 0:0", "/etc/app.conf f 644 0:0"])
+        }
+        // Through a link to a directory: /bin -> usr/bin.
+        #expect(try scan([Overlay(parsing: "\(dir("app.conf")):/bin")]).last == "/usr/bin/app.conf f 644 0:0")
+    }
+
+    @Test func whatTheBaseMakesImpossibleIsRefusedWithTheReason() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("rootfs/bin/tool", "x")
+        try dir.write("files/tmp", "not a directory")
+        #expect(throws: LayerError.conflict("'/bin' is a symlink in the base (to 'usr/bin'); \(dir("rootfs/bin")) cannot make it a directory (send the overlay to where the link points)")) {
+            try scan([Overlay(parsing: "\(dir("rootfs")):/")])
+        }
+        #expect(throws: LayerError.self) { try scan([Overlay(parsing: "\(dir("files")):/")]) }
+        #expect(throws: LayerError.conflict("'/tmp' is a directory in the base; \(dir("files"))/tmp cannot replace it with a file (give the destination a trailing / to put the file inside)")) {
+            try scan([Overlay(parsing: "\(dir("files")):/")])
+        }
+        #expect(throws: LayerError.unknownOwner("user 'kong' of owner 'kong' is not in the base's /etc/passwd")) {
+            try scan([Overlay(source: dir("files"), destination: try ImagePath(absolute: "/srv"), owner: try OwnerSpec(parsing: "kong"))])
+        }
+    }
+}

@@ -14,6 +14,8 @@ enum FuzzTargets {
         "lock": lock,
         "auth": auth,
         "overlay-path": overlayPath,
+        "base-tree": baseTree,
+        "layer-headers": layerHeaders,
     ]
 
     /// JSON documents (manifests, configs, indexes from registries): what parses serializes to
@@ -66,5 +68,31 @@ enum FuzzTargets {
                 }
             }
         }
+    }
+
+    /// A lock's skeleton files (`kiln.lock.d/`, from pull requests) and the per-machine cache of
+    /// layer changes: what parses serializes to bytes that parse to the same value, and a path
+    /// resolves through any skeleton without trapping.
+    static func baseTree(_ bytes: [UInt8]) {
+        if let tree = try? BaseTree(parsing: bytes, what: "fuzz") {
+            precondition((try? BaseTree(parsing: tree.serialized(), what: "again")) == tree, "skeleton round trip changed the tree")
+            for (path, _) in tree.entries.prefix(64) { _ = try? tree.resolve(path.appending("x"), followingLast: true) }
+        }
+        if let changes = LayerChanges(parsing: bytes) {
+            precondition(LayerChanges(parsing: changes.serialized()) == changes, "layer changes round trip changed them")
+            _ = BaseTree().applying(changes).applying(changes)
+        }
+    }
+
+    /// Base layers from untrusted registries (tar, gzip or zstd), read for their headers.
+    static func layerHeaders(_ bytes: [UInt8]) {
+        var offset = 0
+        guard let changes = try? LayerHeaderReader.read(what: "fuzz", pull: {
+            guard offset < bytes.count else { return nil }
+            defer { offset += 4096 }
+            return Array(bytes[offset..<min(bytes.count, offset + 4096)])
+        }) else { return }
+        for (path, _) in changes.changes { precondition(!path.components.contains(".."), "a layer path kept '..'") }
+        _ = BaseTree().applying(changes)
     }
 }

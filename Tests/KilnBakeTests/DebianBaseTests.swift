@@ -1,0 +1,135 @@
+import Foundation
+import KilnTestSupport
+import Testing
+
+/// The proof that a baked image runs exactly like the base plus the files: a real Debian 12 root
+/// from Debian's packages (merged /usr: /bin -> usr/bin), pushed to the real registry, baked by
+/// kiln, and run by podman on the overlay driver. The layer's tar headers are checked too, so the
+/// proof does not rest on one runtime's applier.
+@Suite(.serialized) struct DebianBaseTests {
+    final class Setup: @unchecked Sendable {
+        let dir: TemporaryDirectory
+        let registry: RegistryServer
+        let base: String
+        let podman: Podman
+
+        init() throws {
+            dir = try TemporaryDirectory()
+            registry = try RegistryServer()
+            try DebianBase.makeLayout(at: dir("debian"))
+            try registry.push(layout: "\(dir("debian")):bookworm", to: "debian:12")
+            base = "\(registry.host)/debian:12"
+            podman = try Podman()
+        }
+
+        /// Bakes onto the Debian base into this registry and returns the JSON result.
+        func bake(_ arguments: [String], to repository: String, cache: String? = nil) throws -> BakeJSON {
+            try BakeJSON(kiln(["bake", "--base", base, "--insecure", registry.host] + arguments + ["--output", "\(registry.host)/\(repository)", "--json"],
+                              extraEnvironment: ["KILN_CACHE_DIR": cache ?? ""]))
+        }
+
+        /// The new layer's tar listing: `MODE UID/GID NAME` per entry.
+        func layerListing(_ result: BakeJSON) throws -> [String] {
+            let blob = dir("layer-\(UUID().uuidString)")
+            try runChecked("curl", ["-sf", "-o", blob, "http://\(registry.host)/v2/\(result.reference.split(separator: "/")[1].split(separator: "@")[0])/blobs/\(result.layer.digest)"])
+            return try runChecked("tar", ["--numeric-owner", "-tvzf", blob]).stdout.split(separator: "\n").map { line in
+                let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+                return "\(fields[0]) \(fields[1]) \(fields.last!)"
+            }
+        }
+    }
+
+    @Test func aBakedDebianImageRunsLikeTheBasePlusTheFiles() throws {
+        let setup = try Setup()
+        let dir = setup.dir
+        try dir.write("files/healthcheck.sh", "#!/bin/sh\necho healthy from $0\n", mode: 0o755)
+        try dir.write("files/seed", "seed\n")
+        try dir.write("files/app.conf", "answer=42\n")
+        try dir.write("files/keep.log", "")
+        let cache = dir("cache")
+        let arguments = [
+            "--overlay", "\(dir("files/healthcheck.sh")):/bin/healthcheck.sh",
+            "--overlay", "\(dir("files/seed")):/tmp/seed/seed",
+            "--overlay", "\(dir("files/app.conf")):/etc/",
+            "--overlay", "\(dir("files/keep.log")):/var/log/nginx/keep.log",
+            "--overlay", "\(dir("files/seed")):/var/local/seed",
+        ]
+        let result = try setup.bake(arguments, to: "baked:files", cache: cache)
+
+        // The layer itself: the file under usr/bin (no bin/ directory over the base's link),
+        // the base's directories with their own attributes.
+        let listing = try setup.layerListing(result)
+        #expect(listing.contains("-rwxr-xr-x 0/0 usr/bin/healthcheck.sh"), "\(listing)")
+        #expect(!listing.contains { $0.hasSuffix(" bin/") || $0.contains(" bin/healthcheck.sh") }, "\(listing)")
+        #expect(listing.contains("drwxrwxrwt 0/0 tmp/"), "\(listing)")
+        #expect(listing.contains("drwxrwsr-x 0/50 var/local/"), "\(listing)")
+        #expect(listing.contains("drwxr-xr-x 0/4 var/log/nginx/"), "\(listing)")
+        #expect(listing.contains("-rw-r--r-- 0/0 etc/app.conf"), "\(listing)")
+
+        // A second bake of the same base reads no layer: the skeleton comes from the cache.
+        let before = setup.registry.requests().count
+        let again = try setup.bake(arguments, to: "baked:files", cache: cache)
+        #expect(again.digest == result.digest)
+        #expect(!setup.registry.requests()[before...].contains { $0.hasPrefix("GET") && $0.contains("/blobs/") })
+
+        // And at run time, under podman's overlay driver.
+        try setup.podman.pull("\(setup.registry.host)/baked:files")
+        let script = """
+            set -e
+            /bin/healthcheck.sh; /usr/bin/healthcheck.sh
+            test -x /bin/sh && test -L /bin
+            stat -c '%a %U:%G' /tmp /tmp/seed /var/log/nginx /var/local
+            cat /etc/app.conf /tmp/seed/seed /var/local/seed
+            su -s /bin/sh nobody -c 'echo written > /tmp/by-nobody && cat /tmp/by-nobody'
+            """
+        let run = try setup.podman.run("\(setup.registry.host)/baked:files", ["/bin/sh", "-c", script])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == """
+            healthy from /bin/healthcheck.sh
+            healthy from /usr/bin/healthcheck.sh
+            1777 root:root
+            755 root:root
+            755 root:adm
+            2775 root:staff
+            answer=42
+            seed
+            seed
+            written
+
+            """, "\(run.stderr)")
+    }
+
+    @Test func nginxServesABakedConfigAndPageOwnedByNamesFromTheBase() throws {
+        let setup = try Setup()
+        let dir = setup.dir
+        let port = try freePort()
+        try dir.write("site/kiln.conf", "server { listen 127.0.0.1:\(port); root /var/www/kiln; }\n")
+        try dir.write("page/index.html", "<h1>baked by kiln</h1>\n")
+        let result = try setup.bake([
+            "--overlay", "\(dir("site/kiln.conf")):/etc/nginx/conf.d/",
+            "--overlay", "\(dir("page")):/var/www/kiln",
+            "--remove", "/etc/nginx/sites-enabled/default",
+            "--owner", "www-data:adm",
+            "--cmd", #"["nginx","-g","daemon off;"]"#,
+        ], to: "baked:nginx")
+        let listing = try setup.layerListing(result)
+        #expect(listing.contains("-rw-r--r-- 33/4 var/www/kiln/index.html"), "\(listing)")
+        #expect(listing.contains("drwxr-xr-x 0/0 etc/nginx/conf.d/"), "the base's directory keeps root: \(listing)")
+        #expect(listing.contains("-rw-r--r-- 0/0 etc/nginx/sites-enabled/.wh.default"), "\(listing)")
+
+        let unknown = try kiln(["bake", "--base", setup.base, "--insecure", setup.registry.host, "--overlay", "\(dir("page")):/srv",
+                                "--owner", "kong:adm", "--output", "oci:\(dir("never")):x"])
+        #expect(unknown.status != 0 && unknown.stderr == "kiln: user 'kong' of owner 'kong:adm' is not in the base's /etc/passwd\n", "\(unknown.stderr)")
+
+        try setup.podman.pull("\(setup.registry.host)/baked:nginx")
+        let container = try setup.podman.start("\(setup.registry.host)/baked:nginx")
+        defer { _ = try? setup.podman(["rm", "--force", container]) }
+        var page = ""
+        for _ in 0..<50 where page.isEmpty {
+            page = (try? run("curl", ["-sf", "http://127.0.0.1:\(port)/"]).stdout) ?? ""
+            if page.isEmpty { Thread.sleep(forTimeInterval: 0.1) }
+        }
+        let logs = (try? setup.podman(["logs", container]).stderr) ?? ""
+        #expect(page == "<h1>baked by kiln</h1>\n", "\(logs)")
+    }
+}

@@ -19,7 +19,7 @@ mkdir -p "$overlay/text" "$overlay/binary"
 cat Sources/*/*.swift docs/*.md README.md > "$work/corpus"
 # Each text file is a different 100 KB window of the corpus repeated to 50 MB, so files differ.
 while [ "$(stat -c %s "$work/corpus")" -lt $((52 * 1024 * 1024)) ]; do cat "$work/corpus" "$work/corpus" > "$work/corpus2"; mv "$work/corpus2" "$work/corpus"; done
-for i in $(seq 0 499); do tail -c +$((i * 102400 + 1)) "$work/corpus" | head -c 102400 > "$overlay/text/page$i.html"; done
+for i in $(seq 0 499); do dd if="$work/corpus" of="$overlay/text/page$i.html" bs=102400 skip="$i" count=1 status=none; done
 for i in $(seq 0 49); do head -c 1048576 /dev/urandom > "$overlay/binary/asset$i.bin"; done
 du -sh --apparent-size "$overlay" | awk '{print "overlay: " $1 ", 550 files"}'
 sync

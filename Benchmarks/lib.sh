@@ -1,9 +1,11 @@
 # Shared by the benchmark scripts: build kiln, make a base, time commands, print medians.
 # Source it after `set -euo pipefail`; it sets $kiln, $work (removed on exit) and $stage.
+# KILN_SCRATCH_PATH=DIR builds kiln there instead of .build (relative to the repository root).
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-swift build -c release --product kiln >/dev/null
-kiln=$PWD/.build/release/kiln
+scratch=${KILN_SCRATCH_PATH:-.build}
+swift build -c release --product kiln --scratch-path "$scratch" >/dev/null
+kiln=$PWD/$scratch/release/kiln
 work=$(mktemp -d)
 cleanup_hooks=()
 cleanup() { for hook in "${cleanup_hooks[@]}"; do eval "$hook" || true; done; rm -rf "$work"; }

@@ -12,12 +12,16 @@ public struct BakeRequest: Sendable {
     public var removals: [ImagePath]
     public var edits: ConfigEdits
     public var platforms: PlatformSelection
-    public var compression: Compression
+    /// The new layer's compression; the default, kiln's stored gzip, has bytes that depend on
+    /// kiln alone.
+    public var compression: LayerCompression
+    /// How the new layer's entries are dated; the default dates each file by its content.
+    public var entryTimes: EntryTimes
     /// Whether the bake adds a layer (overlays or removals); config edits alone add none.
     public var addsLayer: Bool { !overlays.isEmpty || !removals.isEmpty }
 
-    /// Time of every layer entry and of the history entry; `SOURCE_DATE_EPOCH` when set, else 0.
-    /// When set it also becomes the config's `created`.
+    /// Time of the history entry, `SOURCE_DATE_EPOCH` when set, else 0; when set it also becomes
+    /// the config's `created`. (Layer entries are dated by ``entryTimes``.)
     public var sourceDateEpoch: Int64?
     /// For an ECR output: create the repository when it is missing, with these settings.
     public var createRepository: RepositoryCreation?
@@ -43,8 +47,8 @@ public struct BakeRequest: Sendable {
 
     public init(
         base: ImageReference, output: ImageReference, overlays: [Overlay], removals: [ImagePath] = [],
-        edits: ConfigEdits = ConfigEdits(), platforms: PlatformSelection = .all, compression: Compression = .gzip,
-        sourceDateEpoch: Int64? = nil
+        edits: ConfigEdits = ConfigEdits(), platforms: PlatformSelection = .all, compression: LayerCompression = .storedGzip,
+        entryTimes: EntryTimes = .content, sourceDateEpoch: Int64? = nil
     ) {
         self.base = base
         self.output = output
@@ -53,6 +57,7 @@ public struct BakeRequest: Sendable {
         self.edits = edits
         self.platforms = platforms
         self.compression = compression
+        self.entryTimes = entryTimes
         self.sourceDateEpoch = sourceDateEpoch
     }
 

@@ -54,7 +54,7 @@ public struct Baker {
             for distinct in entries.distinct {
                 let writer = try destination.makeBlobWriter()
                 do {
-                    let layer = try LayerBuilder(compression: .for(request.compression), modificationTime: request.sourceDateEpoch ?? 0).build(distinct) { try writer.write($0) }
+                    let layer = try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build(distinct) { try writer.write($0) }
                     let descriptor = Descriptor(mediaType: "", digest: layer.digest, size: layer.size)
                     try await writer.commit(as: descriptor)
                     progress.finished(descriptor, .written)
@@ -133,7 +133,7 @@ public struct Baker {
                 return tree
             }
             let entries = try LayerEntries(request, trees: trees)
-            let built = try entries.distinct.map { try LayerBuilder(compression: .for(request.compression), modificationTime: request.sourceDateEpoch ?? 0).build($0) { _ in } }
+            let built = try entries.distinct.map { try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build($0) { _ in } }
             layers = entries.ofImage.map { built[$0] }
         }
         return (try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: snapshot.imageName)), layers?.first)

@@ -23,10 +23,11 @@ public struct Derivation: Sendable {
     /// Whether `root` is an index whose children are `images`.
     public var isIndex: Bool
 
-    /// The media type of the new layer in this base's flavour; zstd has none in Docker's.
+    /// The media type of the new layer in this base's flavour (stored gzip is plain gzip on the
+    /// wire); zstd has none in Docker's.
     static func layerMediaType(of manifest: ImageManifest, request: BakeRequest) throws -> String {
-        guard let type = manifest.flavour.layerMediaType(for: request.compression) else {
-            throw BakeError.unsupportedCompression("\(request.compression.rawValue) layers need an OCI-typed base; \(request.base) is Docker-typed (use gzip)")
+        guard let type = manifest.flavour.layerMediaType(for: request.compression.format) else {
+            throw BakeError.unsupportedCompression("\(request.compression.rawValue) layers need an OCI-typed base; \(request.base) is Docker-typed (use stored-gzip or gzip)")
         }
         return type
     }

@@ -1,10 +1,12 @@
 import CArchive
+import OCI
 
 /// A libarchive write handle whose output goes to a Swift closure.
 ///
-/// Two are chained to build a layer: a tar writer whose output is hashed (the diff_id) and fed
-/// into a compressor (libarchive's `raw` format with a gzip or zstd filter) whose output is hashed
-/// again (the blob digest) and written to disk. One pass, bounded memory.
+/// A layer build chains a tar writer, whose output is hashed (the diff_id), to a compressor whose
+/// output is hashed again (the blob digest) and written to disk: one pass, bounded memory. The
+/// compressor is an `ArchiveStream` too (libarchive's `raw` format with a gzip or zstd filter)
+/// unless it is kiln's own ``StoredGzipWriter``.
 final class ArchiveStream {
     typealias Sink = (UnsafeRawBufferPointer) throws -> Void
 
@@ -34,19 +36,19 @@ final class ArchiveStream {
     }
 
     /// A compressor for one stream of bytes, with the options that make it deterministic.
-    static func compressor(_ compression: CompressionSettings, sink: @escaping Sink) throws -> ArchiveStream {
+    static func compressor(_ format: Compression, level: Int, sink: @escaping Sink) throws -> ArchiveStream {
         guard let handle = archive_write_new() else { throw LayerError.archive("out of memory") }
         let stream = ArchiveStream(handle: handle, sink: sink)
         try stream.check(archive_write_set_format_raw(handle))
-        switch compression.algorithm {
+        switch format {
         case .gzip:
             try stream.check(archive_write_add_filter_gzip(handle))
             // The gzip header's MTIME is the wall clock by default: turn it off.
             try stream.check(archive_write_set_filter_option(handle, "gzip", "timestamp", nil))
-            try stream.check(archive_write_set_filter_option(handle, "gzip", "compression-level", String(compression.level)))
+            try stream.check(archive_write_set_filter_option(handle, "gzip", "compression-level", String(level)))
         case .zstd:
             try stream.check(archive_write_add_filter_zstd(handle))
-            try stream.check(archive_write_set_filter_option(handle, "zstd", "compression-level", String(compression.level)))
+            try stream.check(archive_write_set_filter_option(handle, "zstd", "compression-level", String(level)))
         }
         try stream.check(archive_write_set_bytes_per_block(handle, 65536))
         // Compressed output must end where the compressor ends: no zero padding.

@@ -4,22 +4,6 @@ import OCI
 
 import KilnPlatform
 
-/// How the new layer is compressed. The levels are fixed so the bytes are too: changing one
-/// changes every derived digest.
-public struct CompressionSettings: Sendable, Equatable {
-    public var algorithm: Compression
-    public var level: Int
-
-    /// gzip level 6 (zlib's default: what `gzip`, Docker and go-containerregistry produce).
-    public static let gzip = CompressionSettings(algorithm: .gzip, level: 6)
-    /// zstd level 3 (zstd's default).
-    public static let zstd = CompressionSettings(algorithm: .zstd, level: 3)
-
-    public static func `for`(_ compression: Compression) -> CompressionSettings {
-        compression == .gzip ? .gzip : .zstd
-    }
-}
-
 /// The digests and size of a finished layer blob.
 public struct BuiltLayer: Sendable, Equatable {
     /// SHA-256 of the compressed blob: its name in the registry and the manifest.
@@ -28,19 +12,19 @@ public struct BuiltLayer: Sendable, Equatable {
     public var diffID: Digest
     /// Size of the compressed blob in bytes.
     public var size: Int64
-    public var compression: Compression
+    public var compression: LayerCompression
 }
 
 /// Writes layer entries as a deterministic tar, compressed, to a byte sink, computing the diff_id
 /// and the blob digest in the same single pass.
 public struct LayerBuilder {
-    public var compression: CompressionSettings
-    /// Modification time of every entry, seconds since the epoch (`SOURCE_DATE_EPOCH`, else 0).
-    public var modificationTime: Int64
+    public var compression: LayerCompression
+    /// How entries are dated (their tar mtime).
+    public var entryTimes: EntryTimes
 
-    public init(compression: CompressionSettings = .gzip, modificationTime: Int64 = 0) {
+    public init(compression: LayerCompression = .storedGzip, entryTimes: EntryTimes = .content) {
         self.compression = compression
-        self.modificationTime = modificationTime
+        self.entryTimes = entryTimes
     }
 
     /// Builds the layer.
@@ -58,7 +42,7 @@ public struct LayerBuilder {
         defer { locale.restore() }
         let blobHash = SHA256()
         var blobSize: Int64 = 0
-        let compressor = try ArchiveStream.compressor(compression) { chunk in
+        let compressor = try compression.compressor { chunk in
             blobHash.update(chunk)
             blobSize += Int64(chunk.count)
             try output(chunk)
@@ -66,22 +50,45 @@ public struct LayerBuilder {
         let tarHash = SHA256()
         let tar = try ArchiveStream.tar { chunk in
             tarHash.update(chunk)
-            try compressor.writeData(chunk)
+            try compressor.write(chunk)
         }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { buffer.deallocate() }
         for entry in entries {
-            try write(entry, to: tar)
+            try write(entry, to: tar, buffer: buffer)
         }
         try tar.close()
-        try compressor.close()
+        try compressor.finish()
         return BuiltLayer(
             digest: Digest(sha256: blobHash.finalize()),
             diffID: Digest(sha256: tarHash.finalize()),
             size: blobSize,
-            compression: compression.algorithm
+            compression: compression
         )
     }
 
-    private func write(_ entry: LayerEntry, to tar: ArchiveStream) throws {
+    private func write(_ entry: LayerEntry, to tar: ArchiveStream, buffer: UnsafeMutableRawBufferPointer) throws {
+        // A file is opened before its header is written: a content date needs its bytes first.
+        var file: OpenedFile?
+        if case .file(let source, let size) = entry.kind { file = try OpenedFile(source, expectedSize: size) }
+        defer { file?.closeFile() }
+        let time: Int64
+        var contentDigest: [UInt8]?
+        switch entryTimes {
+        case .fixed(let fixed):
+            time = fixed
+        case .content:
+            if let file {
+                // Read twice (hash, then copy) rather than held in memory: overlays may be large,
+                // and reading from the page cache the second time costs little (docs/benchmarks.md).
+                let digest = try file.sha256(buffer: buffer)
+                contentDigest = digest
+                time = EntryTimes.contentTime(sha256: digest)
+            } else {
+                time = EntryTimes.windowStart
+            }
+        }
+
         guard let header = archive_entry_new() else { throw LayerError.archive("out of memory") }
         defer { archive_entry_free(header) }
         // Only the fields below are set: atime, ctime, uname, gname and the like stay unset so
@@ -89,7 +96,7 @@ public struct LayerBuilder {
         archive_entry_set_pathname_utf8(header, entry.path.archiveName)
         archive_entry_set_uid(header, Int64(entry.owner.uid))
         archive_entry_set_gid(header, Int64(entry.owner.gid))
-        archive_entry_set_mtime(header, time_t(modificationTime), 0)
+        archive_entry_set_mtime(header, time_t(time), 0)
         archive_entry_set_perm(header, mode_t(entry.mode & 0o7777))
         switch entry.kind {
         case .directory:
@@ -107,20 +114,55 @@ public struct LayerBuilder {
             archive_entry_set_size(header, size)
         }
         try tar.check(archive_write_header(tar.handle, header))
-        if case .file(let source, let size) = entry.kind {
-            try copyContents(of: source, expectedSize: size, to: tar)
+        if let file {
+            try file.copy(to: tar, buffer: buffer, matching: contentDigest)
         }
     }
+}
 
-    private func copyContents(of source: FileSource, expectedSize: Int64, to tar: ArchiveStream) throws {
-        // What is read is what the scan checked: opened name by name without following links,
-        // refused when it is no longer a regular file of the scanned size.
+/// An overlay file opened for the layer: what is read is what the scan checked, opened name by
+/// name without following links, refused when it is no longer a regular file of the scanned
+/// size, or (when it was hashed for its date) no longer has the bytes it was dated by.
+private struct OpenedFile {
+    let source: FileSource
+    let expectedSize: Int64
+    let fd: Int32
+
+    init(_ source: FileSource, expectedSize: Int64) throws {
         let (fd, size) = try FileFacts.openBeneath(source)
-        defer { close(fd) }
-        guard size == expectedSize else { throw LayerError.fileChanged(source.description) }
+        guard size == expectedSize else {
+            close(fd)
+            throw LayerError.fileChanged(source.description)
+        }
+        self.source = source
+        self.expectedSize = expectedSize
+        self.fd = fd
+    }
+
+    func closeFile() { close(fd) }
+
+    /// The SHA-256 of the file's bytes; the next read starts from the beginning again.
+    func sha256(buffer: UnsafeMutableRawBufferPointer) throws -> [UInt8] {
+        let hash = SHA256()
+        try readAll(buffer: buffer) { hash.update($0) }
+        guard lseek(fd, 0, SEEK_SET) == 0 else {
+            throw LayerError.unreadable(path: source.description, reason: String(cString: strerror(errno)))
+        }
+        return hash.finalize()
+    }
+
+    /// Copies the bytes into the tar; with `digest`, checks they are still the bytes it names.
+    func copy(to tar: ArchiveStream, buffer: UnsafeMutableRawBufferPointer, matching digest: [UInt8]?) throws {
+        let hash = digest.map { _ in SHA256() }
+        try readAll(buffer: buffer) { chunk in
+            hash?.update(chunk)
+            try tar.writeData(chunk)
+        }
+        if let hash, hash.finalize() != digest { throw LayerError.fileChanged(source.description) }
+    }
+
+    private func readAll(buffer: UnsafeMutableRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         var copied: Int64 = 0
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
-        defer { buffer.deallocate() }
         while true {
             let count = read(fd, buffer.baseAddress, buffer.count)
             if count < 0 {
@@ -131,7 +173,7 @@ public struct LayerBuilder {
             copied += Int64(count)
             // A file growing under us would overrun the size already written in its header.
             guard copied <= expectedSize else { throw LayerError.fileChanged(source.description) }
-            try tar.writeData(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
         }
         guard copied == expectedSize else { throw LayerError.fileChanged(source.description) }
     }

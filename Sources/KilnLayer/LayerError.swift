@@ -14,6 +14,7 @@ public enum LayerError: Error, Equatable, CustomStringConvertible {
     case invalidMode(String)
     case invalidOverlay(String)
     case fileChanged(String)
+    case invalidEntryTime(String)
     case archive(String)
     case output(String)
 
@@ -32,7 +33,8 @@ public enum LayerError: Error, Equatable, CustomStringConvertible {
         case .unknownOwner(let message): return message
         case .invalidMode(let text): return "invalid mode '\(text)' (expected octal, e.g. 0644)"
         case .invalidOverlay(let text): return "invalid overlay '\(text)' (expected SRC[:DEST])"
-        case .fileChanged(let path): return "'\(path)' changed while the layer was being written (its size or type, or it became a link)"
+        case .fileChanged(let path): return "'\(path)' changed while the layer was being written (its size, type or content, or it became a link)"
+        case .invalidEntryTime(let text): return "'\(text)' is not content, epoch or a whole number of seconds"
         case .archive(let message): return "libarchive: \(message)"
         case .output(let message): return "cannot write layer: \(message)"
         }

@@ -74,6 +74,8 @@ package struct Project: Sendable {
     }
 
     /// What changed in the spec since `entry` was recorded, if anything the lock depends on.
+    /// (Overlays, config edits, `compression` and `mtime` change the planned digest, not what
+    /// the lock holds: they need no relock.)
     static func change(of spec: ImageSpec, since entry: LockFile.Entry) -> String? {
         if entry.base != spec.base.description { return "base changed from \(entry.base) to \(spec.base)" }
         if entry.platforms != spec.platforms.text { return "platforms changed from \(entry.platforms) to \(spec.platforms.text)" }
@@ -86,6 +88,7 @@ extension ImageSpec {
     /// Spec-driven bakes ignore `SOURCE_DATE_EPOCH`: the spec and the lock are the whole input,
     /// so `plan` in an IaC synth and `build` in CI agree wherever they run.
     func request(base: ImageReference, output: ImageReference) -> BakeRequest {
-        BakeRequest(base: base, output: output, overlays: overlays, removals: removals, edits: edits, platforms: platforms)
+        BakeRequest(base: base, output: output, overlays: overlays, removals: removals, edits: edits, platforms: platforms,
+                    compression: compression, entryTimes: entryTimes)
     }
 }

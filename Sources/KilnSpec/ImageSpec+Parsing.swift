@@ -72,7 +72,7 @@ private struct SpecReader {
             throw SpecError(location: path, message: "not valid YAML (\(String(describing: error).split(separator: "\n").first ?? ""))")
         }
         guard let root else { throw SpecError(location: path, message: "the spec is empty") }
-        let fields = try mapping(root, "", allowed: ["base", "platforms", "target", "tags", "overlays", "remove", "config"])
+        let fields = try mapping(root, "", allowed: ["base", "platforms", "target", "tags", "overlays", "remove", "config", "compression", "mtime"])
         func field(_ name: String) -> (node: Node, keyNode: Node)? { fields.first { $0.key == name }.map { ($0.node, $0.keyNode) } }
 
         guard let baseNode = field("base")?.node else { throw fail(root, "base", "missing (the image to build on)") }
@@ -156,9 +156,26 @@ private struct SpecReader {
             }
         }
 
+        var compression = LayerCompression.storedGzip
+        if let node = field("compression")?.node {
+            let text = try string(node, "compression")
+            guard let chosen = LayerCompression(rawValue: text) else {
+                throw fail(node, "compression", "'\(text)' is not one of \(LayerCompression.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            compression = chosen
+        }
+
+        var entryTimes = EntryTimes.content
+        if let node = field("mtime")?.node {
+            // Specs ignore SOURCE_DATE_EPOCH (spec and lock are the whole input): epoch is 0.
+            do { entryTimes = try EntryTimes(parsing: try string(node, "mtime"), epoch: 0) } catch let error as LayerError {
+                throw fail(node, "mtime", "\(error)")
+            }
+        }
+
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         return ImageSpec(name: name, path: path, base: base, platforms: platforms, target: target, tags: tags,
-                         overlays: overlays, removals: removals, edits: edits)
+                         overlays: overlays, removals: removals, edits: edits, compression: compression, entryTimes: entryTimes)
     }
 
     /// One `overlays` entry; `from` must stay inside the repository, also after symlinks.

@@ -20,6 +20,8 @@ import OCI
 ///   env: {KONG_DATABASE: "off"}
 ///   user: kong
 ///   cmd: [kong, docker-start]
+/// compression: stored-gzip                 # optional: stored-gzip (default), gzip or zstd
+/// mtime: content                           # optional: content (default), epoch (0) or seconds
 /// ```
 package struct ImageSpec: Sendable {
     /// The image's name: the spec file's name without `.yaml`.
@@ -34,4 +36,7 @@ package struct ImageSpec: Sendable {
     package var overlays: [Overlay]
     package var removals: [ImagePath]
     package var edits: ConfigEdits
+    package var compression: LayerCompression = .storedGzip
+    /// How the layer's entries are dated; `epoch` is 0 here: specs ignore `SOURCE_DATE_EPOCH`.
+    package var entryTimes: EntryTimes = .content
 }

@@ -1,9 +1,9 @@
 import ArgumentParser
-import OCI
+import KilnLayer
 
 /// Flag values with a fixed set of choices: ArgumentParser lists them in `--help` and in
 /// completions, and refuses anything else in one line.
-extension Compression: ExpressibleByArgument {}
+extension LayerCompression: ExpressibleByArgument {}
 
 /// `--tag-mutability` of repositories `--create-repository` makes (ECR's two settings).
 enum TagMutability: String, CaseIterable, ExpressibleByArgument {

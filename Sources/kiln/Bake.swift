@@ -11,9 +11,10 @@ struct Bake: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Add one layer of config files to a base image and write the derived image.",
         discussion: """
-            Layer entries are sorted, owned by 0:0 (or --owner), dated SOURCE_DATE_EPOCH (or 0), \
-            with modes 0644/0755 (or --mode), gzip level 6 without name or timestamp: the digest \
-            depends only on the inputs. Prints the derived reference pinned by digest.
+            Layer entries are sorted, owned by 0:0 (or --owner), with modes 0644/0755 (or --mode); \
+            each file is dated by its content within 2025 (--mtime), and the layer is gzip made \
+            of stored blocks written by kiln itself (--compression): the digest depends only on \
+            the inputs, not on the machine's zlib. Prints the derived reference pinned by digest.
 
             Exit status: 0 done, 1 error (one line on stderr naming the culprit; nothing \
             half-written is left in the output), 64 bad usage.
@@ -64,8 +65,11 @@ struct Bake: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Platforms to bake from a multi-platform base (comma-separated), or all.", valueName: "os/arch[/variant]|all"))
     var platform: String = "all"
 
-    @Option(help: "Compression of the new layer: gzip (level 6) or zstd (level 3, OCI bases only).")
-    var compression: Compression = .gzip
+    @Option(help: "Compression of the new layer: stored-gzip (gzip of uncompressed blocks written by kiln: the same bytes on every machine), gzip (zlib level 6: smaller, but its bytes, and so the digest, follow the machine's zlib) or zstd (level 3, OCI bases only).")
+    var compression: LayerCompression = .storedGzip
+
+    @Option(help: ArgumentHelp("Modification time of the layer's entries: content (each file dated by its SHA-256 within 2025, so a web server's ETag and Last-Modified change with the content; directories and links 2025-01-01), epoch (every entry at SOURCE_DATE_EPOCH, else 0) or a number of seconds.", valueName: "content|epoch|SECONDS"))
+    var mtime: String = "content"
 
     @Option(help: ArgumentHelp("Where to write the derived image: a registry reference or an OCI layout.", valueName: "REF|oci:DIR[:TAG]"))
     var output: String
@@ -120,6 +124,11 @@ struct Bake: AsyncParsableCommand {
         edits.workingDir = workdir
         edits.entrypoint = try entrypoint.map { try ConfigEdits.parseStringArray($0, flag: "--entrypoint") }
         edits.cmd = try cmd.map { try ConfigEdits.parseStringArray($0, flag: "--cmd") }
+        let sourceDateEpoch = try BakeRequest.sourceDateEpoch(from: ProcessInfo.processInfo.environment)
+        let entryTimes: EntryTimes
+        do { entryTimes = try EntryTimes(parsing: mtime, epoch: sourceDateEpoch ?? 0) } catch let error as LayerError {
+            throw InputError("--mtime: \(error)")
+        }
         var request = BakeRequest(
             base: try ImageReference(parsing: base),
             output: try ImageReference(parsing: output),
@@ -128,7 +137,8 @@ struct Bake: AsyncParsableCommand {
             edits: edits,
             platforms: try PlatformSelection(parsing: platform),
             compression: compression,
-            sourceDateEpoch: try BakeRequest.sourceDateEpoch(from: ProcessInfo.processInfo.environment)
+            entryTimes: entryTimes,
+            sourceDateEpoch: sourceDateEpoch
         )
         if createRepository { request.createRepository = .init(tagMutability: tagMutability.rawValue, kmsKey: kmsKey) }
         request.baseName = baseName

@@ -153,12 +153,14 @@ import Testing
         let f = try Fixture()
         let registry = try RegistryServer()
         try FileManager.default.createDirectory(atPath: f.dir("tmp"), withIntermediateDirectories: true)
-        // 64 MiB of random bytes: gzip takes seconds, time enough to kill the run mid-layer.
+        // 64 MiB of random bytes through zlib's deflate (not the default stored gzip, which
+        // writes that in a fraction of a second): seconds, time enough to kill the run mid-layer.
         try runChecked("sh", ["-c", "head -c 67108864 /dev/urandom > '\(f.dir("big.bin"))'"])
         for output in ["oci:\(f.dir("out")):x", "\(registry.host)/killed/app:x"] {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: kilnExecutable)
-            process.arguments = ["bake", "--quiet", "--base", "oci:\(f.dir("base")):base", "--overlay", "\(f.dir("big.bin")):/opt/big.bin", "--output", output]
+            process.arguments = ["bake", "--quiet", "--base", "oci:\(f.dir("base")):base", "--overlay", "\(f.dir("big.bin")):/opt/big.bin",
+                                 "--compression", "gzip", "--output", output]
             var environment = ProcessInfo.processInfo.environment
             environment["TMPDIR"] = f.dir("tmp")
             process.environment = environment

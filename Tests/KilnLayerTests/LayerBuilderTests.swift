@@ -6,12 +6,12 @@ import Testing
 
 @Suite struct LayerBuilderTests {
     /// Builds a layer from `overlays` into `blob` and returns its digests.
-    private func build(_ overlays: [Overlay], to blob: String, compression: CompressionSettings = .gzip, time: Int64 = 0) throws -> BuiltLayer {
+    private func build(_ overlays: [Overlay], to blob: String, compression: LayerCompression = .storedGzip, times: EntryTimes = .content) throws -> BuiltLayer {
         let entries = try OverlayScanner().scan(overlays: overlays)
         FileManager.default.createFile(atPath: blob, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: blob))
         defer { try? handle.close() }
-        return try LayerBuilder(compression: compression, modificationTime: time).build(entries) { handle.write(Data($0)) }
+        return try LayerBuilder(compression: compression, entryTimes: times).build(entries) { handle.write(Data($0)) }
     }
 
     private func sampleTree(in dir: TemporaryDirectory, reversed: Bool = false, mtime: Date) throws {
@@ -26,13 +26,13 @@ import Testing
     @Test func digestsMatchWhatPeersComputeFromTheBlob() throws {
         let dir = try TemporaryDirectory()
         try sampleTree(in: dir, mtime: Date())
-        for (compression, decompressor) in [(CompressionSettings.gzip, "gzip"), (.zstd, "zstd")] {
-            let blob = dir("layer.\(compression.algorithm)")
+        for (compression, decompressor) in [(LayerCompression.storedGzip, "gzip"), (.gzip, "gzip"), (.zstd, "zstd")] {
+            let blob = dir("layer.\(compression.rawValue)")
             let layer = try build([Overlay(source: dir("conf"), destination: try ImagePath(absolute: "/etc/app"))], to: blob, compression: compression)
             let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: blob)))
             #expect(layer.digest == Digest.of(bytes))
             #expect(layer.size == Int64(bytes.count))
-            let tar = dir("layer-\(compression.algorithm).tar")
+            let tar = dir("layer-\(compression.rawValue).tar")
             try runChecked("sh", ["-c", "\(decompressor) -dc '\(blob)' > '\(tar)'"])
             #expect(layer.diffID == Digest.of(Array(try Data(contentsOf: URL(fileURLWithPath: tar)))))
         }
@@ -42,7 +42,7 @@ import Testing
         let dir = try TemporaryDirectory()
         try sampleTree(in: dir, mtime: Date())
         let blob = dir("layer.tgz")
-        _ = try build([Overlay(source: dir("conf"), destination: try ImagePath(absolute: "/etc/app"), owner: .resolved(Owner(uid: 1000, gid: 0)))], to: blob, time: 1_700_000_000)
+        _ = try build([Overlay(source: dir("conf"), destination: try ImagePath(absolute: "/etc/app"), owner: .resolved(Owner(uid: 1000, gid: 0)))], to: blob, times: .fixed(1_700_000_000))
         let listing = try runChecked("tar", ["--numeric-owner", "--full-time", "-tvzf", blob], environment: ["TZ": "UTC", "LC_ALL": "C.UTF-8"]).stdout
         let lines = listing.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
         #expect(lines == [
@@ -57,9 +57,12 @@ import Testing
         // No user or group names leak from the building machine.
         let verbose = try runChecked("tar", ["-tvzf", blob]).stdout
         #expect(!verbose.contains("root"))
-        // gzip header: no file name flag, MTIME zero, OS byte fixed.
+        // Stored gzip's header: deflate, no flags, MTIME zero, XFL 0, OS 255 ("unknown").
         let header = Array(try Data(contentsOf: URL(fileURLWithPath: blob)).prefix(10))
-        #expect(header == [0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03])
+        #expect(header == [0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff])
+        // libarchive's gzip: no file name flag, MTIME zero, OS byte fixed.
+        _ = try build([Overlay(source: dir("conf"), destination: try ImagePath(absolute: "/etc/app"))], to: dir("zlib.tgz"), compression: .gzip)
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: dir("zlib.tgz"))).prefix(10)) == [0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03])
     }
 
     @Test func sameInputsGiveSameBytesWhateverMtimesAndCreationOrder() throws {
@@ -77,7 +80,8 @@ import Testing
         let dir = try TemporaryDirectory()
         try sampleTree(in: dir, mtime: Date())
         let overlay = [Overlay(source: dir("conf"), destination: try ImagePath(absolute: "/etc/app"))]
-        #expect(try build(overlay, to: dir("a"), time: 0).diffID != build(overlay, to: dir("b"), time: 1).diffID)
+        #expect(try build(overlay, to: dir("a"), times: .fixed(0)).diffID != build(overlay, to: dir("b"), times: .fixed(1)).diffID)
+        #expect(try build(overlay, to: dir("c"), times: .fixed(0)).diffID != build(overlay, to: dir("d"), times: .content).diffID)
     }
 
     /// Between the scan and the read, a directory of the overlay is swapped for a symlink to a
@@ -91,7 +95,7 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: dir("tree/conf"), withDestinationPath: dir("secret/conf"))
         var written: [UInt8] = []
         #expect(throws: LayerError.fileChanged(dir("tree/conf/app.conf"))) {
-            try LayerBuilder(compression: .gzip, modificationTime: 0).build(entries) { written += Array($0) }
+            try LayerBuilder().build(entries) { written += Array($0) }
         }
 
         // The file itself swapped for a link, and for a FIFO (which must not hang the read).
@@ -101,12 +105,12 @@ import Testing
         try FileManager.default.removeItem(atPath: dir("tree/conf/app.conf"))
         try FileManager.default.createSymbolicLink(atPath: dir("tree/conf/app.conf"), withDestinationPath: dir("secret/conf/app.conf"))
         #expect(throws: LayerError.fileChanged(dir("tree/conf/app.conf"))) {
-            try LayerBuilder(compression: .gzip, modificationTime: 0).build(again) { _ in }
+            try LayerBuilder().build(again) { _ in }
         }
         try FileManager.default.removeItem(atPath: dir("tree/conf/app.conf"))
         #expect(mkfifo(dir("tree/conf/app.conf"), 0o644) == 0)
         #expect(throws: LayerError.fileChanged(dir("tree/conf/app.conf"))) {
-            try LayerBuilder(compression: .gzip, modificationTime: 0).build(again) { _ in }
+            try LayerBuilder().build(again) { _ in }
         }
     }
 }

@@ -17,7 +17,7 @@ import Testing
             try writeSpec(base: "oci:\(dir("base")):1.0", target: target ?? "oci:\(dir("out"))")
         }
 
-        func writeSpec(base: String, target: String, env: String = "off") throws {
+        func writeSpec(base: String, target: String, env: String = "off", extra: String = "") throws {
             try dir.write("repo/images/gateway.yaml", """
                 base: \(base)
                 target: \(target)
@@ -36,6 +36,7 @@ import Testing
                   env: {KONG_DATABASE: \(env)}
                   user: kong
                   cmd: [kong, docker-start]
+                \(extra)
                 """)
         }
 
@@ -152,6 +153,52 @@ import Testing
         #expect(differs.stdout.contains("  layer 2 (kiln's layer): expected sha256:"), "\(differs.stdout)")
         #expect(differs.stdout.contains("  in the config: config.Env[1]: expected \"KONG_DATABASE=off\", found \"KONG_DATABASE=on\""), "\(differs.stdout)")
         #expect(differs.stdout.contains("  in the config: config.User: expected \"kong\", found \"root\"") || differs.stdout.contains("config.User"), "\(differs.stdout)")
+    }
+
+    /// `mtime:` and `compression:` reach plan and build (the lock does not depend on them, so
+    /// changing them needs no relock); `epoch` is 0 whatever SOURCE_DATE_EPOCH says.
+    @Test func specMtimeAndCompressionAreHonoured() throws {
+        let f = try Fixture()
+        #expect(try f.kiln(["lock"]).status == 0)
+        func plannedDigest(_ environment: [String: String] = [:]) throws -> String {
+            let plan = try KilnTestSupport.kiln(["plan", "--root", f.root], extraEnvironment: ["KILN_CONFIG": f.dir("kiln.yaml")].merging(environment) { $1 })
+            #expect(plan.status == 0, "\(plan.stderr)")
+            return String(plan.output.split(separator: "@").last ?? "")
+        }
+        let byDefault = try plannedDigest()
+
+        try f.writeSpec(base: "oci:\(f.dir("base")):1.0", target: "oci:\(f.dir("out"))", extra: "mtime: epoch\ncompression: gzip")
+        #expect(try f.kiln(["lock", "--check"]).status == 0)
+        let epoch = try plannedDigest()
+        #expect(epoch != byDefault)
+        #expect(try plannedDigest(["SOURCE_DATE_EPOCH": "1700000000"]) == epoch)
+        let build = try f.kiln(["build"])
+        #expect(build.status == 0, "\(build.stderr)")
+        #expect(build.output == "gateway oci:\(f.dir("out"))@\(epoch) (built)")
+        let layout = LayoutReader(f.dir("out"))
+        let layer = try #require((try layout.json(epoch)["layers"] as? [[String: Any]])?.last)
+        #expect(layer["mediaType"] as? String == "application/vnd.oci.image.layer.v1.tar+gzip")
+        let blob = f.dir("out/blobs/sha256/\((layer["digest"] as? String ?? "").dropFirst(7))")
+        let times = try tarModificationTimes(blob)
+        #expect(!times.isEmpty && times.values.allSatisfy { $0 == 0 })
+        // zlib's gzip, not stored blocks: the first block is not stored (BTYPE 00).
+        let first = try #require(try Data(contentsOf: URL(fileURLWithPath: blob)).dropFirst(10).first)
+        #expect(first & 0b110 != 0)
+
+        // The same choices as flags give the same digest.
+        let bake = try KilnTestSupport.kiln(["bake", "--base", "oci:\(f.dir("base")):1.0",
+                                             "--overlay", "\(f.root)/overlays/gateway/kong.conf:/etc/kong/kong.conf", "--owner", "1000:0", "--mode", "0640",
+                                             "--overlay", "\(f.root)/overlays/gateway/declarative:/usr/local/kong/declarative",
+                                             "--remove", "/etc/kong/kong.conf.default", "--env", "KONG_DATABASE=off", "--user", "kong",
+                                             "--cmd", #"["kong","docker-start"]"#, "--mtime", "0", "--compression", "gzip",
+                                             "--quiet", "--output", "oci:\(f.dir("baked")):x"])
+        #expect(bake.output == "oci:\(f.dir("baked"))@\(epoch)", "\(bake.stderr)")
+
+        try f.writeSpec(base: "oci:\(f.dir("base")):1.0", target: "oci:\(f.dir("out"))", extra: "mtime: 1700000000")
+        let seconds = try plannedDigest()
+        #expect(seconds != byDefault && seconds != epoch)
+        try f.writeSpec(base: "oci:\(f.dir("base")):1.0", target: "oci:\(f.dir("out"))", extra: "mtime: content\ncompression: stored-gzip")
+        #expect(try plannedDigest() == byDefault)
     }
 
     /// A lock whose `pinned` was edited to another image: caught offline, and nothing is tagged.

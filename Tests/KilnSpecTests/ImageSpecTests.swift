@@ -50,7 +50,7 @@ import KilnRecipe
 
     @Test func errorsNameFileLineAndKey() throws {
         let good = "base: kong:2.6.0-alpine\ntarget: oci:out\n"
-        #expect(error(good + "colour: blue\n") == "images/x.yaml:3: colour: unknown key (known: base, platforms, target, tags, overlays, remove, config)")
+        #expect(error(good + "colour: blue\n") == "images/x.yaml:3: colour: unknown key (known: base, platforms, target, tags, overlays, remove, config, compression, mtime)")
         #expect(error(good + "tags: latest\n") == "images/x.yaml:3: tags: must be a list of strings")
         #expect(error(good + "config:\n  env: [A]\n") == "images/x.yaml:4: config.env: must map names to strings")
         #expect(error(good + "config:\n  usr: kong\n") == "images/x.yaml:4: config.usr: unknown key (known: env, labels, user, workdir, entrypoint, cmd)")
@@ -63,6 +63,23 @@ import KilnRecipe
         #expect(error("base: kong\ntarget: ghcr.io/org/app:v1\n") == "images/x.yaml:2: target: must name a repository without tag or digest; list tags under 'tags'")
         #expect(error("base: kong\ntarget: oci:out\ntags: ['bad tag']\n") == "images/x.yaml:3: tags: 'bad tag' is not a valid tag")
         #expect(error("base: [kong\n").hasPrefix("images/x.yaml: not valid YAML"))
+    }
+
+    @Test func compressionAndMtimeAreExplicitChoices() throws {
+        let good = "base: kong:2.6.0-alpine\ntarget: oci:out\n"
+        let defaults = try ImageSpec.parse(good, path: "images/x.yaml", repositoryRoot: repositoryRoot)
+        #expect(defaults.compression == .storedGzip)
+        #expect(defaults.entryTimes == .content)
+        let chosen = try ImageSpec.parse(good + "compression: gzip\nmtime: epoch\n", path: "images/x.yaml", repositoryRoot: repositoryRoot)
+        #expect(chosen.compression == .gzip)
+        // Specs ignore SOURCE_DATE_EPOCH: epoch is 0.
+        #expect(chosen.entryTimes == .fixed(0))
+        let seconds = try ImageSpec.parse(good + "compression: zstd\nmtime: 1700000000\n", path: "images/x.yaml", repositoryRoot: repositoryRoot)
+        #expect(seconds.compression == .zstd)
+        #expect(seconds.entryTimes == .fixed(1_700_000_000))
+        #expect(error(good + "compression: deflate\n") == "images/x.yaml:3: compression: 'deflate' is not one of stored-gzip, gzip, zstd")
+        #expect(error(good + "mtime: yesterday\n") == "images/x.yaml:3: mtime: 'yesterday' is not content, epoch or a whole number of seconds")
+        #expect(error(good + "mtime: [0]\n") == "images/x.yaml:3: mtime: must be a string")
     }
 
     @Test func overlaysMayNotLeaveTheRepository() throws {

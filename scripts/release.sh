@@ -56,9 +56,12 @@ build() {
     local maps=(-Xswiftc -file-prefix-map -Xswiftc "$root=." -Xcc "-ffile-prefix-map=$root=.")
     case $scratch/ in
         "$root"/*) ;;
-        *) maps+=(-Xswiftc -file-prefix-map -Xswiftc "$scratch=.build" -Xcc "-ffile-prefix-map=$scratch=.build") ;;
+        *) maps+=(-Xswiftc -file-prefix-map -Xswiftc "$scratch=./.build-release" -Xcc "-ffile-prefix-map=$scratch=./.build-release") ;;
     esac
-    local args=(-c release --static-swift-stdlib --product kiln --scratch-path "$scratch" -j "${KILN_JOBS:-2}" "${maps[@]}")
+    # No Swift debug info: the tarball's binary is stripped anyway, and with it each object's
+    # .swift_modhash (an MD5 of its LLVM module) would differ between checkouts.
+    local args=(-c release --static-swift-stdlib --product kiln --scratch-path "$scratch" -j "${KILN_JOBS:-2}"
+        "${maps[@]}" -Xswiftc -gnone)
     [ -z "$sdk" ] || args+=(--swift-sdk "$sdk")
     swift build "${args[@]}" >&2
     echo "$(swift build "${args[@]}" --show-bin-path)/kiln"

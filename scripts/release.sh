@@ -12,7 +12,8 @@
 # with the same toolchain. Timestamps come from SOURCE_DATE_EPOCH (default: the last commit's
 # time), entries are sorted with fixed owners and modes, gzip writes no name or time, and
 # the build's absolute paths are mapped to '.' (-file-prefix-map for Swift, -ffile-prefix-map
-# for the C of the dependencies).
+# for the C of the dependencies; the build directory's own name stays, so keep the default).
+# What the compiler still stamps per checkout is cleared after stripping (see normalize).
 #
 # Environment: KILN_RELEASE_SCRATCH (build directory, default .build-release), KILN_JOBS
 # (default 2), SOURCE_DATE_EPOCH. An aarch64 tarball is built too when a Swift SDK for
@@ -58,10 +59,7 @@ build() {
         "$root"/*) ;;
         *) maps+=(-Xswiftc -file-prefix-map -Xswiftc "$scratch=./.build-release" -Xcc "-ffile-prefix-map=$scratch=./.build-release") ;;
     esac
-    # No Swift debug info: the tarball's binary is stripped anyway, and with it each object's
-    # .swift_modhash (an MD5 of its LLVM module) would differ between checkouts.
-    local args=(-c release --static-swift-stdlib --product kiln --scratch-path "$scratch" -j "${KILN_JOBS:-2}"
-        "${maps[@]}" -Xswiftc -gnone)
+    local args=(-c release --static-swift-stdlib --product kiln --scratch-path "$scratch" -j "${KILN_JOBS:-2}" "${maps[@]}")
     [ -z "$sdk" ] || args+=(--swift-sdk "$sdk")
     swift build "${args[@]}" >&2
     echo "$(swift build "${args[@]}" --show-bin-path)/kiln"
@@ -96,6 +94,28 @@ manual_tool() {
     echo "$(swift build "${args[@]}" --show-bin-path)/generate-manual"
 }
 
+# Clears what differs between two checkouts' builds once debug info is stripped: each Swift
+# object's .swift_modhash (an MD5 of its LLVM module, whose name is the absolute source path;
+# only incremental builds read it, never the program) and so the linker's build ID, which is
+# then computed again as ld does: the SHA-1 of the file with the ID zeroed. Idempotent.
+normalize() {
+    local binary=$1 sections size offset id
+    sections=$(readelf -SW "$binary" | sed -n 's/^ *\[ *[0-9]*\] //p')
+    size=$(awk '$1 == ".swift_modhash" {print $5}' <<<"$sections")
+    if [ -n "$size" ]; then
+        head -c $((16#$size)) /dev/zero >"$staging/zeros"
+        objcopy --update-section .swift_modhash="$staging/zeros" "$binary"
+    fi
+    offset=$(awk '$1 == ".note.gnu.build-id" {print $4}' <<<"$sections")
+    if [ -n "$offset" ]; then
+        # The note's descriptor follows its 12-byte header and the name "GNU\0".
+        offset=$((16#$offset + 16))
+        dd if=/dev/zero of="$binary" bs=1 seek="$offset" count=20 conv=notrunc status=none
+        id=$(sha1sum "$binary" | cut -c1-40)
+        printf '%b' "$(sed 's/../\\x&/g' <<<"$id")" | dd of="$binary" bs=1 seek="$offset" conv=notrunc status=none
+    fi
+}
+
 staging=$(mktemp -d "${TMPDIR:-/tmp}/kiln-release-XXXXXX")
 trap 'rm -rf "$staging"' EXIT
 generate_manual=
@@ -108,6 +128,7 @@ for arch in "${!binaries[@]}"; do
         "$tree/share/zsh/site-functions" "$tree/share/fish/vendor_completions.d"
     # Stripped: the symbol tables and debug sections are most of the unstripped size.
     strip --strip-all -o "$tree/bin/kiln" "${binaries[$arch]}"
+    normalize "$tree/bin/kiln"
     for link in "${links[@]}"; do ln -s kiln "$tree/bin/$link"; done
     cp README.md "$tree/share/doc/kiln/README.md"
     [ ! -f LICENSE ] || cp LICENSE "$tree/share/doc/kiln/LICENSE"

@@ -35,6 +35,7 @@ done
 demo=$(grep -m1 -o '\.build/release/kiln bake .*$' README.md | sed 's|^\.build/release/kiln ||')
 golden=$(grep -m1 -o 'It prints `oci:/tmp/kiln-demo@sha256:[0-9a-f]*`' README.md | grep -o 'sha256:[0-9a-f]*')
 [ -n "$demo" ] && [ -n "$golden" ] || { echo "release-check: the README's demo command or digest was not found" >&2; exit 1; }
+demo_args=()
 eval "demo_args=($demo)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kiln-release-check-XXXXXX")
@@ -195,6 +196,12 @@ if command -v swift >/dev/null; then echo "swift is on PATH in the root" >&2; ex
 \$kiln $(printf '%q ' "${registry_args[@]}") >/demo/registry.txt
 EOF
     unshare --mount --fork bash -c 'mount -t proc proc "$1/proc" && chroot "$1" /bin/bash /demo/run.sh' _ "$rootfs"
+    # Without /proc the runtime sees no arguments: kiln says so instead of acting on none.
+    local status=0
+    chroot "$rootfs" "/opt/$name/bin/kiln" bake --help >"$work/noproc.out" 2>"$work/noproc.err" || status=$?
+    expect "$status" 1 "kiln's exit status without /proc"
+    expect "$(cat "$work/noproc.err")" "kiln: error: cannot read the command line: /proc is not mounted" "kiln without /proc"
+    [ ! -s "$work/noproc.out" ] || fail "kiln without /proc printed to standard output"
     expect "$(cat "$rootfs/demo/version.txt")" "$version" "kiln --version in the root"
     expect "$(cat "$rootfs/demo/offline.txt")" "oci:/tmp/kiln-demo@$golden" "the README's demo in the root"
     expect "$(cat "$rootfs/demo/registry.txt")" "$registry/demo@$golden" "the registry bake in the root"

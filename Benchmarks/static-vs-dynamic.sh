@@ -28,7 +28,7 @@ for kind in static dynamic; do
     strip -o "$work/stripped" "$binary"
     stripped=$(stat -c %s "$work/stripped")
     hyperfine --warmup 3 --runs "$runs" --export-json "$work/$kind.json" --style none "$binary --version" >/dev/null
-    mean=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["results"][0]; print(f"{r["mean"] * 1000:.1f} ms ± {r["stddev"] * 1000:.1f}")' "$work/$kind.json")
+    mean=$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["results"][0]; print("%.1f ms ± %.1f" % (r["mean"] * 1000, r["stddev"] * 1000))' "$work/$kind.json")
     rss_version=$(peak_rss "$binary" --version)
     rm -rf "$work/out"
     rss_demo=$(peak_rss "$binary" "${demo_args[@]/OUT/$work/out}")

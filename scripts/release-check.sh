@@ -139,7 +139,9 @@ check_reproducible() {
     # Two copies of the checkout at different paths package the same binary into the same
     # bytes as OUTDIR's tarball (the binary's own reproducibility across two checkouts is
     # recorded in docs/benchmarks.md: a second full build here would take minutes).
-    local epoch=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
+    # The time release.sh stamped (the commit's, or SOURCE_DATE_EPOCH): an input, not a result.
+    local epoch
+    epoch=$(python3 -c 'import sys, tarfile; print(tarfile.open(sys.argv[1]).getmembers()[0].mtime)' "$tarball")
     local scratch
     scratch=$(cd "${KILN_RELEASE_SCRATCH:-.build-release}" && pwd -P)
     local copy
@@ -159,7 +161,7 @@ check_reproducible() {
     leaks=$(strings -n 6 "$kiln" | grep -F -e "$root" -e "$scratch" || true)
     leaks+=$(strings -n 6 "$kiln" | grep -E '(^|[^A-Za-z0-9_.])/[^ ]*/(checkouts|\.build[^/]*)/' || true)
     [ -z "$leaks" ] || fail "build paths in bin/kiln: $(head -5 <<<"$leaks")"
-    echo "no build path in bin/kiln"
+    echo "the same tarball packaged from two other directories ($(cut -d' ' -f1 "$out/SHA256SUMS" | cut -c1-12)…); no build path in bin/kiln"
 }
 
 check_clean_machine() {
@@ -231,6 +233,8 @@ check_install_script() {
     status=0
     scripts/install.sh --prefix "$work/missing" "$url/good" 9.9.9 2>/dev/null || status=$?
     expect "$status" 1 "install.sh's exit status for a version that is not there"
+    [ ! -e "$work/missing" ] || fail "a failed install left $work/missing behind"
+    echo "installs with the right checksum; a corrupted byte, a wrong --sha256 and a missing version install nothing"
 }
 
 check_github_action() {

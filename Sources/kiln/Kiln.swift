@@ -18,6 +18,12 @@ struct Kiln: AsyncParsableCommand {
     )
 
     static func main() async {
+        // The statically linked Swift runtime reads the command line from /proc/self/cmdline;
+        // without /proc (a bare chroot) kiln would see no arguments and act on none.
+        guard !CommandLine.arguments.isEmpty else {
+            FileHandle.standardError.write(Data("kiln: error: cannot read the command line: /proc is not mounted\n".utf8))
+            exit(withError: ExitCode.failure)
+        }
         LoggingSystem.bootstrap { label in StderrLogHandler(label: label) }
         do {
             var command = try parseAsRoot()

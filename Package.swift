@@ -6,7 +6,7 @@ import PackageDescription
 //   KilnCrypto  -> COpenSSL          SHA-256 (and later HMAC) through OpenSSL EVP
 //   OCI         -> KilnCrypto        pure image model: digests, descriptors, manifests, JSON
 //   KilnLayer   -> OCI, CArchive     overlay tree -> deterministic tar (+gzip/zstd)
-//   KilnStore   -> OCI               image sources/destinations, references, the OCI layout
+//   KilnStore   -> OCI, KilnLayer    image sources/destinations, references, the OCI layout, image archives (KilnLayer's tar writer)
 //   KilnRecipe  -> KilnStore         what a bake is asked to do: config edits, platforms, locked base documents
 //   KilnRegistry -> KilnStore        the registry over HTTP (AsyncHTTPClient): auth, retries, streaming
 //   KilnAWS     -> KilnRegistry      ECR on top: SigV4, AWS credential chain, ECR API
@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "KilnCrypto", dependencies: ["COpenSSL"]),
         .target(name: "OCI", dependencies: ["KilnCrypto", "KilnPlatform"]),
         .target(name: "KilnLayer", dependencies: ["OCI", "KilnCrypto", "CArchive", "KilnPlatform"]),
-        .target(name: "KilnStore", dependencies: ["OCI", "KilnCrypto", "KilnPlatform"]),
+        .target(name: "KilnStore", dependencies: ["OCI", "KilnCrypto", "KilnLayer", "KilnPlatform"]),
         // What a bake is asked to do, with no transport: config edits, platforms, a base's
         // locked documents. Specs and the lock parse into these without NIO (fast fuzz builds).
         .target(name: "KilnRecipe", dependencies: ["OCI", "KilnStore", "KilnLayer"]),
@@ -121,7 +121,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KilnSpecTests", dependencies: ["KilnSpec", "KilnRecipe", "KilnLayer", "KilnStore", "OCI", "KilnTestSupport"]),
-        .testTarget(name: "KilnProjectTests", dependencies: ["KilnProject", "KilnTestSupport", "kiln"]),
+        .testTarget(name: "KilnProjectTests", dependencies: ["KilnProject", "KilnTestSupport", "OCI", "kiln"]),
         .testTarget(name: "KilnAWSTests", dependencies: ["KilnAWS", "KilnCrypto", "KilnTestSupport"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(

@@ -32,7 +32,10 @@ enum FuzzTargets {
         let text = String(decoding: bytes, as: UTF8.self)
         guard let parsed = try? ImageReference(parsing: text) else { return }
         let printed = parsed.description
-        let reparsed = try? ImageReference(parsing: printed.hasPrefix("oci:") ? printed : "docker://" + printed)
+        // A registry reference prints without its transport; layouts and archives print theirs.
+        var isRegistry = false
+        if case .registry = parsed { isRegistry = true }
+        let reparsed = try? ImageReference(parsing: isRegistry ? "docker://" + printed : printed)
         precondition(reparsed == parsed, "reference '\(text)' printed as '\(printed)' does not parse back")
     }
 

@@ -38,6 +38,10 @@ public struct BakeRequest: Sendable {
     /// registry name (none for a layout); `.some("")` leaves it out; any other text is written
     /// as given (`--base-name`), so a bake from a local layout can reproduce CI's digest.
     public var baseName: String?
+    /// For a docker-archive output, which holds one image: the platform whose image it gets
+    /// when the bake has several (`kiln build --platform`); `nil`: the bake must have one.
+    /// The bake itself, and its digest, are unchanged.
+    public var archivePlatform: Platform?
 
     /// The annotation value to write, given the base's own registry name.
     func baseNameAnnotation(default sourceName: String?) -> String? {
@@ -71,11 +75,13 @@ public struct BakeRequest: Sendable {
 
 /// What a bake produced.
 public struct BakeResult: Sendable, Equatable {
-    /// The derived image's reference, pinned by digest: `oci:DIR@sha256:…`.
+    /// The derived image's reference, pinned by digest: `oci:DIR@sha256:…` (an archive:
+    /// `docker-archive:FILE:NAME:TAG@sha256:…`, the digest it has in a registry or layout).
     public var reference: String
     /// Digest of the derived manifest, or of the index for a multi-platform base.
     public var digest: Digest
     public var mediaType: String
+    /// The platforms written (a docker-archive holds one image: its platform).
     public var platforms: [Platform]
     /// The new layer; `nil` for a config-only bake.
     public var layer: BuiltLayer?

@@ -1,3 +1,4 @@
+import KilnRecipe
 import KilnRegistry
 import KilnStore
 import OCI
@@ -7,25 +8,36 @@ extension Baker {
     /// byte, so its digest stays the same, as promoting a tested digest from a QA repository to
     /// production needs. Blobs are mounted within a registry, streamed across registries and
     /// verified on the way; the tag is written last.
+    /// - Parameter platform: copy only this platform's manifest of an index (its own digest);
+    ///   a single manifest must be of that platform. A docker-archive destination, which holds
+    ///   one image, gets the index's only image without it.
     /// - Returns: the destination pinned to the (unchanged) digest.
-    public func copy(from sourceReference: ImageReference, to destinationReference: ImageReference) async throws -> (reference: String, digest: Digest) {
+    public func copy(from sourceReference: ImageReference, to destinationReference: ImageReference, platform: Platform? = nil) async throws -> (reference: String, digest: Digest) {
         let destination = try store.destination(destinationReference)
         do {
             let source = try store.source(sourceReference)
-            let root = try await source.resolve()
-            let rootBytes = try await source.fetch(root)
+            var root = try await source.resolve()
+            var rootBytes = try await source.fetch(root)
             let what = "\(sourceReference)"
             var manifests: [(Descriptor, ImageManifest)] = []
             switch try ManifestKind(raw: rootBytes, descriptorMediaType: root.mediaType.isEmpty ? nil : root.mediaType, what: "manifest \(root.digest) of \(what)") {
             case .image(let manifest):
+                if let platform { try await check(manifest, of: source, is: platform, what: what) }
                 manifests = [(root, manifest)]
             case .index(let index):
-                // Every child, attestations included: the index's digest covers them all.
-                for child in index.manifests {
-                    guard MediaType.manifests.contains(child.mediaType) else {
-                        throw StoreError.invalidReference(what, reason: "its index lists \(child.digest) of type '\(child.mediaType)'; only image manifests can be copied")
+                if let chosen = try choose(in: index, wanted: platform, for: destinationReference, what: what) {
+                    // One child, copied as the root: its own digest.
+                    root = chosen
+                    rootBytes = try await source.fetch(chosen)
+                    manifests = [(root, try ImageManifest(raw: rootBytes, descriptorMediaType: root.mediaType, what: "manifest \(root.digest) of \(what)"))]
+                } else {
+                    // Every child, attestations included: the index's digest covers them all.
+                    for child in index.manifests {
+                        guard MediaType.manifests.contains(child.mediaType) else {
+                            throw StoreError.invalidReference(what, reason: "its index lists \(child.digest) of type '\(child.mediaType)'; only image manifests can be copied")
+                        }
+                        manifests.append((child, try ImageManifest(raw: try await source.fetch(child), descriptorMediaType: child.mediaType, what: "manifest \(child.digest) of \(what)")))
                     }
-                    manifests.append((child, try ImageManifest(raw: try await source.fetch(child), descriptorMediaType: child.mediaType, what: "manifest \(child.digest) of \(what)")))
                 }
             }
             // Configs are blobs of the source here: copied byte for byte like the layers.
@@ -42,17 +54,44 @@ extension Baker {
             throw error
         }
     }
+
+    /// The child of `index` to copy alone: the one of `wanted`'s platform, or for a
+    /// docker-archive destination its only image; `nil` copies the whole index.
+    private func choose(in index: ImageIndex, wanted: Platform?, for destination: ImageReference, what: String) throws -> Descriptor? {
+        let images = index.manifests.filter(\.isBakeableImage)
+        let platforms = images.map(\.platform)
+        let position: Int?
+        if let wanted {
+            position = try DockerArchiveImage.choose(among: platforms, wanted: wanted, what: what)
+        } else {
+            position = try DockerArchiveImage.choose(among: platforms, for: destination, wanted: nil)
+        }
+        return position.map { images[$0] }
+    }
+
+    /// Refuses a single-manifest source whose config names another platform than `wanted`.
+    private func check(_ manifest: ImageManifest, of source: ImageSource, is wanted: Platform, what: String) async throws {
+        let config = try JSONValue(parsing: try await source.fetch(manifest.config), what: "config \(manifest.config.digest) of \(what)")
+        let actual = Platform(os: config["os"]?.stringValue ?? "unknown", architecture: config["architecture"]?.stringValue ?? "unknown", variant: config["variant"]?.stringValue)
+        guard wanted.matches(actual) else { throw BakeError.noImageForPlatform(what: what, requested: wanted.description, available: [actual.description]) }
+    }
 }
 
 extension ImageReference {
-    /// The repository or layout of this reference pinned to a digest, as text.
-    public func pinned(_ digest: Digest) -> String { pinnedReference(digest).description }
+    /// The repository or layout of this reference pinned to a digest, as text; an archive as
+    /// written, followed by `@` and the digest the image has in a registry or layout.
+    public func pinned(_ digest: Digest) -> String {
+        if case .archive(let archive) = self { return "\(archive)@\(digest)" }
+        return pinnedReference(digest).description
+    }
 
-    /// The same repository or layout, by digest.
+    /// The same repository or layout, by digest. An archive has no such form (and is never
+    /// read): it stays as it is.
     public func pinnedReference(_ digest: Digest) -> ImageReference {
         switch self {
         case .layout(let layout): return .layout(LayoutReference(directory: layout.directory, digest: digest))
         case .registry(let registry): return .registry(registry.with(digest: digest))
+        case .archive: return self
         }
     }
 }

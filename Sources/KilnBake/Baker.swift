@@ -33,13 +33,14 @@ public struct Baker {
         let entries = try await layerEntries(request, base: base, locked: request.lockedBase, from: source)
         // Checked before anything is written (the derivation would find it only afterwards).
         if request.addsLayer { for image in base.images { _ = try Derivation.layerMediaType(of: image.manifest, request: request) } }
+        let archiveImage = try DockerArchiveImage.choose(among: base.images.map(\.platform), for: request.output, wanted: request.archivePlatform)
 
         let destination = try store.destination(request.output)
         // The destination's own preparation (an ECR repository exists, its tag rules), all
         // before a byte is written.
         try await store.prepare(destination, reference: request.output, create: request.createRepository)
         do {
-            let result = try await write(request, base: base, entries: entries, from: source, to: destination)
+            let result = try await write(request, base: base, entries: entries, archiveImage: archiveImage, from: source, to: destination)
             return result
         } catch {
             destination.abort()
@@ -47,7 +48,9 @@ public struct Baker {
         }
     }
 
-    private func write(_ request: BakeRequest, base: BaseImage, entries: LayerEntries?, from source: ImageSource, to destination: ImageDestination) async throws -> BakeResult {
+    /// - Parameter archiveImage: for a docker-archive output, the one image (position in
+    ///   `base.images`) it gets.
+    private func write(_ request: BakeRequest, base: BaseImage, entries: LayerEntries?, archiveImage: Int?, from source: ImageSource, to destination: ImageDestination) async throws -> BakeResult {
         var layers: [BuiltLayer]?
         if let entries {
             var built: [BuiltLayer] = []
@@ -73,16 +76,28 @@ public struct Baker {
             throw BakeError.differsFromExpected(built: derived.root.digest, expected: expected)
         }
         typealias Document = ImageGraphWriter.Document
-        let graph = ImageGraphWriter.Graph(
+        var graph = ImageGraphWriter.Graph(
             blobs: base.images.flatMap(\.manifest.layers),
             documents: derived.images.map { Document(descriptor: $0.config, bytes: $0.configBytes) },
             children: derived.isIndex ? derived.images.map { Document(descriptor: $0.manifest, bytes: $0.manifestBytes) } : [],
             root: Document(descriptor: derived.root, bytes: derived.rootBytes),
             additionalTags: request.additionalTags
         )
+        var platforms = base.images.map(\.platform)
+        if let chosen = archiveImage {
+            // Only that image's blobs are copied; its manifest is the root the archive holds.
+            let image = derived.images[chosen]
+            graph = ImageGraphWriter.Graph(
+                blobs: base.images[chosen].manifest.layers,
+                documents: [Document(descriptor: image.config, bytes: image.configBytes)],
+                root: Document(descriptor: image.manifest, bytes: image.manifestBytes),
+                additionalTags: request.additionalTags
+            )
+            platforms = [image.platform]
+        }
         try await ImageGraphWriter(destination: destination, progress: progress, jobs: transport.jobs).write(graph, from: source)
 
-        return BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: base.images.map(\.platform), layer: layers?.first)
+        return BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: platforms, layer: layers?.first)
     }
 
     /// The new layer's entries for each platform image, placed against that image's skeleton:
@@ -117,6 +132,7 @@ public struct Baker {
         switch reference {
         case .layout(let layout): pinned = .layout(LayoutReference(directory: layout.directory, digest: root.digest))
         case .registry(let registry): pinned = .registry(RegistryReference(registry: registry.registry, repository: registry.repository, tag: registry.tag, digest: root.digest))
+        case .archive: throw StoreError.archiveIsOutputOnly(reference.description)
         }
         return (BaseSnapshot(root: root, documents: source.documents, imageName: source.imageName, trees: trees), pinned)
     }

@@ -49,6 +49,7 @@ public final class ImageStore: @unchecked Sendable {
         switch reference {
         case .layout(let layout): return VerifyingSource(OCILayout(layout), location: "OCI layout '\(layout.directory)'")
         case .registry(let registry): return VerifyingSource(RegistryImage(registry, transport: try registries()), location: "\(registry.registry)/\(registry.repository)")
+        case .archive: throw StoreError.archiveIsOutputOnly(reference.description)
         }
     }
 
@@ -58,6 +59,7 @@ public final class ImageStore: @unchecked Sendable {
         let tag: String? = switch reference {
         case .layout(let layout): layout.tag
         case .registry(let registry): registry.tag
+        case .archive(let archive): archive.tag
         }
         if let tag, ReferrersTagSchema.collides(tag) {
             throw StoreError.invalidReference(reference.description, reason: "'\(tag)' has the shape of the referrers tag schema (<alg>-<hex>), where an image's signatures and attestations live; kiln never writes such a tag")
@@ -73,6 +75,8 @@ public final class ImageStore: @unchecked Sendable {
                 throw StoreError.invalidReference(registry.description, reason: "an output is named by a tag, not a digest")
             }
             return RegistryImage(registry, transport: try registries())
+        case .archive(let archive):
+            return ImageArchive(archive)
         }
     }
 
@@ -82,6 +86,7 @@ public final class ImageStore: @unchecked Sendable {
         switch reference {
         case .layout(let layout): return try await OCILayout(layout).resolve()
         case .registry(let registry): return try await RegistryImage(registry, transport: try registries()).headDigest()
+        case .archive: throw StoreError.archiveIsOutputOnly(reference.description)
         }
     }
 

@@ -30,7 +30,8 @@ package struct Builder: Sendable {
 
     package struct Outcome: Sendable {
         package var plan: ImagePlan
-        /// Where the image went, pinned: `REPO@sha256:…` or `oci:DIR@sha256:…`.
+        /// Where the image went, pinned: `REPO@sha256:…`, `oci:DIR@sha256:…` or an archive's
+        /// `docker-archive:DIR/NAME.tar:REPO:TAG@sha256:…`.
         package var reference: String
         package var action: Action
     }
@@ -43,11 +44,11 @@ package struct Builder: Sendable {
 
     /// Builds every spec, at most `parallel` at a time. A failed image does not stop the others.
     /// - Returns: one report per spec, sorted by name.
-    package func buildAll(_ specs: [ImageSpec], lock: LockFile, layouts: String?, createRepository: RepositoryCreation?, parallel: Int) async -> [Report] {
+    package func buildAll(_ specs: [ImageSpec], lock: LockFile, output: BuildOutput, createRepository: RepositoryCreation?, parallel: Int) async -> [Report] {
         // Errors are caught per image, so the map itself never throws.
         let reports: [Report] = (try? await BoundedConcurrency.map(specs, limit: parallel) { (spec: ImageSpec) -> Report in
             do {
-                return Report(name: spec.name, result: .success(try await build(spec, lock: lock, layouts: layouts, createRepository: createRepository)))
+                return Report(name: spec.name, result: .success(try await build(spec, lock: lock, output: output, createRepository: createRepository)))
             } catch {
                 return Report(name: spec.name, result: .failure(error))
             }
@@ -57,19 +58,22 @@ package struct Builder: Sendable {
 
     /// Builds one spec.
     /// - Parameters:
-    ///   - layouts: when set, write `DIR/NAME` layouts there instead of pushing to the targets.
-    package func build(_ spec: ImageSpec, lock: LockFile, layouts: String?, createRepository: RepositoryCreation?) async throws -> Outcome {
+    ///   - output: the spec's target, or a layout or archive per spec instead of pushing.
+    package func build(_ spec: ImageSpec, lock: LockFile, output: BuildOutput, createRepository: RepositoryCreation?) async throws -> Outcome {
         let plan = try await Planner(project: project).plan(spec, lock: lock)
         let entry = try project.lockedEntry(for: spec, in: lock)
-        let target: ImageReference = layouts.map { .layout(LayoutReference(directory: ($0 as NSString).appendingPathComponent(spec.name))) } ?? spec.target
+        let target = try output.target(for: spec)
         let pinned = ImagePlan.output(target, tag: plan.tag).pinned(plan.digest)
 
-        let current = try await TagReader(store: store).descriptors(of: target, tags: [plan.tag] + spec.tags).mapValues(\.digest)
-        if current[plan.tag] == plan.digest {
-            let stale = spec.tags.filter { current[$0] != plan.digest }
-            if stale.isEmpty { return Outcome(plan: plan, reference: pinned, action: .upToDate) }
-            try await TagReader(store: store).point(target, tags: stale, at: plan.derivation.root, bytes: plan.derivation.rootBytes)
-            return Outcome(plan: plan, reference: pinned, action: .retagged)
+        // An archive is written whole every time: there are no tags to compare.
+        if !target.isArchive {
+            let current = try await TagReader(store: store).descriptors(of: target, tags: [plan.tag] + spec.tags).mapValues(\.digest)
+            if current[plan.tag] == plan.digest {
+                let stale = spec.tags.filter { current[$0] != plan.digest }
+                if stale.isEmpty { return Outcome(plan: plan, reference: pinned, action: .upToDate) }
+                try await TagReader(store: store).point(target, tags: stale, at: plan.derivation.root, bytes: plan.derivation.rootBytes)
+                return Outcome(plan: plan, reference: pinned, action: .retagged)
+            }
         }
 
         var request = spec.request(base: try ImageReference(parsing: entry.pinned), output: ImagePlan.output(target, tag: plan.tag))
@@ -77,6 +81,7 @@ package struct Builder: Sendable {
         request.createRepository = createRepository
         request.expectedDigest = plan.digest
         request.lockedBase = entry.snapshot
+        request.archivePlatform = output.archivePlatform
         let result = try await Baker(store: store, progress: progress).bake(request)
         // The plan and the bake share one derivation, so this holds unless the registry served
         // other bytes for the locked base than the lock holds (which digest checks rule out).

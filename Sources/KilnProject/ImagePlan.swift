@@ -34,6 +34,9 @@ package struct ImagePlan: Sendable {
         switch target {
         case .layout(let layout): return .layout(LayoutReference(directory: layout.directory, tag: tag))
         case .registry(let registry): return .registry(registry.with(tag: tag))
+        case .archive(var archive):
+            archive.tag = tag
+            return .archive(archive)
         }
     }
 
@@ -42,6 +45,8 @@ package struct ImagePlan: Sendable {
         switch target {
         case .layout(let layout): return "oci:\(layout.directory)"
         case .registry(let registry): return registry.name
+        // Never a spec's target: archives are build's local outputs.
+        case .archive(let archive): return archive.description
         }
     }
 }

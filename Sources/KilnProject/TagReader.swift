@@ -42,5 +42,5 @@ struct TagReader: Sendable {
 
 extension ImageReference {
     var isLayout: Bool { if case .layout = self { true } else { false } }
-
+    var isArchive: Bool { if case .archive = self { true } else { false } }
 }

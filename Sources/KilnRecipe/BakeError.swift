@@ -12,6 +12,9 @@ public enum BakeError: Error, Equatable, CustomStringConvertible {
     case createRepositoryNeedsECR(String)
     case differsFromExpected(built: Digest, expected: Digest)
     case treeNotLocked(Digest)
+    case oneImageNeeded(output: String, available: [String])
+    case noImageForPlatform(what: String, requested: String, available: [String])
+    case platformAmbiguous(what: String, requested: String, matching: [String])
 
     public var description: String {
         switch self {
@@ -33,6 +36,12 @@ public enum BakeError: Error, Equatable, CustomStringConvertible {
             return "--create-repository needs an ECR output logged into with AWS credentials (not --username); \(output) is not one"
         case .treeNotLocked(let manifest):
             return "the lock has no skeleton (directories and symlinks) of base manifest \(manifest); run kiln lock"
+        case .oneImageNeeded(let output, let available):
+            return "\(output) holds one image, and there are \(available.count) platforms (\(available.joined(separator: ", "))): choose one with --platform"
+        case .noImageForPlatform(let what, let requested, let available):
+            return "\(what): no image for platform \(requested) (there are: \(available.isEmpty ? "none" : available.joined(separator: ", ")))"
+        case .platformAmbiguous(let what, let requested, let matching):
+            return "\(what): \(matching.count) images for platform \(requested) (\(matching.joined(separator: ", "))): name the variant"
         case .invalidSourceDateEpoch(let text):
             return "SOURCE_DATE_EPOCH '\(text)' must be a non-negative whole number of seconds"
         }

@@ -80,6 +80,7 @@ private struct SpecReader {
         do { base = try ImageReference(parsing: try string(baseNode, "base")) } catch let error as StoreError {
             throw fail(baseNode, "base", "\(error)")
         }
+        if case .archive = base { throw fail(baseNode, "base", "\(StoreError.archiveIsOutputOnly(base.description))") }
 
         guard let targetNode = field("target")?.node else { throw fail(root, "target", "missing (a repository or oci:DIR)") }
         let targetText = try string(targetNode, "target")
@@ -97,6 +98,9 @@ private struct SpecReader {
             guard layout.tag == nil, layout.digest == nil else {
                 throw fail(targetNode, "target", "must name a layout directory without tag; list tags under 'tags'")
             }
+        case .archive:
+            // An archive is a local artifact of one build (kiln build --output docker-archive:DIR).
+            throw fail(targetNode, "target", "must be a repository or oci:DIR, not an archive (kiln build --output docker-archive:DIR writes archives)")
         }
 
         var platforms = PlatformSelection.all

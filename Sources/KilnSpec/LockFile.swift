@@ -107,6 +107,7 @@ package struct LockFile: Equatable, Sendable {
             let pinnedDigest: Digest? = switch pinnedReference {
             case .layout(let layout): layout.digest
             case .registry(let registry): registry.digest
+            case .archive: nil
             }
             guard pinnedDigest == digest else {
                 throw fail("images.\(name).pinned: '\(pinned)' does not name the locked root \(digest) (edited by hand?); run kiln lock")

@@ -1,16 +1,22 @@
 import OCI
 
-/// Where an image lives: an OCI image layout on disk or a registry.
+/// Where an image lives: an OCI image layout on disk or a registry; or, as an output only, an
+/// image archive file.
 public enum ImageReference: Equatable, Sendable, CustomStringConvertible {
     case layout(LayoutReference)
     case registry(RegistryReference)
+    /// `docker-archive:FILE[:NAME:TAG]` or `oci-archive:FILE[:TAG]`: written, never read.
+    case archive(ArchiveReference)
 
-    /// Parses `oci:DIR[:TAG|@DIGEST]`, `docker://HOST/REPO[:TAG|@DIGEST]` or a bare registry
-    /// reference (`kong:2.6.0-alpine`, `ghcr.io/org/app@sha256:…`).
+    /// Parses `oci:DIR[:TAG|@DIGEST]`, `docker://HOST/REPO[:TAG|@DIGEST]`, a bare registry
+    /// reference (`kong:2.6.0-alpine`, `ghcr.io/org/app@sha256:…`), `docker-archive:FILE[:NAME:TAG]`
+    /// or `oci-archive:FILE[:TAG]`.
     /// - Throws: ``StoreError/invalidReference(_:reason:)`` naming the text.
     public init(parsing text: String) throws {
         if text.hasPrefix("oci:") {
             self = .layout(try LayoutReference(parsing: text))
+        } else if ArchiveReference.Format.allCases.contains(where: { text.hasPrefix($0.prefix) }) {
+            self = .archive(try ArchiveReference(parsing: text))
         } else if let scheme = text.range(of: "://"), !text.hasPrefix("docker://") {
             throw StoreError.invalidReference(text, reason: "unknown transport '\(text[..<scheme.lowerBound])'; \(Self.knownForms)")
         } else if !text.hasPrefix("docker://"), let transport = Self.unknownTransport(in: text) {
@@ -20,9 +26,9 @@ public enum ImageReference: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    static let knownForms = "use oci:DIR[:TAG], docker://HOST/REPO[:TAG] or HOST/REPO[:TAG]"
+    static let knownForms = "use oci:DIR[:TAG], docker://HOST/REPO[:TAG], HOST/REPO[:TAG], or for outputs docker-archive:FILE[:NAME:TAG] or oci-archive:FILE[:TAG]"
 
-    /// `WORD:` followed by nothing or by a path (`dockerd:/x`, `foo:`, `docker-archive:out.tar`)
+    /// `WORD:` followed by nothing or by a path (`dockerd:/x`, `foo:`, `docker-daemon:app`)
     /// names a transport kiln does not have; `kong:2.6`, `localhost:5000/app` are registry names.
     static func unknownTransport(in text: String) -> Substring? {
         guard let colon = text.firstIndex(of: ":") else { return nil }
@@ -30,7 +36,7 @@ public enum ImageReference: Equatable, Sendable, CustomStringConvertible {
         let rest = text[text.index(after: colon)...]
         guard let first = prefix.first, first.isLetter, first.isASCII, !prefix.contains("/"), !prefix.contains(".") else { return nil }
         // skopeo's and podman's transport names, which a user may well try.
-        if ["docker-archive", "oci-archive", "docker-daemon", "containers-storage", "dir", "ostree", "sif"].contains(prefix) { return prefix }
+        if ["docker-daemon", "containers-storage", "dir", "ostree", "sif"].contains(prefix) { return prefix }
         if rest.isEmpty || rest.hasPrefix("/") || rest.hasPrefix(".") || rest.hasPrefix("~") { return prefix }
         // A port: digits up to the next "/".
         let portPart = rest.prefix(while: { $0 != "/" })
@@ -45,6 +51,7 @@ public enum ImageReference: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .layout(let layout): return layout.description
         case .registry(let registry): return registry.description
+        case .archive(let archive): return archive.description
         }
     }
 }

@@ -11,6 +11,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case sizeMismatch(location: String, digest: Digest, expected: Int64, actual: Int64)
     case tooLarge(location: String, digest: Digest, limit: Int)
     case io(path: String, reason: String)
+    case notOneImage(location: String)
+    case archiveIsOutputOnly(String)
 
     public var description: String {
         switch self {
@@ -33,6 +35,10 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             return "blob \(digest) in \(location) is larger than the \(limit / (1024 * 1024)) MiB allowed for manifests and configs"
         case .io(let path, let reason):
             return "\(path): \(reason)"
+        case .notOneImage(let location):
+            return "\(location) holds one image, not an index; choose one platform with --platform"
+        case .archiveIsOutputOnly(let reference):
+            return "\(reference): kiln writes image archives but does not read them; read the image from an OCI layout (oci:DIR) or a registry"
         }
     }
 }

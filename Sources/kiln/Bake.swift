@@ -16,6 +16,12 @@ struct Bake: AsyncParsableCommand {
             of stored blocks written by kiln itself (--compression): the digest depends only on \
             the inputs, not on the machine's zlib. Prints the derived reference pinned by digest.
 
+            An archive output is one tar file, written whole or not at all, the same bytes for \
+            the same inputs: docker-archive:FILE[:NAME:TAG] is what docker load and podman load \
+            read (one image: pick a platform of a multi-platform base with --platform), \
+            oci-archive:FILE[:TAG] an OCI layout in a tar. Its config, and so the image ID, is \
+            the one every other output of the same bake has.
+
             Exit status: 0 done, 1 error (one line on stderr naming the culprit; nothing \
             half-written is left in the output), 64 bad usage.
 
@@ -71,7 +77,7 @@ struct Bake: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Modification time of the layer's entries: content (each file dated by its SHA-256 within 2025, so a web server's ETag and Last-Modified change with the content; directories and links 2025-01-01), epoch (every entry at SOURCE_DATE_EPOCH, else 0) or a number of seconds.", valueName: "content|epoch|SECONDS"))
     var mtime: String = "content"
 
-    @Option(help: ArgumentHelp("Where to write the derived image: a registry reference or an OCI layout.", valueName: "REF|oci:DIR[:TAG]"))
+    @Option(help: ArgumentHelp("Where to write the derived image: a registry reference, an OCI layout, or an archive to load and run locally: docker-archive:FILE[:NAME:TAG] (docker load, podman load; one platform) or oci-archive:FILE[:TAG].", valueName: "REF|oci:DIR[:TAG]|docker-archive:FILE[:NAME:TAG]|oci-archive:FILE[:TAG]"))
     var output: String
 
     @Option(help: ArgumentHelp("The org.opencontainers.image.base.name annotation: default the base's registry name (none for a layout); '' leaves it out. The same base reached by tag, by digest or from a layout otherwise gives different digests.", valueName: "NAME"))

@@ -13,14 +13,18 @@ struct BuildCommand: AsyncParsableCommand {
         discussion: """
             An image whose content tag already holds the planned digest is not rebuilt (one HEAD \
             per tag). Pushes the digests `kiln plan` prints. Prints NAME REF@sha256:... (built | \
-            up to date | retagged) per image; exit 1 if any image failed (the others still finish).
+            up to date | retagged) per image; exit 1 if any image failed (the others still finish). \
+            Archives (--output docker-archive:DIR or oci-archive:DIR) are always written anew.
             """
     )
 
     @OptionGroup var project: ProjectFlags
 
-    @Option(help: ArgumentHelp("Write OCI layouts DIR/NAME instead of pushing to the spec targets.", valueName: "oci:DIR"))
+    @Option(help: ArgumentHelp("Write OCI layouts DIR/NAME (oci:DIR), or archives DIR/NAME.tar to load and run locally (docker-archive:DIR for docker/podman load, named after the target with the content tag and the spec's tags; oci-archive:DIR), instead of pushing to the spec targets.", valueName: "oci:DIR|docker-archive:DIR|oci-archive:DIR"))
     var output: String?
+
+    @Option(help: ArgumentHelp("With --output docker-archive:DIR: the platform whose image each archive holds, for specs with several (a docker-archive holds one image; the build and its digest are unchanged).", valueName: "os/arch[/variant]"))
+    var platform: String?
 
     @Option(help: ArgumentHelp("Images built at the same time.", valueName: "N"))
     var parallel: Int = 2
@@ -38,7 +42,17 @@ struct BuildCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
-        if let output, !output.hasPrefix("oci:") { throw ValidationError("--output must be oci:DIR") }
+        _ = try buildOutput()
+    }
+
+    private func buildOutput() throws -> BuildOutput {
+        do {
+            return try BuildOutput(parsing: output, platform: try platform.map(Platform.init(parsing:)))
+        } catch let error as BuildOutputError {
+            throw ValidationError(error.description)
+        } catch let error as OCIError {
+            throw ValidationError("--platform: \(error)")
+        }
     }
 
     func run() async throws {
@@ -57,12 +71,12 @@ struct BuildCommand: AsyncParsableCommand {
                 throw ValidationError("--username needs the specs' targets to be on one registry (they are on \(targetRegistries.count))")
             }
             let progress = TransferProgress.forStandardError(quiet: transport.quiet)
-            let layouts = output.map { String($0.dropFirst(4)) }
+            let buildOutput = try buildOutput()
             let creation = createRepository ? RepositoryCreation(tagMutability: tagMutability.rawValue) : nil
             // One store for every image: each registry is probed and authenticated once.
             let reports = try await withRunStore(transport.options(outputRegistry: targetRegistries.first)) { store in
                 await Builder(project: project, store: store, progress: progress)
-                    .buildAll(specs, lock: lock, layouts: layouts, createRepository: creation, parallel: parallel)
+                    .buildAll(specs, lock: lock, output: buildOutput, createRepository: creation, parallel: parallel)
             }
             var failed = false
             var objects: [(key: String, value: JSONValue)] = []

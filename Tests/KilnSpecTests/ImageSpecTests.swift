@@ -62,6 +62,9 @@ import KilnRecipe
         #expect(error("base: Kong\ntarget: oci:out\n").hasPrefix("images/x.yaml:1: base: invalid image reference 'Kong'"))
         #expect(error("base: kong\ntarget: ghcr.io/org/app:v1\n") == "images/x.yaml:2: target: must name a repository without tag or digest; list tags under 'tags'")
         #expect(error("base: kong\ntarget: oci:out\ntags: ['bad tag']\n") == "images/x.yaml:3: tags: 'bad tag' is not a valid tag")
+        // Archives are build's local outputs (--output docker-archive:DIR), never a spec's base or target.
+        #expect(error("base: kong\ntarget: docker-archive:out.tar\n").hasPrefix("images/x.yaml:2: target: must be a repository or oci:DIR, not an archive"))
+        #expect(error("base: oci-archive:in.tar\ntarget: oci:out\n").hasPrefix("images/x.yaml:1: base: oci-archive:in.tar: kiln writes image archives but does not read them"))
         #expect(error("base: [kong\n").hasPrefix("images/x.yaml: not valid YAML"))
     }
 

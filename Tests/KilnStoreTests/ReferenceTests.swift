@@ -57,4 +57,27 @@ import Testing
         #expect(throws: StoreError.self) { try ImageReference(parsing: "s3://bucket/x") }
         #expect(throws: StoreError.self) { try ImageReference(parsing: "oci:/x:bad tag") }
     }
+
+    @Test(arguments: [
+        ("docker-archive:out.tar", ArchiveReference(format: .docker, path: "out.tar")),
+        ("docker-archive:/tmp/a/out.tar:app:dev", ArchiveReference(format: .docker, path: "/tmp/a/out.tar", name: "app", tag: "dev")),
+        ("docker-archive:out.tar:localhost:5000/team/app:1.0", ArchiveReference(format: .docker, path: "out.tar", name: "localhost:5000/team/app", tag: "1.0")),
+        ("oci-archive:out.tar", ArchiveReference(format: .oci, path: "out.tar")),
+        ("oci-archive:/tmp/a:b/out.tar:v1", ArchiveReference(format: .oci, path: "/tmp/a:b/out.tar", tag: "v1")),
+        ("oci-archive:/tmp/a:b/out.tar", ArchiveReference(format: .oci, path: "/tmp/a:b/out.tar")),
+    ])
+    func parsesArchiveReferences(_ text: String, expected: ArchiveReference) throws {
+        #expect(try ImageReference(parsing: text) == .archive(expected))
+        // What is printed parses back to the same reference.
+        #expect(expected.description == text)
+    }
+
+    @Test(arguments: [
+        "docker-archive:", "docker-archive::app:1", "docker-archive:out.tar:app", "docker-archive:out.tar:App:1",
+        "docker-archive:a:b.tar:app:1", "docker-archive:out.tar:app:1@\(digest)", "docker-archive:out.tar:app:bad tag",
+        "docker-archive:out.tar:docker://app:1", "oci-archive:", "oci-archive::v1", "oci-archive:out.tar:bad tag",
+    ])
+    func rejectsMalformedArchiveReferences(_ text: String) {
+        #expect(throws: StoreError.self) { try ImageReference(parsing: text) }
+    }
 }

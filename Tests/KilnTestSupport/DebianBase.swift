@@ -21,7 +21,7 @@ public enum DebianBase {
 /// a layer's directory entries over the base's exactly as a production runtime does; vfs copies
 /// each layer onto the one below and hides those bugs) and runc (crun and the default ulimits
 /// fail on these machines).
-public final class Podman: @unchecked Sendable {
+public final class OverlayPodman: @unchecked Sendable {
     public let directory: TemporaryDirectory
     private let environment: [String: String]
 
@@ -63,17 +63,23 @@ public final class Podman: @unchecked Sendable {
         try self(["run", "--rm"] + Self.runFlags + [image] + command)
     }
 
-    /// `podman run -d`: returns the container's id. Its output goes to a file, not a pipe: the
-    /// container's monitor (conmon) inherits podman's descriptors and would hold a pipe open.
-    public func start(_ image: String, _ command: [String] = []) throws -> String {
-        let output = directory("start-\(UUID().uuidString).out")
-        let arguments = ["podman", "--runtime", "runc", "--cgroup-manager", "cgroupfs", "--events-backend", "file", "run", "-d"] + Self.runFlags + [image] + command
-        let quoted = arguments.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
-        let result = try KilnTestSupport.run("/bin/sh", ["-c", "\(quoted) >'\(output)' 2>&1 </dev/null"], environment: environment)
-        let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
-        guard result.status == 0 else { throw TestFailure("podman run -d \(image): \(text)") }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
+    /// Runs a server container for at most `seconds` on another thread (its own Cmd), while the
+    /// caller talks to it; `wait()` on the result joins it. Not `run -d`: the container's
+    /// monitor would inherit and hold the test's pipes.
+    public func serve(_ image: String, seconds: Int) -> () -> ProcessResult? {
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox()
+        Thread.detachNewThread {
+            box.value = try? self(["run", "--rm", "--timeout", String(seconds)] + Self.runFlags + [image])
+            done.signal()
+        }
+        return {
+            done.wait()
+            return box.value
+        }
     }
+
+    private final class ResultBox: @unchecked Sendable { var value: ProcessResult? }
 
     private static let runFlags = ["--network", "host", "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
 }

@@ -7,16 +7,7 @@ import Testing
 /// base's symlinks, into its directories, keeping their attributes.
 @Suite struct OverlayPlacementTests {
     private func scan(_ overlays: [Overlay], removals: [String] = []) throws -> [String] {
-        try OverlayScanner().scan(overlays: overlays, removals: removals.map { try ImagePath(absolute: $0) }, base: BaseTreeTests.debian).map { entry in
-            let kind: String
-            switch entry.kind {
-            case .directory: kind = "d"
-            case .file: kind = "f"
-            case .symlink(let target): kind = "l->\(target)"
-            case .whiteout: kind = "w"
-            }
-            return "\(entry.path) \(kind) \(String(entry.mode, radix: 8)) \(entry.owner)"
-        }
+        try OverlayScanner().scan(overlays: overlays, removals: removals.map { try ImagePath(absolute: $0) }, base: BaseTreeTests.debian).map(\.summary)
     }
 
     @Test func aDestinationThroughABaseSymlinkIsWrittenWhereTheLinkLeads() throws {

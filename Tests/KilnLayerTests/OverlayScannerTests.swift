@@ -8,18 +8,7 @@ import Testing
         try OverlayScanner().scan(overlays: overlays, removals: removals.map { try ImagePath(absolute: $0) })
     }
 
-    private func summary(_ entries: [LayerEntry]) -> [String] {
-        entries.map { entry in
-            let kind: String
-            switch entry.kind {
-            case .directory: kind = "d"
-            case .file: kind = "f"
-            case .symlink(let target): kind = "l->\(target)"
-            case .whiteout: kind = "w"
-            }
-            return "\(entry.path) \(kind) \(String(entry.mode, radix: 8)) \(entry.owner)"
-        }
-    }
+    private func summary(_ entries: [LayerEntry]) -> [String] { entries.map(\.summary) }
 
     @Test func directoryOverlayIsSortedWithParentsAndDefaults() throws {
         let dir = try TemporaryDirectory()

@@ -68,13 +68,7 @@ struct LayerChangesCache: Sendable {
     let directory: String?
 
     static var `default`: LayerChangesCache {
-        let environment = ProcessInfo.processInfo.environment
-        if let directory = environment["KILN_CACHE_DIR"] {
-            return LayerChangesCache(directory: directory.isEmpty ? nil : "\(directory)/layer-changes")
-        }
-        if let cache = environment["XDG_CACHE_HOME"], !cache.isEmpty { return LayerChangesCache(directory: "\(cache)/kiln/layer-changes") }
-        guard let home = environment["HOME"], !home.isEmpty else { return LayerChangesCache(directory: nil) }
-        return LayerChangesCache(directory: "\(home)/.cache/kiln/layer-changes")
+        LayerChangesCache(directory: CacheDirectory.current.map { "\($0)/layer-changes" })
     }
 
     private func file(_ digest: Digest) -> String? {

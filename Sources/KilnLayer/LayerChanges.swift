@@ -49,10 +49,6 @@ extension BaseTree {
         var nodes = self.nodes
         var users = self.users
         var groups = self.groups
-        func removeBelow(_ key: [UInt8]) {
-            let prefix = key + [UInt8(ascii: "/")]
-            nodes = nodes.filter { !$0.key.starts(with: prefix) }
-        }
         func dropsUserDatabase(_ path: ImagePath) {
             if LayerChanges.passwdPath.isWithin(path) { users = [:] }
             if LayerChanges.groupPath.isWithin(path) { groups = [:] }
@@ -74,22 +70,20 @@ extension BaseTree {
             }
         }
         if !deleted.isEmpty || !emptied.isEmpty {
-            nodes = nodes.filter { entry in
-                if deleted.contains(entry.key) { return false }
-                if emptied.contains([]) { return false }
-                for (index, byte) in entry.key.enumerated() where byte == UInt8(ascii: "/") {
-                    let ancestor = Array(entry.key[..<index])
-                    if deleted.contains(ancestor) || emptied.contains(ancestor) { return false }
-                }
-                return true
-            }
+            nodes = nodes.filter { !deleted.contains($0.key) && !Self.hasAncestor(of: $0.key, in: deleted.union(emptied)) }
         }
+        // Directories this layer replaces with something else: what the lower layers held below
+        // them goes, in one pass at the end (not one pass over every node per replacement, which
+        // a hostile layer could make quadratic).
+        var replaced: Set<[UInt8]> = []
+        var added: Set<[UInt8]> = []
         for (path, change) in layer.changes where !path.isRoot {
             // An entry below a path that is not a directory (yet): an overlay file system shows
             // a directory there, as podman's storage does, created as a runtime would create it.
             for ancestor in path.ancestors {
                 if case .directory? = nodes[ancestor.key] { continue }
                 nodes[ancestor.key] = .directory(mode: 0o755, owner: .root)
+                added.insert(ancestor.key)
                 dropsUserDatabase(ancestor)
             }
             let wasDirectory: Bool
@@ -97,12 +91,14 @@ extension BaseTree {
             switch change {
             case .directory(let mode, let owner):
                 nodes[path.key] = .directory(mode: mode, owner: owner)
+                added.insert(path.key)
             case .symlink(let target):
-                if wasDirectory { removeBelow(path.key) }
+                if wasDirectory { replaced.insert(path.key) }
                 nodes[path.key] = .symlink(target: target)
+                added.insert(path.key)
                 dropsUserDatabase(path)
             case .other:
-                if wasDirectory { removeBelow(path.key) }
+                if wasDirectory { replaced.insert(path.key) }
                 nodes[path.key] = nil
                 // The layer's own text of the file, if it has one, is taken below.
                 dropsUserDatabase(path)
@@ -110,8 +106,20 @@ extension BaseTree {
                 continue
             }
         }
+        if !replaced.isEmpty {
+            nodes = nodes.filter { added.contains($0.key) || !Self.hasAncestor(of: $0.key, in: replaced) }
+        }
         if let text = layer.passwd { users = UserDatabase.users(in: text) }
         if let text = layer.group { groups = UserDatabase.groups(in: text) }
         return BaseTree(nodes: nodes, users: users, groups: groups)
+    }
+
+    /// Whether a proper ancestor of `key` (the root included) is in `set`.
+    private static func hasAncestor(of key: [UInt8], in set: Set<[UInt8]>) -> Bool {
+        if set.contains([]) { return true }
+        for (index, byte) in key.enumerated() where byte == UInt8(ascii: "/") && set.contains(Array(key[..<index])) {
+            return true
+        }
+        return false
     }
 }

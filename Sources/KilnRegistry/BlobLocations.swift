@@ -31,11 +31,7 @@ public final class BlobLocations: @unchecked Sendable {
 
     /// `$KILN_CACHE_DIR/blob-locations.json`, else under `$XDG_CACHE_HOME/kiln` or `~/.cache/kiln`.
     public static var defaultFile: String? {
-        let environment = ProcessInfo.processInfo.environment
-        if let directory = environment["KILN_CACHE_DIR"] { return directory.isEmpty ? nil : "\(directory)/blob-locations.json" }
-        if let cache = environment["XDG_CACHE_HOME"], !cache.isEmpty { return "\(cache)/kiln/blob-locations.json" }
-        guard let home = environment["HOME"], !home.isEmpty else { return nil }
-        return "\(home)/.cache/kiln/blob-locations.json"
+        CacheDirectory.current.map { "\($0)/blob-locations.json" }
     }
 
     /// Repositories of `registry` known to hold `digest`, most recent first.

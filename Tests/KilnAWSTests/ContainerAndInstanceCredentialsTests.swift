@@ -87,7 +87,10 @@ import Testing
         } catch let error as AWSError {
             #expect("\(error)".hasSuffix("EC2 instance metadata at \(closed))"), "\(error)")
         }
-        #expect(Date().timeIntervalSince(start) < 5)
+        // A bound against waiting out connect timeouts and retries, not a speed test: a refused
+        // connection fails at once, but the suite now runs podman and mmdebstrap beside it, and
+        // 5 s was once exceeded (9.9 s) on a loaded 2-core machine.
+        #expect(Date().timeIntervalSince(start) < 20)
     }
 }
 

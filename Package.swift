@@ -14,6 +14,7 @@ import PackageDescription
 //                                    (knows no ECR: the destination preparation step comes from KilnAWS via the CLI)
 //   KilnSpec    -> KilnRecipe, KilnLayer   images/*.yaml and kiln.lock (no NIO: fuzzed)
 //   KilnProject -> KilnSpec, KilnBake      lock, plan, build, verify
+//   KilnDocker  -> KilnBake          `kiln docker`: the Docker CLI subset the AWS CDK runs
 //   kiln        -> KilnBake          thin CLI on swift-argument-parser
 let package = Package(
     name: "kiln",
@@ -91,10 +92,14 @@ let package = Package(
             name: "KilnProject",
             dependencies: ["KilnSpec", "KilnRecipe", "KilnBake", "KilnLayer", "KilnRegistry", "KilnStore", "OCI"]
         ),
+        .target(
+            name: "KilnDocker",
+            dependencies: ["KilnBake", "KilnRecipe", "KilnLayer", "KilnRegistry", "KilnStore", "OCI"]
+        ),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnBake", "KilnRecipe", "KilnAWS", "KilnProject", "KilnSpec", "KilnStore", "KilnLayer", "KilnRegistry", "OCI",
+                "KilnBake", "KilnRecipe", "KilnAWS", "KilnProject", "KilnSpec", "KilnStore", "KilnLayer", "KilnRegistry", "KilnDocker", "OCI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

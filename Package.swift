@@ -127,6 +127,7 @@ let package = Package(
         ),
         .testTarget(name: "KilnSpecTests", dependencies: ["KilnSpec", "KilnRecipe", "KilnLayer", "KilnStore", "OCI", "KilnTestSupport"]),
         .testTarget(name: "KilnProjectTests", dependencies: ["KilnProject", "KilnTestSupport", "OCI", "kiln"]),
+        .testTarget(name: "KilnDockerTests", dependencies: ["KilnDocker", "KilnStore", "OCI", "KilnTestSupport", "kiln"]),
         .testTarget(name: "KilnAWSTests", dependencies: ["KilnAWS", "KilnCrypto", "KilnTestSupport"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(

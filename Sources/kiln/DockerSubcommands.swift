@@ -103,3 +103,17 @@ struct DockerLoginCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct DockerImagesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "images", abstract: "List the store's images (docker images).")
+
+    @ParentCommand var docker: DockerCommand
+    @Option(name: [.short, .long], help: ArgumentHelp("Only names matching reference=PATTERN.", valueName: "reference=PATTERN")) var filter: [String] = []
+    @Option(help: ArgumentHelp("A Go template of {{.Repository}}, {{.Tag}}, {{.ID}}, {{.Digest}}.", valueName: "TEMPLATE")) var format: String?
+
+    func run() async throws {
+        try await reportingErrors {
+            for line in try DockerImageList.lines(in: try docker.context().images, filters: filter, format: format) { print(line) }
+        }
+    }
+}

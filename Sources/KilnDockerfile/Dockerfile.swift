@@ -47,8 +47,9 @@ struct DockerfileParser {
     }
 
     mutating func parse(_ text: String) throws -> Dockerfile {
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        if text.hasSuffix("\n") { lines.removeLast() }
+        // Split on the scalar: "\r\n" is one Character in Swift and would not split.
+        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
+        if text.unicodeScalars.last == "\n" { lines.removeLast() }
         if let first = lines.first, first.unicodeScalars.first == "\u{FEFF}" { lines[0] = String(String.UnicodeScalarView(first.unicodeScalars.dropFirst())) }
         var instructions: [DockerfileInstruction] = []
         var index = 0

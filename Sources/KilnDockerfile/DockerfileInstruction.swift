@@ -14,6 +14,11 @@ public struct DockerfileInstruction: Sendable, Equatable {
     public struct Heredoc: Sendable, Equatable {
         public var name: String
         public var content: String
+
+        public init(name: String, content: String) {
+            self.name = name
+            self.content = content
+        }
     }
 
     /// The instruction in upper case: `COPY`, `ENV`.

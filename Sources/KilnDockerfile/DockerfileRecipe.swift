@@ -11,6 +11,12 @@ public struct DockerfileBase: Sendable, Equatable {
     public var platform: String?
     /// The line of FROM.
     public var line: Int
+    public init(image: String, platform: String?, line: Int) {
+        self.image = image
+        self.platform = platform
+        self.line = line
+    }
+
     /// `FROM scratch`: an empty base.
     public var isScratch: Bool { image == "scratch" }
 }
@@ -79,6 +85,14 @@ public struct DockerfileArchive: Sendable, Equatable {
     public var owner: OwnerSpec?
     /// `--chmod`.
     public var mode: UInt32?
+
+    public init(source: String, format: ArchiveProbe.Format, destination: ImagePath, owner: OwnerSpec?, mode: UInt32?) {
+        self.source = source
+        self.format = format
+        self.destination = destination
+        self.owner = owner
+        self.mode = mode
+    }
 }
 
 /// One COPY or ADD, resolved against the build context.

@@ -436,7 +436,7 @@ private struct Evaluation {
         var step = DockerfileCopy(instruction: instruction.keyword, line: instruction.line, overlays: [], archives: [])
         for source in found {
             if unpack, !source.isDirectory, let format = context.archiveFormat(source) {
-                step.archives.append(DockerfileArchive(source: source.path, format: format, destination: destination, owner: owner, mode: mode))
+                step.archives.append(DockerfileArchive(source: source.path, format: format, destination: destination, owner: owner, mode: mode, line: instruction.line))
                 continue
             }
             var excluding: Set<String> = []

@@ -85,8 +85,11 @@ public struct DockerfileArchive: Sendable, Equatable {
     public var owner: OwnerSpec?
     /// `--chmod`.
     public var mode: UInt32?
+    /// ADD's line.
+    public var line: Int
 
-    public init(source: String, format: ArchiveProbe.Format, destination: ImagePath, owner: OwnerSpec?, mode: UInt32?) {
+    public init(source: String, format: ArchiveProbe.Format, destination: ImagePath, owner: OwnerSpec?, mode: UInt32?, line: Int) {
+        self.line = line
         self.source = source
         self.format = format
         self.destination = destination
@@ -122,4 +125,17 @@ public struct DockerfileRecipe: Sendable, Equatable {
     public var overlays: [Overlay] { copies.flatMap(\.overlays) }
     /// Every archive ADD unpacks.
     public var archives: [DockerfileArchive] { copies.flatMap(\.archives) }
+
+    /// For a builder that does not unpack archives: the first one ADD would unpack, refused in
+    /// one line naming it (`Dockerfile:4: ADD: unpacking the local archive 'app.tgz' is not
+    /// supported; unpack it into the build context and COPY the directory`).
+    /// - Parameters:
+    ///   - path: the Dockerfile as the user named it.
+    ///   - context: names the archive relative to the build context.
+    public func refuseArchives(path: String, context: BuildContext) throws {
+        guard let archive = archives.first else { return }
+        let name = archive.source.hasPrefix(context.root + "/") ? String(archive.source.dropFirst(context.root.count + 1)) : archive.source
+        throw DockerfileError(file: path, line: archive.line, instruction: "ADD",
+                              message: "unpacking the local archive '\(name)' (\(archive.format.rawValue)) is not supported; unpack it into the build context and COPY the directory")
+    }
 }

@@ -322,7 +322,9 @@ import Testing
         #expect(tar.terminationStatus == 0)
         let build = try BuildContext(directory: dir.path)
         let recipe = try evaluate("FROM x\nADD bundle.bin not-an-archive.tar.gz /opt/\nCOPY bundle.bin /keep/\nADD --unpack=false bundle.bin /raw/\n", in: build)
-        #expect(recipe.archives == [DockerfileArchive(source: real(dir("bundle.bin")), format: .gzip, destination: try ImagePath(absolute: "/opt"), owner: nil, mode: nil)])
+        #expect(recipe.archives == [DockerfileArchive(source: real(dir("bundle.bin")), format: .gzip, destination: try ImagePath(absolute: "/opt"), owner: nil, mode: nil, line: 2)])
+        let refusal = #expect(throws: DockerfileError.self) { try recipe.refuseArchives(path: "Dockerfile", context: build) }
+        #expect(refusal?.description == "Dockerfile:2: ADD: unpacking the local archive 'bundle.bin' (gzip) is not supported; unpack it into the build context and COPY the directory")
         #expect(overlays(recipe, relativeTo: dir.path) == ["not-an-archive.tar.gz -> /opt/", "bundle.bin -> /keep/", "bundle.bin -> /raw/"])
     }
 }

@@ -8,6 +8,7 @@ import PackageDescription
 //   KilnLayer   -> OCI, CArchive     overlay tree -> deterministic tar (+gzip/zstd)
 //   KilnStore   -> OCI, KilnLayer    image sources/destinations, references, the OCI layout, image archives (KilnLayer's tar writer)
 //   KilnRecipe  -> KilnStore         what a bake is asked to do: config edits, platforms, locked base documents
+//   KilnDockerfile -> KilnRecipe, KilnLayer   the Dockerfile subset: parser, variable expansion, .dockerignore, evaluation (no NIO: fuzzed)
 //   KilnRegistry -> KilnStore        the registry over HTTP (AsyncHTTPClient): auth, retries, streaming
 //   KilnAWS     -> KilnRegistry      ECR on top: SigV4, AWS credential chain, ECR API
 //   KilnBake    -> KilnRegistry, KilnLayer, KilnRecipe   one ImageStore per run; resolve base -> build layer -> mutate -> write
@@ -51,6 +52,9 @@ let package = Package(
         // What a bake is asked to do, with no transport: config edits, platforms, a base's
         // locked documents. Specs and the lock parse into these without NIO (fast fuzz builds).
         .target(name: "KilnRecipe", dependencies: ["OCI", "KilnStore", "KilnLayer"]),
+        // The Dockerfile subset that only adds files and edits the config: parsed and evaluated
+        // into overlays and config edits for the bake. No transport (fuzzed).
+        .target(name: "KilnDockerfile", dependencies: ["OCI", "KilnRecipe", "KilnLayer"]),
         .target(
             name: "KilnRegistry",
             dependencies: [
@@ -109,7 +113,7 @@ let package = Package(
         .target(name: "CFuzzDriver", path: "Fuzz/CDriver"),
         .executableTarget(
             name: "kiln-fuzz",
-            dependencies: ["OCI", "KilnStore", "KilnLayer", "KilnSpec", "CFuzzDriver"],
+            dependencies: ["OCI", "KilnStore", "KilnLayer", "KilnSpec", "KilnDockerfile", "CFuzzDriver"],
             path: "Fuzz/Sources"
         ),
         // Helpers shared by the test targets: temp dirs, running peers, peer-built base images.
@@ -129,6 +133,7 @@ let package = Package(
         .testTarget(name: "KilnProjectTests", dependencies: ["KilnProject", "KilnTestSupport", "OCI", "kiln"]),
         .testTarget(name: "KilnDockerTests", dependencies: ["KilnDocker", "KilnStore", "OCI", "KilnTestSupport", "kiln"]),
         .testTarget(name: "KilnAWSTests", dependencies: ["KilnAWS", "KilnCrypto", "KilnTestSupport"]),
+        .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile", "KilnRecipe", "KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(
             name: "KilnBakeTests",

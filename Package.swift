@@ -15,7 +15,7 @@ import PackageDescription
 //                                    (knows no ECR: the destination preparation step comes from KilnAWS via the CLI)
 //   KilnSpec    -> KilnRecipe, KilnLayer   images/*.yaml and kiln.lock (no NIO: fuzzed)
 //   KilnProject -> KilnSpec, KilnBake      lock, plan, build, verify
-//   KilnDocker  -> KilnBake          `kiln docker`: the Docker CLI subset the AWS CDK runs
+//   KilnDocker  -> KilnBake, KilnDockerfile   `kiln docker`: the Docker CLI subset the AWS CDK runs
 //   kiln        -> KilnBake          thin CLI on swift-argument-parser
 let package = Package(
     name: "kiln",
@@ -98,7 +98,7 @@ let package = Package(
         ),
         .target(
             name: "KilnDocker",
-            dependencies: ["KilnBake", "KilnRecipe", "KilnLayer", "KilnRegistry", "KilnStore", "OCI"]
+            dependencies: ["KilnBake", "KilnDockerfile", "KilnRecipe", "KilnLayer", "KilnRegistry", "KilnStore", "OCI"]
         ),
         .executableTarget(
             name: "kiln",

@@ -1,31 +1,43 @@
 import KilnBake
+import KilnDockerfile
 import KilnLayer
 import KilnRecipe
 import KilnStore
 import OCI
 
-/// `docker build`, once the Dockerfile is read: the base (one platform's manifest, as Docker
-/// builds), the overlays of its COPY and ADD steps and its config edits, baked into the store
-/// under each name. The result depends on the Dockerfile, the context's file contents and the
-/// base's digest only (files are dated by their content, not their mtimes).
+/// `docker build` over a parsed Dockerfile: the base pinned to one platform's manifest (as
+/// Docker builds), the Dockerfile evaluated against the base's config and the context, and
+/// its COPY and ADD overlays and config edits baked into the store under each name. The result
+/// depends on the Dockerfile, the context's file contents and the base's digest only (files
+/// are dated by their content, not their mtimes).
 package struct DockerBuild {
-    /// What the Dockerfile asks for.
-    package struct Input {
-        package var base: RegistryReference
-        /// FROM --platform or `--platform`; `nil`: the building machine's, as Docker does.
+    /// What `docker build` was given.
+    package struct Request {
+        package var dockerfile: Dockerfile
+        package var context: BuildContext
+        package var buildArgs: [String: String]
+        /// `--platform`; `nil`: FROM --platform, else the building machine's, as Docker does.
         package var platform: Platform?
-        package var overlays: [Overlay]
-        package var edits: ConfigEdits
-        /// Where errors about the base point (the Dockerfile and the FROM line).
-        package var fromLocation: String
+        /// `--target`: must name the Dockerfile's only stage.
+        package var target: String?
+        package var names: [DockerImageName]
 
-        package init(base: RegistryReference, platform: Platform?, overlays: [Overlay], edits: ConfigEdits, fromLocation: String) {
-            self.base = base
+        package init(dockerfile: Dockerfile, context: BuildContext, buildArgs: [String: String], platform: Platform?, target: String?, names: [DockerImageName]) {
+            self.dockerfile = dockerfile
+            self.context = context
+            self.buildArgs = buildArgs
             self.platform = platform
-            self.overlays = overlays
-            self.edits = edits
-            self.fromLocation = fromLocation
+            self.target = target
+            self.names = names
         }
+    }
+
+    /// What was built: Docker's image ID is the config's digest.
+    package struct Built {
+        package var manifest: Descriptor
+        package var config: Descriptor
+        /// The Dockerfile's warnings (`Dockerfile:3: ...`), for standard error.
+        package var warnings: [String]
     }
 
     let images: DockerImageStore
@@ -47,35 +59,50 @@ package struct DockerBuild {
         #endif
     }
 
-    /// - Returns: the image's manifest and config descriptors (Docker's image ID is the
-    ///   config's digest).
-    package func build(_ input: Input, names: [DockerImageName]) async throws -> (manifest: Descriptor, config: Descriptor) {
-        guard let name = names.first else { throw DockerError.unsupportedFlag("build without --tag", reason: "kiln docker keeps images by name; give --tag NAME[:TAG]") }
-        let base = try await pinnedBase(input)
-        var request = BakeRequest(base: .registry(base), output: .layout(LayoutReference(directory: images.directory, tag: name.description)), overlays: input.overlays, edits: input.edits)
-        request.additionalTags = names.dropFirst().map(\.description)
-        let destination = DockerStoreDestination(images: images, name: name, base: base)
-        let result = try await Baker(store: store, progress: progress).bake(request, into: destination)
+    package func build(_ request: DockerBuild.Request) async throws -> Built {
+        guard let name = request.names.first else { throw DockerError.unsupportedFlag("build without --tag", reason: "kiln docker keeps images by name; give --tag NAME[:TAG]") }
+        let dockerfile = request.dockerfile
+        let platforms = DockerfilePlatforms(target: request.platform ?? Self.hostPlatform, build: Self.hostPlatform)
+        let from = try dockerfile.base(buildArgs: request.buildArgs, platforms: platforms)
+        func fail(_ message: String) -> DockerfileError { DockerfileError(file: dockerfile.path, line: from.line, instruction: "FROM", message: message) }
+        if let target = request.target, target != stageName(of: dockerfile) {
+            throw DockerError.unsupportedFlag("--target \(target)", reason: "the Dockerfile has one stage\(stageName(of: dockerfile).map { ", '\($0)'" } ?? ", unnamed")")
+        }
+        guard !from.isScratch else { throw fail("FROM scratch: kiln adds a layer to a base image; name one") }
+        let reference: RegistryReference
+        do { reference = try RegistryReference(parsing: from.image) } catch { throw fail("\(error)") }
+        let wanted = try from.platform.map { try Platform(parsing: $0) } ?? platforms.target
+        let (base, config) = try await pinnedBase(reference, platform: wanted, what: "\(reference) (\(dockerfile.path):\(from.line))")
+        let recipe = try dockerfile.evaluate(context: request.context, baseConfig: DockerfileBaseConfig(imageConfig: config), buildArgs: request.buildArgs, platforms: platforms)
+        try recipe.refuseArchives(path: dockerfile.path, context: request.context)
+
+        var bake = BakeRequest(base: .registry(base), output: .layout(LayoutReference(directory: images.directory, tag: name.description)), overlays: recipe.overlays, edits: recipe.edits)
+        bake.additionalTags = request.names.dropFirst().map(\.description)
+        let result = try await Baker(store: store, progress: progress).bake(bake, into: DockerStoreDestination(images: images, name: name, base: base))
         // Read by digest, not by name: a concurrent build may already have moved the name.
         let pinned = VerifyingSource(OCILayout(LayoutReference(directory: images.directory, digest: result.digest), layersMayBeElsewhere: true), location: "kiln docker image '\(name)'")
         let descriptor = try await pinned.resolve()
         let manifest = try ImageManifest(raw: try await pinned.fetch(descriptor), descriptorMediaType: descriptor.mediaType, what: "manifest \(result.digest) of kiln docker image '\(name)'")
-        return (manifest.descriptor, manifest.config)
+        return Built(manifest: manifest.descriptor, config: manifest.config, warnings: recipe.warnings.map(\.description))
     }
 
-    /// The base pinned to the one manifest Docker would build on: the platform's of an index;
-    /// a base with ONBUILD triggers is refused (they would run build steps kiln cannot run).
-    private func pinnedBase(_ input: Input) async throws -> RegistryReference {
-        let source = try store.source(.registry(input.base))
+    /// `FROM image AS name`'s name.
+    private func stageName(of dockerfile: Dockerfile) -> String? {
+        guard let from = dockerfile.instructions.first(where: { $0.keyword == "FROM" }), from.arguments.count == 3,
+              from.arguments[1].lowercased() == "as" else { return nil }
+        return from.arguments[2]
+    }
+
+    /// The base pinned to the one manifest Docker would build on (the platform's of an index),
+    /// and that image's config.
+    private func pinnedBase(_ reference: RegistryReference, platform wanted: Platform, what: String) async throws -> (RegistryReference, JSONValue) {
+        let source = try store.source(.registry(reference))
         let root = try await source.resolve()
-        let wanted = input.platform ?? Self.hostPlatform
-        let what = "\(input.base) (\(input.fromLocation))"
         var manifestDescriptor = root
         switch try ManifestKind(raw: try await source.fetch(root), descriptorMediaType: root.mediaType.isEmpty ? nil : root.mediaType, what: "manifest \(root.digest) of \(what)") {
         case .index(let index):
             let images = index.manifests.filter(\.isBakeableImage)
-            let matching = images.filter { $0.platform.map(wanted.matches) ?? false }
-            guard let chosen = matching.first else {
+            guard let chosen = images.first(where: { $0.platform.map(wanted.matches) ?? false }) else {
                 throw BakeError.noImageForPlatform(what: what, requested: wanted.description, available: images.map { $0.platform?.description ?? "unknown" })
             }
             manifestDescriptor = chosen
@@ -84,9 +111,6 @@ package struct DockerBuild {
         }
         let manifest = try ImageManifest(raw: try await source.fetch(manifestDescriptor), descriptorMediaType: manifestDescriptor.mediaType, what: "manifest \(manifestDescriptor.digest) of \(what)")
         let config = try JSONValue(parsing: try await source.fetch(manifest.config), what: "config \(manifest.config.digest) of \(what)")
-        if let triggers = config["config"]?["OnBuild"]?.arrayValue, !triggers.isEmpty {
-            throw DockerError.onBuildTriggers(base: input.base.description, location: input.fromLocation, count: triggers.count)
-        }
-        return RegistryReference(registry: input.base.registry, repository: input.base.repository, tag: input.base.tag, digest: manifestDescriptor.digest)
+        return (RegistryReference(registry: reference.registry, repository: reference.repository, tag: reference.tag, digest: manifestDescriptor.digest), config)
     }
 }

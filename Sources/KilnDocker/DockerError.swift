@@ -7,15 +7,12 @@ package enum DockerError: Error, CustomStringConvertible, Equatable {
     case unsupportedFlag(String, reason: String)
     /// The image has no base whose registry holds its layers.
     case baseUnknown(String)
-    /// The base has ONBUILD triggers, build steps for images built FROM it.
-    case onBuildTriggers(base: String, location: String, count: Int)
 
     package var description: String {
         switch self {
         case .noSuchImage(let name): "No such object: \(name)"
         case .unsupportedFlag(let flag, let reason): "\(flag) is not supported by kiln docker: \(reason)"
         case .baseUnknown(let name): "image '\(name)' has no record of the registry holding its base's layers (build it again with kiln docker build)"
-        case .onBuildTriggers(let base, let location, let count): "\(location): FROM \(base): the base has \(count) ONBUILD trigger(s), build steps kiln cannot run; build from an image without them"
         }
     }
 }

@@ -39,14 +39,14 @@ package struct DockerImageStore: Sendable {
     /// file per manifest digest, written once (a manifest names its layers by digest, so any
     /// repository holding them serves every later push).
     package func recordBase(_ base: RegistryReference, of manifest: Digest) throws {
-        let directory = "\(self.directory)/kiln-bases"
+        let directory = "\(self.directory)/.kiln-bases"
         _ = try FileIO.makeDirectories(directory)
         _ = try FileIO.writeNew(Array(base.name.utf8), to: "\(directory)/\(manifest.algorithm)-\(manifest.hex)", in: directory)
     }
 
     /// Where the base layers of `manifest` are, as recorded by its build.
     package func base(of manifest: Digest, name: DockerImageName) throws -> RegistryReference {
-        let path = "\(directory)/kiln-bases/\(manifest.algorithm)-\(manifest.hex)"
+        let path = "\(directory)/.kiln-bases/\(manifest.algorithm)-\(manifest.hex)"
         guard FileIO.exists(path), let bytes = try FileIO.readFile(path, limit: 4096),
               let text = String(validating: bytes, as: UTF8.self) else { throw DockerError.baseUnknown(name.description) }
         return try RegistryReference(parsing: text)

@@ -20,7 +20,7 @@ struct DockerCommand: AsyncParsableCommand {
             ($KILN_DOCKER_STORE, else docker-images in kiln's cache directory) holding only what \
             kiln made; `push` takes the base's layers from the base's registry.
             """,
-        subcommands: [DockerTagCommand.self, DockerPushCommand.self, DockerInspectCommand.self, DockerImagesCommand.self, DockerLoginCommand.self]
+        subcommands: [DockerBuildCommand.self, DockerTagCommand.self, DockerPushCommand.self, DockerInspectCommand.self, DockerImagesCommand.self, DockerLoginCommand.self]
     )
 
     /// Docker's global option: the directory of `config.json` (credentials, `credHelpers`).

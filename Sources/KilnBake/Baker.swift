@@ -13,7 +13,7 @@ public struct Baker {
     let store: ImageStore
     let progress: TransferProgress
     var transport: TransportOptions { store.options }
-    private var logger: Logger { transport.logger }
+    var logger: Logger { transport.logger }
 
     /// - Parameters:
     ///   - store: the run's images (layouts, and registries over one HTTP client).

@@ -70,6 +70,12 @@ extension RegistryImage {
         return Referrers(viaAPI: viaAPI, referrers: referrers)
     }
 
+    /// The descriptors the registry lists for `subject` (hints: nothing fetched or checked), and
+    /// whether they came from the API.
+    public func referrerDescriptors(of subject: Digest) async throws -> (descriptors: [Descriptor], viaAPI: Bool) {
+        try await listReferrers(of: subject)
+    }
+
     /// The descriptors the registry lists for `subject`, and whether they came from the API.
     private func listReferrers(of subject: Digest) async throws -> (descriptors: [Descriptor], viaAPI: Bool) {
         let session = await session

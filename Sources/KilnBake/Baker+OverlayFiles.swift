@@ -7,6 +7,8 @@ import OCI
 public struct OverlayFile: Sendable, Equatable {
     /// The file on the build machine (its real path).
     public var source: String
+    /// Its path below its overlay directory (the file's name for a single-file overlay).
+    public var withinOverlay: String
     /// Its path in the image.
     public var destination: String
     public var sha256: Digest
@@ -22,11 +24,19 @@ extension Baker {
             guard let tree = snapshot.trees[image.descriptor.digest] else { throw BakeError.treeNotLocked(image.descriptor.digest) }
             return tree
         }
+        return try OverlayFile.list(try LayerEntries(request, trees: trees).distinct)
+    }
+}
+
+extension OverlayFile {
+    /// The regular files of the layers' entry lists, each once, hashed.
+    static func list(_ distinct: [[LayerEntry]]) throws -> [OverlayFile] {
         var files: [OverlayFile] = []
-        for entries in try LayerEntries(request, trees: trees).distinct {
+        for entries in distinct {
             for entry in entries {
                 guard case .file(let source, let size) = entry.kind else { continue }
-                let file = OverlayFile(source: source.description, destination: entry.path.description, sha256: try LayerBuilder.fileDigest(source, size: size))
+                let file = OverlayFile(source: source.description, withinOverlay: source.components.joined(separator: "/"), destination: entry.path.description,
+                                       sha256: try LayerBuilder.fileDigest(source, size: size))
                 if !files.contains(file) { files.append(file) }
             }
         }

@@ -106,6 +106,71 @@ package struct Provenance: Sendable {
                 ("annotations", .object([("kiln.role", .string("overlay")), ("kiln.destination", .string(file.destination))])),
             ]))
         }
+        var platformManifests = derivation(plan)
+        for index in platformManifests.indices { platformManifests[index].platform = plan.derivation.images[index].platform }
+        return try assemble(subjectName: plan.repository, root: plan.derivation.root, platformManifests: platformManifests,
+                            external: external, internal: internalParameters, dependencies: dependencies, builderID: builderID)
+    }
+
+    private static func derivation(_ plan: ImagePlan) -> [Descriptor] {
+        plan.derivation.isIndex ? plan.derivation.images.map(\.manifest) : []
+    }
+
+    /// The statement of a bake from the command line (`kiln bake --provenance`): no spec or lock,
+    /// the flags instead; paths relative to the working directory when they are below it.
+    package static func make(bake request: BakeRequest, facts: ProvenanceFacts, overlayArguments: [(from: String, to: String)], builderID: String) throws -> Provenance {
+        let here = realPath(FileManager.default.currentDirectoryPath)
+        func relative(_ path: String) -> String? {
+            let real = realPath(path)
+            return real.hasPrefix(here + "/") ? String(real.dropFirst(here.count + 1)) : nil
+        }
+        func reference(_ reference: ImageReference) -> String {
+            switch reference {
+            case .layout(let layout):
+                var text = "oci:" + (relative(layout.directory) ?? (layout.directory as NSString).lastPathComponent)
+                if let tag = layout.tag { text += ":\(tag)" }
+                if let digest = layout.digest { text += "@\(digest)" }
+                return text
+            case .registry(let registry): return registry.description
+            case .archive(let archive): return archive.description
+            }
+        }
+        func digestMap(_ digest: Digest) -> JSONValue { .object([(digest.algorithm, .string(digest.hex))]) }
+        var external: [(key: String, value: JSONValue)] = [
+            ("base", .string(reference(request.base))),
+            ("output", .string(reference(request.output))),
+            ("overlays", .array(overlayArguments.map { .object([("from", .string(relative($0.from) ?? ($0.from as NSString).lastPathComponent)), ("to", .string($0.to))]) })),
+            ("platforms", .string(request.platforms.text)),
+            ("configEdits", configEdits(request.edits)),
+        ]
+        if !request.additionalTags.isEmpty { external.append(("tags", .strings(request.additionalTags))) }
+        if !request.removals.isEmpty { external.append(("removals", .strings(request.removals.map(\.description)))) }
+        var internalParameters: [(key: String, value: JSONValue)] = [("kilnVersion", .string(kilnVersion)), ("compression", .string(request.compression.rawValue))]
+        switch request.entryTimes {
+        case .content: internalParameters.append(("mtime", .string("content")))
+        case .fixed(let seconds): internalParameters.append(("mtime", .integer(seconds)))
+        }
+        var dependencies: [JSONValue] = [.object([
+            ("name", .string(reference(request.base))), ("digest", digestMap(facts.base.digest)), ("mediaType", .string(facts.base.mediaType)),
+            ("annotations", .object([("kiln.role", .string("base"))])),
+        ])]
+        for file in facts.overlayFiles {
+            dependencies.append(.object([
+                ("uri", .string("file:" + (relative(file.source) ?? file.withinOverlay))),
+                ("digest", digestMap(file.sha256)),
+                ("annotations", .object([("kiln.role", .string("overlay")), ("kiln.destination", .string(file.destination))])),
+            ]))
+        }
+        let name: String = if case .registry(let registry) = request.output { registry.name } else { reference(request.output) }
+        return try assemble(subjectName: name, root: facts.root, platformManifests: facts.platformManifests,
+                            external: external, internal: internalParameters, dependencies: dependencies, builderID: builderID)
+    }
+
+    /// The statement and its artifacts from the predicate's parts.
+    /// - Parameter platformManifests: each with its platform (empty for a single manifest).
+    static func assemble(subjectName: String, root: Descriptor, platformManifests: [Descriptor], external: [(key: String, value: JSONValue)],
+                         internal internalParameters: [(key: String, value: JSONValue)], dependencies: [JSONValue], builderID: String) throws -> Provenance {
+        func digestMap(_ digest: Digest) -> JSONValue { .object([(digest.algorithm, .string(digest.hex))]) }
         let predicate = JSONValue.object([
             ("buildDefinition", .object([
                 ("buildType", .string(buildType)),
@@ -115,13 +180,10 @@ package struct Provenance: Sendable {
             ])),
             ("runDetails", .object([("builder", .object([("id", .string(builderID))]))])),
         ]).sortedByKeyBytes()
-
-        let derivation = plan.derivation
-        var subjects: [JSONValue] = [.object([("name", .string(plan.repository)), ("digest", digestMap(derivation.root.digest))])]
-        if derivation.isIndex {
-            for image in derivation.images {
-                subjects.append(.object([("name", .string("\(plan.repository) \(image.platform)")), ("digest", digestMap(image.manifest.digest))]))
-            }
+        var subjects: [JSONValue] = [.object([("name", .string(subjectName)), ("digest", digestMap(root.digest))])]
+        for manifest in platformManifests {
+            let platform = manifest.platform.map { " \($0)" } ?? ""
+            subjects.append(.object([("name", .string(subjectName + platform)), ("digest", digestMap(manifest.digest))]))
         }
         let statement = JSONValue.object([
             ("_type", .string(statementType)),
@@ -130,9 +192,9 @@ package struct Provenance: Sendable {
             ("predicate", predicate),
         ]).sortedByKeyBytes()
         let statementBytes = statement.serialized()
-
-        var artifactSubjects = derivation.isIndex ? derivation.images.map(\.manifest) : []
-        artifactSubjects.append(derivation.root)
+        // The artifacts' subjects are descriptors as the registry has them: no platform.
+        var artifactSubjects = platformManifests.map { Descriptor(mediaType: $0.mediaType, digest: $0.digest, size: $0.size) }
+        artifactSubjects.append(root)
         var seen = Set<Digest>()
         let artifacts = try artifactSubjects.filter { seen.insert($0.digest).inserted }.map { try artifact(statementBytes, subject: $0) }
         return Provenance(statementBytes: statementBytes, predicateBytes: predicate.serialized(), artifacts: artifacts)

@@ -90,3 +90,51 @@ import Testing
         #expect(try ReferrerPeer.isComplete(registry: registry.host, repository: "prod2/app", manifest: stray))
     }
 }
+
+/// `kiln bake --provenance` attaches the same kind of statement as `kiln build`, one artifact on
+/// the index and one per platform manifest, and `kiln copy` carries all of them along.
+@Suite struct BakeProvenanceTests {
+    @Test func bakeAttachesProvenanceAndCopyCarriesIt() throws {
+        let registry = try RegistryServer()
+        let dir = try TemporaryDirectory()
+        let env = try isolatedDockerEnvironment(dir).merging(["KILN_CACHE_DIR": ""]) { $1 }
+        try PeerImages.makeTwoPlatformBase(at: dir("base"), work: dir)
+        try dir.write("overlay/app.conf", "mode = qa\n")
+        let arguments = ["bake", "--base", "oci:\(dir("base")):multi", "--overlay", "\(dir("overlay")):/etc/app", "--env", "STAGE=qa",
+                         "--output", "\(registry.host)/qa/app:1", "--provenance", "--builder-id", "https://ci.example/bake",
+                         "--provenance-file", dir("statement.json"), "--predicate-file", dir("predicate.json"), "--json", "--quiet"]
+        let refused = try kiln(["bake", "--base", "oci:\(dir("base")):multi", "--env", "A=1", "--output", "oci:\(dir("out")):x", "--builder-id", "x"], extraEnvironment: env)
+        #expect(refused.status != 0 && refused.stderr.contains("go with --provenance"), "\(refused.stderr)")
+
+        let baked = try BakeJSON(kiln(arguments, extraEnvironment: env))
+        let validation = try run("python3", ["\(repositoryRoot)/Tests/Fixtures/validate_provenance.py", dir("statement.json"), dir("predicate.json")])
+        #expect(validation.output == "ok", "\(validation.stdout)\(validation.stderr)")
+        let statement = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir("statement.json")))) as? [String: Any])
+        let subjects = ((statement["subject"] as? [[String: Any]]) ?? []).compactMap { ($0["digest"] as? [String: String])?["sha256"] }
+        #expect(subjects.count == 3 && subjects.first == String(baked.digest.dropFirst(7)))
+        let definition = ((statement["predicate"] as? [String: Any])?["buildDefinition"] as? [String: Any]) ?? [:]
+        let files = ((definition["resolvedDependencies"] as? [[String: Any]]) ?? []).compactMap { $0["uri"] as? String }
+        #expect(files == ["file:app.conf"], "\(files)")
+        #expect(!String(decoding: try Data(contentsOf: URL(fileURLWithPath: dir("statement.json"))), as: UTF8.self).contains(dir("")), "a build-machine path leaked")
+
+        // One artifact on the index and one on each platform manifest, by the tag schema.
+        func listed(_ repository: String, _ subject: String) throws -> [String] {
+            let raw = try run("skopeo", ["inspect", "--raw"] + registry.skopeoFlags(dest: nil) + ["docker://\(registry.host)/\(repository):\(subject.replacingOccurrences(of: ":", with: "-"))"])
+            guard raw.status == 0 else { return [] }
+            let index = try JSONSerialization.jsonObject(with: Data(raw.stdout.utf8)) as? [String: Any]
+            return ((index?["manifests"] as? [[String: Any]]) ?? []).compactMap { $0["digest"] as? String }
+        }
+        let subjectDigests = subjects.map { "sha256:\($0)" }
+        let attached = try subjectDigests.map { try listed("qa/app", $0) }
+        #expect(attached.allSatisfy { $0.count == 1 }, "\(attached)")
+
+        // Baked again: the same statement, nothing added.
+        _ = try BakeJSON(kiln(arguments, extraEnvironment: env))
+        #expect(try subjectDigests.map { try listed("qa/app", $0) } == attached)
+
+        // Promotion carries the provenance along.
+        let copy = try kiln(["copy", "\(registry.host)/qa/app:1", "\(registry.host)/prod/app:1"], extraEnvironment: env)
+        #expect(copy.status == 0 && copy.stderr.contains("copied 3 referrers"), "\(copy.stderr)")
+        #expect(try subjectDigests.map { try listed("prod/app", $0) } == attached)
+    }
+}

@@ -83,6 +83,10 @@ package struct Builder: Sendable {
     package func build(_ spec: ImageSpec, lock: LockFile, output: BuildOutput, createRepository: RepositoryCreation?) async throws -> Outcome {
         let outcome = try await buildImage(spec, lock: lock, output: output, createRepository: createRepository)
         guard let provenance, provenance.isNeeded else { return outcome }
+        // Registries only: a layout or archive has no referrers API (docs/provenance.md).
+        let target = try output.target(for: spec)
+        let image = provenance.attach && !target.isArchive ? try store.registryImage(target) : nil
+        guard image != nil || provenance.statementPath != nil || provenance.predicatePath != nil else { return outcome }
         let entry = try project.lockedEntry(for: spec, in: lock)
         let made = try await Provenance.make(plan: outcome.plan, spec: spec, entry: entry, lock: lock, project: project, builderID: provenance.builderID)
         for (path, bytes) in [(provenance.statementPath, made.statementBytes), (provenance.predicatePath, made.predicateBytes)] {
@@ -92,9 +96,7 @@ package struct Builder: Sendable {
                 throw SpecError(location: file, message: "cannot be written")
             }
         }
-        // Registries only: a layout or archive has no referrers API (docs/provenance.md).
-        let target = try output.target(for: spec)
-        if provenance.attach, !target.isArchive, let image = try store.registryImage(target) {
+        if let image {
             // An image found up to date costs one HEAD more: its root artifact.
             let needed = outcome.action == .built ? true : try await !made.isAttached(in: image)
             if needed { try await made.attach(to: image) }

@@ -1,4 +1,5 @@
 import Foundation
+import KilnProject
 import KilnTestSupport
 import Testing
 
@@ -128,6 +129,17 @@ import Testing
         let local = try f.kiln(["build", "--quiet"])
         #expect(local.status == 0, "\(local.stderr)")
         #expect((try f.raw("\(f.registry.host)/svc/app:sha256-\(hex)")?.json["manifests"] as? [[String: Any]])?.count == 2)
+    }
+
+    @Test func builderIDComesFromTheFlagOrTheCISystemNeverARunID() {
+        #expect(Provenance.builderID(flag: "https://ci.example/x", environment: ["GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "a/b"]) == "https://ci.example/x")
+        #expect(Provenance.builderID(flag: nil, environment: ["GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": "a/b", "GITHUB_RUN_ID": "9"]) == "https://github.com/a/b")
+        #expect(Provenance.builderID(flag: nil, environment: ["GITLAB_CI": "true", "CI_SERVER_URL": "https://gitlab.example", "CI_PROJECT_PATH": "g/p", "CI_PIPELINE_ID": "9"])
+                == "https://gitlab.example/g/p")
+        #expect(Provenance.builderID(flag: nil, environment: ["CODEBUILD_BUILD_ARN": "arn:aws:codebuild:eu-west-1:123456789012:build/images:0d7e-11aa"])
+                == "arn:aws:codebuild:eu-west-1:123456789012:project/images")
+        #expect(Provenance.builderID(flag: "", environment: [:]) == Provenance.localBuilderID)
+        #expect(Provenance.builderID(flag: nil, environment: ["CODEBUILD_BUILD_ARN": "garbage"]) == Provenance.localBuilderID)
     }
 
     @Test func multiPlatformProvenanceThroughTheReferrersAPI() throws {

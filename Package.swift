@@ -8,12 +8,14 @@ import PackageDescription
 //   KilnLayer   -> OCI, CArchive     overlay tree -> deterministic tar (+gzip/zstd)
 //   KilnStore   -> OCI, KilnLayer    image sources/destinations, references, the OCI layout, image archives (KilnLayer's tar writer)
 //   KilnRecipe  -> KilnStore         what a bake is asked to do: config edits, platforms, locked base documents
+//   KilnDockerfile -> KilnRecipe, KilnLayer   the Dockerfile subset: parser, variable expansion, .dockerignore, evaluation (no NIO: fuzzed)
 //   KilnRegistry -> KilnStore        the registry over HTTP (AsyncHTTPClient): auth, retries, streaming
 //   KilnAWS     -> KilnRegistry      ECR on top: SigV4, AWS credential chain, ECR API
 //   KilnBake    -> KilnRegistry, KilnLayer, KilnRecipe   one ImageStore per run; resolve base -> build layer -> mutate -> write
 //                                    (knows no ECR: the destination preparation step comes from KilnAWS via the CLI)
 //   KilnSpec    -> KilnRecipe, KilnLayer   images/*.yaml and kiln.lock (no NIO: fuzzed)
 //   KilnProject -> KilnSpec, KilnBake      lock, plan, build, verify
+//   KilnDocker  -> KilnBake          `kiln docker`: the Docker CLI subset the AWS CDK runs
 //   kiln        -> KilnBake          thin CLI on swift-argument-parser
 let package = Package(
     name: "kiln",
@@ -50,6 +52,9 @@ let package = Package(
         // What a bake is asked to do, with no transport: config edits, platforms, a base's
         // locked documents. Specs and the lock parse into these without NIO (fast fuzz builds).
         .target(name: "KilnRecipe", dependencies: ["OCI", "KilnStore", "KilnLayer"]),
+        // The Dockerfile subset that only adds files and edits the config: parsed and evaluated
+        // into overlays and config edits for the bake. No transport (fuzzed).
+        .target(name: "KilnDockerfile", dependencies: ["OCI", "KilnRecipe", "KilnLayer"]),
         .target(
             name: "KilnRegistry",
             dependencies: [
@@ -91,10 +96,14 @@ let package = Package(
             name: "KilnProject",
             dependencies: ["KilnSpec", "KilnRecipe", "KilnBake", "KilnLayer", "KilnRegistry", "KilnStore", "OCI"]
         ),
+        .target(
+            name: "KilnDocker",
+            dependencies: ["KilnBake", "KilnRecipe", "KilnLayer", "KilnRegistry", "KilnStore", "OCI"]
+        ),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnBake", "KilnRecipe", "KilnAWS", "KilnProject", "KilnSpec", "KilnStore", "KilnLayer", "KilnRegistry", "OCI",
+                "KilnBake", "KilnRecipe", "KilnAWS", "KilnProject", "KilnSpec", "KilnStore", "KilnLayer", "KilnRegistry", "KilnDocker", "OCI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -104,7 +113,7 @@ let package = Package(
         .target(name: "CFuzzDriver", path: "Fuzz/CDriver"),
         .executableTarget(
             name: "kiln-fuzz",
-            dependencies: ["OCI", "KilnStore", "KilnLayer", "KilnSpec", "CFuzzDriver"],
+            dependencies: ["OCI", "KilnStore", "KilnLayer", "KilnSpec", "KilnDockerfile", "CFuzzDriver"],
             path: "Fuzz/Sources"
         ),
         // Helpers shared by the test targets: temp dirs, running peers, peer-built base images.
@@ -122,7 +131,9 @@ let package = Package(
         ),
         .testTarget(name: "KilnSpecTests", dependencies: ["KilnSpec", "KilnRecipe", "KilnLayer", "KilnStore", "OCI", "KilnTestSupport"]),
         .testTarget(name: "KilnProjectTests", dependencies: ["KilnProject", "KilnTestSupport", "OCI", "kiln"]),
+        .testTarget(name: "KilnDockerTests", dependencies: ["KilnDocker", "KilnStore", "OCI", "KilnTestSupport", "kiln"]),
         .testTarget(name: "KilnAWSTests", dependencies: ["KilnAWS", "KilnCrypto", "KilnTestSupport"]),
+        .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile", "KilnRecipe", "KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(
             name: "KilnBakeTests",

@@ -1,4 +1,5 @@
 import Foundation
+import KilnDockerfile
 import KilnLayer
 import KilnSpec
 import KilnStore
@@ -16,6 +17,8 @@ enum FuzzTargets {
         "overlay-path": overlayPath,
         "base-tree": baseTree,
         "layer-headers": layerHeaders,
+        "dockerfile": dockerfile,
+        "dockerignore": dockerignore,
         "referrers": referrers,
     ]
 
@@ -115,5 +118,36 @@ enum FuzzTargets {
         }) else { return }
         for (path, _) in changes.changes { precondition(!path.components.contains(".."), "a layer path kept '..'") }
         _ = BaseTree().applying(changes)
+    }
+
+    /// An empty build context made once: COPY sources are looked up (and not found), wildcards
+    /// walk it, nothing else on disk is named.
+    nonisolated(unsafe) static let emptyContext: BuildContext? = {
+        // One fixed, always empty directory: runs share it and leave nothing behind.
+        let directory = NSTemporaryDirectory() + "kiln-fuzz-empty-context"
+        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return try? BuildContext(directory: directory, ignore: DockerIgnore())
+    }()
+
+    /// Dockerfiles from pull requests: parsed twice the same way, then evaluated (base first,
+    /// with a base config that sets a shell and variables) against an empty context.
+    static func dockerfile(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let parsed = try? Dockerfile.parse(text, path: "fuzz/Dockerfile") else { return }
+        precondition((try? Dockerfile.parse(text, path: "fuzz/Dockerfile"))?.instructions == parsed.instructions, "parsing is not deterministic")
+        for instruction in parsed.instructions { precondition(instruction.line >= 1 && instruction.endLine >= instruction.line, "bad line numbers") }
+        _ = try? parsed.base(buildArgs: ["A": "1", "VERSION": "2"])
+        guard let context = emptyContext else { return }
+        let base = DockerfileBaseConfig(env: ["PATH=/usr/bin", "HOME=/root", "A"], workingDir: "/srv", shell: [], onBuild: [], os: "linux")
+        if let recipe = try? parsed.evaluate(context: context, baseConfig: base, buildArgs: ["A": "1", "UNUSED": "x"]) {
+            precondition(recipe.overlays.allSatisfy { $0.source == context.root || $0.source.hasPrefix(context.root + "/") }, "a source outside the context")
+        }
+    }
+
+    /// `.dockerignore` files: patterns compile without trapping and match a few paths.
+    static func dockerignore(_ bytes: [UInt8]) {
+        guard let rules = try? DockerIgnore(parsing: String(decoding: bytes, as: UTF8.self)) else { return }
+        for path in ["a", "docs/README.md", "node_modules/x/y.js", ".git/config", "a/b/c/d/e/f.txt", ".", "..", "/"] { _ = rules.excludes(path) }
+        precondition((try? DockerIgnore(patterns: rules.patterns))?.patterns == rules.patterns, "cleaned patterns do not compile to themselves")
     }
 }

@@ -27,6 +27,13 @@ public struct Baker {
     /// - Returns: the derived image's digest, media type, platforms and layer.
     /// - Throws: a one-line error naming the culprit; the destination is left as it was.
     public func bake(_ request: BakeRequest) async throws -> BakeResult {
+        try await bake(request, into: nil)
+    }
+
+    /// Bakes into `destination` instead of the one `request.output` names (`kiln docker`'s
+    /// store, which keeps the base's layers in their registry); `request.output` still names
+    /// the result.
+    package func bake(_ request: BakeRequest, into chosen: ImageDestination?) async throws -> BakeResult {
         var source = try store.source(request.base)
         if let locked = request.lockedBase { source = LockedBaseSource(documents: locked, blobs: source) }
         let base = try await BaseImage.load(from: source, reference: request.base.description, platforms: request.platforms, logger: logger)
@@ -35,7 +42,7 @@ public struct Baker {
         if request.addsLayer { for image in base.images { _ = try Derivation.layerMediaType(of: image.manifest, request: request) } }
         let archiveImage = try DockerArchiveImage.choose(among: base.images.map(\.platform), for: request.output, wanted: request.archivePlatform)
 
-        let destination = try store.destination(request.output)
+        let destination = try chosen ?? store.destination(request.output)
         // The destination's own preparation (an ECR repository exists, its tag rules), all
         // before a byte is written.
         try await store.prepare(destination, reference: request.output, create: request.createRepository)

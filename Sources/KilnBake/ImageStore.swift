@@ -48,7 +48,8 @@ public final class ImageStore: @unchecked Sendable {
     public func source(_ reference: ImageReference) throws -> ImageSource {
         switch reference {
         case .layout(let layout): return VerifyingSource(OCILayout(layout), location: "OCI layout '\(layout.directory)'")
-        case .registry(let registry): return VerifyingSource(RegistryImage(registry, transport: try registries()), location: "\(registry.registry)/\(registry.repository)")
+        // Through the registry's pull-through mirrors when the config file names some.
+        case .registry(let registry): return MirroredSource.source(for: registry, transport: try registries())
         case .archive: throw StoreError.archiveIsOutputOnly(reference.description)
         }
     }

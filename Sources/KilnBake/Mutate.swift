@@ -25,7 +25,8 @@ public enum Mutate {
     ///   - config: the base image config.
     ///   - diffID: the new layer's uncompressed digest; `nil` when the bake adds no layer.
     ///   - history: the new history entry.
-    ///   - edits: env, labels, user, working directory, entrypoint, cmd.
+    ///   - edits: env, labels, user, working directory, entrypoint, cmd, and what a Dockerfile
+    ///     sets (exposed ports, volumes, stop signal, health check, shell, ONBUILD triggers, author).
     ///   - created: a new top-level `created` time, or `nil` to keep the base's.
     ///   - what: names the config in errors.
     /// - Throws: ``BakeError/malformedConfig(what:reason:)`` when the base config is not an object
@@ -34,6 +35,7 @@ public enum Mutate {
         guard config.isObject else { throw BakeError.malformedConfig(what: what, reason: "not a JSON object") }
         var result = config
         if let created { result["created"] = .string(created) }
+        if let author = edits.author { result["author"] = .string(author) }
 
         var rootfs = result["rootfs"] ?? .object([("type", .string("layers")), ("diff_ids", .array([]))])
         guard rootfs.isObject, case .array(var diffIDs)? = rootfs["diff_ids"] ?? .array([]) else {
@@ -96,8 +98,53 @@ public enum Mutate {
         if let user = edits.user { section["User"] = .string(user) }
         if let workingDir = edits.workingDir { section["WorkingDir"] = .string(workingDir) }
         if let entrypoint = edits.entrypoint { section["Entrypoint"] = .strings(entrypoint) }
-        if let cmd = edits.cmd { section["Cmd"] = .strings(cmd) }
+        if let cmd = edits.cmd {
+            section["Cmd"] = .strings(cmd)
+        } else if edits.clearsCmd {
+            section["Cmd"] = nil
+        }
+        if let argsEscaped = edits.argsEscaped { section["ArgsEscaped"] = .bool(argsEscaped) }
+        // Docker writes these as sets: a JSON object of empty objects, keys sorted (Go maps).
+        if !edits.exposedPorts.isEmpty { section["ExposedPorts"] = try set(section["ExposedPorts"], adding: edits.exposedPorts, name: "ExposedPorts", what: what) }
+        if !edits.volumes.isEmpty { section["Volumes"] = try set(section["Volumes"], adding: edits.volumes, name: "Volumes", what: what) }
+        if let stopSignal = edits.stopSignal { section["StopSignal"] = .string(stopSignal) }
+        if let healthcheck = edits.healthcheck { section["Healthcheck"] = healthcheckJSON(healthcheck) }
+        if let shell = edits.shell { section["Shell"] = .strings(shell) }
+        if !edits.onBuild.isEmpty {
+            switch section["OnBuild"] {
+            case nil, .null?: section["OnBuild"] = .strings(edits.onBuild)
+            case .array(let values)?: section["OnBuild"] = .array(values + edits.onBuild.map(JSONValue.string))
+            default: throw BakeError.malformedConfig(what: what, reason: "config.OnBuild is not an array")
+            }
+        }
         return section
+    }
+
+    /// `{"80/tcp":{}}`: the base's members and the new ones, sorted bytewise as Go writes a map.
+    private static func set(_ existing: JSONValue?, adding keys: [String], name: String, what: String) throws -> JSONValue {
+        var members: [(key: String, value: JSONValue)]
+        switch existing {
+        case nil, .null?: members = []
+        case let value? where value.isObject: members = value.members ?? []
+        default: throw BakeError.malformedConfig(what: what, reason: "config.\(name) is not an object")
+        }
+        for key in keys where !members.contains(where: { $0.key.utf8.elementsEqual(key.utf8) }) {
+            members.append((key, .object([])))
+        }
+        members.sort { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
+        return .object(members)
+    }
+
+    /// Docker's `HealthcheckConfig`: durations in nanoseconds, zero values left out (`omitempty`).
+    private static func healthcheckJSON(_ check: ConfigEdits.Healthcheck) -> JSONValue {
+        var members: [(key: String, value: JSONValue)] = []
+        if !check.test.isEmpty { members.append(("Test", .strings(check.test))) }
+        if check.interval != 0 { members.append(("Interval", .integer(check.interval))) }
+        if check.timeout != 0 { members.append(("Timeout", .integer(check.timeout))) }
+        if check.startPeriod != 0 { members.append(("StartPeriod", .integer(check.startPeriod))) }
+        if check.startInterval != 0 { members.append(("StartInterval", .integer(check.startInterval))) }
+        if check.retries != 0 { members.append(("Retries", .integer(check.retries))) }
+        return .object(members)
     }
 
     /// Points the manifest at the new config, appends the new layer and merges annotations.

@@ -2,14 +2,14 @@ import KilnPlatform
 
 /// The few facts about a file on disk that decide its layer entry, read with `lstat`.
 package struct FileFacts {
-    enum Kind { case regular, directory, symlink, other(String) }
-    var kind: Kind
-    var permissions: UInt32
-    var size: Int64
-    var linkCount: Int
+    package enum Kind { case regular, directory, symlink, other(String) }
+    package var kind: Kind
+    package var permissions: UInt32
+    package var size: Int64
+    package var linkCount: Int
 
     /// `lstat` (or `stat` when `followLinks`) of `path`, or `nil` when it does not exist.
-    static func read(_ path: String, followLinks: Bool = false) throws -> FileFacts? {
+    package static func read(_ path: String, followLinks: Bool = false) throws -> FileFacts? {
         var info = stat()
         let result = followLinks ? stat(path, &info) : lstat(path, &info)
         if result != 0 {
@@ -31,7 +31,7 @@ package struct FileFacts {
     }
 
     /// The names in a directory, excluding `.` and `..`, as raw bytes decoded strictly as UTF-8.
-    static func listDirectory(_ path: String) throws -> [String] {
+    package static func listDirectory(_ path: String) throws -> [String] {
         guard let dir = opendir(path) else {
             throw LayerError.unreadable(path: path, reason: String(cString: strerror(errno)))
         }
@@ -52,7 +52,7 @@ package struct FileFacts {
     }
 
     /// The target of a symlink.
-    static func readLink(_ path: String) throws -> String {
+    package static func readLink(_ path: String) throws -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = readlink(path, &buffer, buffer.count - 1)
         guard count >= 0 else { throw LayerError.unreadable(path: path, reason: String(cString: strerror(errno))) }

@@ -106,13 +106,18 @@ public struct Overlay: Hashable, Sendable {
     /// The destination was written with a trailing `/` (`app.conf:/etc/`): a file goes INTO that
     /// directory under its own name, as Docker's `COPY` does, instead of replacing it.
     public var intoDirectory: Bool
+    /// Paths below a directory source (`/`-separated, relative to it: `docs/draft.md`) that are
+    /// left out, as `.dockerignore` leaves files out of Docker's build context. A directory named
+    /// here is left out with everything below it.
+    public var excluding: Set<String>
 
-    public init(source: String, destination: ImagePath, owner: OwnerSpec? = nil, mode: UInt32? = nil, intoDirectory: Bool = false) {
+    public init(source: String, destination: ImagePath, owner: OwnerSpec? = nil, mode: UInt32? = nil, intoDirectory: Bool = false, excluding: Set<String> = []) {
         self.source = source
         self.destination = destination
         self.owner = owner
         self.mode = mode
         self.intoDirectory = intoDirectory
+        self.excluding = excluding
     }
 
     /// An overlay to a destination as written: a trailing `/` means "into this directory".

@@ -91,6 +91,7 @@ public struct OverlayScanner {
         for name in try FileFacts.listDirectory(source).sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
             let childSource = source.hasSuffix("/") ? source + name : source + "/" + name
             let childPath = path.appending(name)
+            if !overlay.excluding.isEmpty, overlay.excluding.contains((relative + [name]).joined(separator: "/")) { continue }
             guard !name.hasPrefix(".wh.") else { throw LayerError.reservedName(childSource) }
             guard let facts = try FileFacts.read(childSource) else { throw LayerError.missingSource(childSource) }
             switch facts.kind {

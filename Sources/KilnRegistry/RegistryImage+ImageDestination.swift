@@ -62,6 +62,7 @@ extension RegistryImage: ImageDestination {
 
     /// Remembers that this repository holds the blob (for mounts into its siblings).
     func noteHeld(_ digest: Digest) {
+        guard recordsBlobLocations else { return }
         transport.locations.record(digest, registry: reference.registry, repository: repository)
     }
 

@@ -23,6 +23,37 @@ import KilnRecipe
         #expect(text(result) == #"{"architecture":"amd64","os":"linux","created":"2024-01-01T00:00:00Z","x-vendor":{"k":[1,2]},"config":{"Healthcheck":{"Test":["CMD","kong","health"],"Interval":10000000000},"OnBuild":["RUN x"],"Env":["PATH=/bin","KONG_DATABASE=off","KONG_PLUGINS=oidc,cors"],"Cmd":["kong","docker-start"],"Labels":{"org.opencontainers.image.source":"https://example.org/repo"},"User":"kong","WorkingDir":"/usr/local/kong","Entrypoint":["/docker-entrypoint.sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:aa","\#(Self.diffID)"]},"history":[{"created_by":"base"},{"created":"1970-01-01T00:00:00Z","created_by":"kiln bake: add /etc/kong/kong.conf"}]}"#)
     }
 
+    /// What a Dockerfile sets, written as Docker writes it: ExposedPorts and Volumes as sets
+    /// (objects of empty objects, keys sorted like a Go map, the base's kept), Healthcheck
+    /// durations in nanoseconds with zero values left out, OnBuild appended, ArgsEscaped, the
+    /// top-level author, and Cmd removed when ENTRYPOINT came without CMD.
+    @Test func dockerfileEditsAreWrittenAsDockerWritesThem() throws {
+        let base = try json(#"{"os":"linux","config":{"Cmd":["bash"],"ExposedPorts":{"8080/tcp":{}},"OnBuild":["RUN x"]},"rootfs":{"type":"layers","diff_ids":[]}}"#)
+        var edits = ConfigEdits()
+        edits.entrypoint = ["/bin/sh", "-c", "exec top -b"]
+        edits.clearsCmd = true
+        edits.exposedPorts = ["80/udp", "80/tcp", "8080/tcp"]
+        edits.volumes = ["/var/log", "/data"]
+        edits.stopSignal = "SIGKILL"
+        edits.healthcheck = .init(test: ["CMD-SHELL", "curl -f http://localhost/ || exit 1"], interval: 300_000_000_000, timeout: 3_000_000_000)
+        edits.shell = ["powershell", "-command"]
+        edits.onBuild = ["ADD . /app/src"]
+        edits.author = "someone"
+        let result = try Mutate.config(base, diffID: nil, history: history, edits: edits, created: nil, what: "c")
+        #expect(text(result) == #"{"os":"linux","config":{"ExposedPorts":{"80/tcp":{},"80/udp":{},"8080/tcp":{}},"OnBuild":["RUN x","ADD . /app/src"],"Entrypoint":["/bin/sh","-c","exec top -b"],"Volumes":{"/data":{},"/var/log":{}},"StopSignal":"SIGKILL","Healthcheck":{"Test":["CMD-SHELL","curl -f http://localhost/ || exit 1"],"Interval":300000000000,"Timeout":3000000000},"Shell":["powershell","-command"]},"rootfs":{"type":"layers","diff_ids":[]},"author":"someone","history":[{"created":"1970-01-01T00:00:00Z","created_by":"kiln bake: add /etc/kong/kong.conf","empty_layer":true}]}"#)
+        var withCmd = ConfigEdits()
+        withCmd.cmd = ["-c"]
+        withCmd.clearsCmd = true
+        withCmd.argsEscaped = true
+        #expect(text(try Mutate.config(base, diffID: nil, history: history, edits: withCmd, created: nil, what: "c"))
+            .contains(#""config":{"Cmd":["-c"],"ExposedPorts":{"8080/tcp":{}},"OnBuild":["RUN x"],"ArgsEscaped":true}"#))
+        var badPorts = ConfigEdits()
+        badPorts.exposedPorts = ["80/tcp"]
+        #expect(throws: BakeError.malformedConfig(what: "c", reason: "config.ExposedPorts is not an object")) {
+            try Mutate.config(try json(#"{"config":{"ExposedPorts":["80/tcp"]}}"#), diffID: nil, history: history, edits: badPorts, created: nil, what: "c")
+        }
+    }
+
     @Test func configWithoutSectionsGetsThemAndCreatedWhenAsked() throws {
         let result = try Mutate.config(try json(#"{"os":"linux","config":null}"#), diffID: Self.diffID, history: history, edits: ConfigEdits(), created: "2023-11-14T22:13:20Z", what: "c")
         #expect(text(result) == #"{"os":"linux","config":{},"created":"2023-11-14T22:13:20Z","rootfs":{"type":"layers","diff_ids":["\#(Self.diffID)"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"kiln bake: add /etc/kong/kong.conf"}]}"#)

@@ -28,6 +28,24 @@ import Testing
         ])
     }
 
+    /// `.dockerignore` at work: excluded files and whole excluded directories are not in the
+    /// layer; a directory holding an excluded file still is.
+    @Test func excludedPathsAreLeftOut() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("ctx/app.conf", "a")
+        try dir.write("ctx/secret.key", "k")
+        try dir.write("ctx/docs/readme.md", "r")
+        try dir.write("ctx/docs/draft.md", "d")
+        try dir.write("ctx/node_modules/x/index.js", "j")
+        let overlay = Overlay(source: dir("ctx"), destination: try ImagePath(absolute: "/app"), excluding: ["secret.key", "docs/draft.md", "node_modules"])
+        #expect(summary(try scan([overlay])) == [
+            "/app d 755 0:0",
+            "/app/app.conf f 644 0:0",
+            "/app/docs d 755 0:0",
+            "/app/docs/readme.md f 644 0:0",
+        ])
+    }
+
     /// As BuildKit's COPY --chown: the parents it creates are the overlay's owner's; the ones
     /// the base has keep the base's attributes.
     @Test func ownerAndModeApplyToTheOverlayAndTheParentsItCreates() throws {

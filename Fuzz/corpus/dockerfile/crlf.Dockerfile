@@ -1,0 +1,5 @@
+FROM x
+EXPOSE 80 \
+
+443
+CMD ["a", 1]

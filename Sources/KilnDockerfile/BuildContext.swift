@@ -1,0 +1,204 @@
+import Foundation
+import OCI
+import KilnLayer
+
+/// The directory `docker build` sends, as COPY and ADD see it: `.dockerignore` leaves paths
+/// out, sources are named relative to it (`..` cannot climb out: `/`-joined and cleaned, as
+/// BuildKit does), and a source that is a symlink is followed only while it stays inside.
+/// Context files come from pull requests: nothing outside the context is ever named to the
+/// scanner.
+public struct BuildContext: Sendable {
+    /// The context directory's real path (every link resolved).
+    public let root: String
+    public let ignore: DockerIgnore
+
+    /// The largest `.dockerignore` read.
+    static let maximumIgnoreFileSize = 1 << 20
+
+    /// - Parameters:
+    ///   - directory: the context directory.
+    ///   - ignore: the patterns to use; when `nil`, the context's own `.dockerignore`, if any.
+    /// - Throws: ``DockerfileError`` when the directory is missing or `.dockerignore` is bad.
+    public init(directory: String, ignore: DockerIgnore? = nil) throws {
+        guard let real = FileFacts.realPath(directory), case .directory? = (try? FileFacts.read(real))??.kind else {
+            throw DockerfileError(file: directory, line: 0, message: "the build context is not a directory")
+        }
+        root = real
+        if let ignore {
+            self.ignore = ignore
+        } else {
+            let path = real == "/" ? "/.dockerignore" : real + "/.dockerignore"
+            if let facts = (try? FileFacts.read(path)) ?? nil {
+                guard case .regular = facts.kind, facts.size <= Self.maximumIgnoreFileSize,
+                      let data = FileManager.default.contents(atPath: path) else {
+                    throw DockerfileError(file: ".dockerignore", line: 0, message: "is not a readable regular file of at most \(Self.maximumIgnoreFileSize) bytes")
+                }
+                self.ignore = try DockerIgnore(parsing: String(decoding: data, as: UTF8.self))
+            } else {
+                self.ignore = DockerIgnore()
+            }
+        }
+    }
+
+    /// A source path made relative to the context: `/`-joined and cleaned, so `../x` and
+    /// `/x` are both `x`; the context itself is `.`.
+    static func relative(_ source: String) -> String {
+        let cleaned = cleanPath("/" + source)
+        return cleaned == "/" ? "." : String(cleaned.dropFirst())
+    }
+
+    func absolute(_ relative: String) -> String {
+        relative == "." ? root : (root == "/" ? "/" + relative : root + "/" + relative)
+    }
+
+    /// A source found in the context.
+    struct Source {
+        /// Relative to the context, after links were followed.
+        var relative: String
+        /// The real path on disk.
+        var path: String
+        var isDirectory: Bool
+    }
+
+    enum Failure: Error {
+        case notFound(String)
+        case excluded(String)
+        case escapes(String)
+        case unsupported(String, kind: String)
+        case badPattern(String)
+        case unreadable(String)
+    }
+
+    /// Follows `relative` as BuildKit's COPY does (links followed, clamped to the context: a link
+    /// that leaves it is refused instead).
+    func source(_ relative: String) throws(Failure) -> Source {
+        if relative != ".", ignore.excludes(relative), !(ignore.hasExceptions && isDirectory(relative)) {
+            throw .excluded(relative)
+        }
+        guard (try? FileFacts.read(absolute(relative))) ?? nil != nil else { throw .notFound(relative) }
+        guard let real = FileFacts.realPath(absolute(relative)) else { throw .notFound(relative) }
+        let inside: String
+        if real == root {
+            inside = "."
+        } else if real.hasPrefix(root == "/" ? "/" : root + "/") {
+            inside = String(real.dropFirst(root == "/" ? 1 : root.count + 1))
+        } else {
+            throw .escapes(relative)
+        }
+        if inside != relative, inside != ".", ignore.excludes(inside), !(ignore.hasExceptions && isDirectory(inside)) {
+            throw .excluded(relative)
+        }
+        guard let facts = (try? FileFacts.read(real)) ?? nil else { throw .notFound(relative) }
+        switch facts.kind {
+        case .directory: return Source(relative: inside, path: real, isDirectory: true)
+        case .regular: return Source(relative: inside, path: real, isDirectory: false)
+        case .symlink: throw .notFound(relative)
+        case .other(let kind): throw .unsupported(relative, kind: kind)
+        }
+    }
+
+    private func isDirectory(_ relative: String) -> Bool {
+        if case .directory? = (try? FileFacts.read(absolute(relative), followLinks: true))??.kind { return true }
+        return false
+    }
+
+    /// Whether a source has wildcards (`*`, `?`, `[`, not escaped).
+    static func hasWildcards(_ text: String) -> Bool {
+        var escaped = false
+        for character in text {
+            if escaped { escaped = false; continue }
+            if character == "\\" { escaped = true; continue }
+            if character == "*" || character == "?" || character == "[" { return true }
+        }
+        return false
+    }
+
+    /// The context paths a wildcard source matches, in BuildKit's order (a walk in name
+    /// order; a matching directory is not entered). Names `.dockerignore` leaves out are not
+    /// there to match.
+    func matches(_ relative: String) throws(Failure) -> [String] {
+        let components = relative.split(separator: "/").map(String.init)
+        guard let firstWild = components.firstIndex(where: Self.hasWildcards) else { return [relative] }
+        let fixed = components[..<firstWild].joined(separator: "/")
+        let pattern = components[firstWild...].joined(separator: "/")
+        guard let glob = try? GlobPattern(filepathMatch: pattern) else { throw .badPattern(relative) }
+        let depth = components.count - firstWild
+        var base = "."
+        if !fixed.isEmpty {
+            guard let found = try? source(fixed) else { return [] }
+            guard found.isDirectory else { return [] }
+            base = found.relative
+        }
+        var found: [String] = []
+        try walk(base, below: "", depth: depth, glob: glob, into: &found)
+        return found
+    }
+
+    private func walk(_ base: String, below: String, depth: Int, glob: GlobPattern, into found: inout [String]) throws(Failure) {
+        let directory = absolute(below.isEmpty ? base : join(base, below))
+        let names: [String]
+        do { names = try FileFacts.listDirectory(directory) } catch { throw .unreadable(directory) }
+        for name in names.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
+            let inBase = below.isEmpty ? name : below + "/" + name
+            let inContext = join(base, inBase)
+            let isDirectory: Bool
+            if case .directory? = (try? FileFacts.read(absolute(inContext)))??.kind { isDirectory = true } else { isDirectory = false }
+            let excluded = ignore.excludes(inContext)
+            if !excluded, glob.matches(inBase) {
+                found.append(inContext)
+                continue
+            }
+            if isDirectory, inBase.split(separator: "/").count < depth, !excluded || ignore.hasExceptions {
+                try walk(base, below: inBase, depth: depth, glob: glob, into: &found)
+            }
+        }
+    }
+
+    private func join(_ base: String, _ name: String) -> String { base == "." ? name : base + "/" + name }
+
+    /// The paths below a directory source (relative to it) that are left out: what
+    /// `.dockerignore` excludes (paths relative to the context) and what `--exclude` patterns
+    /// exclude (relative to the source). A directory is left out whole unless something below
+    /// it is kept.
+    func exclusions(of source: Source, excluding extra: DockerIgnore) throws(Failure) -> Set<String> {
+        var excluded: Set<String> = []
+        _ = try collect(source, below: "", extra: extra, into: &excluded)
+        return excluded
+    }
+
+    /// Returns whether anything at or below `below` is kept.
+    private func collect(_ source: Source, below: String, extra: DockerIgnore, into excluded: inout Set<String>) throws(Failure) -> Bool {
+        let directory = below.isEmpty ? source.path : source.path + "/" + below
+        let names: [String]
+        do { names = try FileFacts.listDirectory(directory) } catch { throw .unreadable(directory) }
+        var keptAny = false
+        for name in names {
+            let inSource = below.isEmpty ? name : below + "/" + name
+            let inContext = join(source.relative, inSource)
+            let isExcluded = ignore.excludes(inContext) || extra.excludes(inSource)
+            var isDirectory = false
+            if case .directory? = (try? FileFacts.read(source.path + "/" + inSource))??.kind { isDirectory = true }
+            if isDirectory, !isExcluded || ignore.hasExceptions || extra.hasExceptions {
+                var inner: Set<String> = []
+                let keptBelow = try collect(source, below: inSource, extra: extra, into: &inner)
+                if isExcluded, !keptBelow {
+                    excluded.insert(inSource)
+                } else {
+                    excluded.formUnion(inner)
+                    keptAny = true
+                }
+            } else if isExcluded {
+                excluded.insert(inSource)
+            } else {
+                keptAny = true
+            }
+        }
+        return keptAny
+    }
+
+    /// Whether a regular file is a tar archive ADD unpacks, as Docker decides it: by content
+    /// (plain tar, or tar compressed with gzip, bzip2, xz or zstd), never by its name.
+    func archiveFormat(_ source: Source) -> ArchiveProbe.Format? {
+        ArchiveProbe.format(ofFileAt: source.path)
+    }
+}

@@ -1,0 +1,555 @@
+import KilnLayer
+import KilnRecipe
+import OCI
+
+extension Dockerfile {
+    /// The base image: the ARGs before FROM (with `--build-arg` overrides and, when given,
+    /// the automatic platform ARGs), then FROM expanded with them. Call this first to know
+    /// which image to resolve; ``evaluate(context:baseConfig:buildArgs:platforms:)`` repeats it.
+    /// - Throws: ``DockerfileError`` for bad ARGs, a missing FROM, or a multi-stage build.
+    public func base(buildArgs: [String: String] = [:], platforms: DockerfilePlatforms? = nil) throws -> DockerfileBase {
+        var evaluation = Evaluation(dockerfile: self, buildArgs: buildArgs, platforms: platforms)
+        return try evaluation.readBase()
+    }
+
+    /// Evaluates every instruction against the build context and the base's config.
+    ///
+    /// - Parameters:
+    ///   - context: the build context (`.dockerignore` already read into it).
+    ///   - baseConfig: the resolved base's `Env`, `WorkingDir`, `Shell`, `OnBuild` and `os`.
+    ///   - buildArgs: `--build-arg KEY=VALUE`; those no ARG declares give a warning, not an error.
+    ///   - platforms: the target and build platforms for the automatic ARGs, when known.
+    /// - Returns: overlays for the one layer and the config edits, plus warnings.
+    /// - Throws: ``DockerfileError``, one line naming the file, the line and the instruction:
+    ///   RUN, `ADD <url>`, `COPY --from`, a second FROM and base ONBUILD triggers are refused
+    ///   ("such steps belong in a prebuilt base image"), as are malformed instructions and
+    ///   sources missing from (or leaving) the context.
+    public func evaluate(context: BuildContext, baseConfig: DockerfileBaseConfig = DockerfileBaseConfig(), buildArgs: [String: String] = [:],
+                         platforms: DockerfilePlatforms? = nil) throws -> DockerfileRecipe {
+        var evaluation = Evaluation(dockerfile: self, buildArgs: buildArgs, platforms: platforms)
+        return try evaluation.run(context: context, baseConfig: baseConfig)
+    }
+
+    /// Refuses a base whose config has ONBUILD triggers: Docker would run them first, kiln
+    /// runs nothing. `line` is FROM's.
+    public func refuseTriggers(_ onBuild: [String], line: Int) throws {
+        guard let first = onBuild.first else { return }
+        let more = onBuild.count > 1 ? " and \(onBuild.count - 1) more" : ""
+        throw DockerfileError(file: path, line: line, instruction: "FROM",
+                              message: "the base image has ONBUILD triggers ('\(first)'\(more)) that Docker would run here; \(DockerfileError.prebuiltBase)")
+    }
+}
+
+/// Build args Docker knows without an ARG (the proxy variables): never "not consumed".
+private let predefinedArguments: Set<String> = ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"]
+
+/// One run of the evaluator: the state BuildKit's dispatcher keeps for a single stage.
+private struct Evaluation {
+    let dockerfile: Dockerfile
+    let buildArgs: [String: String]
+    let platforms: DockerfilePlatforms?
+
+    /// ARGs before FROM (and the automatic platform ones): FROM and a bare in-stage ARG see them.
+    var globals: [String: String] = [:]
+    /// What `$NAME` means inside the stage: the base's Env, then ARGs and ENVs in order.
+    var variables: [String: String] = [:]
+    var declared: Set<String> = []
+    var warnings: [DockerfileWarning] = []
+    var edits = ConfigEdits()
+    var copies: [DockerfileCopy] = []
+    var workingDir = "/"
+    var shell: [String] = []
+    var cmdSet = false
+    var base: DockerfileBase?
+    var fromIndex = 0
+
+    init(dockerfile: Dockerfile, buildArgs: [String: String], platforms: DockerfilePlatforms?) {
+        self.dockerfile = dockerfile
+        self.buildArgs = buildArgs
+        self.platforms = platforms
+        for (key, value) in platforms?.arguments ?? [] { globals[key] = value }
+    }
+
+    private func fail(_ instruction: DockerfileInstruction, _ message: String) -> DockerfileError {
+        DockerfileError(file: dockerfile.path, line: instruction.line, instruction: instruction.keyword, message: message)
+    }
+
+    private func refuse(_ instruction: DockerfileInstruction, _ what: String) -> DockerfileError {
+        fail(instruction, "\(what) is not supported: \(DockerfileError.prebuiltBase)")
+    }
+
+    private mutating func warn(_ line: Int, _ message: String) {
+        warnings.append(DockerfileWarning(file: dockerfile.path, line: line, message: message))
+    }
+
+    // MARK: Expansion
+
+    /// `ProcessWord` against `scope`, warning about unset names.
+    private mutating func word(_ text: String, _ instruction: DockerfileInstruction, scope: [String: String]) throws -> String {
+        var lexer = ShellWord(escape: dockerfile.escape) { scope[$0] }
+        do {
+            let result = try lexer.word(text)
+            noteUnset(lexer.unset, instruction)
+            return result
+        } catch {
+            throw fail(instruction, "'\(text)': \(error.message)")
+        }
+    }
+
+    private mutating func words(_ text: String, _ instruction: DockerfileInstruction) throws -> [String] {
+        let scope = variables
+        var lexer = ShellWord(escape: dockerfile.escape) { scope[$0] }
+        do {
+            let result = try lexer.words(text)
+            noteUnset(lexer.unset, instruction)
+            return result
+        } catch {
+            throw fail(instruction, "'\(text)': \(error.message)")
+        }
+    }
+
+    private mutating func noteUnset(_ names: [String], _ instruction: DockerfileInstruction) {
+        for name in names where !name.isEmpty && name.unicodeScalars.first.map({ !"@*#?-$!0123456789".unicodeScalars.contains($0) }) ?? false {
+            warn(instruction.line, "\(instruction.keyword): variable '\(name)' is not set (it expands to nothing)")
+        }
+    }
+
+    private mutating func expand(_ text: String, _ instruction: DockerfileInstruction) throws -> String {
+        try word(text, instruction, scope: variables)
+    }
+
+    // MARK: Flags
+
+    private enum FlagKind { case bool, string, strings }
+
+    /// BuildKit's `BFlags`: `--name=value` or `--name` for booleans; unknown and repeated flags
+    /// are errors.
+    private func flags(_ instruction: DockerfileInstruction, _ allowed: [String: FlagKind]) throws -> [String: [String]] {
+        var values: [String: [String]] = [:]
+        for flag in instruction.flags {
+            guard flag.hasPrefix("--") else { throw fail(instruction, "arg should start with -- : \(flag)") }
+            let body = flag.dropFirst(2)
+            let name = String(body.prefix(while: { $0 != "=" }))
+            let value: String? = body.contains("=") ? String(body.drop(while: { $0 != "=" }).dropFirst()) : nil
+            guard let kind = allowed[name] else { throw fail(instruction, "unknown flag: --\(name)") }
+            if kind != .strings, values[name] != nil { throw fail(instruction, "duplicate flag specified: --\(name)") }
+            switch kind {
+            case .bool:
+                switch value?.lowercased() {
+                case nil, "true"?: values[name] = ["true"]
+                case "false"?: values[name] = ["false"]
+                default: throw fail(instruction, "expecting boolean value for flag --\(name), not: \(value ?? "")")
+                }
+            case .string, .strings:
+                guard let value else { throw fail(instruction, "missing a value on flag: --\(name)") }
+                values[name, default: []].append(value)
+            }
+        }
+        return values
+    }
+
+    private func noFlags(_ instruction: DockerfileInstruction) throws { _ = try flags(instruction, [:]) }
+
+    private func exactlyOne(_ instruction: DockerfileInstruction) throws -> String {
+        guard instruction.arguments.count == 1 else { throw fail(instruction, "\(instruction.keyword) requires exactly one argument") }
+        return instruction.arguments[0]
+    }
+
+    // MARK: Base
+
+    mutating func readBase() throws -> DockerfileBase {
+        for (index, instruction) in dockerfile.instructions.enumerated() {
+            switch instruction.keyword {
+            case "ARG":
+                try noFlags(instruction)
+                try declare(instruction, global: true)
+            case "FROM":
+                fromIndex = index
+                return try from(instruction)
+            default:
+                throw fail(instruction, "no FROM before it (only ARG may come before FROM)")
+            }
+        }
+        throw DockerfileError(file: dockerfile.path, line: 0, message: "has no FROM instruction")
+    }
+
+    private mutating func from(_ instruction: DockerfileInstruction) throws -> DockerfileBase {
+        let values = try flags(instruction, ["platform": .string])
+        let arguments = instruction.arguments
+        guard arguments.count == 1 || (arguments.count == 3 && arguments[1].lowercased() == "as") else {
+            throw fail(instruction, "FROM requires either one or three arguments")
+        }
+        let image = try word(arguments[0], instruction, scope: globals)
+        guard !image.isEmpty else { throw fail(instruction, "base name (\(arguments[0])) should not be blank") }
+        var platform: String?
+        if let text = values["platform"]?.first {
+            platform = try word(text, instruction, scope: globals)
+        }
+        return DockerfileBase(image: image, platform: platform, line: instruction.line)
+    }
+
+    /// ARG before FROM (`global`) or inside the stage, as BuildKit's `buildMetaArgs` and
+    /// `dispatchArg`: `--build-arg` wins, then the default (expanded), then, in the stage, the
+    /// global value of a bare `ARG NAME`.
+    private mutating func declare(_ instruction: DockerfileInstruction, global: Bool) throws {
+        guard !instruction.arguments.isEmpty else { throw fail(instruction, "ARG requires at least one argument") }
+        for argument in instruction.arguments {
+            var key = argument
+            var value: String?
+            if let equals = argument.firstIndex(of: "=") {
+                key = String(argument[..<equals])
+                value = String(argument[argument.index(after: equals)...])
+            }
+            guard !key.isEmpty else { throw fail(instruction, "ARG names can not be blank") }
+            declared.insert(key)
+            if let given = buildArgs[key] {
+                value = given
+            } else if let text = value {
+                value = try word(text, instruction, scope: global ? globals : variables)
+            } else if !global {
+                value = globals[key]
+            }
+            guard let value else { continue }
+            if global { globals[key] = value } else { variables[key] = value }
+        }
+    }
+
+    // MARK: The stage
+
+    mutating func run(context: BuildContext, baseConfig: DockerfileBaseConfig) throws -> DockerfileRecipe {
+        let base = try readBase()
+        try dockerfile.refuseTriggers(baseConfig.onBuild, line: base.line)
+        for entry in baseConfig.env {
+            let key = String(entry.prefix(while: { $0 != "=" }))
+            variables[key] = entry.contains("=") ? String(entry.drop(while: { $0 != "=" }).dropFirst()) : ""
+        }
+        workingDir = baseConfig.workingDir.isEmpty ? "/" : baseConfig.workingDir
+        shell = baseConfig.shell.isEmpty ? baseConfig.defaultShell : baseConfig.shell
+        for instruction in dockerfile.instructions.dropFirst(fromIndex + 1) {
+            try dispatch(instruction, context: context)
+        }
+        let unused = buildArgs.keys.filter { !declared.contains($0) && !predefinedArguments.contains($0) }.sorted()
+        if !unused.isEmpty {
+            warn(0, "build-args not consumed by any ARG: \(unused.joined(separator: ", "))")
+        }
+        return DockerfileRecipe(base: base, copies: copies, edits: edits, warnings: dockerfile.warnings + warnings)
+    }
+
+    private mutating func dispatch(_ instruction: DockerfileInstruction, context: BuildContext) throws {
+        switch instruction.keyword {
+        case "FROM":
+            throw refuse(instruction, "a second FROM (a multi-stage build)")
+        case "RUN":
+            throw refuse(instruction, "RUN")
+        case "ARG":
+            try noFlags(instruction)
+            try declare(instruction, global: false)
+        case "ENV":
+            try noFlags(instruction)
+            guard !instruction.pairs.isEmpty else { throw fail(instruction, "ENV requires at least one argument") }
+            // Every pair sees the variables as they were before this ENV (`ENV a=1 b=$a`).
+            var expanded: [(String, String)] = []
+            for pair in instruction.pairs {
+                let key = try expand(pair.key, instruction)
+                guard !key.isEmpty else { throw fail(instruction, "ENV names can not be blank") }
+                expanded.append((key, try expand(pair.value, instruction)))
+            }
+            for (key, value) in expanded {
+                variables[key] = value
+                if let index = edits.env.firstIndex(where: { $0.key == key }) { edits.env[index].value = value } else { edits.env.append((key, value)) }
+            }
+        case "LABEL":
+            try noFlags(instruction)
+            guard !instruction.pairs.isEmpty else { throw fail(instruction, "LABEL requires at least one argument") }
+            for pair in instruction.pairs {
+                let key = try expand(pair.key, instruction)
+                guard !key.isEmpty else { throw fail(instruction, "LABEL names can not be blank") }
+                let value = try expand(pair.value, instruction)
+                if let index = edits.labels.firstIndex(where: { $0.key == key }) { edits.labels[index].value = value } else { edits.labels.append((key, value)) }
+            }
+        case "MAINTAINER":
+            try noFlags(instruction)
+            edits.author = try exactlyOne(instruction)
+        case "USER":
+            try noFlags(instruction)
+            edits.user = try expand(try exactlyOne(instruction), instruction)
+        case "WORKDIR":
+            try noFlags(instruction)
+            // Docker also creates the directory; kiln records WorkingDir only (runtimes create
+            // a missing working directory when the container starts).
+            workingDir = Self.normalize(try expand(try exactlyOne(instruction), instruction), relativeTo: workingDir, keepSlash: false)
+            edits.workingDir = workingDir
+        case "CMD":
+            try noFlags(instruction)
+            edits.cmd = commandLine(instruction, emptyIsNil: false) ?? []
+            edits.argsEscaped = true
+            cmdSet = true
+        case "ENTRYPOINT":
+            try noFlags(instruction)
+            edits.entrypoint = commandLine(instruction, emptyIsNil: true) ?? []
+            if !cmdSet { edits.clearsCmd = true }
+        case "SHELL":
+            try noFlags(instruction)
+            guard !instruction.arguments.isEmpty else { throw fail(instruction, "SHELL requires at least one argument") }
+            guard instruction.isJSON else { throw fail(instruction, "SHELL requires the arguments to be in JSON form") }
+            shell = instruction.arguments
+            edits.shell = instruction.arguments
+        case "HEALTHCHECK":
+            edits.healthcheck = try healthcheck(instruction)
+        case "EXPOSE":
+            try noFlags(instruction)
+            guard !instruction.arguments.isEmpty else { throw fail(instruction, "EXPOSE requires at least one argument") }
+            for argument in instruction.arguments {
+                for port in try words(argument, instruction) {
+                    for spec in try Self.ports(port, fail: { fail(instruction, $0) }) where !edits.exposedPorts.contains(spec) {
+                        edits.exposedPorts.append(spec)
+                    }
+                }
+            }
+        case "VOLUME":
+            try noFlags(instruction)
+            guard !instruction.arguments.isEmpty else { throw fail(instruction, "VOLUME requires at least one argument") }
+            for argument in instruction.arguments {
+                let volume = try expand(argument, instruction).trimmingWhitespace
+                guard !volume.isEmpty else { throw fail(instruction, "VOLUME specified can not be an empty string") }
+                if !edits.volumes.contains(volume) { edits.volumes.append(volume) }
+            }
+        case "STOPSIGNAL":
+            try noFlags(instruction)
+            let signal = try expand(try exactlyOne(instruction), instruction)
+            guard Self.isSignal(signal) else { throw fail(instruction, "invalid signal: \(signal)") }
+            edits.stopSignal = signal
+        case "ONBUILD":
+            try noFlags(instruction)
+            guard let trigger = instruction.trigger.first else { throw fail(instruction, "ONBUILD requires at least one argument") }
+            switch trigger.keyword {
+            case "ONBUILD": throw fail(instruction, "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
+            case "FROM", "MAINTAINER": throw fail(instruction, "\(trigger.keyword) isn't allowed as an ONBUILD trigger")
+            default: break
+            }
+            guard instruction.heredocs.isEmpty else { throw fail(instruction, "here-documents (<<) are not supported") }
+            let text = instruction.original.trimmingLeadingWhitespace
+            edits.onBuild.append(String(text.dropFirst("ONBUILD".count)).trimmingLeadingWhitespace)
+        case "COPY", "ADD":
+            copies.append(try copy(instruction, context: context))
+        default:
+            throw fail(instruction, "unknown instruction")
+        }
+    }
+
+    /// CMD and ENTRYPOINT: exec form as written; shell form wrapped in the current shell.
+    private func commandLine(_ instruction: DockerfileInstruction, emptyIsNil: Bool) -> [String]? {
+        if instruction.isJSON { return emptyIsNil && instruction.arguments.isEmpty ? nil : instruction.arguments }
+        return shell + [instruction.arguments.joined(separator: " ")]
+    }
+
+    /// HEALTHCHECK NONE, or CMD in exec form (`CMD`) or shell form (`CMD-SHELL`), with the
+    /// durations in nanoseconds.
+    private func healthcheck(_ instruction: DockerfileInstruction) throws -> ConfigEdits.Healthcheck {
+        guard let type = instruction.arguments.first?.uppercased() else { throw fail(instruction, "HEALTHCHECK requires at least one argument") }
+        let command = Array(instruction.arguments.dropFirst())
+        if type == "NONE" {
+            guard command.isEmpty else { throw fail(instruction, "HEALTHCHECK NONE takes no arguments") }
+            return .init(test: ["NONE"])
+        }
+        let values = try flags(instruction, ["interval": .string, "timeout": .string, "start-period": .string, "start-interval": .string, "retries": .string])
+        guard type == "CMD" else { throw fail(instruction, "unknown type \"\(type)\" in HEALTHCHECK (try CMD)") }
+        let line = instruction.isJSON ? command : (command.isEmpty ? [] : [command.joined(separator: " ")])
+        guard !line.isEmpty else { throw fail(instruction, "missing command after HEALTHCHECK CMD") }
+        func duration(_ name: String) throws -> Int64 {
+            guard let text = values[name]?.first, !text.isEmpty else { return 0 }
+            guard let nanoseconds = GoDuration.parse(text) else { throw fail(instruction, "--\(name): invalid duration \"\(text)\"") }
+            if nanoseconds != 0, nanoseconds < 1_000_000 { throw fail(instruction, "interval \"\(name)\" cannot be less than 1ms") }
+            return nanoseconds
+        }
+        var retries = 0
+        if let text = values["retries"]?.first {
+            guard let value = Int32(text) else { throw fail(instruction, "--retries: invalid number \"\(text)\"") }
+            guard value >= 0 else { throw fail(instruction, "--retries cannot be negative (\(value))") }
+            retries = Int(value)
+        }
+        return .init(test: [instruction.isJSON ? "CMD" : "CMD-SHELL"] + line, interval: try duration("interval"), timeout: try duration("timeout"),
+                     startPeriod: try duration("start-period"), startInterval: try duration("start-interval"), retries: retries)
+    }
+
+    // MARK: COPY and ADD
+
+    private mutating func copy(_ instruction: DockerfileInstruction, context: BuildContext) throws -> DockerfileCopy {
+        let isAdd = instruction.keyword == "ADD"
+        let allowed: [String: FlagKind] = isAdd
+            ? ["chown": .string, "chmod": .string, "link": .bool, "keep-git-dir": .bool, "checksum": .string, "unpack": .bool, "exclude": .strings]
+            : ["chown": .string, "chmod": .string, "link": .bool, "from": .string, "parents": .bool, "exclude": .strings]
+        let values = try flags(instruction, allowed)
+        if values["from"] != nil { throw refuse(instruction, "COPY --from (copying from another stage or image)") }
+        if values["parents"]?.first == "true" { throw fail(instruction, "--parents is not supported") }
+        if values["keep-git-dir"] != nil { throw refuse(instruction, "ADD of a git repository") }
+        guard instruction.arguments.count >= 2 else {
+            throw fail(instruction, "\(instruction.keyword) requires at least two arguments, but only one was provided. Destination could not be determined")
+        }
+        let heredocWord = instruction.arguments.contains { $0.drop(while: { $0.isASCII && $0.isNumber }).hasPrefix("<<") }
+        if !instruction.heredocs.isEmpty || (heredocWord && !instruction.isJSON) {
+            throw fail(instruction, "here-documents (<<EOF) are not supported: put the file in the build context and \(instruction.keyword) it")
+        }
+        var sources: [String] = []
+        for argument in instruction.arguments.dropLast() {
+            let source = try expand(argument, instruction)
+            if Self.isRemote(source) {
+                throw refuse(instruction, isAdd ? "ADD of a URL or git repository ('\(source)')" : "a URL source ('\(source)')")
+            }
+            sources.append(source)
+        }
+        if values["checksum"] != nil { throw fail(instruction, "--checksum requires HTTP(S) or git sources") }
+        let destinationText = Self.destination(try expand(instruction.arguments.last!, instruction), workingDir: workingDir)
+        let intoDirectory = destinationText.hasSuffix("/") || destinationText.hasSuffix("/.")
+        let destination: ImagePath
+        do { destination = try ImagePath(absolute: destinationText) } catch { throw fail(instruction, "destination '\(destinationText)': \(error)") }
+        var owner: OwnerSpec?
+        if let text = values["chown"]?.first {
+            let expanded = try expand(text, instruction)
+            do { owner = try OwnerSpec(parsing: expanded) } catch { throw fail(instruction, "--chown=\(expanded): \(error)") }
+        }
+        var mode: UInt32?
+        if let text = values["chmod"]?.first {
+            let expanded = try expand(text, instruction)
+            do { mode = try parseMode(expanded) } catch {
+                throw fail(instruction, "--chmod=\(expanded): only octal modes between 0 and 07777 are supported")
+            }
+        }
+        let excludes: DockerIgnore
+        do { excludes = try DockerIgnore(patterns: values["exclude"] ?? []) } catch { throw fail(instruction, "--exclude: \((error as? DockerfileError)?.message ?? "invalid pattern")") }
+        let unpack = isAdd && values["unpack"]?.first != "false"
+
+        var found: [BuildContext.Source] = []
+        for source in sources {
+            let relative = BuildContext.relative(source)
+            do {
+                let names = BuildContext.hasWildcards(relative) ? try context.matches(relative) : [relative]
+                if names.isEmpty { warn(instruction.line, "\(instruction.keyword): '\(source)' matches nothing in the build context") }
+                for name in names { found.append(try context.source(name)) }
+            } catch {
+                throw fail(instruction, Self.describe(error, source: source))
+            }
+        }
+        if found.count > 1, !intoDirectory {
+            throw fail(instruction, "several sources need a destination directory ending in '/' (got '\(instruction.arguments.last!)')")
+        }
+        var step = DockerfileCopy(instruction: instruction.keyword, line: instruction.line, overlays: [], archives: [])
+        for source in found {
+            if unpack, !source.isDirectory, let format = context.archiveFormat(source) {
+                step.archives.append(DockerfileArchive(source: source.path, format: format, destination: destination, owner: owner, mode: mode, line: instruction.line))
+                continue
+            }
+            var excluding: Set<String> = []
+            if source.isDirectory {
+                do { excluding = try context.exclusions(of: source, excluding: excludes) } catch { throw fail(instruction, Self.describe(error, source: source.relative)) }
+            } else if excludes.excludes(source.relative.split(separator: "/").last.map(String.init) ?? source.relative) {
+                continue
+            }
+            step.overlays.append(Overlay(source: source.path, destination: destination, owner: owner, mode: mode, intoDirectory: intoDirectory, excluding: excluding))
+        }
+        return step
+    }
+
+    private static func describe(_ error: Error, source: String) -> String {
+        switch error as? BuildContext.Failure {
+        case .notFound(let path)?: return "'\(path)' is not in the build context"
+        case .excluded(let path)?: return "'\(path)' is excluded by .dockerignore"
+        case .escapes(let path)?: return "'\(path)' is a symlink that leaves the build context"
+        case .unsupported(let path, let kind)?: return "'\(path)' is a \(kind); only files, directories and symlinks can be copied"
+        case .badPattern(let path)?: return "'\(path)' is not a valid wildcard pattern"
+        case .unreadable(let path)?: return "cannot read '\(path)' in the build context"
+        case nil: return "'\(source)': \(error)"
+        }
+    }
+
+    /// URLs and git remotes (ADD fetches them; kiln does not).
+    private static func isRemote(_ source: String) -> Bool {
+        let lower = source.lowercased()
+        return lower.contains("://") || lower.hasPrefix("git@")
+    }
+
+    /// BuildKit's `pathRelativeToWorkingDir`: relative to WORKDIR, cleaned, a trailing `/` (or
+    /// `/.`) kept because it means "into this directory".
+    static func destination(_ text: String, workingDir: String) -> String {
+        normalize(text.isEmpty || text == "." ? "./" : text, relativeTo: workingDir, keepSlash: true)
+    }
+
+    /// BuildKit's `system.NormalizePath` for Linux.
+    static func normalize(_ path: String, relativeTo parent: String, keepSlash: Bool) -> String {
+        let base = cleanPath("/" + (parent.isEmpty ? "/" : parent))
+        var result = path.isEmpty ? base : (path.hasPrefix("/") ? cleanPath(path) : cleanPath(base + "/" + path))
+        if keepSlash {
+            if path.hasSuffix("/"), !result.hasSuffix("/") {
+                result += "/"
+            } else if path.hasSuffix("/.") {
+                if result != "/" { result += "/" }
+                result += "."
+            }
+        }
+        return result
+    }
+
+    // MARK: EXPOSE and STOPSIGNAL
+
+    /// `PORT[-PORT][/PROTO]` as `N/proto` entries (a range gives one per port).
+    static func ports(_ text: String, fail: (String) -> DockerfileError) throws -> [String] {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let proto = parts.count == 2 ? parts[1].lowercased() : "tcp"
+        guard ["tcp", "udp", "sctp"].contains(proto) else { throw fail("invalid port '\(text)': unknown protocol") }
+        guard !parts[0].contains(":") else { throw fail("invalid port '\(text)': EXPOSE takes PORT[/PROTOCOL], not an address or host port") }
+        let range = parts[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard let start = Int(range[0]), (0...65535).contains(start), range[0].allSatisfy(\.isASCII) else { throw fail("invalid port '\(text)'") }
+        var end = start
+        if range.count == 2 {
+            guard let last = Int(range[1]), (start...65535).contains(last), range[1].allSatisfy(\.isASCII) else { throw fail("invalid port range '\(text)'") }
+            end = last
+        }
+        return (start...end).map { "\($0)/\(proto)" }
+    }
+
+    private static let signals: Set<String> = [
+        "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "KILL", "PIPE", "POLL", "PROF", "PWR", "QUIT",
+        "SEGV", "STKFLT", "STOP", "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ",
+        "RTMIN", "RTMAX",
+    ]
+
+    /// moby's `signal.ParseSignal` on Linux: a number 1-64 or a name, `SIG` optional, any case.
+    static func isSignal(_ text: String) -> Bool {
+        if let number = Int(text) { return (1...64).contains(number) }
+        var name = text.uppercased()
+        if name.hasPrefix("SIG") { name = String(name.dropFirst(3)) }
+        if signals.contains(name) { return true }
+        for (prefix, sign) in [("RTMIN+", 1), ("RTMAX-", -1)] where name.hasPrefix(prefix) {
+            if let offset = Int(name.dropFirst(prefix.count)), (1...15).contains(offset) { return sign != 0 }
+        }
+        return false
+    }
+}
+
+/// Go's `time.ParseDuration`: `300ms`, `1.5h`, `2h45m`, units ns us µs ms s m h.
+enum GoDuration {
+    static func parse(_ text: String) -> Int64? {
+        var scalars = Substring(text)
+        var negative = false
+        if scalars.first == "-" || scalars.first == "+" {
+            negative = scalars.first == "-"
+            scalars = scalars.dropFirst()
+        }
+        if scalars == "0" { return 0 }
+        guard !scalars.isEmpty else { return nil }
+        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("μs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
+        var total = 0.0
+        while !scalars.isEmpty {
+            let number = scalars.prefix(while: { $0.isASCII && ($0.isNumber || $0 == ".") })
+            guard !number.isEmpty, number != ".", let value = Double(number.hasPrefix(".") ? "0" + number : String(number)) else { return nil }
+            scalars = scalars.dropFirst(number.count)
+            let unitText = scalars.prefix(while: { !($0.isASCII && ($0.isNumber || $0 == ".")) })
+            guard let unit = units.first(where: { $0.0 == unitText }) else { return nil }
+            scalars = scalars.dropFirst(unitText.count)
+            total += value * unit.1
+            guard total <= Double(Int64.max) else { return nil }
+        }
+        let result = Int64(total.rounded(.towardZero))
+        return negative ? -result : result
+    }
+}

@@ -1,0 +1,337 @@
+import Foundation
+import KilnDockerfile
+import KilnLayer
+import KilnRecipe
+import KilnTestSupport
+import OCI
+import Testing
+
+/// Evaluation: the reference's ENV, ARG, WORKDIR, CMD/ENTRYPOINT/SHELL, HEALTHCHECK, EXPOSE
+/// and COPY examples become the config edits and overlays Docker would give; what kiln cannot
+/// do is refused in one line.
+@Suite struct DockerfileEvaluationTests {
+    private let empty: TemporaryDirectory
+    private let context: BuildContext
+
+    init() throws {
+        empty = try TemporaryDirectory()
+        context = try BuildContext(directory: empty.path)
+    }
+
+    private func evaluate(_ text: String, buildArgs: [String: String] = [:], base: DockerfileBaseConfig = DockerfileBaseConfig(), in context: BuildContext? = nil) throws -> DockerfileRecipe {
+        try Dockerfile.parse(text).evaluate(context: context ?? self.context, baseConfig: base, buildArgs: buildArgs)
+    }
+
+    private func failure(_ text: String, buildArgs: [String: String] = [:], base: DockerfileBaseConfig = DockerfileBaseConfig(), in context: BuildContext? = nil) -> String? {
+        do {
+            _ = try evaluate(text, buildArgs: buildArgs, base: base, in: context)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    private func env(_ recipe: DockerfileRecipe) -> [String] { recipe.edits.env.map { "\($0.key)=\($0.value)" } }
+
+    // MARK: Variables
+
+    @Test func envForms() throws {
+        let recipe = try evaluate("""
+        FROM busybox
+        ENV MY_NAME="John Doe"
+        ENV MY_DOG=Rex\\ The\\ Dog
+        ENV MY_CAT=fluffy
+        ENV MY_VAR my-value
+        ENV ONE TWO= THREE=world
+        """)
+        #expect(env(recipe) == ["MY_NAME=John Doe", "MY_DOG=Rex The Dog", "MY_CAT=fluffy", "MY_VAR=my-value", "ONE=TWO= THREE=world"])
+    }
+
+    /// "ENV abc=bye def=$abc": every pair sees the values from before the instruction.
+    @Test func substitutionUsesValuesFromBeforeTheInstruction() throws {
+        let recipe = try evaluate("FROM busybox\nENV abc=hello\nENV abc=bye def=$abc\nENV ghi=$abc\n")
+        #expect(env(recipe) == ["abc=bye", "def=hello", "ghi=bye"])
+    }
+
+    /// The reference's environment replacement example: WORKDIR ${FOO}, ADD . $FOO, and
+    /// `COPY \$FOO /quux` copying a file literally named `$FOO`.
+    @Test func environmentReplacementExample() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("$FOO", "literal")
+        let recipe = try evaluate("FROM busybox\nENV FOO=/bar\nWORKDIR ${FOO}\nADD . $FOO\nCOPY \\$FOO /quux\n", in: try BuildContext(directory: dir.path))
+        #expect(recipe.edits.workingDir == "/bar")
+        #expect(recipe.overlays.map { "\($0.source) -> \($0.destination)" } == ["\(real(dir.path)) -> /bar", "\(real(dir.path))/$FOO -> /quux"])
+    }
+
+    /// Variables of the base's Env expand too (`$HOME`), and ENV replaces them in place.
+    @Test func baseEnvironmentExpands() throws {
+        let recipe = try evaluate("FROM x\nENV PATH=/opt/bin:$PATH\nWORKDIR $HOME/app\n", base: DockerfileBaseConfig(env: ["PATH=/usr/bin", "HOME=/root"]))
+        #expect(env(recipe) == ["PATH=/opt/bin:/usr/bin"])
+        #expect(recipe.edits.workingDir == "/root/app")
+    }
+
+    @Test func labels() throws {
+        let recipe = try evaluate("""
+        FROM x
+        LABEL "com.example.vendor"="ACME Incorporated"
+        LABEL com.example.label-with-value="foo"
+        LABEL version="1.0"
+        LABEL description="This text illustrates \\
+        that label-values can span multiple lines."
+        LABEL multi.label1="value1" multi.label2="value2" other="value3"
+        LABEL version=2.0
+        """)
+        #expect(recipe.edits.labels.map { "\($0.key)=\($0.value)" } == [
+            "com.example.vendor=ACME Incorporated", "com.example.label-with-value=foo", "version=2.0",
+            "description=This text illustrates that label-values can span multiple lines.",
+            "multi.label1=value1", "multi.label2=value2", "other=value3",
+        ])
+    }
+
+    /// The reference's ARG examples: a default in `${username:-some_user}`, a build arg, ENV
+    /// overriding ARG, ARG before FROM.
+    @Test func buildArguments() throws {
+        let noArg = try evaluate("FROM busybox\nUSER ${username:-some_user}\n")
+        #expect(noArg.edits.user == "some_user")
+        let withArg = try evaluate("FROM busybox\nUSER ${username:-some_user}\nARG username\nUSER $username\n", buildArgs: ["username": "what_user"])
+        #expect(withArg.edits.user == "what_user")
+        let envWins = try evaluate("FROM ubuntu\nARG CONT_IMG_VER\nENV CONT_IMG_VER=v1.0.0\n", buildArgs: ["CONT_IMG_VER": "v2.0.1"])
+        #expect(env(envWins) == ["CONT_IMG_VER=v1.0.0"])
+        let defaulted = "FROM ubuntu\nARG CONT_IMG_VER\nENV CONT_IMG_VER=${CONT_IMG_VER:-v1.0.0}\n"
+        #expect(env(try evaluate(defaulted)) == ["CONT_IMG_VER=v1.0.0"])
+        #expect(env(try evaluate(defaulted, buildArgs: ["CONT_IMG_VER": "v2.0.1"])) == ["CONT_IMG_VER=v2.0.1"])
+        // ARGs are not written into the config's Env.
+        #expect(env(try evaluate("FROM x\nARG A=1\nLABEL a=$A\n")) == [])
+    }
+
+    @Test func argumentsBeforeFrom() throws {
+        let dockerfile = try Dockerfile.parse("ARG  CODE_VERSION=latest\nFROM base:${CODE_VERSION}\nCMD  /code/run-app\n")
+        #expect(try dockerfile.base() == DockerfileBase(image: "base:latest", platform: nil, line: 2))
+        #expect(try dockerfile.base(buildArgs: ["CODE_VERSION": "1.2"]).image == "base:1.2")
+        #expect(try dockerfile.evaluate(context: context).edits.cmd == ["/bin/sh", "-c", "/code/run-app"])
+        // A bare ARG in the stage takes the value from before FROM; without it, nothing.
+        #expect(try evaluate("ARG VERSION=latest\nFROM busybox:$VERSION\nARG VERSION\nLABEL v=$VERSION\n").edits.labels.first?.value == "latest")
+        #expect(try evaluate("ARG VERSION=latest\nFROM busybox:$VERSION\nLABEL v=$VERSION\n").edits.labels.first?.value == "")
+        let platforms = DockerfilePlatforms(target: Platform(os: "linux", architecture: "arm64"), build: Platform(os: "linux", architecture: "amd64"))
+        let cross = try Dockerfile.parse("FROM --platform=$BUILDPLATFORM golang AS build\nARG TARGETARCH\nLABEL arch=$TARGETARCH\n")
+        #expect(try cross.base(platforms: platforms).platform == "linux/amd64")
+        #expect(try cross.evaluate(context: context, platforms: platforms).edits.labels.first?.value == "arm64")
+    }
+
+    @Test func unusedBuildArgumentsAndUnsetVariablesWarn() throws {
+        let recipe = try evaluate("FROM x\nARG USED\nUSER $NOBODY\n", buildArgs: ["USED": "1", "UNUSED": "2", "HTTP_PROXY": "p"])
+        #expect(recipe.warnings.map(\.description) == [
+            "Dockerfile:3: warning: USER: variable 'NOBODY' is not set (it expands to nothing)",
+            "Dockerfile: warning: build-args not consumed by any ARG: UNUSED",
+        ])
+    }
+
+    // MARK: Config
+
+    /// Shell form runs under `/bin/sh -c`, or the SHELL set before it (also the base's Shell);
+    /// ENTRYPOINT without CMD clears the base's Cmd, as Docker does.
+    @Test func commandsAndShell() throws {
+        let shellForm = try evaluate("FROM x\nCMD echo \"This is a test.\" | wc -\n")
+        #expect(shellForm.edits.cmd == ["/bin/sh", "-c", "echo \"This is a test.\" | wc -"])
+        #expect(shellForm.edits.argsEscaped == true)
+        let powershell = try evaluate("FROM x\nSHELL [\"powershell\", \"-command\"]\nCMD Write-Host hello\n")
+        #expect(powershell.edits.cmd == ["powershell", "-command", "Write-Host hello"])
+        #expect(powershell.edits.shell == ["powershell", "-command"])
+        #expect(try evaluate("FROM x\nCMD run\n", base: DockerfileBaseConfig(shell: ["/bin/bash", "-c"])).edits.cmd == ["/bin/bash", "-c", "run"])
+        let top = try evaluate("FROM ubuntu\nENTRYPOINT exec top -b\n")
+        #expect(top.edits.entrypoint == ["/bin/sh", "-c", "exec top -b"])
+        #expect(top.edits.clearsCmd)
+        let both = try evaluate("FROM ubuntu\nENTRYPOINT [\"top\", \"-b\"]\nCMD [\"-c\"]\n")
+        #expect(both.edits.entrypoint == ["top", "-b"])
+        #expect(both.edits.cmd == ["-c"])
+        #expect(failure("FROM x\nSHELL /bin/bash -c\n") == "Dockerfile:2: SHELL: SHELL requires the arguments to be in JSON form")
+    }
+
+    @Test func healthcheck() throws {
+        let recipe = try evaluate("FROM x\nHEALTHCHECK --interval=5m --timeout=3s \\\n  CMD curl -f http://localhost/ || exit 1\n")
+        #expect(recipe.edits.healthcheck == .init(test: ["CMD-SHELL", "curl -f http://localhost/ || exit 1"], interval: 300_000_000_000, timeout: 3_000_000_000))
+        let exec = try evaluate("FROM x\nHEALTHCHECK --start-period=1m30s --start-interval=500ms --retries=3 CMD [\"/bin/check\", \"-q\"]\n")
+        #expect(exec.edits.healthcheck == .init(test: ["CMD", "/bin/check", "-q"], startPeriod: 90_000_000_000, startInterval: 500_000_000, retries: 3))
+        #expect(try evaluate("FROM x\nHEALTHCHECK NONE\n").edits.healthcheck == .init(test: ["NONE"]))
+        #expect(failure("FROM x\nHEALTHCHECK --interval=soon CMD x\n") == "Dockerfile:2: HEALTHCHECK: --interval: invalid duration \"soon\"")
+        #expect(failure("FROM x\nHEALTHCHECK --retries=-1 CMD x\n") == "Dockerfile:2: HEALTHCHECK: --retries cannot be negative (-1)")
+        #expect(failure("FROM x\nHEALTHCHECK SOMETIMES x\n") != nil)
+    }
+
+    @Test func exposeVolumeStopSignalUserWorkdir() throws {
+        let recipe = try evaluate("""
+        FROM x
+        ENV PORT=8080
+        EXPOSE 80/udp
+        EXPOSE 80/tcp 80/udp $PORT 9000-9002/TCP
+        VOLUME ["/data"]
+        VOLUME /var/log /var/db
+        STOPSIGNAL SIGKILL
+        USER 1000:1000
+        WORKDIR /a
+        WORKDIR b
+        WORKDIR c
+        MAINTAINER someone
+        ONBUILD ADD . /app/src
+        """)
+        #expect(recipe.edits.exposedPorts == ["80/udp", "80/tcp", "8080/tcp", "9000/tcp", "9001/tcp", "9002/tcp"])
+        #expect(recipe.edits.volumes == ["/data", "/var/log", "/var/db"])
+        #expect(recipe.edits.stopSignal == "SIGKILL")
+        #expect(recipe.edits.user == "1000:1000")
+        #expect(recipe.edits.workingDir == "/a/b/c")
+        #expect(recipe.edits.author == "someone")
+        #expect(recipe.edits.onBuild == ["ADD . /app/src"])
+        #expect(failure("FROM x\nSTOPSIGNAL SIGNOPE\n") == "Dockerfile:2: STOPSIGNAL: invalid signal: SIGNOPE")
+        #expect(failure("FROM x\nEXPOSE 70000\n") != nil)
+        #expect(try evaluate("FROM x\nSTOPSIGNAL 9\nSTOPSIGNAL rtmin+3\n").edits.stopSignal == "rtmin+3")
+        #expect(try evaluate("FROM x\nENV DIRPATH=/path DIRNAME=x\nWORKDIR $DIRPATH/$DIRNAME\n").edits.workingDir == "/path/x")
+    }
+
+    // MARK: Refusals
+
+    /// Every build step kiln cannot take is one line naming the file, the line and the
+    /// instruction, and pointing at a prebuilt base image.
+    @Test func refusals() throws {
+        let tail = "is not supported: kiln adds files and edits the config, it runs nothing: such steps belong in a prebuilt base image (build it with docker once, then name it in FROM)"
+        #expect(failure("FROM x\n\nRUN apt-get update\n") == "Dockerfile:3: RUN: RUN \(tail)")
+        #expect(failure("FROM x\nADD https://example.com/a.tgz /opt/\n") == "Dockerfile:2: ADD: ADD of a URL or git repository ('https://example.com/a.tgz') \(tail)")
+        #expect(failure("FROM x\nADD git@github.com:moby/buildkit.git /src\n")?.hasPrefix("Dockerfile:2: ADD: ADD of a URL or git repository") == true)
+        #expect(failure("FROM x\nADD --keep-git-dir https://github.com/moby/buildkit.git /src\n") == "Dockerfile:2: ADD: ADD of a git repository \(tail)")
+        #expect(failure("FROM x\nCOPY --from=build /out /app\n") == "Dockerfile:2: COPY: COPY --from (copying from another stage or image) \(tail)")
+        #expect(failure("FROM golang AS build\nFROM alpine\n") == "Dockerfile:2: FROM: a second FROM (a multi-stage build) \(tail)")
+        #expect(failure("FROM x\nRUN <<EOF\necho hi\nEOF\n") == "Dockerfile:2: RUN: RUN \(tail)")
+        #expect(failure("FROM x\nCOPY <<EOF /etc/x\nhi\nEOF\n") == "Dockerfile:2: COPY: here-documents (<<EOF) are not supported: put the file in the build context and COPY it")
+        #expect(failure("ENV A=1\nFROM x\n") == "Dockerfile:1: ENV: no FROM before it (only ARG may come before FROM)")
+        #expect(failure("FROM x\nCOPY --parents a /b/\n") == "Dockerfile:2: COPY: --parents is not supported")
+        #expect(failure("FROM x\nCOPY --bogus a /b/\n") == "Dockerfile:2: COPY: unknown flag: --bogus")
+        #expect(failure("FROM x\nONBUILD ONBUILD RUN x\n") != nil)
+        let triggers = failure("FROM base\nUSER app\n", base: DockerfileBaseConfig(onBuild: ["RUN make", "COPY . /src"]))
+        #expect(triggers == "Dockerfile:1: FROM: the base image has ONBUILD triggers ('RUN make' and 1 more) that Docker would run here; kiln adds files and edits the config, it runs nothing: such steps belong in a prebuilt base image (build it with docker once, then name it in FROM)")
+    }
+
+    // MARK: COPY and ADD
+
+    private func real(_ path: String) -> String { FileFacts_realPath(path) }
+
+    private func overlays(_ recipe: DockerfileRecipe, relativeTo root: String) -> [String] {
+        let prefix = real(root)
+        return recipe.overlays.map { overlay in
+            var source = overlay.source == prefix ? "." : String(overlay.source.dropFirst(prefix.count + 1))
+            if !overlay.excluding.isEmpty { source += " -" + overlay.excluding.sorted().joined(separator: ",") }
+            var text = "\(source) -> \(overlay.destination)\(overlay.intoDirectory ? "/" : "")"
+            if let owner = overlay.owner { text += " \(owner)" }
+            if let mode = overlay.mode { text += " \(String(mode, radix: 8))" }
+            return text
+        }
+    }
+
+    /// The reference's COPY examples: wildcards, `?`, `[[]` for a literal bracket, relative DEST
+    /// under WORKDIR, `--chown` with names or numbers, `--chmod`.
+    @Test func copySources() throws {
+        let dir = try TemporaryDirectory()
+        for name in ["home.txt", "hom1.txt", "homework/a", "test.txt", "arr[0].txt", "files1", "files2", "other"] { try dir.write(name, name) }
+        let build = try BuildContext(directory: dir.path)
+        let recipe = try evaluate("""
+        FROM x
+        WORKDIR /work
+        COPY hom* /mydir/
+        COPY hom?.txt /mydir/
+        COPY test.txt relativeDir/
+        COPY test.txt /absoluteDir/
+        COPY arr[[]0].txt /mydir/
+        COPY --chown=55:mygroup files* /somedir/
+        COPY --chown=bin files1 /somedir/
+        COPY --chown=10:11 --chmod=644 ./files2 /somedir/renamed
+        COPY ["other", "."]
+        COPY . /all
+        """, in: build)
+        #expect(overlays(recipe, relativeTo: dir.path) == [
+            "hom1.txt -> /mydir/", "home.txt -> /mydir/", "homework -> /mydir/",
+            "hom1.txt -> /mydir/", "home.txt -> /mydir/",
+            "test.txt -> /work/relativeDir/",
+            "test.txt -> /absoluteDir/",
+            "arr[0].txt -> /mydir/",
+            "files1 -> /somedir/ 55:mygroup", "files2 -> /somedir/ 55:mygroup",
+            "files1 -> /somedir/ bin",
+            "files2 -> /somedir/renamed 10:11 644",
+            "other -> /work/",
+            ". -> /all",
+        ])
+        #expect(recipe.copies.map(\.line) == [3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
+    }
+
+    @Test func copyErrors() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("a", "a")
+        try dir.write("b", "b")
+        try dir.write("secret.key", "k")
+        try dir.write(".dockerignore", "*.key\n")
+        try FileManager.default.createSymbolicLink(atPath: dir("out"), withDestinationPath: "/etc/hostname")
+        let build = try BuildContext(directory: dir.path)
+        #expect(failure("FROM x\nCOPY a b /dest\n", in: build) == "Dockerfile:2: COPY: several sources need a destination directory ending in '/' (got '/dest')")
+        #expect(failure("FROM x\nCOPY missing /dest\n", in: build) == "Dockerfile:2: COPY: 'missing' is not in the build context")
+        #expect(failure("FROM x\nCOPY secret.key /dest\n", in: build) == "Dockerfile:2: COPY: 'secret.key' is excluded by .dockerignore")
+        #expect(failure("FROM x\nCOPY out /dest\n", in: build) == "Dockerfile:2: COPY: 'out' is a symlink that leaves the build context")
+        #expect(failure("FROM x\nCOPY --chmod=u+x a /dest\n", in: build) == "Dockerfile:2: COPY: --chmod=u+x: only octal modes between 0 and 07777 are supported")
+        #expect(failure("FROM x\nCOPY a\n", in: build) == "Dockerfile:2: COPY: COPY requires at least two arguments, but only one was provided. Destination could not be determined")
+        // `..` cannot climb out: it is cleaned against the context's root, as in BuildKit.
+        #expect(try evaluate("FROM x\nCOPY ../../a /dest\n", in: build).overlays.map(\.source) == [real(dir("a"))])
+        // A wildcard that matches nothing copies nothing (BuildKit allows it) and warns.
+        let none = try evaluate("FROM x\nCOPY *.none /dest/\n", in: build)
+        #expect(none.overlays.isEmpty)
+        #expect(none.warnings.map(\.description) == ["Dockerfile:2: warning: COPY: '*.none' matches nothing in the build context"])
+    }
+
+    /// `.dockerignore` and `--exclude` leave paths out of a directory source (`.dockerignore`
+    /// itself is copied unless it names itself, as in Docker); the scanner then places the rest
+    /// exactly as for `kiln bake`.
+    @Test func exclusionsReachTheLayer() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write(".dockerignore", "**/*.log\nnode_modules\ndocs\n!docs/README.md\n")
+        try dir.write("app/main.js", "m")
+        try dir.write("app/debug.log", "l")
+        try dir.write("app/node_modules/x.js", "x")
+        try dir.write("node_modules/y.js", "y")
+        try dir.write("docs/README.md", "r")
+        try dir.write("docs/draft.md", "d")
+        try dir.write("app/test/spec.js", "s")
+        let build = try BuildContext(directory: dir.path)
+        let recipe = try evaluate("FROM x\nCOPY . /srv/\nCOPY --exclude=test app /opt/app\n", in: build)
+        #expect(overlays(recipe, relativeTo: dir.path) == [
+            ". -app/debug.log,docs/draft.md,node_modules -> /srv/",
+            "app -debug.log,test -> /opt/app",
+        ])
+        let entries = try OverlayScanner().scan(overlays: recipe.overlays).map { "\($0.path)" }
+        #expect(entries == [
+            "/opt", "/opt/app", "/opt/app/main.js", "/opt/app/node_modules", "/opt/app/node_modules/x.js",
+            "/srv", "/srv/.dockerignore", "/srv/app", "/srv/app/main.js", "/srv/app/node_modules", "/srv/app/node_modules/x.js", "/srv/app/test", "/srv/app/test/spec.js",
+            "/srv/docs", "/srv/docs/README.md",
+        ])
+    }
+
+    /// ADD unpacks a local tar archive, recognized by content and not by name; COPY copies it.
+    @Test func addRecognizesArchivesByContent() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("payload/hello.txt", "hello")
+        try dir.write("not-an-archive.tar.gz", "plain text")
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+        tar.arguments = ["-czf", dir("bundle.bin"), "-C", dir("payload"), "hello.txt"]
+        try tar.run()
+        tar.waitUntilExit()
+        #expect(tar.terminationStatus == 0)
+        let build = try BuildContext(directory: dir.path)
+        let recipe = try evaluate("FROM x\nADD bundle.bin not-an-archive.tar.gz /opt/\nCOPY bundle.bin /keep/\nADD --unpack=false bundle.bin /raw/\n", in: build)
+        #expect(recipe.archives == [DockerfileArchive(source: real(dir("bundle.bin")), format: .gzip, destination: try ImagePath(absolute: "/opt"), owner: nil, mode: nil, line: 2)])
+        let refusal = #expect(throws: DockerfileError.self) { try recipe.refuseArchives(path: "Dockerfile", context: build) }
+        #expect(refusal?.description == "Dockerfile:2: ADD: unpacking the local archive 'bundle.bin' (gzip) is not supported; unpack it into the build context and COPY the directory")
+        #expect(overlays(recipe, relativeTo: dir.path) == ["not-an-archive.tar.gz -> /opt/", "bundle.bin -> /keep/", "bundle.bin -> /raw/"])
+    }
+}
+
+/// The real path, as the evaluator names sources (the temp dir may sit behind a link).
+private func FileFacts_realPath(_ path: String) -> String {
+    guard let resolved = realpath(path, nil) else { return path }
+    defer { free(resolved) }
+    return String(cString: resolved)
+}

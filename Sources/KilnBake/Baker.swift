@@ -13,7 +13,7 @@ public struct Baker {
     let store: ImageStore
     let progress: TransferProgress
     var transport: TransportOptions { store.options }
-    private var logger: Logger { transport.logger }
+    var logger: Logger { transport.logger }
 
     /// - Parameters:
     ///   - store: the run's images (layouts, and registries over one HTTP client).
@@ -104,7 +104,16 @@ public struct Baker {
         }
         try await ImageGraphWriter(destination: destination, progress: progress, jobs: transport.jobs).write(graph, from: source)
 
-        return BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: platforms, layer: layers?.first)
+        var result = BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: platforms, layer: layers?.first)
+        if request.recordsProvenanceFacts {
+            var manifests = derived.isIndex ? derived.images.map(\.manifest) : []
+            for index in manifests.indices { manifests[index].platform = derived.images[index].platform }
+            let base: Descriptor
+            if let locked = request.lockedBase?.root { base = locked } else { base = try await source.resolve() }
+            result.provenanceFacts = ProvenanceFacts(base: base, root: derived.root, platformManifests: manifests,
+                                                     overlayFiles: try OverlayFile.list(entries?.distinct ?? []))
+        }
+        return result
     }
 
     /// The new layer's entries for each platform image, placed against that image's skeleton:

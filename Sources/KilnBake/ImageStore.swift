@@ -81,6 +81,13 @@ public final class ImageStore: @unchecked Sendable {
         }
     }
 
+    /// The registry repository of a reference, for what only registries have (the referrers
+    /// API and tag schema); `nil` for layouts and archives.
+    public func registryImage(_ reference: ImageReference) throws -> RegistryImage? {
+        guard case .registry(let registry) = reference else { return nil }
+        return RegistryImage(registry, transport: try registries())
+    }
+
     /// The digest and media type a reference points at, without downloading the document
     /// where the registry announces it (`kiln digest`, build's up-to-date check).
     public func head(_ reference: ImageReference) async throws -> Descriptor {

@@ -82,7 +82,12 @@ mkdir -p "$site/good" "$site/bad"
 cp "$tarball" "$out/SHA256SUMS" "$site/good/"
 cp "$tarball" "$out/SHA256SUMS" "$site/bad/"
 size=$(stat -c %s "$tarball")
-printf 'x' | dd of="$site/bad/$name.tar.gz" bs=1 seek=$((size / 2)) conv=notrunc status=none
+# One byte changed (to 'x', or to 'y' where it already is 'x': a write of the same byte would
+# corrupt nothing, as happened once).
+byte=$(dd if="$tarball" bs=1 skip=$((size / 2)) count=1 status=none | od -An -c | tr -d ' ')
+replacement=x; [ "$byte" != x ] || replacement=y
+printf '%s' "$replacement" | dd of="$site/bad/$name.tar.gz" bs=1 seek=$((size / 2)) conv=notrunc status=none
+cmp -s "$tarball" "$site/bad/$name.tar.gz" && { echo "release-check: the corrupted copy equals the tarball" >&2; exit 1; }
 http_port=$(free_port)
 python3 -m http.server --bind 127.0.0.1 --directory "$site" "$http_port" >"$work/http.log" 2>&1 &
 servers+=($!)

@@ -77,7 +77,9 @@ package struct DockerBuild {
         try recipe.refuseArchives(path: dockerfile.path, context: request.context)
 
         var bake = BakeRequest(base: .registry(base), output: .layout(LayoutReference(directory: images.directory, tag: name.description)), overlays: recipe.overlays, edits: recipe.edits)
-        bake.additionalTags = request.names.dropFirst().map(\.description)
+        // Each name once (`-t a -t docker.io/library/a` are one name).
+        var seen: Set<String> = [name.description]
+        bake.additionalTags = request.names.dropFirst().map(\.description).filter { seen.insert($0).inserted }
         let result = try await Baker(store: store, progress: progress).bake(bake, into: DockerStoreDestination(images: images, name: name, base: base))
         // Read by digest, not by name: a concurrent build may already have moved the name.
         let pinned = VerifyingSource(OCILayout(LayoutReference(directory: images.directory, digest: result.digest), layersMayBeElsewhere: true), location: "kiln docker image '\(name)'")

@@ -4,22 +4,26 @@ package enum DockerImageList {
     /// One line per name matching every `reference=` pattern, formatted by `template` (Go
     /// template fields `.Repository`, `.Tag`, `.ID`, `.Digest`), else Docker's table.
     /// - Throws: for another filter or template field, naming it.
-    package static func lines(in images: DockerImageStore, filters: [String], format: String?) throws -> [String] {
+    package static func lines(in images: DockerImageStore, filters: [String], format: String?) async throws -> [String] {
         var patterns: [String] = []
         for filter in filters {
             guard filter.hasPrefix("reference=") else { throw DockerError.unsupportedFlag("--filter \(filter)", reason: "kiln docker filters by reference= only") }
-            patterns.append(String(filter.dropFirst("reference=".count)))
+            let pattern = String(filter.dropFirst("reference=".count))
+            guard GoPathPattern.isValid(pattern) else { throw DockerError.unsupportedFlag("--filter \(filter)", reason: "the pattern is malformed (Go's path.Match syntax)") }
+            patterns.append(pattern)
         }
         var lines: [String] = format == nil ? ["REPOSITORY\tTAG\tIMAGE ID"] : []
         for (text, descriptor) in try images.images() {
             guard let name = try? DockerImageName(parsing: text) else { continue }
             // As Docker: a pattern matches the familiar name with its tag, or without it.
             guard patterns.allSatisfy({ GoPathPattern.matches($0, name.description) || GoPathPattern.matches($0, name.repository) }) else { continue }
-            let fields = ["Repository": name.repository, "Tag": name.tag, "ID": descriptor.digest.description, "Digest": descriptor.digest.description]
+            // Docker's image ID is the config's digest, shown as 12 hex digits; the digest is the manifest's.
+            let id = try await images.configDescriptor(of: name, manifest: descriptor).digest.hex.prefix(12)
+            let fields = ["Repository": name.repository, "Tag": name.tag, "ID": String(id), "Digest": descriptor.digest.description]
             if let format {
                 lines.append(try render(format, fields))
             } else {
-                lines.append("\(name.repository)\t\(name.tag)\t\(descriptor.digest.hex.prefix(12))")
+                lines.append("\(name.repository)\t\(name.tag)\t\(id)")
             }
         }
         return lines

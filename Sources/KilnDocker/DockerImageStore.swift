@@ -66,6 +66,12 @@ package struct DockerImageStore: Sendable {
         try images().first { $0.name == name.description }?.descriptor
     }
 
+    /// The config of the image `name` points at (`manifest`): Docker's image ID is its digest.
+    package func configDescriptor(of name: DockerImageName, manifest: Descriptor) async throws -> Descriptor {
+        let bytes = try await source(name).fetch(manifest)
+        return try ImageManifest(raw: bytes, descriptorMediaType: manifest.mediaType, what: "manifest \(manifest.digest) of kiln docker image '\(name)'").config
+    }
+
     /// Gives the image `source` also the name `target` (`docker tag`).
     /// - Throws: when `source` is not in the store.
     package func tag(_ source: DockerImageName, as target: DockerImageName) async throws {

@@ -19,9 +19,7 @@ package struct DockerPush {
 
     /// - Returns: the manifest pushed (Docker prints its digest and size).
     package func push(_ name: DockerImageName) async throws -> Descriptor {
-        guard let descriptor = try images.lookUp(name) else {
-            throw DockerError.noSuchImage(name.description)
-        }
+        guard let descriptor = try images.lookUp(name) else { throw DockerError.notLocal(name.description) }
         let manifestBytes = try await images.source(name).fetch(descriptor)
         let manifest = try ImageManifest(raw: manifestBytes, descriptorMediaType: descriptor.mediaType, what: "manifest \(descriptor.digest) of kiln docker image '\(name)'")
         let base = try images.base(of: descriptor.digest, name: name)

@@ -2,6 +2,27 @@
 /// `/`, `?` one such character, `[...]` a class (`^` negates, ranges with `-`), `\` escapes.
 /// A malformed pattern matches nothing.
 enum GoPathPattern {
+    /// Whether `pattern` is well formed (every class closed, no trailing `\`), as Go's
+    /// `path.ErrBadPattern` says.
+    static func isValid(_ pattern: String) -> Bool {
+        let p = Array(pattern.unicodeScalars)
+        var i = 0
+        while i < p.count {
+            switch p[i] {
+            case "\\":
+                guard i + 1 < p.count else { return false }
+                i += 2
+            case "[":
+                // Any scalar probes the class's syntax; `nil` means malformed.
+                guard let (_, after) = matchClass(p, i + 1, "a") else { return false }
+                i = after
+            default:
+                i += 1
+            }
+        }
+        return true
+    }
+
     static func matches(_ pattern: String, _ name: String) -> Bool {
         match(Array(pattern.unicodeScalars), 0, Array(name.unicodeScalars), 0)
     }
@@ -48,13 +69,15 @@ enum GoPathPattern {
         while i < p.count {
             if p[i] == "]", !first { return (found != negated, i + 1) }
             first = false
+            // As Go's getEsc: an unescaped '-' or ']' cannot start a range.
+            guard p[i] != "-", p[i] != "]" else { return nil }
             var low = p[i]
             if low == "\\" { i += 1; guard i < p.count else { return nil }; low = p[i] }
             i += 1
             var high = low
             if i + 1 < p.count, p[i] == "-", p[i + 1] != "]" {
                 high = p[i + 1]
-                if high == "\\" { guard i + 2 < p.count else { return nil }; high = p[i + 2]; i += 1 }
+                if high == "\\" { guard i + 2 < p.count else { return nil }; high = p[i + 2]; i += 1 } else if high == "-" { return nil }
                 i += 2
             }
             if low.value <= c.value, c.value <= high.value { found = true }

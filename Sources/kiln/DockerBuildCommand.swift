@@ -68,7 +68,8 @@ struct DockerBuildCommand: AsyncParsableCommand {
             let built = try await withRunStore(context.transportOptions(quiet: quiet)) { store in
                 try await DockerBuild(images: context.images, store: store, progress: progress).build(request)
             }
-            if !quiet { for warning in built.warnings { FileHandle.standardError.write(Data("kiln: warning: \(warning)\n".utf8)) } }
+            // Each warning names itself (`Dockerfile:3: warning: ...`).
+            if !quiet { for warning in built.warnings { FileHandle.standardError.write(Data("kiln: \(warning)\n".utf8)) } }
             print(built.config.digest)
         }
     }

@@ -58,8 +58,13 @@ struct DockerInspectCommand: AsyncParsableCommand {
             var found: [JSONValue] = []
             var missing: [String] = []
             for text in names {
+                // A name Docker could not parse is, as there, simply not an object it has.
+                guard let name = try? DockerImageName(parsing: text) else {
+                    missing.append(text)
+                    continue
+                }
                 do {
-                    if case .array(let entries) = try await DockerInspect.json(of: try DockerImageName(parsing: text), in: context.images) { found += entries }
+                    if case .array(let entries) = try await DockerInspect.json(of: name, in: context.images) { found += entries }
                 } catch DockerError.noSuchImage {
                     missing.append(text)
                 }
@@ -95,6 +100,9 @@ struct DockerLoginCommand: AsyncParsableCommand {
             var host = server
             for scheme in ["https://", "http://"] where host.hasPrefix(scheme) { host.removeFirst(scheme.count) }
             while host.hasSuffix("/") { host.removeLast() }
+            guard !host.isEmpty, !host.contains("/") else { throw ValidationError("'\(server)' is not a registry host (HOST[:PORT])") }
+            // Basic authentication splits user and password at the first ':'.
+            guard !username.contains(":"), !username.isEmpty else { throw ValidationError("the user name must not be empty or contain ':'") }
             let secret = readLine(strippingNewline: true) ?? ""
             guard !secret.isEmpty else { throw ValidationError("--password-stdin read an empty password") }
             let context = try docker.context()
@@ -113,7 +121,7 @@ struct DockerImagesCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            for line in try DockerImageList.lines(in: try docker.context().images, filters: filter, format: format) { print(line) }
+            for line in try await DockerImageList.lines(in: try docker.context().images, filters: filter, format: format) { print(line) }
         }
     }
 }

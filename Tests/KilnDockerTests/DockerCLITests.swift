@@ -50,26 +50,29 @@ import Testing
         #expect(built.output.hasPrefix("sha256:"), "Docker's image ID: the config's digest")
         // Same inputs, same image, whatever the mtimes.
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000_000)], ofItemAtPath: f.dir("context/kong.conf"))
-        let again = try f.docker(["build", "-t", "cdkasset-abc"] + base + ["."])
+        let again = try f.docker(["build", "-t", "cdkasset-abc", "-t", "docker.io/library/cdkasset-abc"] + base + ["."])
         #expect(again.output == built.output)
 
         let inspect = try f.docker(["inspect", "cdkasset-abc"])
         #expect(inspect.status == 0)
         let entry = try #require((try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]])?.first)
         #expect(entry["Id"] as? String == built.output)
+        #expect(entry["RepoTags"] as? [String] == ["cdkasset-abc:latest"], "one name, however often -t gave it")
         let config = try #require(entry["Config"] as? [String: Any])
         #expect(config["Cmd"] as? [String] == ["/bin/sh", "-c", "kong docker-start"])
         #expect((config["ExposedPorts"] as? [String: Any])?.keys.sorted() == ["8000/tcp"])
         #expect(config["User"] as? String == "kong")
 
-        let missing = try f.docker(["inspect", "cdkasset-none"])
+        let missing = try f.docker(["inspect", "cdkasset-none", "BAD NAME", "cdkasset-abc"])
         #expect(missing.status == 1)
-        #expect(missing.stderr == "Error: No such object: cdkasset-none\n")
+        #expect(missing.stderr == "Error: No such object: cdkasset-none\nError: No such object: BAD NAME\n")
+        #expect((try JSONSerialization.jsonObject(with: Data(missing.stdout.utf8)) as? [Any])?.count == 1, "what was found is printed")
 
         let target = "\(f.hub.host)/cdk-assets:abc"
         #expect(try f.docker(["tag", "cdkasset-abc", target]).status == 0)
-        let listed = try f.docker(["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=*/*:abc"])
-        #expect(listed.output == target)
+        let listed = try f.docker(["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}", "--filter", "reference=*/*:abc"])
+        #expect(listed.output == "\(target) \(built.output.dropFirst("sha256:".count).prefix(12))", "Docker's short image ID")
+        #expect(try f.docker(["images", "--filter", "reference=c["]).status == 1, "a malformed pattern is an error")
 
         // The base is on this registry: its layers are mounted, only kiln's layer and the
         // config are uploaded.
@@ -139,5 +142,9 @@ import Testing
         let password = try f.docker(["login", "-u", "AWS", "-p", "secret", "registry.example"])
         #expect(password.status != 0)
         #expect(!password.stderr.contains("secret"))
+        for server in ["https://", "https://host/path"] {
+            let result = try run("bash", ["-c", #"echo pw | "$0" login -u AWS --password-stdin "$1""#, f.dir("bin/kiln-docker"), server], environment: f.environment)
+            #expect(result.status != 0, "no credential stored for '\(server)'")
+        }
     }
 }

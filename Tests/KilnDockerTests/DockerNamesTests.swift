@@ -34,3 +34,10 @@ import Testing
         #expect(throws: DockerError.self) { try DockerImageList.render("{{json .}}", [:]) }
     }
 }
+
+extension DockerNamesTests {
+    @Test func malformedPatternsAreRecognised() {
+        for pattern in ["*/*:TAG", "ab[c]", "a\\*b", "[^a-c]x", "[\\]a]"] { #expect(GoPathPattern.isValid(pattern), "\(pattern)") }
+        for pattern in ["[", "a[", "ab[^c", "a\\", "[a-", "[]a]", "[-a]", "[x-]"] { #expect(!GoPathPattern.isValid(pattern), "\(pattern)") }
+    }
+}

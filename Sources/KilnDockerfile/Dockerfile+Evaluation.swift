@@ -281,12 +281,18 @@ private struct Evaluation {
             edits.workingDir = workingDir
         case "CMD":
             try noFlags(instruction)
-            edits.cmd = commandLine(instruction, emptyIsNil: false) ?? []
+            // Docker's config omits an empty list (`omitempty`): `CMD []` removes Cmd.
+            let cmd = commandLine(instruction, emptyIsNil: false) ?? []
+            edits.cmd = cmd.isEmpty ? nil : cmd
+            edits.clearsCmd = cmd.isEmpty
             edits.argsEscaped = true
             cmdSet = true
         case "ENTRYPOINT":
             try noFlags(instruction)
-            edits.entrypoint = commandLine(instruction, emptyIsNil: true) ?? []
+            let entrypoint = commandLine(instruction, emptyIsNil: true) ?? []
+            edits.entrypoint = entrypoint.isEmpty ? nil : entrypoint
+            edits.clearsEntrypoint = entrypoint.isEmpty
+            // ENTRYPOINT resets the base's CMD unless this Dockerfile sets one.
             if !cmdSet { edits.clearsCmd = true }
         case "SHELL":
             try noFlags(instruction)
@@ -445,7 +451,8 @@ private struct Evaluation {
             } else if excludes.excludes(source.relative.split(separator: "/").last.map(String.init) ?? source.relative) {
                 continue
             }
-            step.overlays.append(Overlay(source: source.path, destination: destination, owner: owner, mode: mode, intoDirectory: intoDirectory, excluding: excluding))
+            step.overlays.append(Overlay(source: source.path, destination: destination, owner: owner, mode: mode, intoDirectory: intoDirectory, excluding: excluding,
+                                         keepsAnyLink: true))
         }
         return step
     }
@@ -494,7 +501,7 @@ private struct Evaluation {
     /// `PORT[-PORT][/PROTO]` as `N/proto` entries (a range gives one per port).
     static func ports(_ text: String, fail: (String) -> DockerfileError) throws -> [String] {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        let proto = parts.count == 2 ? parts[1].lowercased() : "tcp"
+        let proto = parts.count == 2 && !parts[1].isEmpty ? parts[1].lowercased() : "tcp"
         guard ["tcp", "udp", "sctp"].contains(proto) else { throw fail("invalid port '\(text)': unknown protocol") }
         guard !parts[0].contains(":") else { throw fail("invalid port '\(text)': EXPOSE takes PORT[/PROTOCOL], not an address or host port") }
         let range = parts[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
@@ -513,9 +520,9 @@ private struct Evaluation {
         "RTMIN", "RTMAX",
     ]
 
-    /// moby's `signal.ParseSignal` on Linux: a number 1-64 or a name, `SIG` optional, any case.
+    /// moby's `signal.ParseSignal` on Linux: a nonzero number or a name, `SIG` optional, any case.
     static func isSignal(_ text: String) -> Bool {
-        if let number = Int(text) { return (1...64).contains(number) }
+        if let number = Int(text) { return number != 0 }
         var name = text.uppercased()
         if name.hasPrefix("SIG") { name = String(name.dropFirst(3)) }
         if signals.contains(name) { return true }

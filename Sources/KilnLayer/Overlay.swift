@@ -110,14 +110,20 @@ public struct Overlay: Hashable, Sendable {
     /// left out, as `.dockerignore` leaves files out of Docker's build context. A directory named
     /// here is left out with everything below it.
     public var excluding: Set<String>
+    /// Symlinks inside a directory source are kept whatever they point to, as Docker's COPY
+    /// keeps them (`current -> /usr/lib/app`). Otherwise (`kiln bake`) a link must resolve inside
+    /// the overlay. Either way kiln never follows a link of the source tree.
+    public var keepsAnyLink: Bool
 
-    public init(source: String, destination: ImagePath, owner: OwnerSpec? = nil, mode: UInt32? = nil, intoDirectory: Bool = false, excluding: Set<String> = []) {
+    public init(source: String, destination: ImagePath, owner: OwnerSpec? = nil, mode: UInt32? = nil, intoDirectory: Bool = false, excluding: Set<String> = [],
+                keepsAnyLink: Bool = false) {
         self.source = source
         self.destination = destination
         self.owner = owner
         self.mode = mode
         self.intoDirectory = intoDirectory
         self.excluding = excluding
+        self.keepsAnyLink = keepsAnyLink
     }
 
     /// An overlay to a destination as written: a trailing `/` means "into this directory".

@@ -101,11 +101,14 @@ public struct OverlayScanner {
                 try addFile(FileSource(root: root, components: relative + [name]), facts: facts, at: childPath, overlay: overlay, owner: owner, table: &table)
             case .symlink:
                 let target = try FileFacts.readLink(childSource)
-                guard let resolved = childPath.resolveLinkTarget(target), resolved.isWithin(boundary), !target.isEmpty else {
-                    throw LayerError.escapingSymlink(path: childSource, target: target)
+                guard !target.isEmpty, !target.utf8.contains(0) else { throw LayerError.escapingSymlink(path: childSource, target: target) }
+                if !overlay.keepsAnyLink {
+                    guard let resolved = childPath.resolveLinkTarget(target), resolved.isWithin(boundary) else {
+                        throw LayerError.escapingSymlink(path: childSource, target: target)
+                    }
                 }
                 try table.add(LayerEntry(path: childPath, kind: .symlink(target: target), mode: 0o777, owner: owner), explicit: true, origin: childSource)
-                table.recordLink(childPath, target: target, boundary: boundary, origin: childSource)
+                if !overlay.keepsAnyLink { table.recordLink(childPath, target: target, boundary: boundary, origin: childSource) }
             case .other(let kind):
                 throw LayerError.unsupportedFileType(path: childSource, kind: kind)
             }

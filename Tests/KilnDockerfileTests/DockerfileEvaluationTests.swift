@@ -141,6 +141,9 @@ import Testing
         let top = try evaluate("FROM ubuntu\nENTRYPOINT exec top -b\n")
         #expect(top.edits.entrypoint == ["/bin/sh", "-c", "exec top -b"])
         #expect(top.edits.clearsCmd)
+        // Empty lists are not written: Docker's config omits them.
+        let cleared = try evaluate("FROM x\nENTRYPOINT []\nCMD []\n")
+        #expect(cleared.edits.entrypoint == nil && cleared.edits.clearsEntrypoint && cleared.edits.cmd == nil && cleared.edits.clearsCmd)
         let both = try evaluate("FROM ubuntu\nENTRYPOINT [\"top\", \"-b\"]\nCMD [\"-c\"]\n")
         #expect(both.edits.entrypoint == ["top", "-b"])
         #expect(both.edits.cmd == ["-c"])
@@ -163,7 +166,7 @@ import Testing
         FROM x
         ENV PORT=8080
         EXPOSE 80/udp
-        EXPOSE 80/tcp 80/udp $PORT 9000-9002/TCP
+        EXPOSE 80/tcp 80/udp $PORT 9000-9002/TCP 53/
         VOLUME ["/data"]
         VOLUME /var/log /var/db
         STOPSIGNAL SIGKILL
@@ -174,7 +177,7 @@ import Testing
         MAINTAINER someone
         ONBUILD ADD . /app/src
         """)
-        #expect(recipe.edits.exposedPorts == ["80/udp", "80/tcp", "8080/tcp", "9000/tcp", "9001/tcp", "9002/tcp"])
+        #expect(recipe.edits.exposedPorts == ["80/udp", "80/tcp", "8080/tcp", "9000/tcp", "9001/tcp", "9002/tcp", "53/tcp"])
         #expect(recipe.edits.volumes == ["/data", "/var/log", "/var/db"])
         #expect(recipe.edits.stopSignal == "SIGKILL")
         #expect(recipe.edits.user == "1000:1000")
@@ -182,6 +185,7 @@ import Testing
         #expect(recipe.edits.author == "someone")
         #expect(recipe.edits.onBuild == ["ADD . /app/src"])
         #expect(failure("FROM x\nSTOPSIGNAL SIGNOPE\n") == "Dockerfile:2: STOPSIGNAL: invalid signal: SIGNOPE")
+        #expect(failure("FROM x\nSTOPSIGNAL 0\n") == "Dockerfile:2: STOPSIGNAL: invalid signal: 0")
         #expect(failure("FROM x\nEXPOSE 70000\n") != nil)
         #expect(try evaluate("FROM x\nSTOPSIGNAL 9\nSTOPSIGNAL rtmin+3\n").edits.stopSignal == "rtmin+3")
         #expect(try evaluate("FROM x\nENV DIRPATH=/path DIRNAME=x\nWORKDIR $DIRPATH/$DIRNAME\n").edits.workingDir == "/path/x")
@@ -276,6 +280,13 @@ import Testing
         #expect(failure("FROM x\nCOPY a\n", in: build) == "Dockerfile:2: COPY: COPY requires at least two arguments, but only one was provided. Destination could not be determined")
         // `..` cannot climb out: it is cleaned against the context's root, as in BuildKit.
         #expect(try evaluate("FROM x\nCOPY ../../a /dest\n", in: build).overlays.map(\.source) == [real(dir("a"))])
+        // A symlink INSIDE a copied directory is kept as written, as Docker does, even one that
+        // points out of the context: it is an entry of the image, never followed by kiln.
+        try dir.write("tree/file", "f")
+        try FileManager.default.createSymbolicLink(atPath: dir("tree/passwd"), withDestinationPath: "/etc/passwd")
+        let kept = try evaluate("FROM x\nCOPY tree /app\n", in: build)
+        #expect(kept.overlays.map(\.keepsAnyLink) == [true])
+        #expect(try OverlayScanner().scan(overlays: kept.overlays).map { "\($0.path)" } == ["/app", "/app/file", "/app/passwd"])
         // A wildcard that matches nothing copies nothing (BuildKit allows it) and warns.
         let none = try evaluate("FROM x\nCOPY *.none /dest/\n", in: build)
         #expect(none.overlays.isEmpty)

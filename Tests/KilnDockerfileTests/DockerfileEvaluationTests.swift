@@ -346,3 +346,30 @@ private func FileFacts_realPath(_ path: String) -> String {
     defer { free(resolved) }
     return String(cString: resolved)
 }
+
+/// The issue's promise: same Dockerfile, context and base give the same layer, whatever the
+/// files' modification times and the order they were created in.
+@Suite struct DockerfileLayerDeterminismTests {
+    private func layerDigest(_ directory: String) throws -> String {
+        let recipe = try Dockerfile.parse("FROM x\nWORKDIR /srv\nCOPY --chown=1000:1000 . app/\nCOPY conf/*.conf /etc/app/\n")
+            .evaluate(context: try BuildContext(directory: directory))
+        let entries = try OverlayScanner().scan(overlays: recipe.overlays)
+        return try LayerBuilder().build(entries) { _ in }.digest.description
+    }
+
+    @Test func sameInputsSameLayerWhateverTheMtimes() throws {
+        let first = try TemporaryDirectory()
+        let second = try TemporaryDirectory()
+        let files = ["conf/a.conf": "a=1", "conf/b.conf": "b=2", "src/main.py": "print(1)", "README.md": "hi", ".dockerignore": "README.md\n"]
+        for (name, text) in files { try first.write(name, text) }
+        for (name, text) in files.sorted(by: { $0.key > $1.key }) { try second.write(name, text) }
+        for name in files.keys {
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000_000)], ofItemAtPath: first(name))
+            try FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: second(name))
+        }
+        let digest = try layerDigest(first.path)
+        #expect(try layerDigest(second.path) == digest)
+        try second.write("src/main.py", "print(2)")
+        #expect(try layerDigest(second.path) != digest)
+    }
+}

@@ -232,7 +232,7 @@ private struct Evaluation {
         if !unused.isEmpty {
             warn(0, "build-args not consumed by any ARG: \(unused.joined(separator: ", "))")
         }
-        return DockerfileRecipe(base: base, copies: copies, edits: edits, warnings: dockerfile.warnings + warnings)
+        return DockerfileRecipe(path: dockerfile.path, contextRoot: context.root, base: base, copies: copies, edits: edits, warnings: dockerfile.warnings + warnings)
     }
 
     private mutating func dispatch(_ instruction: DockerfileInstruction, context: BuildContext) throws {
@@ -439,10 +439,10 @@ private struct Evaluation {
         if found.count > 1, !intoDirectory {
             throw fail(instruction, "several sources need a destination directory ending in '/' (got '\(instruction.arguments.last!)')")
         }
-        var step = DockerfileCopy(instruction: instruction.keyword, line: instruction.line, overlays: [], archives: [])
+        var step = DockerfileCopy(instruction: instruction.keyword, line: instruction.line, items: [])
         for source in found {
             if unpack, !source.isDirectory, let format = context.archiveFormat(source) {
-                step.archives.append(DockerfileArchive(source: source.path, format: format, destination: destination, owner: owner, mode: mode, line: instruction.line))
+                step.items.append(.archive(DockerfileArchive(source: source.path, format: format, destination: destination, owner: owner, mode: mode, line: instruction.line)))
                 continue
             }
             var excluding: Set<String> = []
@@ -451,8 +451,8 @@ private struct Evaluation {
             } else if excludes.excludes(source.relative.split(separator: "/").last.map(String.init) ?? source.relative) {
                 continue
             }
-            step.overlays.append(Overlay(source: source.path, destination: destination, owner: owner, mode: mode, intoDirectory: intoDirectory, excluding: excluding,
-                                         keepsAnyLink: true))
+            step.items.append(.overlay(Overlay(source: source.path, destination: destination, owner: owner, mode: mode, intoDirectory: intoDirectory, excluding: excluding,
+                                               keepsAnyLink: true)))
         }
         return step
     }

@@ -334,8 +334,8 @@ import Testing
         let build = try BuildContext(directory: dir.path)
         let recipe = try evaluate("FROM x\nADD bundle.bin not-an-archive.tar.gz /opt/\nCOPY bundle.bin /keep/\nADD --unpack=false bundle.bin /raw/\n", in: build)
         #expect(recipe.archives == [DockerfileArchive(source: real(dir("bundle.bin")), format: .gzip, destination: try ImagePath(absolute: "/opt"), owner: nil, mode: nil, line: 2)])
-        let refusal = #expect(throws: DockerfileError.self) { try recipe.refuseArchives(path: "Dockerfile", context: build) }
-        #expect(refusal?.description == "Dockerfile:2: ADD: unpacking the local archive 'bundle.bin' (gzip) is not supported; unpack it into the build context and COPY the directory")
+        let refusal = #expect(throws: DockerfileError.self) { try recipe.refuseArchives() }
+        #expect(refusal?.description == "Dockerfile:2: ADD: unpacking the local archive 'bundle.bin' (gzip) is not supported here; unpack it into the build context and COPY the directory")
         #expect(overlays(recipe, relativeTo: dir.path) == ["not-an-archive.tar.gz -> /opt/", "bundle.bin -> /keep/", "bundle.bin -> /raw/"])
     }
 }
@@ -371,5 +371,102 @@ private func FileFacts_realPath(_ path: String) -> String {
         #expect(try layerDigest(second.path) == digest)
         try second.write("src/main.py", "print(2)")
         #expect(try layerDigest(second.path) != digest)
+    }
+}
+
+/// ADD unpacks a local tar archive into the one layer, keeping the archive's modes and owners
+/// (or `--chown`'s), links as written, hard links as copies; hostile archives are refused.
+@Suite struct DockerfileArchiveTests {
+    /// Writes `NAME` in `directory` with Python's tarfile (it sets owners, modes and entry
+    /// kinds exactly; compression from the name's suffix).
+    private func makeArchive(_ directory: TemporaryDirectory, _ name: String, _ entries: String) throws {
+        let script = """
+        import io, sys, tarfile
+        mode = {"gz": "w:gz", "xz": "w:xz", "bz2": "w:bz2"}.get(sys.argv[1].rsplit(".", 1)[-1], "w")
+        with tarfile.open(sys.argv[1], mode) as archive:
+            for line in sys.stdin.read().splitlines():
+                kind, path, perm, uid, gid, extra = (line.split("|") + [""])[:6]
+                info = tarfile.TarInfo(path)
+                info.mode, info.uid, info.gid = int(perm, 8), int(uid), int(gid)
+                data = None
+                if kind == "d": info.type = tarfile.DIRTYPE
+                elif kind == "l": info.type, info.linkname = tarfile.SYMTYPE, extra
+                elif kind == "h": info.type, info.linkname = tarfile.LNKTYPE, extra
+                elif kind == "c": info.type = tarfile.CHRTYPE
+                else:
+                    data = extra.encode()
+                    info.size = len(data)
+                archive.addfile(info, io.BytesIO(data) if data is not None else None)
+        """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", script, directory(name)]
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        input.fileHandleForWriting.write(Data(entries.utf8))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestFailure("python3 tarfile failed for \(name)") }
+    }
+
+    private func layer(_ dockerfile: String, in directory: TemporaryDirectory) throws -> [String] {
+        let recipe = try Dockerfile.parse(dockerfile).evaluate(context: try BuildContext(directory: directory.path))
+        let staging = try TemporaryDirectory("kiln-staging")
+        let overlays = try recipe.layerOverlays(unpackingInto: staging.path)
+        return try OverlayScanner().scan(overlays: overlays).map { entry in
+            let kind: String
+            switch entry.kind {
+            case .directory: kind = "d"
+            case .file: kind = "f"
+            case .symlink(let target): kind = "l->\(target)"
+            case .whiteout: kind = "w"
+            }
+            return "\(entry.path) \(kind) \(String(entry.mode, radix: 8)) \(entry.owner)"
+        }
+    }
+
+    @Test(arguments: ["app.tar", "app.tar.gz", "app.tar.xz", "app.tar.bz2"])
+    func unpacksWithTheArchivesModesAndOwners(name: String) throws {
+        let dir = try TemporaryDirectory()
+        try makeArchive(dir, name, """
+        d|./app|750|1000|1000
+        f|./app/run.sh|755|1000|1000|#!/bin/sh
+        f|app/conf/app.conf|600|0|1000|secret=1
+        l|app/current|777|1000|1000|/usr/lib/app
+        h|app/run-again.sh|755|1000|1000|app/run.sh
+        """)
+        try dir.write("plain.txt", "p")
+        #expect(try layer("FROM x\nADD \(name) plain.txt /opt/\n", in: dir) == [
+            "/opt d 755 0:0",
+            "/opt/app d 750 1000:1000",
+            "/opt/app/conf d 755 0:0",
+            "/opt/app/conf/app.conf f 600 0:1000",
+            "/opt/app/current l->/usr/lib/app 777 1000:1000",
+            "/opt/app/run-again.sh f 755 1000:1000",
+            "/opt/app/run.sh f 755 1000:1000",
+            "/opt/plain.txt f 644 0:0",
+        ])
+        // --chown wins over the archive's owners; --chmod does not apply to unpacked entries.
+        #expect(try layer("FROM x\nADD --chown=5:6 --chmod=600 \(name) /srv\n", in: dir).prefix(3) == [
+            "/srv d 755 5:6",
+            "/srv/app d 750 5:6",
+            "/srv/app/conf d 755 5:6",
+        ])
+    }
+
+    @Test func hostileArchivesAreRefused() throws {
+        let dir = try TemporaryDirectory()
+        try makeArchive(dir, "climb.tar", "f|../../etc/evil|644|0|0|x\n")
+        try makeArchive(dir, "through-link.tar", "l|etc|777|0|0|/etc\nf|etc/passwd|644|0|0|root::0:0\n")
+        try makeArchive(dir, "device.tar", "c|dev/null|666|0|0\n")
+        try makeArchive(dir, "dangling-hardlink.tar", "h|x|644|0|0|missing\n")
+        func failure(_ name: String) -> String? {
+            do { _ = try layer("FROM x\nADD \(name) /opt/\n", in: dir); return nil } catch { return "\(error)" }
+        }
+        #expect(failure("climb.tar") == "Dockerfile:2: ADD: unpacking climb.tar: entry '../../etc/evil' climbs out of the destination with '..'")
+        #expect(failure("through-link.tar") == "Dockerfile:2: ADD: unpacking through-link.tar: entry 'etc/passwd' is below 'etc', which the archive made a file or symlink")
+        #expect(failure("device.tar") == "Dockerfile:2: ADD: unpacking device.tar: entry 'dev/null' is a device or FIFO; only files, directories and links can be unpacked")
+        #expect(failure("dangling-hardlink.tar") == "Dockerfile:2: ADD: unpacking dangling-hardlink.tar: hard link 'x' names 'missing', which is no earlier file of the archive")
     }
 }

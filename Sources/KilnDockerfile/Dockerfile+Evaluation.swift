@@ -461,7 +461,6 @@ private struct Evaluation {
         switch error as? BuildContext.Failure {
         case .notFound(let path)?: return "'\(path)' is not in the build context"
         case .excluded(let path)?: return "'\(path)' is excluded by .dockerignore"
-        case .escapes(let path)?: return "'\(path)' is a symlink that leaves the build context"
         case .unsupported(let path, let kind)?: return "'\(path)' is a \(kind); only files, directories and symlinks can be copied"
         case .badPattern(let path)?: return "'\(path)' is not a valid wildcard pattern"
         case .unreadable(let path)?: return "cannot read '\(path)' in the build context"

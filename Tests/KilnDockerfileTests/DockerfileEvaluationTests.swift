@@ -275,7 +275,13 @@ import Testing
         #expect(failure("FROM x\nCOPY a b /dest\n", in: build) == "Dockerfile:2: COPY: several sources need a destination directory ending in '/' (got '/dest')")
         #expect(failure("FROM x\nCOPY missing /dest\n", in: build) == "Dockerfile:2: COPY: 'missing' is not in the build context")
         #expect(failure("FROM x\nCOPY secret.key /dest\n", in: build) == "Dockerfile:2: COPY: 'secret.key' is excluded by .dockerignore")
-        #expect(failure("FROM x\nCOPY out /dest\n", in: build) == "Dockerfile:2: COPY: 'out' is a symlink that leaves the build context")
+        // A link's absolute target starts at the context's root, as in BuildKit: `out ->
+        // /etc/hostname` is the context's etc/hostname, never the machine's.
+        #expect(failure("FROM x\nCOPY out /dest\n", in: build) == "Dockerfile:2: COPY: 'out' is not in the build context")
+        try dir.write("etc/hostname", "context's own")
+        #expect(try evaluate("FROM x\nCOPY out /dest\n", in: build).overlays.map(\.source) == [real(dir("etc/hostname"))])
+        try FileManager.default.createSymbolicLink(atPath: dir("up"), withDestinationPath: "../../../../a")
+        #expect(try evaluate("FROM x\nCOPY up /dest\n", in: build).overlays.map(\.source) == [real(dir("a"))])
         #expect(failure("FROM x\nCOPY --chmod=u+x a /dest\n", in: build) == "Dockerfile:2: COPY: --chmod=u+x: only octal modes between 0 and 07777 are supported")
         #expect(failure("FROM x\nCOPY a\n", in: build) == "Dockerfile:2: COPY: COPY requires at least two arguments, but only one was provided. Destination could not be determined")
         // `..` cannot climb out: it is cleaned against the context's root, as in BuildKit.

@@ -28,16 +28,32 @@ public struct BuildContext: Sendable {
             self.ignore = ignore
         } else {
             let path = real == "/" ? "/.dockerignore" : real + "/.dockerignore"
-            if let facts = (try? FileFacts.read(path)) ?? nil {
-                guard case .regular = facts.kind, facts.size <= Self.maximumIgnoreFileSize,
-                      let data = FileManager.default.contents(atPath: path) else {
-                    throw DockerfileError(file: ".dockerignore", line: 0, message: "is not a readable regular file of at most \(Self.maximumIgnoreFileSize) bytes")
-                }
-                self.ignore = try DockerIgnore(parsing: String(decoding: data, as: UTF8.self))
-            } else {
-                self.ignore = DockerIgnore()
-            }
+            self.ignore = try Self.readIgnoreFile(path, name: ".dockerignore") ?? DockerIgnore()
         }
+    }
+
+    /// The context as `docker build -f DOCKERFILE DIRECTORY` sees it: `DOCKERFILE.dockerignore`
+    /// beside the Dockerfile, when there is one, replaces the context's `.dockerignore`
+    /// (BuildKit's rule).
+    /// - Parameter dockerfile: the Dockerfile's path as the user gave it.
+    public init(directory: String, dockerfile: String) throws {
+        let own = dockerfile + ".dockerignore"
+        if let ignore = try Self.readIgnoreFile(own, name: own) {
+            try self.init(directory: directory, ignore: ignore)
+        } else {
+            try self.init(directory: directory)
+        }
+    }
+
+    /// An ignore file's patterns, `nil` when there is no such file.
+    /// - Throws: when it is not a regular file (a link is not followed) of at most 1 MiB, or
+    ///   holds a bad pattern.
+    private static func readIgnoreFile(_ path: String, name: String) throws -> DockerIgnore? {
+        guard let facts = (try? FileFacts.read(path)) ?? nil else { return nil }
+        guard case .regular = facts.kind, facts.size <= maximumIgnoreFileSize, let data = FileManager.default.contents(atPath: path) else {
+            throw DockerfileError(file: name, line: 0, message: "is not a readable regular file of at most \(maximumIgnoreFileSize) bytes")
+        }
+        return try DockerIgnore(parsing: String(decoding: data, as: UTF8.self), path: name)
     }
 
     /// A source path made relative to the context: `/`-joined and cleaned, so `../x` and

@@ -79,7 +79,8 @@ private struct Evaluation {
     }
 
     private mutating func warn(_ line: Int, _ message: String) {
-        warnings.append(DockerfileWarning(file: dockerfile.path, line: line, message: message))
+        let warning = DockerfileWarning(file: dockerfile.path, line: line, message: message)
+        if !warnings.contains(warning) { warnings.append(warning) }
     }
 
     // MARK: Expansion

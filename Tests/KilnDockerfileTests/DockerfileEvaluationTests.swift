@@ -118,8 +118,33 @@ import Testing
         #expect(try cross.evaluate(context: context, platforms: platforms).edits.labels.first?.value == "arm64")
     }
 
+    /// What the evaluation reads from a base's image config, and `load` and the per-Dockerfile
+    /// ignore file that `docker build -f` uses.
+    @Test func baseConfigLoadAndDockerfileIgnore() throws {
+        let config = try JSONValue(parsing: Array(#"{"os":"linux","config":{"Env":["HOME=/root"],"WorkingDir":"/srv","Shell":["/bin/bash","-c"],"OnBuild":null,"Cmd":["x"]}}"#.utf8), what: "config")
+        #expect(DockerfileBaseConfig(imageConfig: config) == DockerfileBaseConfig(env: ["HOME=/root"], workingDir: "/srv", shell: ["/bin/bash", "-c"], onBuild: [], os: "linux"))
+        let recipe = try evaluate("FROM x\nCOPY . app/\nCMD run\n", base: DockerfileBaseConfig(imageConfig: config))
+        #expect(recipe.overlays.map { "\($0.destination)" } == ["/srv/app"])
+        #expect(recipe.edits.cmd == ["/bin/bash", "-c", "run"])
+
+        let dir = try TemporaryDirectory()
+        try dir.write("ctx/.dockerignore", "*.md\n")
+        try dir.write("ctx/a.md", "a")
+        try dir.write("ctx/b.txt", "b")
+        try dir.write("build/app.Dockerfile", "FROM x\nCOPY . /app/\n")
+        try dir.write("build/app.Dockerfile.dockerignore", "*.txt\n")
+        let dockerfile = try Dockerfile.load(path: dir("build/app.Dockerfile"), name: "build/app.Dockerfile")
+        #expect(dockerfile.path == "build/app.Dockerfile")
+        let own = try dockerfile.evaluate(context: try BuildContext(directory: dir("ctx"), dockerfile: dir("build/app.Dockerfile")))
+        #expect(own.overlays.first?.excluding == ["b.txt"])
+        let shared = try dockerfile.evaluate(context: try BuildContext(directory: dir("ctx"), dockerfile: dir("ctx/Dockerfile")))
+        #expect(shared.overlays.first?.excluding == ["a.md"])
+        let missing = #expect(throws: DockerfileError.self) { try Dockerfile.load(path: dir("nope"), name: "nope/Dockerfile") }
+        #expect(missing?.description == "nope/Dockerfile: does not exist")
+    }
+
     @Test func unusedBuildArgumentsAndUnsetVariablesWarn() throws {
-        let recipe = try evaluate("FROM x\nARG USED\nUSER $NOBODY\n", buildArgs: ["USED": "1", "UNUSED": "2", "HTTP_PROXY": "p"])
+        let recipe = try evaluate("FROM x\nARG USED\nUSER $NOBODY$NOBODY\n", buildArgs: ["USED": "1", "UNUSED": "2", "HTTP_PROXY": "p"])
         #expect(recipe.warnings.map(\.description) == [
             "Dockerfile:3: warning: USER: variable 'NOBODY' is not set (it expands to nothing)",
             "Dockerfile: warning: build-args not consumed by any ARG: UNUSED",

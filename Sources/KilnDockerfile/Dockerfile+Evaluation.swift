@@ -533,30 +533,58 @@ private struct Evaluation {
     }
 }
 
-/// Go's `time.ParseDuration`: `300ms`, `1.5h`, `2h45m`, units ns us µs ms s m h.
+/// Go's `time.ParseDuration`: `300ms`, `1.5h`, `2h45m`, units ns us µs ms s m h; whole parts in
+/// integers, fractions as Go computes them; `nil` on overflow or bad syntax.
 enum GoDuration {
     static func parse(_ text: String) -> Int64? {
-        var scalars = Substring(text)
+        var rest = Substring(text)
         var negative = false
-        if scalars.first == "-" || scalars.first == "+" {
-            negative = scalars.first == "-"
-            scalars = scalars.dropFirst()
+        if rest.first == "-" || rest.first == "+" {
+            negative = rest.first == "-"
+            rest = rest.dropFirst()
         }
-        if scalars == "0" { return 0 }
-        guard !scalars.isEmpty else { return nil }
-        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("μs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
-        var total = 0.0
-        while !scalars.isEmpty {
-            let number = scalars.prefix(while: { $0.isASCII && ($0.isNumber || $0 == ".") })
-            guard !number.isEmpty, number != ".", let value = Double(number.hasPrefix(".") ? "0" + number : String(number)) else { return nil }
-            scalars = scalars.dropFirst(number.count)
-            let unitText = scalars.prefix(while: { !($0.isASCII && ($0.isNumber || $0 == ".")) })
-            guard let unit = units.first(where: { $0.0 == unitText }) else { return nil }
-            scalars = scalars.dropFirst(unitText.count)
-            total += value * unit.1
-            guard total <= Double(Int64.max) else { return nil }
+        if rest == "0" { return 0 }
+        guard !rest.isEmpty else { return nil }
+        let units: [(String, Int64)] = [("ns", 1), ("us", 1_000), ("µs", 1_000), ("μs", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000),
+                                        ("m", 60_000_000_000), ("h", 3_600_000_000_000)]
+        var total: Int64 = 0
+        func isDigit(_ character: Character) -> Bool { character.isASCII && character.isNumber }
+        while !rest.isEmpty {
+            let whole = rest.prefix(while: isDigit)
+            rest = rest.dropFirst(whole.count)
+            var fraction = Substring("")
+            if rest.first == "." {
+                rest = rest.dropFirst()
+                fraction = rest.prefix(while: isDigit)
+                rest = rest.dropFirst(fraction.count)
+            }
+            guard !whole.isEmpty || !fraction.isEmpty else { return nil }
+            let unitText = rest.prefix(while: { !isDigit($0) && $0 != "." })
+            guard let unit = units.first(where: { $0.0 == unitText })?.1 else { return nil }
+            rest = rest.dropFirst(unitText.count)
+            var value: Int64 = 0
+            for digit in whole {
+                let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+                guard !overflow, times <= Int64.max - Int64(digit.wholeNumberValue!) else { return nil }
+                value = times + Int64(digit.wholeNumberValue!)
+            }
+            let (scaled, overflow) = value.multipliedReportingOverflow(by: unit)
+            guard !overflow else { return nil }
+            // The fraction, as Go does it: digits beyond what fits are dropped, then scaled.
+            var numerator: Int64 = 0
+            var scale: Int64 = 1
+            for digit in fraction where scale <= Int64.max / 10 && numerator <= (Int64.max - 9) / 10 {
+                numerator = numerator * 10 + Int64(digit.wholeNumberValue!)
+                scale *= 10
+            }
+            // Go's `float64(f) * (float64(unit) / scale)`, truncated: below one unit, so it fits.
+            let fractional = numerator == 0 ? 0 : Int64((Double(numerator) * (Double(unit) / Double(scale))).rounded(.towardZero))
+            let (sum, overflowSum) = total.addingReportingOverflow(scaled)
+            guard !overflowSum else { return nil }
+            let (withFraction, overflowFraction) = sum.addingReportingOverflow(fractional)
+            guard !overflowFraction else { return nil }
+            total = withFraction
         }
-        let result = Int64(total.rounded(.towardZero))
-        return negative ? -result : result
+        return negative ? -total : total
     }
 }

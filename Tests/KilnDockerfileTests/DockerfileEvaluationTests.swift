@@ -184,6 +184,12 @@ import Testing
         #expect(failure("FROM x\nHEALTHCHECK --interval=soon CMD x\n") == "Dockerfile:2: HEALTHCHECK: --interval: invalid duration \"soon\"")
         #expect(failure("FROM x\nHEALTHCHECK --retries=-1 CMD x\n") == "Dockerfile:2: HEALTHCHECK: --retries cannot be negative (-1)")
         #expect(failure("FROM x\nHEALTHCHECK SOMETIMES x\n") != nil)
+        // Go's durations: fractions and unit sequences; what does not fit 63 bits is an error.
+        #expect(try evaluate("FROM x\nHEALTHCHECK --interval=1h2m3.5s --timeout=1.5ms CMD x\n").edits.healthcheck == .init(test: ["CMD-SHELL", "x"], interval: 3_723_500_000_000, timeout: 1_500_000))
+        #expect(try evaluate("FROM x\nHEALTHCHECK --interval=0.29s --timeout=.5m CMD x\n").edits.healthcheck == .init(test: ["CMD-SHELL", "x"], interval: 290_000_000, timeout: 30_000_000_000))
+        #expect(try evaluate("FROM x\nHEALTHCHECK --interval=9223372036854775807ns CMD x\n").edits.healthcheck?.interval == Int64.max)
+        #expect(failure("FROM x\nHEALTHCHECK --interval=9223372036854775808ns CMD x\n") == "Dockerfile:2: HEALTHCHECK: --interval: invalid duration \"9223372036854775808ns\"")
+        #expect(failure("FROM x\nHEALTHCHECK --timeout=100ns CMD x\n") == "Dockerfile:2: HEALTHCHECK: interval \"timeout\" cannot be less than 1ms")
     }
 
     @Test func exposeVolumeStopSignalUserWorkdir() throws {

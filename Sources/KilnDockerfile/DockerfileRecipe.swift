@@ -177,6 +177,14 @@ public struct DockerfileRecipe: Sendable, Equatable {
         archive.source.hasPrefix(contextRoot + "/") ? String(archive.source.dropFirst(contextRoot.count + 1)) : archive.source
     }
 
+    /// ``refuseArchives()`` for callers written before the recipe knew its file and context.
+    public func refuseArchives(path: String, context: BuildContext) throws {
+        var named = self
+        named.path = path
+        named.contextRoot = context.root
+        try named.refuseArchives()
+    }
+
     /// For a builder that does not unpack archives: the first one ADD would unpack, refused in
     /// one line naming it.
     public func refuseArchives() throws {

@@ -15,6 +15,7 @@ import PackageDescription
 //                                    (knows no ECR: the destination preparation step comes from KilnAWS via the CLI)
 //   KilnSpec    -> KilnRecipe, KilnLayer   images/*.yaml and kiln.lock (no NIO: fuzzed)
 //   KilnProject -> KilnSpec, KilnBake      lock, plan, build, verify
+//   KilnDocker  -> KilnBake, KilnDockerfile   `kiln docker`: the Docker CLI subset the AWS CDK runs
 //   kiln        -> KilnBake          thin CLI on swift-argument-parser
 let package = Package(
     name: "kiln",
@@ -95,10 +96,14 @@ let package = Package(
             name: "KilnProject",
             dependencies: ["KilnSpec", "KilnRecipe", "KilnBake", "KilnLayer", "KilnRegistry", "KilnStore", "OCI"]
         ),
+        .target(
+            name: "KilnDocker",
+            dependencies: ["KilnBake", "KilnDockerfile", "KilnRecipe", "KilnLayer", "KilnRegistry", "KilnStore", "OCI"]
+        ),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnBake", "KilnRecipe", "KilnAWS", "KilnProject", "KilnSpec", "KilnStore", "KilnLayer", "KilnRegistry", "OCI",
+                "KilnBake", "KilnRecipe", "KilnAWS", "KilnProject", "KilnSpec", "KilnStore", "KilnLayer", "KilnRegistry", "KilnDocker", "OCI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -126,6 +131,7 @@ let package = Package(
         ),
         .testTarget(name: "KilnSpecTests", dependencies: ["KilnSpec", "KilnRecipe", "KilnLayer", "KilnStore", "OCI", "KilnTestSupport"]),
         .testTarget(name: "KilnProjectTests", dependencies: ["KilnProject", "KilnTestSupport", "OCI", "kiln"]),
+        .testTarget(name: "KilnDockerTests", dependencies: ["KilnDocker", "KilnStore", "OCI", "KilnTestSupport", "kiln"]),
         .testTarget(name: "KilnAWSTests", dependencies: ["KilnAWS", "KilnCrypto", "KilnTestSupport"]),
         .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile", "KilnRecipe", "KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI", "KilnTestSupport"]),

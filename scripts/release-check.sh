@@ -92,7 +92,7 @@ fail() { echo "$*" >&2; exit 1; }
 expect() { [ "$1" = "$2" ] || fail "expected '$2', got '$1'${3:+ ($3)}"; }
 
 check_contents() {
-    local expected=(bin/ bin/kiln share/ share/bash-completion/ share/bash-completion/completions/
+    local expected=(bin/ bin/kiln bin/kiln-docker share/ share/bash-completion/ share/bash-completion/completions/
         share/bash-completion/completions/kiln share/doc/ share/doc/kiln/ share/doc/kiln/README.md
         share/fish/ share/fish/vendor_completions.d/ share/fish/vendor_completions.d/kiln.fish share/man/
         share/man/man1/ share/man/man1/kiln.1 share/zsh/ share/zsh/site-functions/ share/zsh/site-functions/_kiln)
@@ -101,6 +101,7 @@ check_contents() {
         "$(printf '%s\n' "${expected[@]}" | sort | paste -sd' ')" "the tarball's entries"
     expect "$(tar -tvzf "$tarball" | awk '{print $2}' | sort -u)" "0/0" "owners"
     expect "$(tar -tvzf "$tarball" | awk '$6 ~ /bin\/kiln$/ {print $1}')" "-rwxr-xr-x" "bin/kiln's mode"
+    expect "$(tar -tvzf "$tarball" | awk '$6 ~ /bin\/kiln-docker$/ {print $1, $8}')" "lrwxrwxrwx kiln" "bin/kiln-docker, a link to kiln"
     (cd "$out" && sha256sum --check --strict SHA256SUMS)
     expect "$("$kiln" --version)" "$version"
     local tree=$work/unpacked/$name
@@ -216,6 +217,11 @@ check_install_script() {
     local url=http://127.0.0.1:$http_port
     scripts/install.sh --prefix "$work/prefix" "$url/good" "$version"
     expect "$("$work/prefix/bin/kiln" --version)" "$version" "the installed kiln"
+    # Run by its link's name, kiln is the Docker CLI subset (inspect: exit 1 for no such image).
+    local status=0
+    KILN_DOCKER_STORE=$work/docker-store "$work/prefix/bin/kiln-docker" inspect cdkasset-none >/dev/null 2>"$work/inspect.err" || status=$?
+    expect "$status" 1 "kiln-docker inspect's exit status for an image it does not have"
+    expect "$(cat "$work/inspect.err")" "Error: No such object: cdkasset-none" "kiln-docker inspect's error"
     [ -f "$work/prefix/share/man/man1/kiln.1" ] || fail "no man page installed"
     [ -f "$work/prefix/share/bash-completion/completions/kiln" ] || fail "no bash completion installed"
     local status=0

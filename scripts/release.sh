@@ -33,9 +33,9 @@ out=$(cd "$1" && pwd -P)
 cd "$(dirname "$0")/.."
 root=$(pwd -P)
 
-# Links installed next to bin/kiln, as NAME (each a symlink to kiln). Empty for now: a name
-# goes here when kiln implements what it is called for (kiln-docker, the CDK issue's).
-links=()
+# Links installed next to bin/kiln, as NAME (each a symlink to kiln, which acts by the name it
+# is run as): kiln-docker is `kiln docker`, the Docker CLI subset the AWS CDK runs (CDK_DOCKER).
+links=(kiln-docker)
 
 version=$(sed -n 's/^public let kilnVersion = "\(.*\)"$/\1/p' Sources/KilnRegistry/Version.swift)
 [ -n "$version" ] || { echo "release: no kilnVersion in Sources/KilnRegistry/Version.swift" >&2; exit 1; }

@@ -20,7 +20,25 @@ enum FuzzTargets {
         "dockerfile": dockerfile,
         "dockerignore": dockerignore,
         "archive-unpack": archiveUnpack,
+        "referrers": referrers,
     ]
+
+    /// Referrers lists and artifact manifests from registries (API answers, schema indexes,
+    /// signatures and attestations of any config type): parsing never traps, and adding an
+    /// entry to a list keeps every entry it had, in order, and adds exactly one.
+    static func referrers(_ bytes: [UInt8]) {
+        if let artifact = try? ArtifactManifest(raw: bytes, what: "fuzz") { _ = artifact.referrerDescriptor.serialized() }
+        guard let index = try? ReferrersIndex(raw: bytes, what: "fuzz") else { return }
+        let digest = Digest.of([])
+        let entry = JSONValue.object([("mediaType", .string(MediaType.ociManifest)), ("digest", .string(digest.description)), ("size", .integer(0))])
+        let result: ReferrersIndex?
+        do { result = try index.adding(entry, digest: digest) } catch { return }
+        if let added = result {
+            precondition(added.manifests.count == index.manifests.count + 1 && Array(added.manifests.prefix(index.manifests.count)) == index.manifests, "adding changed the list")
+        } else {
+            precondition(index.contains(digest), "nothing added, yet not listed")
+        }
+    }
 
     /// JSON documents (manifests, configs, indexes from registries): what parses serializes to
     /// bytes that parse to the same value.

@@ -42,6 +42,8 @@ public struct BakeRequest: Sendable {
     /// when the bake has several (`kiln build --platform`); `nil`: the bake must have one.
     /// The bake itself, and its digest, are unchanged.
     public var archivePlatform: Platform?
+    /// Whether the result carries ``ProvenanceFacts`` (the overlay files are hashed once more).
+    public var recordsProvenanceFacts = false
 
     /// The annotation value to write, given the base's own registry name.
     func baseNameAnnotation(default sourceName: String?) -> String? {
@@ -85,4 +87,18 @@ public struct BakeResult: Sendable, Equatable {
     public var platforms: [Platform]
     /// The new layer; `nil` for a config-only bake.
     public var layer: BuiltLayer?
+    /// With ``BakeRequest/recordsProvenanceFacts``: what a provenance statement says.
+    public var provenanceFacts: ProvenanceFacts?
+}
+
+/// The facts of a bake its provenance records.
+public struct ProvenanceFacts: Sendable, Equatable {
+    /// The base's root (manifest or index), by digest.
+    public var base: Descriptor
+    /// The derived root.
+    public var root: Descriptor
+    /// The derived platform manifests, with their platforms (empty for a single manifest).
+    public var platformManifests: [Descriptor]
+    /// Every regular file of the new layer.
+    public var overlayFiles: [OverlayFile]
 }

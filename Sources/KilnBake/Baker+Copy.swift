@@ -11,8 +11,10 @@ extension Baker {
     /// - Parameter platform: copy only this platform's manifest of an index (its own digest);
     ///   a single manifest must be of that platform. A docker-archive destination, which holds
     ///   one image, gets the index's only image without it.
-    /// - Returns: the destination pinned to the (unchanged) digest.
-    public func copy(from sourceReference: ImageReference, to destinationReference: ImageReference, platform: Platform? = nil) async throws -> (reference: String, digest: Digest) {
+    ///   - referrers: also copy what is attached to the image and to each manifest copied
+    ///     (signatures, SBOMs, attestations: see ``ReferrersCopy``); registry to registry only.
+    /// - Returns: the destination pinned to the (unchanged) digest, and how many referrers were copied.
+    public func copy(from sourceReference: ImageReference, to destinationReference: ImageReference, platform: Platform? = nil, referrers: Bool = false) async throws -> (reference: String, digest: Digest, referrers: Int) {
         let destination = try store.destination(destinationReference)
         do {
             let source = try store.source(sourceReference)
@@ -42,13 +44,23 @@ extension Baker {
             }
             // Configs are blobs of the source here: copied byte for byte like the layers.
             let isIndex = manifests.count > 1 || manifests.first?.0.digest != root.digest
+            // Referrers are read (and checked) before anything is written; their blobs travel
+            // with the image's.
+            let subjects = [root.digest] + (isIndex ? manifests.map(\.0.digest) : [])
+            let attached = referrers ? try await ReferrersCopy(store: store).read(sourceReference, destination: destinationReference, subjects: subjects) : nil
             let graph = ImageGraphWriter.Graph(
-                blobs: manifests.flatMap { [$0.1.config] + $0.1.layers },
+                blobs: manifests.flatMap { [$0.1.config] + $0.1.layers } + (attached?.blobs ?? []),
                 children: isIndex ? manifests.map { ImageGraphWriter.Document(descriptor: $0.0, bytes: $0.1.raw) } : [],
                 root: ImageGraphWriter.Document(descriptor: root, bytes: rootBytes)
             )
-            try await ImageGraphWriter(destination: destination, progress: progress, jobs: transport.jobs).write(graph, from: source)
-            return (destinationReference.pinned(root.digest), root.digest)
+            try await ImageGraphWriter(destination: destination, progress: progress, jobs: transport.jobs).write(graph, from: source) {
+                guard let attached, !attached.isEmpty else { return }
+                // The image by digest first (a registry may want a referrer's subject present), then
+                // its referrers; its tag stays the last write.
+                try await destination.putManifest(rootBytes, as: root)
+                try await attached.write(to: destinationReference, store: store)
+            }
+            return (destinationReference.pinned(root.digest), root.digest, attached?.count ?? 0)
         } catch {
             destination.abort()
             throw error

@@ -13,7 +13,7 @@ public struct Baker {
     let store: ImageStore
     let progress: TransferProgress
     var transport: TransportOptions { store.options }
-    private var logger: Logger { transport.logger }
+    var logger: Logger { transport.logger }
 
     /// - Parameters:
     ///   - store: the run's images (layouts, and registries over one HTTP client).
@@ -27,6 +27,13 @@ public struct Baker {
     /// - Returns: the derived image's digest, media type, platforms and layer.
     /// - Throws: a one-line error naming the culprit; the destination is left as it was.
     public func bake(_ request: BakeRequest) async throws -> BakeResult {
+        try await bake(request, into: nil)
+    }
+
+    /// Bakes into `destination` instead of the one `request.output` names (`kiln docker`'s
+    /// store, which keeps the base's layers in their registry); `request.output` still names
+    /// the result.
+    package func bake(_ request: BakeRequest, into chosen: ImageDestination?) async throws -> BakeResult {
         var source = try store.source(request.base)
         if let locked = request.lockedBase { source = LockedBaseSource(documents: locked, blobs: source) }
         let base = try await BaseImage.load(from: source, reference: request.base.description, platforms: request.platforms, logger: logger)
@@ -35,7 +42,7 @@ public struct Baker {
         if request.addsLayer { for image in base.images { _ = try Derivation.layerMediaType(of: image.manifest, request: request) } }
         let archiveImage = try DockerArchiveImage.choose(among: base.images.map(\.platform), for: request.output, wanted: request.archivePlatform)
 
-        let destination = try store.destination(request.output)
+        let destination = try chosen ?? store.destination(request.output)
         // The destination's own preparation (an ECR repository exists, its tag rules), all
         // before a byte is written.
         try await store.prepare(destination, reference: request.output, create: request.createRepository)
@@ -97,7 +104,16 @@ public struct Baker {
         }
         try await ImageGraphWriter(destination: destination, progress: progress, jobs: transport.jobs).write(graph, from: source)
 
-        return BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: platforms, layer: layers?.first)
+        var result = BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: platforms, layer: layers?.first)
+        if request.recordsProvenanceFacts {
+            var manifests = derived.isIndex ? derived.images.map(\.manifest) : []
+            for index in manifests.indices { manifests[index].platform = derived.images[index].platform }
+            let base: Descriptor
+            if let locked = request.lockedBase?.root { base = locked } else { base = try await source.resolve() }
+            result.provenanceFacts = ProvenanceFacts(base: base, root: derived.root, platformManifests: manifests,
+                                                     overlayFiles: try OverlayFile.list(entries?.distinct ?? []))
+        }
+        return result
     }
 
     /// The new layer's entries for each platform image, placed against that image's skeleton:

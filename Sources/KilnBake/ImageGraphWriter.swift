@@ -48,7 +48,9 @@ package struct ImageGraphWriter {
         self.jobs = jobs
     }
 
-    package func write(_ graph: Graph, from source: ImageSource?) async throws {
+    /// - Parameter beforeTagging: runs after everything but the tag is written (a copy attaches
+    ///   the image's referrers there, so the tag stays last).
+    package func write(_ graph: Graph, from source: ImageSource?, beforeTagging: () async throws -> Void = {}) async throws {
         // Each distinct blob once (platforms often share some).
         var seen = Set<Digest>()
         let blobs = graph.blobs.filter { seen.insert($0.digest).inserted }
@@ -57,6 +59,7 @@ package struct ImageGraphWriter {
         }
         for document in graph.documents { try await destination.put(document.bytes, as: document.descriptor) }
         for child in graph.children { try await destination.putManifest(child.bytes, as: child.descriptor) }
+        try await beforeTagging()
         try await destination.tag(graph.root.descriptor, bytes: graph.root.bytes, additionalTags: graph.additionalTags)
     }
 }

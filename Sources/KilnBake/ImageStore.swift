@@ -48,7 +48,8 @@ public final class ImageStore: @unchecked Sendable {
     public func source(_ reference: ImageReference) throws -> ImageSource {
         switch reference {
         case .layout(let layout): return VerifyingSource(OCILayout(layout), location: "OCI layout '\(layout.directory)'")
-        case .registry(let registry): return VerifyingSource(RegistryImage(registry, transport: try registries()), location: "\(registry.registry)/\(registry.repository)")
+        // Through the registry's pull-through mirrors when the config file names some.
+        case .registry(let registry): return MirroredSource.source(for: registry, transport: try registries())
         case .archive: throw StoreError.archiveIsOutputOnly(reference.description)
         }
     }
@@ -78,6 +79,13 @@ public final class ImageStore: @unchecked Sendable {
         case .archive(let archive):
             return ImageArchive(archive)
         }
+    }
+
+    /// The registry repository of a reference, for what only registries have (the referrers
+    /// API and tag schema); `nil` for layouts and archives.
+    public func registryImage(_ reference: ImageReference) throws -> RegistryImage? {
+        guard case .registry(let registry) = reference else { return nil }
+        return RegistryImage(registry, transport: try registries())
     }
 
     /// The digest and media type a reference points at, without downloading the document

@@ -120,6 +120,18 @@ public struct LayerBuilder {
     }
 }
 
+extension LayerBuilder {
+    /// The SHA-256 of an overlay file as the layer reads it (opened beneath its overlay, without
+    /// following links, and of the scanned size): what provenance records for it.
+    public static func fileDigest(_ source: FileSource, size: Int64) throws -> Digest {
+        let file = try OpenedFile(source, expectedSize: size)
+        defer { file.closeFile() }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
+        defer { buffer.deallocate() }
+        return Digest(sha256: try file.sha256(buffer: buffer))
+    }
+}
+
 /// An overlay file opened for the layer: what is read is what the scan checked, opened name by
 /// name without following links, refused when it is no longer a regular file of the scanned
 /// size, or (when it was hashed for its date) no longer has the bytes it was dated by.

@@ -13,10 +13,31 @@ package struct Builder: Sendable {
     private let store: ImageStore
     private let progress: TransferProgress
 
-    package init(project: Project, store: ImageStore, progress: TransferProgress) {
+    /// What build does about provenance (docs/provenance.md).
+    package struct ProvenanceSettings: Sendable {
+        package var builderID: String
+        /// Attach it to images pushed to a registry.
+        package var attach: Bool
+        /// Where to write the statement / the predicate alone; `{name}` is the spec's name.
+        package var statementPath: String?
+        package var predicatePath: String?
+
+        package init(builderID: String, attach: Bool = true, statementPath: String? = nil, predicatePath: String? = nil) {
+            self.builderID = builderID
+            self.attach = attach
+            self.statementPath = statementPath
+            self.predicatePath = predicatePath
+        }
+
+        var isNeeded: Bool { attach || statementPath != nil || predicatePath != nil }
+    }
+    private let provenance: ProvenanceSettings?
+
+    package init(project: Project, store: ImageStore, progress: TransferProgress, provenance: ProvenanceSettings? = nil) {
         self.project = project
         self.store = store
         self.progress = progress
+        self.provenance = provenance
     }
 
     package enum Action: String, Sendable {
@@ -60,6 +81,30 @@ package struct Builder: Sendable {
     /// - Parameters:
     ///   - output: the spec's target, or a layout or archive per spec instead of pushing.
     package func build(_ spec: ImageSpec, lock: LockFile, output: BuildOutput, createRepository: RepositoryCreation?) async throws -> Outcome {
+        let outcome = try await buildImage(spec, lock: lock, output: output, createRepository: createRepository)
+        guard let provenance, provenance.isNeeded else { return outcome }
+        // Registries only: a layout or archive has no referrers API (docs/provenance.md).
+        let target = try output.target(for: spec)
+        let image = provenance.attach && !target.isArchive ? try store.registryImage(target) : nil
+        guard image != nil || provenance.statementPath != nil || provenance.predicatePath != nil else { return outcome }
+        let entry = try project.lockedEntry(for: spec, in: lock)
+        let made = try await Provenance.make(plan: outcome.plan, spec: spec, entry: entry, lock: lock, project: project, builderID: provenance.builderID)
+        for (path, bytes) in [(provenance.statementPath, made.statementBytes), (provenance.predicatePath, made.predicateBytes)] {
+            guard let path else { continue }
+            let file = path.replacingOccurrences(of: "{name}", with: spec.name)
+            guard FileManager.default.createFile(atPath: file, contents: Data(bytes + [0x0A])) else {
+                throw SpecError(location: file, message: "cannot be written")
+            }
+        }
+        if let image {
+            // An image found up to date costs one HEAD more: its root artifact.
+            let needed = outcome.action == .built ? true : try await !made.isAttached(in: image)
+            if needed { try await made.attach(to: image) }
+        }
+        return outcome
+    }
+
+    private func buildImage(_ spec: ImageSpec, lock: LockFile, output: BuildOutput, createRepository: RepositoryCreation?) async throws -> Outcome {
         let plan = try await Planner(project: project).plan(spec, lock: lock)
         let entry = try project.lockedEntry(for: spec, in: lock)
         let target = try output.target(for: spec)

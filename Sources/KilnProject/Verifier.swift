@@ -10,9 +10,13 @@ package struct Verifier: Sendable {
     package let project: Project
     private let store: ImageStore
 
-    package init(project: Project, store: ImageStore) {
+    /// The builder id the provenance was made with; `nil`: provenance is not checked.
+    private let provenanceBuilderID: String?
+
+    package init(project: Project, store: ImageStore, provenanceBuilderID: String? = nil) {
         self.project = project
         self.store = store
+        self.provenanceBuilderID = provenanceBuilderID
     }
 
     /// - Returns: the plan and every difference found, readable, one per line; none means the
@@ -47,6 +51,14 @@ package struct Verifier: Sendable {
                 if descriptor.digest != plan.digest { differences.append("tag \(tag) holds \(descriptor.digest), the spec and lock give \(plan.digest)") }
             } else {
                 differences.append("tag \(tag) is missing")
+            }
+        }
+        // The provenance is deterministic: recomputed here, it must be attached under exactly
+        // its digest (registries only: layouts have no referrers).
+        if let builderID = provenanceBuilderID, actual.digest == plan.digest, let image = try store.registryImage(spec.target) {
+            let provenance = try await Provenance.make(plan: plan, spec: spec, entry: entry, lock: lock, project: project, builderID: builderID)
+            if try await !provenance.isListed(in: image, subject: plan.digest) {
+                differences.append("provenance \(Digest.of(provenance.rootArtifact.raw)) (builder \(builderID)) is not attached to \(plan.digest); run kiln build (with the same --builder-id), or verify with --builder-id or --no-provenance")
             }
         }
         return (plan, differences)

@@ -21,6 +21,13 @@ public struct DockerConfigCredentials: CredentialProvider {
         self.files = files
     }
 
+    /// Exactly these files (`kiln docker --config DIR`, its login file); credential helpers are
+    /// found on `environment`'s `PATH`.
+    public init(files: [String], environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+        self.files = files
+    }
+
     public var searchedLocations: [String] { files }
 
     public func credential(for registry: String) async throws -> Credential? {

@@ -6,15 +6,27 @@ import Yams
 /// ```yaml
 /// registries:
 ///   docker.io:
-///     endpoint: https://mirror.example.org   # a pull-through cache; references keep their names
+///     mirrors:                                # read through these first, in order
+///       - location: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/docker-hub
+///       - location: mirror.internal:5000      # HOST[:PORT][/PATH], no scheme
+///         insecure: true                      # plain HTTP allowed to this mirror
+///     pull-from-mirror: digest-only           # all (default) | digest-only | tag-only
+///   quay.io:
+///     endpoint: https://quay-cache.example.org  # every request for quay.io goes there
 ///   registry.internal:5000:
 ///     insecure: true                          # plain HTTP allowed
 /// ```
-/// Command-line flags win over the file. Unknown keys and wrong types are errors that name the
-/// file, the line and the key.
+/// A mirror serves `REGISTRY/REPO` as `HOST/PATH/REPO` (an ECR pull-through cache rule's shape)
+/// and is used for reading only, never for pushes; the image keeps its name (digest, lock,
+/// `base.name` annotation). `endpoint` instead sends all of a registry's requests, pushes
+/// too, to one base URL, with the same repository paths. Command-line flags win over the file.
+/// Unknown keys and wrong types are errors that name the file, the line and the key.
 public struct RegistryConfigFile: Equatable, Sendable {
     public var endpoints: [String: String] = [:]
+    /// Registries and mirror hosts that may be reached over plain HTTP.
     public var insecureHosts: Set<String> = []
+    /// Registry name -> its mirrors and when they are used.
+    public var mirrors: [String: RegistryMirrors] = [:]
 
     public init() {}
 
@@ -62,12 +74,52 @@ public struct RegistryConfigFile: Equatable, Sendable {
                     case "insecure":
                         guard let flag = settingValue.bool else { throw fail(settingValue, "registries.\(name).insecure must be true or false") }
                         if flag { config.insecureHosts.insert(name) }
+                    case "mirrors":
+                        guard let list = settingValue.sequence else {
+                            throw fail(settingValue, "registries.\(name).mirrors must be a list of mappings with a 'location'")
+                        }
+                        var mirrors: [RegistryMirror] = []
+                        for entry in list {
+                            let (mirror, insecure) = try parseMirror(entry, key: "registries.\(name).mirrors", fail: fail)
+                            mirrors.append(mirror)
+                            // kiln's sessions are per host: the mirror host's plain-HTTP permission.
+                            if insecure { config.insecureHosts.insert(mirror.host) }
+                        }
+                        config.mirrors[name, default: RegistryMirrors()].mirrors = mirrors
+                    case "pull-from-mirror":
+                        guard let text = settingValue.string, let policy = MirrorPolicy(rawValue: text) else {
+                            throw fail(settingValue, "registries.\(name).pull-from-mirror must be one of \(MirrorPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+                        }
+                        config.mirrors[name, default: RegistryMirrors()].policy = policy
                     default:
-                        throw fail(settingKey, "unknown key 'registries.\(name).\(settingKey.string ?? "?")' (known: endpoint, insecure)")
+                        throw fail(settingKey, "unknown key 'registries.\(name).\(settingKey.string ?? "?")' (known: endpoint, insecure, mirrors, pull-from-mirror)")
                     }
                 }
             }
         }
         return config
+    }
+
+    /// One entry of a `mirrors` list: `{location: HOST[:PORT][/PATH], insecure: BOOL}`.
+    private static func parseMirror(_ entry: Node, key: String, fail: (Node?, String) -> RegistryError) throws -> (RegistryMirror, Bool) {
+        guard let fields = entry.mapping else { throw fail(entry, "each entry of \(key) must be a mapping with a 'location'") }
+        var location: RegistryMirror?
+        var insecure = false
+        for (fieldKey, fieldValue) in fields {
+            switch fieldKey.string {
+            case "location":
+                guard let text = fieldValue.string, !text.isEmpty else { throw fail(fieldValue, "\(key).location must be HOST[:PORT][/PATH]") }
+                do { location = try RegistryMirror(location: text) } catch {
+                    throw fail(fieldValue, "\(key).location: \(error.description)")
+                }
+            case "insecure":
+                guard let flag = fieldValue.bool else { throw fail(fieldValue, "\(key).insecure must be true or false") }
+                insecure = flag
+            default:
+                throw fail(fieldKey, "unknown key '\(key).\(fieldKey.string ?? "?")' (known: location, insecure)")
+            }
+        }
+        guard let location else { throw fail(entry, "an entry of \(key) has no 'location'") }
+        return (location, insecure)
     }
 }

@@ -62,6 +62,7 @@ extension RegistryImage: ImageDestination {
 
     /// Remembers that this repository holds the blob (for mounts into its siblings).
     func noteHeld(_ digest: Digest) {
+        guard recordsBlobLocations else { return }
         transport.locations.record(digest, registry: reference.registry, repository: repository)
     }
 
@@ -131,7 +132,10 @@ extension RegistryImage: ImageDestination {
         try await putManifest(bytes, descriptor: descriptor, reference: tag)
     }
 
-    private func putManifest(_ bytes: [UInt8], descriptor: Descriptor, reference tagOrDigest: String) async throws {
+    /// PUTs a manifest under a tag or its digest.
+    /// - Returns: the response's headers (`OCI-Subject` says the registry indexed a referrer).
+    @discardableResult
+    func putManifest(_ bytes: [UInt8], descriptor: Descriptor, reference tagOrDigest: String) async throws -> HTTPHeaders {
         let session = await session
         let action = "PUT manifest \(reference.name):\(tagOrDigest)"
         let response = try await session.send(.PUT, "/v2/\(repository)/manifests/\(tagOrDigest)", headers: ["Content-Type": descriptor.mediaType], body: .bytes(bytes), scopes: pushScopes, action: action)
@@ -140,6 +144,7 @@ extension RegistryImage: ImageDestination {
         if let announced = response.headers.first(name: "Docker-Content-Digest"), announced != descriptor.digest.description {
             throw RegistryError.digestMismatch(reference: "\(reference.name)@\(descriptor.digest)", expected: descriptor.digest.description, actual: announced)
         }
+        return response.headers
     }
 
     /// A registry cannot take back what it stored; nothing is tagged before the end, so a failed

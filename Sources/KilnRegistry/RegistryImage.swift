@@ -14,6 +14,10 @@ public final class RegistryImage: @unchecked Sendable {
     /// When set, ``tag(_:bytes:)`` refuses to move a tag that holds another digest (ECR
     /// repositories with IMMUTABLE tags) instead of leaving it to the registry.
     public var tagsAreImmutable = false
+    /// Whether blobs read here are remembered as mount sources (``BlobLocations``). Off for a
+    /// mirror: a pull-through repository (ECR's) refuses mounts, and a mirror is no place kiln
+    /// writes to.
+    var recordsBlobLocations = true
 
     public init(_ reference: RegistryReference, transport: RegistryTransport) {
         self.reference = reference

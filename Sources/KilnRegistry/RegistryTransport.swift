@@ -9,6 +9,8 @@ public final class RegistryTransport: Sendable {
     private let sessions = SessionTable()
     /// Where blobs were seen on each registry: this run's knowledge, over the cache file's.
     let locations: BlobLocations
+    /// Mirror hosts that could not be reached this run: not asked again (``MirroredSource``).
+    private let unreachableMirrors = UnreachableMirrors()
 
     public init(options: TransportOptions) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -34,6 +36,9 @@ public final class RegistryTransport: Sendable {
     func session(for registry: String) async -> RegistrySession {
         await sessions.session(for: registry) { RegistrySession(registry: registry, transport: self) }
     }
+
+    func isUnreachableMirror(_ host: String) -> Bool { unreachableMirrors.contains(host) }
+    func noteUnreachableMirror(_ host: String) { unreachableMirrors.insert(host) }
 
     /// The run's HTTP client, for other API calls of the run (AWS) that should share its TLS
     /// settings and connections.

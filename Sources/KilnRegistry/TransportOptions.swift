@@ -10,6 +10,9 @@ public struct TransportOptions: Sendable {
     /// Registry name -> base URL (`--registry-endpoint HOST=URL`): where requests for a registry
     /// really go, while references keep their names.
     public var endpoints: [String: String] = [:]
+    /// Registry name -> pull-through mirrors read before it (``MirroredSource``); never used
+    /// for pushes.
+    public var mirrors: [String: RegistryMirrors] = [:]
     public var credentials: CredentialProvider
     public var retry = RetryPolicy()
     /// The cache of which repositories hold which blobs (`nil`: learn for this run only).

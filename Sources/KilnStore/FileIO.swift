@@ -1,10 +1,10 @@
 import KilnPlatform
 
 /// Small POSIX helpers with errors that name the path.
-enum FileIO {
+package enum FileIO {
     static func errorText() -> String { String(cString: strerror(errno)) }
 
-    static func exists(_ path: String) -> Bool {
+    package static func exists(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0
     }
@@ -86,7 +86,7 @@ enum FileIO {
     }
 
     /// Reads a whole file, refusing more than `limit` bytes.
-    static func readFile(_ path: String, limit: Int) throws -> [UInt8]? {
+    package static func readFile(_ path: String, limit: Int) throws -> [UInt8]? {
         let fd = try openForReading(path)
         defer { close(fd) }
         var out: [UInt8] = []
@@ -150,15 +150,16 @@ enum FileIO {
     }
 
     /// Writes `bytes` to `path` atomically: a reader sees the old file or the new one, never half.
-    static func writeAtomically(_ bytes: [UInt8], to path: String, in directory: String) throws {
-        try writeTemporary(bytes, in: directory) { temporary in try rename(temporary, to: path) }
+    /// - Parameter mode: the file's permissions (`0o600` for a secret).
+    package static func writeAtomically(_ bytes: [UInt8], to path: String, in directory: String, mode: mode_t = 0o644) throws {
+        try writeTemporary(bytes, in: directory, mode: mode) { temporary in try rename(temporary, to: path) }
     }
 
     /// Writes `bytes` to a new temporary file and hands its path to `place` while the file is
     /// still open and locked (so no sweep of another run can take it meanwhile); the temporary
     /// file is gone afterwards, whatever happened.
-    private static func writeTemporary<T>(_ bytes: [UInt8], in directory: String, place: (String) throws -> T) throws -> T {
-        let (fd, temporary) = try createTemporary(in: directory)
+    private static func writeTemporary<T>(_ bytes: [UInt8], in directory: String, mode: mode_t = 0o644, place: (String) throws -> T) throws -> T {
+        let (fd, temporary) = try createTemporary(in: directory, mode: mode)
         defer { close(fd) }
         do {
             try bytes.withUnsafeBytes { try writeAll(fd, $0, path: temporary) }
@@ -173,7 +174,7 @@ enum FileIO {
 
     /// Creates `path` and any missing ancestors.
     /// - Returns: the directories it created, outermost first (for an abort to remove).
-    static func makeDirectories(_ path: String) throws -> [String] {
+    package static func makeDirectories(_ path: String) throws -> [String] {
         if isDirectory(path) { return [] }
         var missing: [String] = []
         var current = path
@@ -207,7 +208,7 @@ enum FileIO {
 
     /// Writes a content-addressed file unless it exists: a reader never sees half of it.
     /// - Returns: whether this call created it.
-    static func writeNew(_ bytes: [UInt8], to path: String, in directory: String) throws -> Bool {
+    package static func writeNew(_ bytes: [UInt8], to path: String, in directory: String) throws -> Bool {
         try writeTemporary(bytes, in: directory) { temporary in try placeNew(temporary, at: path) }
     }
 

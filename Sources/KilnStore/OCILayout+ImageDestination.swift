@@ -54,7 +54,9 @@ extension OCILayout: ImageDestination {
         defer { lock.release() }
         // Another run's abort may have taken a blob this run found in place and did not write:
         // fail cleanly rather than tag an image with a missing blob.
-        for digest in try referencedDigests(of: bytes, descriptor: descriptor) where !FileIO.exists(path(of: digest)) {
+        let referenced = try referencedDigests(of: bytes, descriptor: descriptor)
+        let required = referenced.documents + (layersMayBeElsewhere ? [] : referenced.layers)
+        for digest in required where !FileIO.exists(path(of: digest)) {
             throw StoreError.blobMissing(location: location + " (removed by a concurrent run; try again)", digest: digest)
         }
         let markerPath = "\(directory)/oci-layout"
@@ -93,27 +95,30 @@ extension OCILayout: ImageDestination {
         for entry in index.manifests {
             paths.insert(path(of: entry.digest))
             guard let bytes = try? FileIO.readFile(path(of: entry.digest), limit: maxMetadataBlobSize),
-                  let digests = try? referencedDigests(of: bytes, descriptor: entry) else { continue }
-            for digest in digests { paths.insert(path(of: digest)) }
+                  let referenced = try? referencedDigests(of: bytes, descriptor: entry) else { continue }
+            for digest in referenced.documents + referenced.layers { paths.insert(path(of: digest)) }
         }
         return paths
     }
 
-    /// Every blob a root document needs: its config and layers, or its children and theirs.
-    private func referencedDigests(of bytes: [UInt8], descriptor: Descriptor) throws -> [Digest] {
+    /// Every blob a root document needs: its configs and child manifests (documents), and the
+    /// layers.
+    private func referencedDigests(of bytes: [UInt8], descriptor: Descriptor) throws -> (documents: [Digest], layers: [Digest]) {
         switch try ManifestKind(raw: bytes, descriptorMediaType: descriptor.mediaType, what: "\(location) \(descriptor.digest)") {
         case .image(let manifest):
-            return [manifest.config.digest] + manifest.layers.map(\.digest)
+            return ([manifest.config.digest], manifest.layers.map(\.digest))
         case .index(let index):
-            var digests: [Digest] = []
+            var documents: [Digest] = []
+            var layers: [Digest] = []
             for child in index.manifests {
-                digests.append(child.digest)
+                documents.append(child.digest)
                 guard MediaType.manifests.contains(child.mediaType),
                       let childBytes = try FileIO.readFile(path(of: child.digest), limit: maxMetadataBlobSize),
                       case .image(let manifest) = try ManifestKind(raw: childBytes, descriptorMediaType: child.mediaType, what: "\(location) \(child.digest)") else { continue }
-                digests += [manifest.config.digest] + manifest.layers.map(\.digest)
+                documents.append(manifest.config.digest)
+                layers += manifest.layers.map(\.digest)
             }
-            return digests
+            return (documents, layers)
         }
     }
 

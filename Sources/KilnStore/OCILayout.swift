@@ -8,6 +8,10 @@ import OCI
 /// by a lock.
 public final class OCILayout: @unchecked Sendable {
     public let reference: LayoutReference
+    /// Whether image layers may be held elsewhere, as the image-layout spec allows ("the blobs
+    /// directory MAY be missing referenced blobs"): `kiln docker`'s store keeps only what kiln
+    /// made and leaves the base's layers in their registry. Configs and manifests must be here.
+    public let layersMayBeElsewhere: Bool
     var directory: String { reference.directory }
 
     /// What this instance created, so ``abort()`` can take exactly that away again.
@@ -33,8 +37,9 @@ public final class OCILayout: @unchecked Sendable {
     }
 
     /// Opens a layout reference. Nothing is read or written until asked.
-    public init(_ reference: LayoutReference) {
+    public init(_ reference: LayoutReference, layersMayBeElsewhere: Bool = false) {
         self.reference = reference
+        self.layersMayBeElsewhere = layersMayBeElsewhere
     }
 
     var location: String { "OCI layout '\(directory)'" }

@@ -96,7 +96,7 @@ public struct RegistryReference: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*` from the distribution spec.
-    static func isValidPathComponent(_ text: String) -> Bool {
+    package static func isValidPathComponent(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         func alnum(_ b: UInt8) -> Bool { (b >= 48 && b <= 57) || (b >= 97 && b <= 122) }
         guard let first = bytes.first, let last = bytes.last, alnum(first), alnum(last) else { return false }

@@ -6,6 +6,7 @@ import KilnLayer
 import KilnStore
 import OCI
 import KilnRecipe
+import KilnProject
 
 struct Bake: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -95,17 +96,47 @@ struct Bake: AsyncParsableCommand {
     @Option(help: ArgumentHelp("KMS key for a repository --create-repository creates (default: AES-256).", valueName: "ARN"))
     var kmsKey: String?
 
+    @Flag(help: "Attach the image's provenance (an in-toto statement with a SLSA provenance v1 predicate; registry outputs) as kiln build does.")
+    var provenance = false
+
+    @Option(name: .customLong("builder-id"), help: ArgumentHelp("With --provenance: the provenance's builder.id (default: from GitHub Actions, GitLab CI or CodeBuild variables, else kiln's local builder id).", valueName: "URI"))
+    var builderID: String?
+
+    @Option(help: ArgumentHelp("With --provenance: write the statement here.", valueName: "PATH"))
+    var provenanceFile: String?
+
+    @Option(help: ArgumentHelp("With --provenance: write the predicate alone here (what cosign attest --predicate takes).", valueName: "PATH"))
+    var predicateFile: String?
+
     @OptionGroup(title: "Registry options")
     var transport: TransportFlags
 
+    func validate() throws {
+        if !provenance, builderID != nil || provenanceFile != nil || predicateFile != nil {
+            throw ValidationError("--builder-id, --provenance-file and --predicate-file go with --provenance")
+        }
+    }
+
     func run() async throws {
         try await reportingErrors {
-            let request = try makeRequest()
+            var request = try makeRequest()
+            request.recordsProvenanceFacts = provenance
             var outputRegistry: String?
             if case .registry(let registry) = request.output { outputRegistry = registry.registry }
             let progress = TransferProgress.forStandardError(quiet: transport.quiet)
             let result = try await withRunStore(transport.options(outputRegistry: outputRegistry)) { store in
-                try await Baker(store: store, progress: progress).bake(request)
+                let result = try await Baker(store: store, progress: progress).bake(request)
+                if let facts = result.provenanceFacts {
+                    let made = try Provenance.make(bake: request, facts: facts, overlayArguments: request.overlays.map { ($0.source, $0.destination.description) },
+                                                   builderID: Provenance.builderID(flag: builderID, environment: ProcessInfo.processInfo.environment))
+                    for (path, bytes) in [(provenanceFile, made.statementBytes), (predicateFile, made.predicateBytes)] {
+                        guard let path else { continue }
+                        guard FileManager.default.createFile(atPath: path, contents: Data(bytes + [0x0A])) else { throw InputError("cannot write '\(path)'") }
+                    }
+                    // Layouts and archives have no referrers API: the files are all they get.
+                    if let image = try store.registryImage(request.output) { try await made.attach(to: image) }
+                }
+                return result
             }
             print(json ? try BakeOutput.json(result) : result.reference)
         }

@@ -15,10 +15,24 @@ struct BuildCommand: AsyncParsableCommand {
             per tag). Pushes the digests `kiln plan` prints. Prints NAME REF@sha256:... (built | \
             up to date | retagged) per image; exit 1 if any image failed (the others still finish). \
             Archives (--output docker-archive:DIR or oci-archive:DIR) are always written anew.
+
+            Each image pushed to a registry gets its provenance attached: an in-toto statement \
+            with a SLSA provenance v1 predicate (docs/provenance.md), by the referrers API where \
+            the registry has it, else the tag schema. It is deterministic, so an up-to-date image \
+            costs one HEAD more. Unsigned, this is SLSA Build L1: --provenance-file and \
+            --predicate-file write it for a signer (cosign attest --predicate FILE).
             """
     )
 
     @OptionGroup var project: ProjectFlags
+
+    @OptionGroup var provenance: ProvenanceFlags
+
+    @Option(help: ArgumentHelp("Write each image's provenance statement (in-toto JSON) here; {name} is the spec's name (needed when building several).", valueName: "PATH"))
+    var provenanceFile: String?
+
+    @Option(help: ArgumentHelp("Write each image's SLSA provenance predicate alone here (what cosign attest --predicate takes); {name} as above.", valueName: "PATH"))
+    var predicateFile: String?
 
     @Option(help: ArgumentHelp("Write OCI layouts DIR/NAME (oci:DIR), or archives DIR/NAME.tar to load and run locally (docker-archive:DIR for docker/podman load, named after the target with the content tag and the spec's tags; oci-archive:DIR), instead of pushing to the spec targets.", valueName: "oci:DIR|docker-archive:DIR|oci-archive:DIR"))
     var output: String?
@@ -72,10 +86,14 @@ struct BuildCommand: AsyncParsableCommand {
             }
             let progress = TransferProgress.forStandardError(quiet: transport.quiet)
             let buildOutput = try buildOutput()
+            for path in [provenanceFile, predicateFile].compactMap({ $0 }) where specs.count > 1 && !path.contains("{name}") {
+                throw ValidationError("'\(path)' names one file for \(specs.count) images; put {name} in it")
+            }
+            let provenanceSettings = Builder.ProvenanceSettings(builderID: provenance.builderID, attach: provenance.enabled, statementPath: provenanceFile, predicatePath: predicateFile)
             let creation = createRepository ? RepositoryCreation(tagMutability: tagMutability.rawValue) : nil
             // One store for every image: each registry is probed and authenticated once.
             let reports = try await withRunStore(transport.options(outputRegistry: targetRegistries.first)) { store in
-                await Builder(project: project, store: store, progress: progress)
+                await Builder(project: project, store: store, progress: progress, provenance: provenanceSettings)
                     .buildAll(specs, lock: lock, output: buildOutput, createRepository: creation, parallel: parallel)
             }
             var failed = false

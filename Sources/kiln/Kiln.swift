@@ -14,7 +14,7 @@ struct Kiln: AsyncParsableCommand {
             digest on every machine.
             """,
         version: kilnVersion,
-        subcommands: [Bake.self, LockCommand.self, PlanCommand.self, BuildCommand.self, VerifyCommand.self, CopyCommand.self, DigestCommand.self]
+        subcommands: [Bake.self, LockCommand.self, PlanCommand.self, BuildCommand.self, VerifyCommand.self, CopyCommand.self, DigestCommand.self, DockerCommand.self]
     )
 
     static func main() async {
@@ -26,7 +26,10 @@ struct Kiln: AsyncParsableCommand {
         }
         LoggingSystem.bootstrap { label in StderrLogHandler(label: label) }
         do {
-            var command = try parseAsRoot()
+            // Run as `kiln-docker` (a link to this binary): `kiln docker ...`.
+            var arguments = Array(CommandLine.arguments.dropFirst())
+            if (CommandLine.arguments[0] as NSString).lastPathComponent == "kiln-docker" { arguments.insert("docker", at: 0) }
+            var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -13,7 +13,7 @@ struct TransportFlags: ParsableArguments {
     @Option(name: .customLong("ca-file"), help: ArgumentHelp("PEM file of extra CA certificates (default: $SSL_CERT_FILE).", valueName: "PATH"))
     var caFile: String?
 
-    @Option(name: .customLong("registry-endpoint"), help: ArgumentHelp("Send requests for registry HOST to URL (a mirror, a pull-through cache, a test registry); references keep their names. Repeatable; also in $KILN_CONFIG or ~/.config/kiln/config.yaml.", valueName: "HOST=URL"))
+    @Option(name: .customLong("registry-endpoint"), help: ArgumentHelp("Send every request for registry HOST, pushes too, to URL (a test registry, a proxy serving the same paths); references keep their names. Repeatable; also in $KILN_CONFIG or ~/.config/kiln/config.yaml, which also takes read-only pull-through mirrors with a path (registries.HOST.mirrors).", valueName: "HOST=URL"))
     var endpoints: [String] = []
 
     @Option(help: ArgumentHelp("User name for the output registry; the password is read from standard input with --password-stdin.", valueName: "NAME"))
@@ -36,6 +36,7 @@ struct TransportFlags: ParsableArguments {
         options.destinationPreparations = [ECRRepositoryCheck(credentials: ecr)]
         let file = try RegistryConfigFile.load()
         options.endpoints = file.endpoints
+        options.mirrors = file.mirrors
         options.insecureHosts = file.insecureHosts.union(insecureHosts)
         options.caFile = caFile ?? ProcessInfo.processInfo.environment["SSL_CERT_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         for entry in endpoints {

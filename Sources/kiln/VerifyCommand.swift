@@ -9,11 +9,16 @@ struct VerifyCommand: AsyncParsableCommand {
         abstract: "Rebuild each image from spec, overlays and kiln.lock and compare with what its target holds.",
         discussion: """
             Checks the content tag and the extra tags, and that the locked base is still in its \
-            registry. On a mismatch prints which platform, blob or config field differs, and exits 1.
+            registry. On a mismatch prints which platform, blob or config field differs, and exits 1. \
+            For a registry target, also checks that the image's provenance (recomputed: it is \
+            deterministic) is attached, for the builder id kiln build would use here (see \
+            --builder-id).
             """
     )
 
     @OptionGroup var project: ProjectFlags
+
+    @OptionGroup var provenance: ProvenanceFlags
 
     @OptionGroup var transport: TransportFlags
 
@@ -23,7 +28,7 @@ struct VerifyCommand: AsyncParsableCommand {
             let specs = try project.loadSpecs(self.project.specs)
             let lock = try project.loadLock()
             try await withRunStore(transport.options(outputRegistry: nil)) { store in
-                let verifier = Verifier(project: project, store: store)
+                let verifier = Verifier(project: project, store: store, provenanceBuilderID: provenance.enabled ? provenance.builderID : nil)
                 var mismatched: [String] = []
                 for spec in specs {
                     let (plan, differences) = try await verifier.verify(spec, lock: lock)

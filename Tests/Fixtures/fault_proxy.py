@@ -12,6 +12,8 @@ inject, each a given number of times:
   --trickle-blob-get N  the first N blob GETs: send the headers, then one body byte per second
   --trickle-manifest-get N  the same for manifest GETs (-1: every one)
   --v2-status CODE      answer every GET /v2/ with this status (a registry failing its probe)
+  --corrupt-blobs       every blob GET: the registry's answer with its last byte changed (a
+                        hostile mirror serving other bytes under the digest)
   --record-header NAME  with --record-auth: append that header's value (or -) instead
   --record-auth FILE    append "auth" or "none" to FILE for each request, by whether it carried
                         an Authorization header; with --grant USER:PASS the request is then
@@ -36,6 +38,7 @@ for name in ("drop-blob-get", "blob-put-503", "manifest-get-429", "manifest-put-
 parser.add_argument("--drop-digest", default="")
 parser.add_argument("--redirect-blobs", default="")
 parser.add_argument("--record-auth", default="")
+parser.add_argument("--corrupt-blobs", action="store_true")
 parser.add_argument("--grant", default="")
 parser.add_argument("--record-header", default="", help="with --record-auth: record this header's value (or -) instead")
 args = parser.parse_args()
@@ -117,6 +120,8 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         upstream.request(self.command, self.path, body=body, headers=headers)
         response = upstream.getresponse()
         payload = response.read()
+        if args.corrupt_blobs and self.command == "GET" and "/blobs/sha256:" in self.path and payload:
+            payload = payload[:-1] + bytes([payload[-1] ^ 0xFF])
         self.send_response(response.status)
         for key, value in response.getheaders():
             if key.lower() not in ("connection", "transfer-encoding", "content-length"):

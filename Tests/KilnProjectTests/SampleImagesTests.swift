@@ -81,9 +81,11 @@ import Testing
         #expect(again.output.split(separator: "\n").allSatisfy { $0.hasSuffix("(up to date)") }, "\(again.output)")
         let requests = f.registry.requests().dropFirst(before)
         #expect(!requests.contains { !$0.hasPrefix("HEAD") && !$0.hasPrefix("GET /v2/ ") && $0 != "GET /v2/" }, "\(requests)")
-        // One store for the run: one probe of the registry in all, then one HEAD per tag.
+        // One store for the run: one probe of the registry in all, then one HEAD per tag, and
+        // one per image for its provenance artifact.
         #expect(requests.filter { $0.hasPrefix("GET /v2/") }.count == 1, "\(requests)")
-        #expect(requests.filter { $0.hasPrefix("HEAD") }.count <= 2 * plans.count, "\(requests)")
+        #expect(requests.filter { $0.hasPrefix("HEAD") }.count <= 3 * plans.count, "\(requests)")
+        #expect(requests.filter { $0.hasPrefix("HEAD") && !$0.contains("/manifests/kiln.sha256.") && !$0.contains("/manifests/latest") }.count == plans.count, "\(requests)")
 
         let verify = try f.kiln(["verify"])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")

@@ -1,0 +1,116 @@
+import KilnBake
+import KilnDockerfile
+import KilnLayer
+import KilnRecipe
+import KilnStore
+import OCI
+
+/// `docker build` over a parsed Dockerfile: the base pinned to one platform's manifest (as
+/// Docker builds), the Dockerfile evaluated against the base's config and the context, and
+/// its COPY and ADD overlays and config edits baked into the store under each name. The result
+/// depends on the Dockerfile, the context's file contents and the base's digest only (files
+/// are dated by their content, not their mtimes).
+package struct DockerBuild {
+    /// What `docker build` was given.
+    package struct Request {
+        package var dockerfile: Dockerfile
+        package var context: BuildContext
+        package var buildArgs: [String: String]
+        /// `--platform`; `nil`: FROM --platform, else the building machine's, as Docker does.
+        package var platform: Platform?
+        /// `--target`: must name the Dockerfile's only stage.
+        package var target: String?
+        package var names: [DockerImageName]
+
+        package init(dockerfile: Dockerfile, context: BuildContext, buildArgs: [String: String], platform: Platform?, target: String?, names: [DockerImageName]) {
+            self.dockerfile = dockerfile
+            self.context = context
+            self.buildArgs = buildArgs
+            self.platform = platform
+            self.target = target
+            self.names = names
+        }
+    }
+
+    /// What was built: Docker's image ID is the config's digest.
+    package struct Built {
+        package var manifest: Descriptor
+        package var config: Descriptor
+        /// The Dockerfile's warnings (`Dockerfile:3: ...`), for standard error.
+        package var warnings: [String]
+    }
+
+    let images: DockerImageStore
+    let store: ImageStore
+    let progress: TransferProgress
+
+    package init(images: DockerImageStore, store: ImageStore, progress: TransferProgress) {
+        self.images = images
+        self.store = store
+        self.progress = progress
+    }
+
+    /// The platform Docker builds for when none is asked: the machine's own.
+    package static var hostPlatform: Platform {
+        #if arch(arm64)
+        Platform(os: "linux", architecture: "arm64", variant: "v8")
+        #else
+        Platform(os: "linux", architecture: "amd64", variant: nil)
+        #endif
+    }
+
+    package func build(_ request: DockerBuild.Request) async throws -> Built {
+        guard let name = request.names.first else { throw DockerError.unsupportedFlag("build without --tag", reason: "kiln docker keeps images by name; give --tag NAME[:TAG]") }
+        let dockerfile = request.dockerfile
+        let platforms = DockerfilePlatforms(target: request.platform ?? Self.hostPlatform, build: Self.hostPlatform)
+        let from = try dockerfile.base(buildArgs: request.buildArgs, platforms: platforms)
+        func fail(_ message: String) -> DockerfileError { DockerfileError(file: dockerfile.path, line: from.line, instruction: "FROM", message: message) }
+        if let target = request.target, target != stageName(of: dockerfile) {
+            throw DockerError.unsupportedFlag("--target \(target)", reason: "the Dockerfile has one stage\(stageName(of: dockerfile).map { ", '\($0)'" } ?? ", unnamed")")
+        }
+        guard !from.isScratch else { throw fail("FROM scratch: kiln adds a layer to a base image; name one") }
+        let reference: RegistryReference
+        do { reference = try RegistryReference(parsing: from.image) } catch { throw fail("\(error)") }
+        let wanted = try from.platform.map { try Platform(parsing: $0) } ?? platforms.target
+        let (base, config) = try await pinnedBase(reference, platform: wanted, what: "\(reference) (\(dockerfile.path):\(from.line))")
+        let recipe = try dockerfile.evaluate(context: request.context, baseConfig: DockerfileBaseConfig(imageConfig: config), buildArgs: request.buildArgs, platforms: platforms)
+        try recipe.refuseArchives(path: dockerfile.path, context: request.context)
+
+        var bake = BakeRequest(base: .registry(base), output: .layout(LayoutReference(directory: images.directory, tag: name.description)), overlays: recipe.overlays, edits: recipe.edits)
+        bake.additionalTags = request.names.dropFirst().map(\.description)
+        let result = try await Baker(store: store, progress: progress).bake(bake, into: DockerStoreDestination(images: images, name: name, base: base))
+        // Read by digest, not by name: a concurrent build may already have moved the name.
+        let pinned = VerifyingSource(OCILayout(LayoutReference(directory: images.directory, digest: result.digest), layersMayBeElsewhere: true), location: "kiln docker image '\(name)'")
+        let descriptor = try await pinned.resolve()
+        let manifest = try ImageManifest(raw: try await pinned.fetch(descriptor), descriptorMediaType: descriptor.mediaType, what: "manifest \(result.digest) of kiln docker image '\(name)'")
+        return Built(manifest: manifest.descriptor, config: manifest.config, warnings: recipe.warnings.map(\.description))
+    }
+
+    /// `FROM image AS name`'s name.
+    private func stageName(of dockerfile: Dockerfile) -> String? {
+        guard let from = dockerfile.instructions.first(where: { $0.keyword == "FROM" }), from.arguments.count == 3,
+              from.arguments[1].lowercased() == "as" else { return nil }
+        return from.arguments[2]
+    }
+
+    /// The base pinned to the one manifest Docker would build on (the platform's of an index),
+    /// and that image's config.
+    private func pinnedBase(_ reference: RegistryReference, platform wanted: Platform, what: String) async throws -> (RegistryReference, JSONValue) {
+        let source = try store.source(.registry(reference))
+        let root = try await source.resolve()
+        var manifestDescriptor = root
+        switch try ManifestKind(raw: try await source.fetch(root), descriptorMediaType: root.mediaType.isEmpty ? nil : root.mediaType, what: "manifest \(root.digest) of \(what)") {
+        case .index(let index):
+            let images = index.manifests.filter(\.isBakeableImage)
+            guard let chosen = images.first(where: { $0.platform.map(wanted.matches) ?? false }) else {
+                throw BakeError.noImageForPlatform(what: what, requested: wanted.description, available: images.map { $0.platform?.description ?? "unknown" })
+            }
+            manifestDescriptor = chosen
+        case .image:
+            break
+        }
+        let manifest = try ImageManifest(raw: try await source.fetch(manifestDescriptor), descriptorMediaType: manifestDescriptor.mediaType, what: "manifest \(manifestDescriptor.digest) of \(what)")
+        let config = try JSONValue(parsing: try await source.fetch(manifest.config), what: "config \(manifest.config.digest) of \(what)")
+        return (RegistryReference(registry: reference.registry, repository: reference.repository, tag: reference.tag, digest: manifestDescriptor.digest), config)
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import KilnRegistry
+import KilnStore
+import OCI
+
+/// Where `docker login` keeps what it was given: `DIR/config.json` with `--config DIR` (as
+/// Docker does), else kiln's own `auth.json` (`$XDG_CONFIG_HOME/kiln`, or `~/.config/kiln`),
+/// both in Docker's `auths` format, written atomically with mode 0600. The secret is never
+/// printed, and goes only to the host it was given for.
+package struct DockerLogins: Sendable {
+    package let file: String
+
+    package init(configDirectory: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        if let configDirectory {
+            file = "\(configDirectory)/config.json"
+        } else if let base = environment["XDG_CONFIG_HOME"].flatMap({ $0.isEmpty ? nil : $0 }) ?? environment["HOME"].map({ "\($0)/.config" }) {
+            file = "\(base)/kiln/auth.json"
+        } else {
+            throw RegistryError.invalidConfig(path: "kiln docker login", reason: "no place for credentials: give --config DIR or set HOME")
+        }
+    }
+
+    /// Stores `credential` for `host` (replacing what the file had for it), keeping every other
+    /// entry and key of the file.
+    package func store(_ credential: Credential, for host: String) throws {
+        let directory = (file as NSString).deletingLastPathComponent
+        _ = try FileIO.makeDirectories(directory)
+        var config: JSONValue = .object([])
+        if FileIO.exists(file), let bytes = try FileIO.readFile(file, limit: maxMetadataBlobSize), !bytes.isEmpty {
+            guard let parsed = JSONValue.object(parsing: bytes, what: file) else {
+                throw RegistryError.invalidConfig(path: file, reason: "not a JSON object")
+            }
+            config = parsed
+        }
+        var auths = config["auths"] ?? .object([])
+        guard auths.isObject else { throw RegistryError.invalidConfig(path: file, reason: "'auths' is not an object") }
+        let auth = Data("\(credential.username):\(credential.secret)".utf8).base64EncodedString()
+        auths[host] = .object([("auth", .string(auth))])
+        config["auths"] = auths
+        try FileIO.writeAtomically(config.serialized(), to: file, in: directory, mode: 0o600)
+    }
+
+    /// The credentials a later command uses: what was logged in to first (exact host), then
+    /// `fallback` (ECR's own, Docker's config).
+    package func provider(fallback: CredentialProvider) -> CredentialProvider {
+        LoggedInCredentials(file: file, fallback: fallback)
+    }
+}
+
+/// Credentials from a login file first, then `fallback`.
+struct LoggedInCredentials: CredentialProvider {
+    let file: String
+    let fallback: CredentialProvider
+
+    func credential(for registry: String) async throws -> Credential? {
+        if FileIO.exists(file), let found = try DockerConfigCredentials(files: [file]).lookUp(registry) { return found }
+        return try await fallback.credential(for: registry)
+    }
+
+    var searchedLocations: [String] { [file] + fallback.searchedLocations }
+}

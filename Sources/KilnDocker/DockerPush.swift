@@ -1,0 +1,41 @@
+import KilnBake
+import KilnStore
+import OCI
+
+/// `docker push NAME:TAG`: the store's image to the registry its name points at. The base's
+/// layers go from the base's registry (mounted on the same registry, else streamed and
+/// verified), kiln's own layer and documents from the store; blobs the registry holds are not
+/// sent again and the tag is written last, and not at all when it already points at the digest.
+package struct DockerPush {
+    let images: DockerImageStore
+    let store: ImageStore
+    let progress: TransferProgress
+
+    package init(images: DockerImageStore, store: ImageStore, progress: TransferProgress) {
+        self.images = images
+        self.store = store
+        self.progress = progress
+    }
+
+    /// - Returns: the manifest pushed (Docker prints its digest and size).
+    package func push(_ name: DockerImageName) async throws -> Descriptor {
+        guard let descriptor = try images.lookUp(name) else {
+            throw DockerError.noSuchImage(name.description)
+        }
+        let manifestBytes = try await images.source(name).fetch(descriptor)
+        let manifest = try ImageManifest(raw: manifestBytes, descriptorMediaType: descriptor.mediaType, what: "manifest \(descriptor.digest) of kiln docker image '\(name)'")
+        let base = try images.base(of: descriptor.digest, name: name)
+        let source = try DockerStoreSource(store: images, name: name, base: base) { try store.source(.registry($0)) }
+        let reference = ImageReference.registry(name.reference)
+        let destination = try store.destination(reference)
+        try await store.prepare(destination, reference: reference, create: nil)
+        do {
+            let graph = ImageGraphWriter.Graph(blobs: [manifest.config] + manifest.layers, root: .init(descriptor: descriptor, bytes: manifestBytes))
+            try await ImageGraphWriter(destination: destination, progress: progress, jobs: store.options.jobs).write(graph, from: source)
+        } catch {
+            destination.abort()
+            throw error
+        }
+        return descriptor
+    }
+}

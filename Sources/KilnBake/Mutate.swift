@@ -97,7 +97,11 @@ public enum Mutate {
         }
         if let user = edits.user { section["User"] = .string(user) }
         if let workingDir = edits.workingDir { section["WorkingDir"] = .string(workingDir) }
-        if let entrypoint = edits.entrypoint { section["Entrypoint"] = .strings(entrypoint) }
+        if let entrypoint = edits.entrypoint {
+            section["Entrypoint"] = .strings(entrypoint)
+        } else if edits.clearsEntrypoint {
+            section["Entrypoint"] = nil
+        }
         if let cmd = edits.cmd {
             section["Cmd"] = .strings(cmd)
         } else if edits.clearsCmd {

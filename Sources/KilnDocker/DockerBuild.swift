@@ -1,3 +1,4 @@
+import Foundation
 import KilnBake
 import KilnDockerfile
 import KilnLayer
@@ -74,9 +75,14 @@ package struct DockerBuild {
         let wanted = try from.platform.map { try Platform(parsing: $0) } ?? platforms.target
         let (base, config) = try await pinnedBase(reference, platform: wanted, what: "\(reference) (\(dockerfile.path):\(from.line))")
         let recipe = try dockerfile.evaluate(context: request.context, baseConfig: DockerfileBaseConfig(imageConfig: config), buildArgs: request.buildArgs, platforms: platforms)
-        try recipe.refuseArchives(path: dockerfile.path, context: request.context)
+        // ADD's local archives are unpacked into a private staging directory that lives until the
+        // layer is built (and is removed also when the build fails).
+        let staging = recipe.archives.isEmpty ? nil : FileManager.default.temporaryDirectory.appendingPathComponent("kiln-docker-add-\(UUID().uuidString)").path
+        if let staging { try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700]) }
+        defer { if let staging { try? FileManager.default.removeItem(atPath: staging) } }
+        let overlays = try staging.map { try recipe.layerOverlays(unpackingInto: $0) } ?? recipe.overlays
 
-        var bake = BakeRequest(base: .registry(base), output: .layout(LayoutReference(directory: images.directory, tag: name.description)), overlays: recipe.overlays, edits: recipe.edits)
+        var bake = BakeRequest(base: .registry(base), output: .layout(LayoutReference(directory: images.directory, tag: name.description)), overlays: overlays, edits: recipe.edits)
         // Each name once (`-t a -t docker.io/library/a` are one name).
         var seen: Set<String> = [name.description]
         bake.additionalTags = request.names.dropFirst().map(\.description).filter { seen.insert($0).inserted }

@@ -4,9 +4,9 @@ import KilnLayer
 
 /// The directory `docker build` sends, as COPY and ADD see it: `.dockerignore` leaves paths
 /// out, sources are named relative to it (`..` cannot climb out: `/`-joined and cleaned, as
-/// BuildKit does), and a source that is a symlink is followed only while it stays inside.
-/// Context files come from pull requests: nothing outside the context is ever named to the
-/// scanner.
+/// BuildKit does), and a source that is a symlink is followed inside the context only (an
+/// absolute target starts at the context's root). Context files come from pull requests:
+/// nothing outside the context is looked at or named to the scanner.
 public struct BuildContext: Sendable {
     /// The context directory's real path (every link resolved).
     public let root: String
@@ -28,16 +28,32 @@ public struct BuildContext: Sendable {
             self.ignore = ignore
         } else {
             let path = real == "/" ? "/.dockerignore" : real + "/.dockerignore"
-            if let facts = (try? FileFacts.read(path)) ?? nil {
-                guard case .regular = facts.kind, facts.size <= Self.maximumIgnoreFileSize,
-                      let data = FileManager.default.contents(atPath: path) else {
-                    throw DockerfileError(file: ".dockerignore", line: 0, message: "is not a readable regular file of at most \(Self.maximumIgnoreFileSize) bytes")
-                }
-                self.ignore = try DockerIgnore(parsing: String(decoding: data, as: UTF8.self))
-            } else {
-                self.ignore = DockerIgnore()
-            }
+            self.ignore = try Self.readIgnoreFile(path, name: ".dockerignore") ?? DockerIgnore()
         }
+    }
+
+    /// The context as `docker build -f DOCKERFILE DIRECTORY` sees it: `DOCKERFILE.dockerignore`
+    /// beside the Dockerfile, when there is one, replaces the context's `.dockerignore`
+    /// (BuildKit's rule).
+    /// - Parameter dockerfile: the Dockerfile's path as the user gave it.
+    public init(directory: String, dockerfile: String) throws {
+        let own = dockerfile + ".dockerignore"
+        if let ignore = try Self.readIgnoreFile(own, name: own) {
+            try self.init(directory: directory, ignore: ignore)
+        } else {
+            try self.init(directory: directory)
+        }
+    }
+
+    /// An ignore file's patterns, `nil` when there is no such file.
+    /// - Throws: when it is not a regular file (a link is not followed) of at most 1 MiB, or
+    ///   holds a bad pattern.
+    private static func readIgnoreFile(_ path: String, name: String) throws -> DockerIgnore? {
+        guard let facts = (try? FileFacts.read(path)) ?? nil else { return nil }
+        guard case .regular = facts.kind, facts.size <= maximumIgnoreFileSize, let data = FileManager.default.contents(atPath: path) else {
+            throw DockerfileError(file: name, line: 0, message: "is not a readable regular file of at most \(maximumIgnoreFileSize) bytes")
+        }
+        return try DockerIgnore(parsing: String(decoding: data, as: UTF8.self), path: name)
     }
 
     /// A source path made relative to the context: `/`-joined and cleaned, so `../x` and
@@ -63,42 +79,61 @@ public struct BuildContext: Sendable {
     enum Failure: Error {
         case notFound(String)
         case excluded(String)
-        case escapes(String)
         case unsupported(String, kind: String)
         case badPattern(String)
         case unreadable(String)
     }
 
-    /// Follows `relative` as BuildKit's COPY does (links followed, clamped to the context: a link
-    /// that leaves it is refused instead).
+    /// Follows `relative` as BuildKit's COPY does (fsutil's `RootPath`): through symlinks, with
+    /// an absolute link target taken from the context's root and `..` stopping at it, so nothing
+    /// outside the context is ever looked at (`link -> /etc/passwd` means the context's
+    /// `etc/passwd`, as in Docker). Returns the resolved path relative to the context.
+    func resolve(_ relative: String) throws(Failure) -> String {
+        var resolved: [String] = []
+        var pending = Array(relative.split(separator: "/").map(String.init).reversed())
+        var hops = 0
+        while let part = pending.popLast() {
+            if part == "." { continue }
+            if part == ".." {
+                if !resolved.isEmpty { resolved.removeLast() }
+                continue
+            }
+            let candidate = resolved + [part]
+            let path = absolute(candidate.joined(separator: "/"))
+            if case .symlink? = (try? FileFacts.read(path))??.kind {
+                hops += 1
+                guard hops <= 255, let target = try? FileFacts.readLink(path), !target.isEmpty else { throw .notFound(relative) }
+                if target.hasPrefix("/") { resolved = [] }
+                pending.append(contentsOf: target.split(separator: "/").map(String.init).reversed())
+            } else {
+                resolved = candidate
+            }
+        }
+        return resolved.isEmpty ? "." : resolved.joined(separator: "/")
+    }
+
+    /// A source as BuildKit's COPY finds it: links followed inside the context (``resolve(_:)``),
+    /// refused when `.dockerignore` leaves it (or what it links to) out.
     func source(_ relative: String) throws(Failure) -> Source {
         if relative != ".", ignore.excludes(relative), !(ignore.hasExceptions && isDirectory(relative)) {
             throw .excluded(relative)
         }
-        guard (try? FileFacts.read(absolute(relative))) ?? nil != nil else { throw .notFound(relative) }
-        guard let real = FileFacts.realPath(absolute(relative)) else { throw .notFound(relative) }
-        let inside: String
-        if real == root {
-            inside = "."
-        } else if real.hasPrefix(root == "/" ? "/" : root + "/") {
-            inside = String(real.dropFirst(root == "/" ? 1 : root.count + 1))
-        } else {
-            throw .escapes(relative)
-        }
+        let inside = try resolve(relative)
         if inside != relative, inside != ".", ignore.excludes(inside), !(ignore.hasExceptions && isDirectory(inside)) {
             throw .excluded(relative)
         }
-        guard let facts = (try? FileFacts.read(real)) ?? nil else { throw .notFound(relative) }
+        guard let facts = (try? FileFacts.read(absolute(inside))) ?? nil else { throw .notFound(relative) }
         switch facts.kind {
-        case .directory: return Source(relative: inside, path: real, isDirectory: true)
-        case .regular: return Source(relative: inside, path: real, isDirectory: false)
+        case .directory: return Source(relative: inside, path: absolute(inside), isDirectory: true)
+        case .regular: return Source(relative: inside, path: absolute(inside), isDirectory: false)
         case .symlink: throw .notFound(relative)
         case .other(let kind): throw .unsupported(relative, kind: kind)
         }
     }
 
     private func isDirectory(_ relative: String) -> Bool {
-        if case .directory? = (try? FileFacts.read(absolute(relative), followLinks: true))??.kind { return true }
+        guard let inside = try? resolve(relative) else { return false }
+        if case .directory? = (try? FileFacts.read(absolute(inside)))??.kind { return true }
         return false
     }
 

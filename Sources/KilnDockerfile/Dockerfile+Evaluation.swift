@@ -79,7 +79,8 @@ private struct Evaluation {
     }
 
     private mutating func warn(_ line: Int, _ message: String) {
-        warnings.append(DockerfileWarning(file: dockerfile.path, line: line, message: message))
+        let warning = DockerfileWarning(file: dockerfile.path, line: line, message: message)
+        if !warnings.contains(warning) { warnings.append(warning) }
     }
 
     // MARK: Expansion
@@ -232,7 +233,7 @@ private struct Evaluation {
         if !unused.isEmpty {
             warn(0, "build-args not consumed by any ARG: \(unused.joined(separator: ", "))")
         }
-        return DockerfileRecipe(base: base, copies: copies, edits: edits, warnings: dockerfile.warnings + warnings)
+        return DockerfileRecipe(path: dockerfile.path, contextRoot: context.root, base: base, copies: copies, edits: edits, warnings: dockerfile.warnings + warnings)
     }
 
     private mutating func dispatch(_ instruction: DockerfileInstruction, context: BuildContext) throws {
@@ -281,12 +282,18 @@ private struct Evaluation {
             edits.workingDir = workingDir
         case "CMD":
             try noFlags(instruction)
-            edits.cmd = commandLine(instruction, emptyIsNil: false) ?? []
+            // Docker's config omits an empty list (`omitempty`): `CMD []` removes Cmd.
+            let cmd = commandLine(instruction, emptyIsNil: false) ?? []
+            edits.cmd = cmd.isEmpty ? nil : cmd
+            edits.clearsCmd = cmd.isEmpty
             edits.argsEscaped = true
             cmdSet = true
         case "ENTRYPOINT":
             try noFlags(instruction)
-            edits.entrypoint = commandLine(instruction, emptyIsNil: true) ?? []
+            let entrypoint = commandLine(instruction, emptyIsNil: true) ?? []
+            edits.entrypoint = entrypoint.isEmpty ? nil : entrypoint
+            edits.clearsEntrypoint = entrypoint.isEmpty
+            // ENTRYPOINT resets the base's CMD unless this Dockerfile sets one.
             if !cmdSet { edits.clearsCmd = true }
         case "SHELL":
             try noFlags(instruction)
@@ -433,10 +440,10 @@ private struct Evaluation {
         if found.count > 1, !intoDirectory {
             throw fail(instruction, "several sources need a destination directory ending in '/' (got '\(instruction.arguments.last!)')")
         }
-        var step = DockerfileCopy(instruction: instruction.keyword, line: instruction.line, overlays: [], archives: [])
+        var step = DockerfileCopy(instruction: instruction.keyword, line: instruction.line, items: [])
         for source in found {
             if unpack, !source.isDirectory, let format = context.archiveFormat(source) {
-                step.archives.append(DockerfileArchive(source: source.path, format: format, destination: destination, owner: owner, mode: mode, line: instruction.line))
+                step.items.append(.archive(DockerfileArchive(source: source.path, format: format, destination: destination, owner: owner, mode: mode, line: instruction.line)))
                 continue
             }
             var excluding: Set<String> = []
@@ -445,7 +452,8 @@ private struct Evaluation {
             } else if excludes.excludes(source.relative.split(separator: "/").last.map(String.init) ?? source.relative) {
                 continue
             }
-            step.overlays.append(Overlay(source: source.path, destination: destination, owner: owner, mode: mode, intoDirectory: intoDirectory, excluding: excluding))
+            step.items.append(.overlay(Overlay(source: source.path, destination: destination, owner: owner, mode: mode, intoDirectory: intoDirectory, excluding: excluding,
+                                               keepsAnyLink: true)))
         }
         return step
     }
@@ -454,7 +462,6 @@ private struct Evaluation {
         switch error as? BuildContext.Failure {
         case .notFound(let path)?: return "'\(path)' is not in the build context"
         case .excluded(let path)?: return "'\(path)' is excluded by .dockerignore"
-        case .escapes(let path)?: return "'\(path)' is a symlink that leaves the build context"
         case .unsupported(let path, let kind)?: return "'\(path)' is a \(kind); only files, directories and symlinks can be copied"
         case .badPattern(let path)?: return "'\(path)' is not a valid wildcard pattern"
         case .unreadable(let path)?: return "cannot read '\(path)' in the build context"
@@ -494,7 +501,7 @@ private struct Evaluation {
     /// `PORT[-PORT][/PROTO]` as `N/proto` entries (a range gives one per port).
     static func ports(_ text: String, fail: (String) -> DockerfileError) throws -> [String] {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        let proto = parts.count == 2 ? parts[1].lowercased() : "tcp"
+        let proto = parts.count == 2 && !parts[1].isEmpty ? parts[1].lowercased() : "tcp"
         guard ["tcp", "udp", "sctp"].contains(proto) else { throw fail("invalid port '\(text)': unknown protocol") }
         guard !parts[0].contains(":") else { throw fail("invalid port '\(text)': EXPOSE takes PORT[/PROTOCOL], not an address or host port") }
         let range = parts[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
@@ -513,9 +520,9 @@ private struct Evaluation {
         "RTMIN", "RTMAX",
     ]
 
-    /// moby's `signal.ParseSignal` on Linux: a number 1-64 or a name, `SIG` optional, any case.
+    /// moby's `signal.ParseSignal` on Linux: a nonzero number or a name, `SIG` optional, any case.
     static func isSignal(_ text: String) -> Bool {
-        if let number = Int(text) { return (1...64).contains(number) }
+        if let number = Int(text) { return number != 0 }
         var name = text.uppercased()
         if name.hasPrefix("SIG") { name = String(name.dropFirst(3)) }
         if signals.contains(name) { return true }
@@ -526,30 +533,58 @@ private struct Evaluation {
     }
 }
 
-/// Go's `time.ParseDuration`: `300ms`, `1.5h`, `2h45m`, units ns us µs ms s m h.
+/// Go's `time.ParseDuration`: `300ms`, `1.5h`, `2h45m`, units ns us µs ms s m h; whole parts in
+/// integers, fractions as Go computes them; `nil` on overflow or bad syntax.
 enum GoDuration {
     static func parse(_ text: String) -> Int64? {
-        var scalars = Substring(text)
+        var rest = Substring(text)
         var negative = false
-        if scalars.first == "-" || scalars.first == "+" {
-            negative = scalars.first == "-"
-            scalars = scalars.dropFirst()
+        if rest.first == "-" || rest.first == "+" {
+            negative = rest.first == "-"
+            rest = rest.dropFirst()
         }
-        if scalars == "0" { return 0 }
-        guard !scalars.isEmpty else { return nil }
-        let units: [(String, Double)] = [("ns", 1), ("us", 1e3), ("µs", 1e3), ("μs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)]
-        var total = 0.0
-        while !scalars.isEmpty {
-            let number = scalars.prefix(while: { $0.isASCII && ($0.isNumber || $0 == ".") })
-            guard !number.isEmpty, number != ".", let value = Double(number.hasPrefix(".") ? "0" + number : String(number)) else { return nil }
-            scalars = scalars.dropFirst(number.count)
-            let unitText = scalars.prefix(while: { !($0.isASCII && ($0.isNumber || $0 == ".")) })
-            guard let unit = units.first(where: { $0.0 == unitText }) else { return nil }
-            scalars = scalars.dropFirst(unitText.count)
-            total += value * unit.1
-            guard total <= Double(Int64.max) else { return nil }
+        if rest == "0" { return 0 }
+        guard !rest.isEmpty else { return nil }
+        let units: [(String, Int64)] = [("ns", 1), ("us", 1_000), ("µs", 1_000), ("μs", 1_000), ("ms", 1_000_000), ("s", 1_000_000_000),
+                                        ("m", 60_000_000_000), ("h", 3_600_000_000_000)]
+        var total: Int64 = 0
+        func isDigit(_ character: Character) -> Bool { character.isASCII && character.isNumber }
+        while !rest.isEmpty {
+            let whole = rest.prefix(while: isDigit)
+            rest = rest.dropFirst(whole.count)
+            var fraction = Substring("")
+            if rest.first == "." {
+                rest = rest.dropFirst()
+                fraction = rest.prefix(while: isDigit)
+                rest = rest.dropFirst(fraction.count)
+            }
+            guard !whole.isEmpty || !fraction.isEmpty else { return nil }
+            let unitText = rest.prefix(while: { !isDigit($0) && $0 != "." })
+            guard let unit = units.first(where: { $0.0 == unitText })?.1 else { return nil }
+            rest = rest.dropFirst(unitText.count)
+            var value: Int64 = 0
+            for digit in whole {
+                let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+                guard !overflow, times <= Int64.max - Int64(digit.wholeNumberValue!) else { return nil }
+                value = times + Int64(digit.wholeNumberValue!)
+            }
+            let (scaled, overflow) = value.multipliedReportingOverflow(by: unit)
+            guard !overflow else { return nil }
+            // The fraction, as Go does it: digits beyond what fits are dropped, then scaled.
+            var numerator: Int64 = 0
+            var scale: Int64 = 1
+            for digit in fraction where scale <= Int64.max / 10 && numerator <= (Int64.max - 9) / 10 {
+                numerator = numerator * 10 + Int64(digit.wholeNumberValue!)
+                scale *= 10
+            }
+            // Go's `float64(f) * (float64(unit) / scale)`, truncated: below one unit, so it fits.
+            let fractional = numerator == 0 ? 0 : Int64((Double(numerator) * (Double(unit) / Double(scale))).rounded(.towardZero))
+            let (sum, overflowSum) = total.addingReportingOverflow(scaled)
+            guard !overflowSum else { return nil }
+            let (withFraction, overflowFraction) = sum.addingReportingOverflow(fractional)
+            guard !overflowFraction else { return nil }
+            total = withFraction
         }
-        let result = Int64(total.rounded(.towardZero))
-        return negative ? -result : result
+        return negative ? -total : total
     }
 }

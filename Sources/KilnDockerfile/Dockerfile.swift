@@ -1,3 +1,5 @@
+import Foundation
+import KilnLayer
 import OCI
 
 /// A parsed Dockerfile: parser directives read, instructions split, nothing expanded yet.
@@ -17,6 +19,23 @@ public struct Dockerfile: Sendable {
 
     /// The most a Dockerfile may hold; larger files are refused before parsing.
     public static let maximumSize = 1 << 20
+    /// Reads and parses a Dockerfile from disk.
+    /// - Parameters:
+    ///   - path: the file (links followed: the user named it).
+    ///   - name: how messages name it; `path` when `nil`.
+    /// - Throws: ``DockerfileError`` when it is missing, not a regular file, larger than
+    ///   ``maximumSize``, or does not parse.
+    public static func load(path: String, name: String? = nil) throws -> Dockerfile {
+        let display = name ?? path
+        guard let facts = (try? FileFacts.read(path, followLinks: true)) ?? nil else {
+            throw DockerfileError(file: display, line: 0, message: "does not exist")
+        }
+        guard case .regular = facts.kind, facts.size <= maximumSize, let data = FileManager.default.contents(atPath: path), data.count <= maximumSize else {
+            throw DockerfileError(file: display, line: 0, message: "is not a readable regular file of at most \(maximumSize) bytes")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), path: display)
+    }
+
     /// BuildKit's longest line (bufio.Scanner's token limit).
     static let maximumLineLength = 65535
 

@@ -1,3 +1,4 @@
+import Foundation
 import KilnLayer
 import KilnRecipe
 import OCI
@@ -83,7 +84,7 @@ public struct DockerfileArchive: Sendable, Equatable {
     public var destination: ImagePath
     /// `--chown`: every unpacked entry gets it; `nil` keeps the archive's owners.
     public var owner: OwnerSpec?
-    /// `--chmod`.
+    /// `--chmod` as given; Docker does not apply it to unpacked entries, and neither does kiln.
     public var mode: UInt32?
     /// ADD's line.
     public var line: Int
@@ -100,19 +101,30 @@ public struct DockerfileArchive: Sendable, Equatable {
 
 /// One COPY or ADD, resolved against the build context.
 public struct DockerfileCopy: Sendable, Equatable {
+    /// A source of the instruction: copied as an overlay, or (ADD) a tar archive to unpack.
+    public enum Item: Sendable, Equatable {
+        case overlay(Overlay)
+        case archive(DockerfileArchive)
+    }
+
     /// `COPY` or `ADD`.
     public var instruction: String
     public var line: Int
-    /// What goes into the layer, in order, ready for ``OverlayScanner``: one overlay per source
-    /// (wildcards expanded, `.dockerignore` and `--exclude` in ``Overlay/excluding``), sources
-    /// named by their real paths inside the context.
-    public var overlays: [Overlay]
-    /// ADD's local tar archives, unpacked rather than copied (not done by the scanner).
-    public var archives: [DockerfileArchive]
+    /// The sources in order: overlays ready for ``OverlayScanner`` (wildcards expanded,
+    /// `.dockerignore` and `--exclude` in ``Overlay/excluding``, sources named by their real
+    /// paths inside the context) and ADD's local tar archives.
+    public var items: [Item]
+
+    public var overlays: [Overlay] { items.compactMap { if case .overlay(let overlay) = $0 { return overlay } else { return nil } } }
+    public var archives: [DockerfileArchive] { items.compactMap { if case .archive(let archive) = $0 { return archive } else { return nil } } }
 }
 
 /// What a Dockerfile asks of a bake: the base, the files of its ONE layer, the config edits.
 public struct DockerfileRecipe: Sendable, Equatable {
+    /// The Dockerfile as the user named it (for messages).
+    public var path: String
+    /// The build context's real path.
+    public var contextRoot: String
     public var base: DockerfileBase
     /// COPY and ADD in Dockerfile order.
     public var copies: [DockerfileCopy]
@@ -121,21 +133,63 @@ public struct DockerfileRecipe: Sendable, Equatable {
     public var edits: ConfigEdits
     public var warnings: [DockerfileWarning]
 
-    /// Every overlay of every COPY and ADD, in order: the scanner's input.
+    /// The overlays of every COPY and ADD, in order, WITHOUT ADD's archives (see
+    /// ``layerOverlays(unpackingInto:)``).
     public var overlays: [Overlay] { copies.flatMap(\.overlays) }
     /// Every archive ADD unpacks.
     public var archives: [DockerfileArchive] { copies.flatMap(\.archives) }
 
-    /// For a builder that does not unpack archives: the first one ADD would unpack, refused in
-    /// one line naming it (`Dockerfile:4: ADD: unpacking the local archive 'app.tgz' is not
-    /// supported; unpack it into the build context and COPY the directory`).
-    /// - Parameters:
-    ///   - path: the Dockerfile as the user named it.
-    ///   - context: names the archive relative to the build context.
+    /// Every overlay of the layer in Dockerfile order, ADD's archives unpacked (by
+    /// ``ArchiveUnpacker``) into numbered subdirectories of `staging`, an empty directory the
+    /// caller made and removes once the layer is built (also when it fails). Unpacked entries
+    /// keep the archive's modes and owners unless ADD gave `--chown`; `--chmod` does not apply
+    /// to them, as in Docker.
+    /// - Throws: ``DockerfileError`` naming the ADD line and the archive.
+    public func layerOverlays(unpackingInto staging: String) throws -> [Overlay] {
+        var result: [Overlay] = []
+        var count = 0
+        for copy in copies {
+            for item in copy.items {
+                switch item {
+                case .overlay(let overlay):
+                    result.append(overlay)
+                case .archive(let archive):
+                    count += 1
+                    let directory = (staging.hasSuffix("/") ? staging : staging + "/") + String(count)
+                    do {
+                        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+                        let recorded = try ArchiveUnpacker.unpack(archive.source, into: directory, what: name(archive))
+                        result.append(Overlay(source: directory, destination: archive.destination, owner: archive.owner, intoDirectory: true, keepsAnyLink: true, recorded: recorded))
+                    } catch let error as LayerError {
+                        let message = "\(error)".hasPrefix("libarchive: ") ? String("\(error)".dropFirst("libarchive: ".count)) : "\(error)"
+                        throw DockerfileError(file: path, line: archive.line, instruction: "ADD", message: "unpacking \(message)")
+                    } catch {
+                        throw DockerfileError(file: path, line: archive.line, instruction: "ADD", message: "unpacking '\(name(archive))': \(error.localizedDescription)")
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    /// An archive named relative to the context.
+    private func name(_ archive: DockerfileArchive) -> String {
+        archive.source.hasPrefix(contextRoot + "/") ? String(archive.source.dropFirst(contextRoot.count + 1)) : archive.source
+    }
+
+    /// ``refuseArchives()`` for callers written before the recipe knew its file and context.
     public func refuseArchives(path: String, context: BuildContext) throws {
+        var named = self
+        named.path = path
+        named.contextRoot = context.root
+        try named.refuseArchives()
+    }
+
+    /// For a builder that does not unpack archives: the first one ADD would unpack, refused in
+    /// one line naming it.
+    public func refuseArchives() throws {
         guard let archive = archives.first else { return }
-        let name = archive.source.hasPrefix(context.root + "/") ? String(archive.source.dropFirst(context.root.count + 1)) : archive.source
         throw DockerfileError(file: path, line: archive.line, instruction: "ADD",
-                              message: "unpacking the local archive '\(name)' (\(archive.format.rawValue)) is not supported; unpack it into the build context and COPY the directory")
+                              message: "unpacking the local archive '\(name(archive))' (\(archive.format.rawValue)) is not supported here; unpack it into the build context and COPY the directory")
     }
 }

@@ -13,13 +13,7 @@ public enum ArchiveProbe {
     public static func format(ofFileAt path: String) -> Format? {
         guard let handle = archive_read_new() else { return nil }
         defer { archive_read_free(handle) }
-        let filters: [(Format, (OpaquePointer?) -> Int32)] = [
-            (.gzip, { archive_read_support_filter_gzip($0) }),
-            (.bzip2, { archive_read_support_filter_bzip2($0) }),
-            (.xz, { archive_read_support_filter_xz($0) }),
-            (.zstd, { archive_read_support_filter_zstd($0) }),
-        ]
-        for (_, enable) in filters where isBuiltIn(enable) {
+        for enable in builtInFilters() {
             guard enable(handle) == ARCHIVE_OK else { return nil }
         }
         guard archive_read_support_filter_none(handle) == ARCHIVE_OK, archive_read_support_format_tar(handle) == ARCHIVE_OK,
@@ -33,6 +27,15 @@ public enum ArchiveProbe {
         case ARCHIVE_FILTER_ZSTD: return .zstd
         default: return .tar
         }
+    }
+
+    /// The decoders (gzip, bzip2, xz, zstd) libarchive has built in on this machine.
+    static func builtInFilters() -> [(OpaquePointer?) -> Int32] {
+        let filters: [(OpaquePointer?) -> Int32] = [
+            { archive_read_support_filter_gzip($0) }, { archive_read_support_filter_bzip2($0) },
+            { archive_read_support_filter_xz($0) }, { archive_read_support_filter_zstd($0) },
+        ]
+        return filters.filter(isBuiltIn)
     }
 
     /// Whether libarchive decodes this filter itself (ARCHIVE_OK) rather than through an

@@ -110,14 +110,35 @@ public struct Overlay: Hashable, Sendable {
     /// left out, as `.dockerignore` leaves files out of Docker's build context. A directory named
     /// here is left out with everything below it.
     public var excluding: Set<String>
+    /// Symlinks inside a directory source are kept whatever they point to, as Docker's COPY
+    /// keeps them (`current -> /usr/lib/app`). Otherwise (`kiln bake`) a link must resolve inside
+    /// the overlay. Either way kiln never follows a link of the source tree.
+    public var keepsAnyLink: Bool
+    /// Mode and owner of an entry as an archive recorded them.
+    public struct RecordedAttributes: Hashable, Sendable {
+        public var mode: UInt32
+        public var owner: Owner
 
-    public init(source: String, destination: ImagePath, owner: OwnerSpec? = nil, mode: UInt32? = nil, intoDirectory: Bool = false, excluding: Set<String> = []) {
+        public init(mode: UInt32, owner: Owner) {
+            self.mode = mode
+            self.owner = owner
+        }
+    }
+    /// Entries below a directory source (relative paths, as in ``excluding``) that keep the mode
+    /// and owner an archive recorded for them (``ArchiveUnpacker``) instead of kiln's defaults;
+    /// ``owner`` and ``mode``, when set, still win.
+    public var recorded: [String: RecordedAttributes]
+
+    public init(source: String, destination: ImagePath, owner: OwnerSpec? = nil, mode: UInt32? = nil, intoDirectory: Bool = false, excluding: Set<String> = [],
+                keepsAnyLink: Bool = false, recorded: [String: RecordedAttributes] = [:]) {
+        self.recorded = recorded
         self.source = source
         self.destination = destination
         self.owner = owner
         self.mode = mode
         self.intoDirectory = intoDirectory
         self.excluding = excluding
+        self.keepsAnyLink = keepsAnyLink
     }
 
     /// An overlay to a destination as written: a trailing `/` means "into this directory".

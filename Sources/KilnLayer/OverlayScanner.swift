@@ -86,7 +86,9 @@ public struct OverlayScanner {
     /// symlink is an error, not a detour.
     private func walk(directory source: String, relative: [String], root: String, at path: ImagePath, boundary: ImagePath, overlay: Overlay, owner: Owner, table: inout EntryTable) throws {
         if !path.isRoot {
-            try table.add(LayerEntry(path: path, kind: .directory, mode: directoryMode(overlay), owner: owner), explicit: true, origin: source)
+            let recorded = relative.isEmpty ? nil : overlay.recorded[relative.joined(separator: "/")]
+            let mode = overlay.mode == nil ? recorded?.mode ?? 0o755 : directoryMode(overlay)
+            try table.add(LayerEntry(path: path, kind: .directory, mode: mode, owner: Self.owner(owner, overlay, recorded)), explicit: true, origin: source)
         }
         for name in try FileFacts.listDirectory(source).sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
             let childSource = source.hasSuffix("/") ? source + name : source + "/" + name
@@ -98,27 +100,38 @@ public struct OverlayScanner {
             case .directory:
                 try walk(directory: childSource, relative: relative + [name], root: root, at: childPath, boundary: boundary, overlay: overlay, owner: owner, table: &table)
             case .regular:
-                try addFile(FileSource(root: root, components: relative + [name]), facts: facts, at: childPath, overlay: overlay, owner: owner, table: &table)
+                try addFile(FileSource(root: root, components: relative + [name]), facts: facts, at: childPath, overlay: overlay, owner: owner, table: &table,
+                            recorded: overlay.recorded[(relative + [name]).joined(separator: "/")])
             case .symlink:
                 let target = try FileFacts.readLink(childSource)
-                guard let resolved = childPath.resolveLinkTarget(target), resolved.isWithin(boundary), !target.isEmpty else {
-                    throw LayerError.escapingSymlink(path: childSource, target: target)
+                guard !target.isEmpty, !target.utf8.contains(0) else { throw LayerError.escapingSymlink(path: childSource, target: target) }
+                if !overlay.keepsAnyLink {
+                    guard let resolved = childPath.resolveLinkTarget(target), resolved.isWithin(boundary) else {
+                        throw LayerError.escapingSymlink(path: childSource, target: target)
+                    }
                 }
-                try table.add(LayerEntry(path: childPath, kind: .symlink(target: target), mode: 0o777, owner: owner), explicit: true, origin: childSource)
-                table.recordLink(childPath, target: target, boundary: boundary, origin: childSource)
+                let linkOwner = Self.owner(owner, overlay, overlay.recorded[(relative + [name]).joined(separator: "/")])
+                try table.add(LayerEntry(path: childPath, kind: .symlink(target: target), mode: 0o777, owner: linkOwner), explicit: true, origin: childSource)
+                if !overlay.keepsAnyLink { table.recordLink(childPath, target: target, boundary: boundary, origin: childSource) }
             case .other(let kind):
                 throw LayerError.unsupportedFileType(path: childSource, kind: kind)
             }
         }
     }
 
-    private func addFile(_ source: FileSource, facts: FileFacts, at path: ImagePath, overlay: Overlay, owner: Owner, table: inout EntryTable) throws {
+    /// The overlay's owner when it names one, else what an archive recorded, else root.
+    private static func owner(_ owner: Owner, _ overlay: Overlay, _ recorded: Overlay.RecordedAttributes?) -> Owner {
+        overlay.owner == nil ? recorded?.owner ?? owner : owner
+    }
+
+    private func addFile(_ source: FileSource, facts: FileFacts, at path: ImagePath, overlay: Overlay, owner: Owner, table: inout EntryTable,
+                         recorded: Overlay.RecordedAttributes? = nil) throws {
         guard facts.linkCount <= 1 else { throw LayerError.hardlink(source.description) }
         // Opened the way the layer builder will open it: a swapped name fails here already.
         try FileFacts.checkOpenable(source)
         let executable = facts.permissions & 0o100 != 0
-        let mode = overlay.mode ?? (executable ? 0o755 : 0o644)
-        try table.add(LayerEntry(path: path, kind: .file(source: source, size: facts.size), mode: mode, owner: owner), explicit: true, origin: source.description)
+        let mode = overlay.mode ?? recorded?.mode ?? (executable ? 0o755 : 0o644)
+        try table.add(LayerEntry(path: path, kind: .file(source: source, size: facts.size), mode: mode, owner: Self.owner(owner, overlay, recorded)), explicit: true, origin: source.description)
     }
 
     /// Directories get the file mode with search permission wherever read is granted (like

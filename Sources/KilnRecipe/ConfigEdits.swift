@@ -34,6 +34,9 @@ public struct ConfigEdits: Sendable, Equatable {
     /// Removes the base's `Cmd` (Docker does so when a Dockerfile sets ENTRYPOINT and no CMD);
     /// ignored when ``cmd`` is set.
     public var clearsCmd = false
+    /// Removes the base's `Entrypoint` (`ENTRYPOINT []`: Docker writes no empty list);
+    /// ignored when ``entrypoint`` is set.
+    public var clearsEntrypoint = false
     /// Ports added to `ExposedPorts`, written `PORT/PROTO` (`80/tcp`).
     public var exposedPorts: [String] = []
     /// Paths added to `Volumes`.
@@ -54,7 +57,7 @@ public struct ConfigEdits: Sendable, Equatable {
     public static func == (lhs: ConfigEdits, rhs: ConfigEdits) -> Bool {
         lhs.env.elementsEqual(rhs.env, by: ==) && lhs.labels.elementsEqual(rhs.labels, by: ==)
             && lhs.user == rhs.user && lhs.workingDir == rhs.workingDir && lhs.entrypoint == rhs.entrypoint && lhs.cmd == rhs.cmd
-            && lhs.clearsCmd == rhs.clearsCmd && lhs.exposedPorts == rhs.exposedPorts && lhs.volumes == rhs.volumes
+            && lhs.clearsCmd == rhs.clearsCmd && lhs.clearsEntrypoint == rhs.clearsEntrypoint && lhs.exposedPorts == rhs.exposedPorts && lhs.volumes == rhs.volumes
             && lhs.stopSignal == rhs.stopSignal && lhs.healthcheck == rhs.healthcheck && lhs.shell == rhs.shell
             && lhs.onBuild == rhs.onBuild && lhs.argsEscaped == rhs.argsEscaped && lhs.author == rhs.author
     }

@@ -59,10 +59,13 @@ struct DockerBuildCommand: AsyncParsableCommand {
                     arguments[entry] = value
                 }
             }
-            // As Docker: -f is relative to the current directory; by default DIR/Dockerfile.
-            let dockerfilePath = file ?? "\(self.context)/Dockerfile"
-            let dockerfile = try Dockerfile.parse(try DockerfileText.read(dockerfilePath), path: file ?? "Dockerfile")
-            let request = DockerBuild.Request(dockerfile: dockerfile, context: try BuildContext(directory: self.context), buildArgs: arguments,
+            // As Docker: -f is relative to the current directory; by default DIR/Dockerfile. It
+            // comes from the pull request as the context does, so it must be inside the context
+            // (a link to /proc/self/environ or ~/.git-credentials must not be read, let alone
+            // quoted in an error).
+            let dockerfilePath = try DockerfileLocation.inside(context: self.context, file: file)
+            let dockerfile = try Dockerfile.load(path: dockerfilePath, name: file ?? "Dockerfile")
+            let request = DockerBuild.Request(dockerfile: dockerfile, context: try BuildContext(directory: self.context, dockerfile: dockerfilePath), buildArgs: arguments,
                                               platform: try platform.map(Platform.init(parsing:)), target: target, names: names)
             let progress = TransferProgress.forStandardError(quiet: quiet)
             let built = try await withRunStore(context.transportOptions(quiet: quiet)) { store in

@@ -41,6 +41,11 @@ import KilnRecipe
         edits.author = "someone"
         let result = try Mutate.config(base, diffID: nil, history: history, edits: edits, created: nil, what: "c")
         #expect(text(result) == #"{"os":"linux","config":{"ExposedPorts":{"80/tcp":{},"80/udp":{},"8080/tcp":{}},"OnBuild":["RUN x","ADD . /app/src"],"Entrypoint":["/bin/sh","-c","exec top -b"],"Volumes":{"/data":{},"/var/log":{}},"StopSignal":"SIGKILL","Healthcheck":{"Test":["CMD-SHELL","curl -f http://localhost/ || exit 1"],"Interval":300000000000,"Timeout":3000000000},"Shell":["powershell","-command"]},"rootfs":{"type":"layers","diff_ids":[]},"author":"someone","history":[{"created":"1970-01-01T00:00:00Z","created_by":"kiln bake: add /etc/kong/kong.conf","empty_layer":true}]}"#)
+        var cleared = ConfigEdits()
+        cleared.clearsEntrypoint = true
+        cleared.clearsCmd = true
+        #expect(text(try Mutate.config(try json(#"{"config":{"Entrypoint":["a"],"Cmd":["b"],"User":"u"}}"#), diffID: nil, history: history, edits: cleared, created: nil, what: "c"))
+            .hasPrefix(#"{"config":{"User":"u"}"#))
         var withCmd = ConfigEdits()
         withCmd.cmd = ["-c"]
         withCmd.clearsCmd = true

@@ -88,6 +88,28 @@ import Testing
         #expect(pushed.output.hasSuffix("size: \(raw.utf8.count)"))
     }
 
+    /// ADD unpacks a local tar archive (recognized by content) into kiln's one layer, keeping
+    /// the archive's modes and owners.
+    @Test func addUnpacksALocalArchiveIntoTheLayer() throws {
+        let f = try Fixture()
+        try f.dir.write("payload/app/run.sh", "#!/bin/sh\n", mode: 0o750)
+        _ = try runChecked("tar", ["-czf", f.dir("context/app.bin"), "--owner=1000", "--group=1000", "--numeric-owner", "-C", f.dir("payload"), "app"])
+        try f.dir.write("context/Dockerfile", "FROM \(f.hub.host)/library/kong:2.6.0-alpine\nADD app.bin /opt/\n")
+        let built = try f.docker(["build", "-t", "cdkasset-add", "."])
+        #expect(built.status == 0, "\(built.stderr)")
+        // The store keeps kiln's layers only (base layers stay in their registry): the one
+        // gzip blob is this build's layer.
+        let blobs = try FileManager.default.contentsOfDirectory(atPath: f.dir("store/blobs/sha256")).map { f.dir("store/blobs/sha256/\($0)") }
+        let layers = try blobs.filter { try Data(contentsOf: URL(fileURLWithPath: $0)).prefix(2) == Data([0x1f, 0x8b]) }
+        #expect(layers.count == 1)
+        let listing = try runChecked("tar", ["-tvzf", try #require(layers.first)]).stdout
+        #expect(listing.contains("-rwxr-x--- 1000/1000"), "\(listing)")
+        #expect(listing.contains("opt/app/run.sh"), "\(listing)")
+        #expect(!listing.contains("app.bin"), "the archive itself is not copied")
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("kiln-docker-add-") }
+        #expect(leftovers.isEmpty, "the staging directory is removed")
+    }
+
     @Test func concurrentBuildsIntoOneStoreKeepEveryName() throws {
         let f = try Fixture()
         // Four processes at once, as a CDK app with several image assets runs them.
@@ -139,6 +161,16 @@ import Testing
         let multi = try f.docker(["build", "-t", "x", "."])
         #expect(multi.status == 1)
         #expect(multi.stderr.contains("Dockerfile:3"), "\(multi.stderr)")
+        // A Dockerfile that is a link out of the context is not read (nor quoted).
+        try f.dir.write("outside/credentials", "https://bob:ghp_SECRET@github.com\n")
+        try FileManager.default.removeItem(atPath: f.dir("context/Dockerfile"))
+        try FileManager.default.createSymbolicLink(atPath: f.dir("context/Dockerfile"), withDestinationPath: f.dir("outside/credentials"))
+        for flags in [[String](), ["-f", f.dir("outside/credentials")]] {
+            let linked = try f.docker(["build", "-t", "x"] + flags + ["."])
+            #expect(linked.status == 1)
+            #expect(linked.stderr.contains("is outside the build context"), "\(linked.stderr)")
+            #expect(!linked.stderr.contains("SECRET"))
+        }
         let password = try f.docker(["login", "-u", "AWS", "-p", "secret", "registry.example"])
         #expect(password.status != 0)
         #expect(!password.stderr.contains("secret"))

@@ -46,6 +46,24 @@ import Testing
         ])
     }
 
+    /// Docker's COPY keeps a context's symlinks whatever they point to; `kiln bake` refuses
+    /// those leaving the overlay. Neither follows them.
+    @Test func keepsAnyLinkKeepsLinksLeavingTheOverlay() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("tree/a", "a")
+        try FileManager.default.createSymbolicLink(atPath: dir("tree/current"), withDestinationPath: "/usr/lib/app")
+        try FileManager.default.createSymbolicLink(atPath: dir("tree/up"), withDestinationPath: "../../../etc/shadow")
+        let destination = try ImagePath(absolute: "/opt/app")
+        #expect(throws: LayerError.self) { try scan([Overlay(source: dir("tree"), destination: destination)]) }
+        #expect(summary(try scan([Overlay(source: dir("tree"), destination: destination, keepsAnyLink: true)])) == [
+            "/opt d 755 0:0",
+            "/opt/app d 755 0:0",
+            "/opt/app/a f 644 0:0",
+            "/opt/app/current l->/usr/lib/app 777 0:0",
+            "/opt/app/up l->../../../etc/shadow 777 0:0",
+        ])
+    }
+
     /// As BuildKit's COPY --chown: the parents it creates are the overlay's owner's; the ones
     /// the base has keep the base's attributes.
     @Test func ownerAndModeApplyToTheOverlayAndTheParentsItCreates() throws {

@@ -87,10 +87,11 @@ import Testing
         } catch let error as AWSError {
             #expect("\(error)".hasSuffix("EC2 instance metadata at \(closed))"), "\(error)")
         }
-        // A bound against waiting out connect timeouts and retries, not a speed test: a refused
-        // connection fails at once, but the suite now runs podman and mmdebstrap beside it, and
-        // 5 s was once exceeded (9.9 s) on a loaded 2-core machine.
-        #expect(Date().timeIntervalSince(start) < 20)
+        // Not a speed test: a refused connection fails at once, but a loaded 2-core machine
+        // running podman, mmdebstrap and a build beside the suite has taken 9.9 s and 23 s here.
+        // What it guards against is waiting out the AWS clients' default 30-second request
+        // timeout (the metadata service gets 1 s): only that takes 30 s or more.
+        #expect(Date().timeIntervalSince(start) < 30)
     }
 }
 

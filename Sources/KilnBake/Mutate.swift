@@ -75,11 +75,19 @@ public enum Mutate {
             case .array(let values)?: env = values
             default: throw BakeError.malformedConfig(what: what, reason: "config.Env is not an array")
             }
+            // Each name's first entry, found once: a Dockerfile may set 20,000 variables.
+            var positions: [String: Int] = [:]
+            for (index, entry) in env.enumerated() {
+                guard let text = entry.stringValue else { continue }
+                let name = text.firstIndex(of: "=").map { String(text[..<$0]) } ?? text
+                if positions[name] == nil { positions[name] = index }
+            }
             for (key, value) in edits.env {
                 let line = JSONValue.string("\(key)=\(value)")
-                if let index = env.firstIndex(where: { $0.stringValue.map { $0 == key || $0.hasPrefix(key + "=") } ?? false }) {
+                if let index = positions[key] {
                     env[index] = line
                 } else {
+                    positions[key] = env.count
                     env.append(line)
                 }
             }
@@ -92,8 +100,19 @@ public enum Mutate {
             case let value? where value.isObject: labels = value
             default: throw BakeError.malformedConfig(what: what, reason: "config.Labels is not an object")
             }
-            for (key, value) in edits.labels { labels[key] = .string(value) }
-            section["Labels"] = labels
+            // By UTF-8 bytes, as JSONValue's subscript matches keys; the last duplicate wins.
+            var members = labels.members ?? []
+            var positions: [[UInt8]: Int] = [:]
+            for (index, member) in members.enumerated() { positions[Array(member.key.utf8)] = index }
+            for (key, value) in edits.labels {
+                if let index = positions[Array(key.utf8)] {
+                    members[index].value = .string(value)
+                } else {
+                    positions[Array(key.utf8)] = members.count
+                    members.append((key, .string(value)))
+                }
+            }
+            section["Labels"] = .object(members)
         }
         if let user = edits.user { section["User"] = .string(user) }
         if let workingDir = edits.workingDir { section["WorkingDir"] = .string(workingDir) }
@@ -132,7 +151,8 @@ public enum Mutate {
         case let value? where value.isObject: members = value.members ?? []
         default: throw BakeError.malformedConfig(what: what, reason: "config.\(name) is not an object")
         }
-        for key in keys where !members.contains(where: { $0.key.utf8.elementsEqual(key.utf8) }) {
+        var present = Set(members.map { Array($0.key.utf8) })
+        for key in keys where present.insert(Array(key.utf8)).inserted {
             members.append((key, .object([])))
         }
         members.sort { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }

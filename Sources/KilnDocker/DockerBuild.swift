@@ -67,13 +67,34 @@ package struct DockerBuild {
         let from = try dockerfile.base(buildArgs: request.buildArgs, platforms: platforms)
         func fail(_ message: String) -> DockerfileError { DockerfileError(file: dockerfile.path, line: from.line, instruction: "FROM", message: message) }
         if let target = request.target, target != stageName(of: dockerfile) {
-            throw DockerError.unsupportedFlag("--target \(target)", reason: "the Dockerfile has one stage\(stageName(of: dockerfile).map { ", '\($0)'" } ?? ", unnamed")")
+            throw DockerError.unsupportedFlag("--target \(target)", reason: "the Dockerfile has one stage\(stageName(of: dockerfile).map { ", '\(UntrustedText.excerpt($0))'" } ?? ", unnamed")")
         }
         guard !from.isScratch else { throw fail("FROM scratch: kiln adds a layer to a base image; name one") }
         let reference: RegistryReference
-        do { reference = try RegistryReference(parsing: from.image) } catch { throw fail("\(error)") }
-        let wanted = try from.platform.map { try Platform(parsing: $0) } ?? platforms.target
-        let (base, config) = try await pinnedBase(reference, platform: wanted, what: "\(reference) (\(dockerfile.path):\(from.line))")
+        // The name comes from the Dockerfile: quoted bounded and printable, never whole.
+        do { reference = try RegistryReference(parsing: from.image) } catch { throw fail("invalid base image reference '\(UntrustedText.excerpt(from.image))'") }
+        var wanted = platforms.target
+        if let text = from.platform {
+            do { wanted = try Platform(parsing: text) } catch { throw fail("--platform=\(UntrustedText.excerpt(text)): not a platform (expected OS/ARCH[/VARIANT])") }
+        }
+        let base: RegistryReference
+        let config: JSONValue
+        do {
+            (base, config) = try await pinnedBase(reference, platform: wanted, what: "\(reference)")
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            throw fail("\(error)")
+        }
+        var warnings: [String] = []
+        // Docker warns when a single-platform base is not the platform asked for (and builds).
+        if let os = config["os"]?.stringValue, let architecture = config["architecture"]?.stringValue {
+            let actual = Platform(os: os, architecture: architecture, variant: config["variant"]?.stringValue)
+            if !wanted.matches(actual) {
+                warnings.append(DockerfileWarning(file: dockerfile.path, line: from.line,
+                                                  message: "FROM: the base image '\(reference)' is \(actual), not the requested platform \(wanted)").description)
+            }
+        }
         let recipe = try dockerfile.evaluate(context: request.context, baseConfig: DockerfileBaseConfig(imageConfig: config), buildArgs: request.buildArgs, platforms: platforms)
         // ADD's local archives are unpacked into a private staging directory that lives until the
         // layer is built (and is removed also when the build fails).
@@ -86,12 +107,19 @@ package struct DockerBuild {
         // Each name once (`-t a -t docker.io/library/a` are one name).
         var seen: Set<String> = [name.description]
         bake.additionalTags = request.names.dropFirst().map(\.description).filter { seen.insert($0).inserted }
-        let result = try await Baker(store: store, progress: progress).bake(bake, into: DockerStoreDestination(images: images, name: name, base: base))
+        let result: BakeResult
+        do {
+            result = try await Baker(store: store, progress: progress).bake(bake, into: DockerStoreDestination(images: images, name: name, base: base))
+        } catch {
+            // An unknown --chown name or a FIFO inside a copied directory is found while the
+            // layer is built: named by its COPY or ADD line like every other Dockerfile error.
+            throw recipe.attribute(error, layerOverlays: overlays) ?? error
+        }
         // Read by digest, not by name: a concurrent build may already have moved the name.
         let pinned = VerifyingSource(OCILayout(LayoutReference(directory: images.directory, digest: result.digest), layersMayBeElsewhere: true), location: "kiln docker image '\(name)'")
         let descriptor = try await pinned.resolve()
         let manifest = try ImageManifest(raw: try await pinned.fetch(descriptor), descriptorMediaType: descriptor.mediaType, what: "manifest \(result.digest) of kiln docker image '\(name)'")
-        return Built(manifest: manifest.descriptor, config: manifest.config, warnings: recipe.warnings.map(\.description))
+        return Built(manifest: manifest.descriptor, config: manifest.config, warnings: warnings + recipe.warnings.map(\.description))
     }
 
     /// `FROM image AS name`'s name.

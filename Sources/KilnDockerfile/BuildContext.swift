@@ -82,7 +82,15 @@ public struct BuildContext: Sendable {
         case unsupported(String, kind: String)
         case badPattern(String)
         case unreadable(String)
+        /// A name that is not valid UTF-8 (shown with U+FFFD), relative to the context.
+        case notUTF8(String)
+        /// A wildcard source with more than ``maximumPatternComponents`` components.
+        case patternTooDeep(String)
     }
+
+    /// The most `/`-separated components a wildcard source may have: each one is a level
+    /// walked and matched, and no Dockerfile needs a hundred.
+    static let maximumPatternComponents = 128
 
     /// Follows `relative` as BuildKit's COPY does (fsutil's `RootPath`): through symlinks, with
     /// an absolute link target taken from the context's root and `..` stopping at it, so nothing
@@ -153,6 +161,7 @@ public struct BuildContext: Sendable {
     /// there to match.
     func matches(_ relative: String) throws(Failure) -> [String] {
         let components = relative.split(separator: "/").map(String.init)
+        guard components.count <= Self.maximumPatternComponents else { throw .patternTooDeep(relative) }
         guard let firstWild = components.firstIndex(where: Self.hasWildcards) else { return [relative] }
         let fixed = components[..<firstWild].joined(separator: "/")
         let pattern = components[firstWild...].joined(separator: "/")
@@ -171,8 +180,16 @@ public struct BuildContext: Sendable {
 
     private func walk(_ base: String, below: String, depth: Int, glob: GlobPattern, into found: inout [String]) throws(Failure) {
         let directory = absolute(below.isEmpty ? base : join(base, below))
-        let names: [String]
-        do { names = try FileFacts.listDirectory(directory) } catch { throw .unreadable(directory) }
+        let listing: (names: [String], notUTF8: [String])
+        do { listing = try FileFacts.listDirectoryNames(directory) } catch { throw .unreadable(below.isEmpty ? base : join(base, below)) }
+        // A name that is not UTF-8 cannot be matched exactly: refused when it might match or be
+        // walked into (better than copying too little), left alone otherwise (`COPY o*` beside it).
+        let level = below.isEmpty ? 0 : below.split(separator: "/").count
+        for name in listing.notUTF8 {
+            let inBase = below.isEmpty ? name : below + "/" + name
+            if glob.matches(inBase) || level + 1 < depth { throw .notUTF8(join(base, inBase)) }
+        }
+        let names = listing.names
         for name in names.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
             let inBase = below.isEmpty ? name : below + "/" + name
             let inContext = join(base, inBase)
@@ -204,8 +221,10 @@ public struct BuildContext: Sendable {
     /// Returns whether anything at or below `below` is kept.
     private func collect(_ source: Source, below: String, extra: DockerIgnore, into excluded: inout Set<String>) throws(Failure) -> Bool {
         let directory = below.isEmpty ? source.path : source.path + "/" + below
-        let names: [String]
-        do { names = try FileFacts.listDirectory(directory) } catch { throw .unreadable(directory) }
+        let listing: (names: [String], notUTF8: [String])
+        do { listing = try FileFacts.listDirectoryNames(directory) } catch { throw .unreadable(below.isEmpty ? source.relative : join(source.relative, below)) }
+        if let name = listing.notUTF8.first { throw .notUTF8(join(source.relative, below.isEmpty ? name : below + "/" + name)) }
+        let names = listing.names
         var keptAny = false
         for name in names {
             let inSource = below.isEmpty ? name : below + "/" + name

@@ -55,12 +55,12 @@ public struct DockerIgnore: Sendable, Equatable {
             }
             cleaned.append(((invert ? "!" : "") + pattern, index + 1))
         }
-        try self.init(patterns: cleaned.map(\.pattern)) { line in DockerfileError(file: path, line: cleaned[line].line, message: "invalid pattern '\(cleaned[line].pattern)'") }
+        try self.init(patterns: cleaned.map(\.pattern)) { line in DockerfileError(file: path, line: cleaned[line].line, message: "invalid pattern '\(UntrustedText.excerpt(cleaned[line].pattern))'") }
     }
 
     /// Compiles patterns as patternmatcher's `New` does.
     public init(patterns: [String]) throws {
-        try self.init(patterns: patterns) { index in DockerfileError(file: ".dockerignore", line: 0, message: "invalid pattern '\(patterns[index])'") }
+        try self.init(patterns: patterns) { index in DockerfileError(file: ".dockerignore", line: 0, message: "invalid pattern '\(UntrustedText.excerpt(patterns[index]))'") }
     }
 
     private init(patterns: [String], error: (Int) -> DockerfileError) throws {

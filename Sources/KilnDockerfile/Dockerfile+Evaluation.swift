@@ -36,9 +36,12 @@ extension Dockerfile {
         guard let first = onBuild.first else { return }
         let more = onBuild.count > 1 ? " and \(onBuild.count - 1) more" : ""
         throw DockerfileError(file: path, line: line, instruction: "FROM",
-                              message: "the base image has ONBUILD triggers ('\(first)'\(more)) that Docker would run here; \(DockerfileError.prebuiltBase)")
+                              message: "the base image has ONBUILD triggers ('\(excerpt(first))'\(more)) that Docker would run here; \(DockerfileError.prebuiltBase)")
     }
 }
+
+/// A bounded, printable excerpt of untrusted text for a message.
+private func excerpt(_ text: String) -> String { UntrustedText.excerpt(text) }
 
 /// Build args Docker knows without an ARG (the proxy variables): never "not consumed".
 private let predefinedArguments: Set<String> = ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"]
@@ -57,6 +60,13 @@ private struct Evaluation {
     var warnings: [DockerfileWarning] = []
     var edits = ConfigEdits()
     var copies: [DockerfileCopy] = []
+    /// Where each key sits in `edits.env` / `edits.labels`, and what `edits.exposedPorts` and
+    /// `edits.volumes` hold: membership in constant time, so 20,000 ENV lines or
+    /// `EXPOSE 0-65535` stay linear while the edits keep the Dockerfile's order.
+    var envIndex: [String: Int] = [:]
+    var labelIndex: [String: Int] = [:]
+    var exposed: Set<String> = []
+    var volumes: Set<String> = []
     var workingDir = "/"
     var shell: [String] = []
     var cmdSet = false
@@ -93,7 +103,7 @@ private struct Evaluation {
             noteUnset(lexer.unset, instruction)
             return result
         } catch {
-            throw fail(instruction, "'\(text)': \(error.message)")
+            throw fail(instruction, "'\(excerpt(text))': \(error.message)")
         }
     }
 
@@ -105,13 +115,13 @@ private struct Evaluation {
             noteUnset(lexer.unset, instruction)
             return result
         } catch {
-            throw fail(instruction, "'\(text)': \(error.message)")
+            throw fail(instruction, "'\(excerpt(text))': \(error.message)")
         }
     }
 
     private mutating func noteUnset(_ names: [String], _ instruction: DockerfileInstruction) {
         for name in names where !name.isEmpty && name.unicodeScalars.first.map({ !"@*#?-$!0123456789".unicodeScalars.contains($0) }) ?? false {
-            warn(instruction.line, "\(instruction.keyword): variable '\(name)' is not set (it expands to nothing)")
+            warn(instruction.line, "\(instruction.keyword): variable '\(excerpt(name))' is not set (it expands to nothing)")
         }
     }
 
@@ -128,18 +138,18 @@ private struct Evaluation {
     private func flags(_ instruction: DockerfileInstruction, _ allowed: [String: FlagKind]) throws -> [String: [String]] {
         var values: [String: [String]] = [:]
         for flag in instruction.flags {
-            guard flag.hasPrefix("--") else { throw fail(instruction, "arg should start with -- : \(flag)") }
+            guard flag.hasPrefix("--") else { throw fail(instruction, "arg should start with -- : \(excerpt(flag))") }
             let body = flag.dropFirst(2)
             let name = String(body.prefix(while: { $0 != "=" }))
             let value: String? = body.contains("=") ? String(body.drop(while: { $0 != "=" }).dropFirst()) : nil
-            guard let kind = allowed[name] else { throw fail(instruction, "unknown flag: --\(name)") }
+            guard let kind = allowed[name] else { throw fail(instruction, "unknown flag: --\(excerpt(name))") }
             if kind != .strings, values[name] != nil { throw fail(instruction, "duplicate flag specified: --\(name)") }
             switch kind {
             case .bool:
                 switch value?.lowercased() {
                 case nil, "true"?: values[name] = ["true"]
                 case "false"?: values[name] = ["false"]
-                default: throw fail(instruction, "expecting boolean value for flag --\(name), not: \(value ?? "")")
+                default: throw fail(instruction, "expecting boolean value for flag --\(name), not: \(excerpt(value ?? ""))")
                 }
             case .string, .strings:
                 guard let value else { throw fail(instruction, "missing a value on flag: --\(name)") }
@@ -181,7 +191,7 @@ private struct Evaluation {
             throw fail(instruction, "FROM requires either one or three arguments")
         }
         let image = try word(arguments[0], instruction, scope: globals)
-        guard !image.isEmpty else { throw fail(instruction, "base name (\(arguments[0])) should not be blank") }
+        guard !image.isEmpty else { throw fail(instruction, "base name (\(excerpt(arguments[0]))) should not be blank") }
         var platform: String?
         if let text = values["platform"]?.first {
             platform = try word(text, instruction, scope: globals)
@@ -231,7 +241,7 @@ private struct Evaluation {
         }
         let unused = buildArgs.keys.filter { !declared.contains($0) && !predefinedArguments.contains($0) }.sorted()
         if !unused.isEmpty {
-            warn(0, "build-args not consumed by any ARG: \(unused.joined(separator: ", "))")
+            warn(0, "build-args not consumed by any ARG: \(excerpt(unused.joined(separator: ", ")))")
         }
         return DockerfileRecipe(path: dockerfile.path, contextRoot: context.root, base: base, copies: copies, edits: edits, warnings: dockerfile.warnings + warnings)
     }
@@ -257,7 +267,12 @@ private struct Evaluation {
             }
             for (key, value) in expanded {
                 variables[key] = value
-                if let index = edits.env.firstIndex(where: { $0.key == key }) { edits.env[index].value = value } else { edits.env.append((key, value)) }
+                if let index = envIndex[key] {
+                    edits.env[index].value = value
+                } else {
+                    envIndex[key] = edits.env.count
+                    edits.env.append((key, value))
+                }
             }
         case "LABEL":
             try noFlags(instruction)
@@ -266,7 +281,12 @@ private struct Evaluation {
                 let key = try expand(pair.key, instruction)
                 guard !key.isEmpty else { throw fail(instruction, "LABEL names can not be blank") }
                 let value = try expand(pair.value, instruction)
-                if let index = edits.labels.firstIndex(where: { $0.key == key }) { edits.labels[index].value = value } else { edits.labels.append((key, value)) }
+                if let index = labelIndex[key] {
+                    edits.labels[index].value = value
+                } else {
+                    labelIndex[key] = edits.labels.count
+                    edits.labels.append((key, value))
+                }
             }
         case "MAINTAINER":
             try noFlags(instruction)
@@ -308,7 +328,7 @@ private struct Evaluation {
             guard !instruction.arguments.isEmpty else { throw fail(instruction, "EXPOSE requires at least one argument") }
             for argument in instruction.arguments {
                 for port in try words(argument, instruction) {
-                    for spec in try Self.ports(port, fail: { fail(instruction, $0) }) where !edits.exposedPorts.contains(spec) {
+                    for spec in try Self.ports(port, fail: { fail(instruction, $0) }) where exposed.insert(spec).inserted {
                         edits.exposedPorts.append(spec)
                     }
                 }
@@ -319,21 +339,17 @@ private struct Evaluation {
             for argument in instruction.arguments {
                 let volume = try expand(argument, instruction).trimmingWhitespace
                 guard !volume.isEmpty else { throw fail(instruction, "VOLUME specified can not be an empty string") }
-                if !edits.volumes.contains(volume) { edits.volumes.append(volume) }
+                if volumes.insert(volume).inserted { edits.volumes.append(volume) }
             }
         case "STOPSIGNAL":
             try noFlags(instruction)
             let signal = try expand(try exactlyOne(instruction), instruction)
-            guard Self.isSignal(signal) else { throw fail(instruction, "invalid signal: \(signal)") }
+            guard Self.isSignal(signal) else { throw fail(instruction, "invalid signal: \(excerpt(signal))") }
             edits.stopSignal = signal
         case "ONBUILD":
             try noFlags(instruction)
-            guard let trigger = instruction.trigger.first else { throw fail(instruction, "ONBUILD requires at least one argument") }
-            switch trigger.keyword {
-            case "ONBUILD": throw fail(instruction, "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
-            case "FROM", "MAINTAINER": throw fail(instruction, "\(trigger.keyword) isn't allowed as an ONBUILD trigger")
-            default: break
-            }
+            // The parser refused ONBUILD ONBUILD, ONBUILD FROM and ONBUILD MAINTAINER.
+            guard !instruction.trigger.isEmpty else { throw fail(instruction, "ONBUILD requires at least one argument") }
             guard instruction.heredocs.isEmpty else { throw fail(instruction, "here-documents (<<) are not supported") }
             let text = instruction.original.trimmingLeadingWhitespace
             edits.onBuild.append(String(text.dropFirst("ONBUILD".count)).trimmingLeadingWhitespace)
@@ -360,18 +376,18 @@ private struct Evaluation {
             return .init(test: ["NONE"])
         }
         let values = try flags(instruction, ["interval": .string, "timeout": .string, "start-period": .string, "start-interval": .string, "retries": .string])
-        guard type == "CMD" else { throw fail(instruction, "unknown type \"\(type)\" in HEALTHCHECK (try CMD)") }
+        guard type == "CMD" else { throw fail(instruction, "unknown type \"\(excerpt(type))\" in HEALTHCHECK (try CMD)") }
         let line = instruction.isJSON ? command : (command.isEmpty ? [] : [command.joined(separator: " ")])
         guard !line.isEmpty else { throw fail(instruction, "missing command after HEALTHCHECK CMD") }
         func duration(_ name: String) throws -> Int64 {
             guard let text = values[name]?.first, !text.isEmpty else { return 0 }
-            guard let nanoseconds = GoDuration.parse(text) else { throw fail(instruction, "--\(name): invalid duration \"\(text)\"") }
+            guard let nanoseconds = GoDuration.parse(text) else { throw fail(instruction, "--\(name): invalid duration \"\(excerpt(text))\"") }
             if nanoseconds != 0, nanoseconds < 1_000_000 { throw fail(instruction, "interval \"\(name)\" cannot be less than 1ms") }
             return nanoseconds
         }
         var retries = 0
         if let text = values["retries"]?.first {
-            guard let value = Int32(text) else { throw fail(instruction, "--retries: invalid number \"\(text)\"") }
+            guard let value = Int32(text) else { throw fail(instruction, "--retries: invalid number \"\(excerpt(text))\"") }
             guard value >= 0 else { throw fail(instruction, "--retries cannot be negative (\(value))") }
             retries = Int(value)
         }
@@ -401,7 +417,7 @@ private struct Evaluation {
         for argument in instruction.arguments.dropLast() {
             let source = try expand(argument, instruction)
             if Self.isRemote(source) {
-                throw refuse(instruction, isAdd ? "ADD of a URL or git repository ('\(source)')" : "a URL source ('\(source)')")
+                throw refuse(instruction, isAdd ? "ADD of a URL or git repository ('\(excerpt(source))')" : "a URL source ('\(excerpt(source))')")
             }
             sources.append(source)
         }
@@ -409,17 +425,17 @@ private struct Evaluation {
         let destinationText = Self.destination(try expand(instruction.arguments.last!, instruction), workingDir: workingDir)
         let intoDirectory = destinationText.hasSuffix("/") || destinationText.hasSuffix("/.")
         let destination: ImagePath
-        do { destination = try ImagePath(absolute: destinationText) } catch { throw fail(instruction, "destination '\(destinationText)': \(error)") }
+        do { destination = try ImagePath(absolute: destinationText) } catch { throw fail(instruction, "destination '\(excerpt(destinationText))': \(error)") }
         var owner: OwnerSpec?
         if let text = values["chown"]?.first {
             let expanded = try expand(text, instruction)
-            do { owner = try OwnerSpec(parsing: expanded) } catch { throw fail(instruction, "--chown=\(expanded): \(error)") }
+            do { owner = try OwnerSpec(parsing: expanded) } catch { throw fail(instruction, "--chown=\(excerpt(expanded)): \(error)") }
         }
         var mode: UInt32?
         if let text = values["chmod"]?.first {
             let expanded = try expand(text, instruction)
             do { mode = try parseMode(expanded) } catch {
-                throw fail(instruction, "--chmod=\(expanded): only octal modes between 0 and 07777 are supported")
+                throw fail(instruction, "--chmod=\(excerpt(expanded)): only octal modes between 0 and 07777 are supported")
             }
         }
         let excludes: DockerIgnore
@@ -431,14 +447,14 @@ private struct Evaluation {
             let relative = BuildContext.relative(source)
             do {
                 let names = BuildContext.hasWildcards(relative) ? try context.matches(relative) : [relative]
-                if names.isEmpty { warn(instruction.line, "\(instruction.keyword): '\(source)' matches nothing in the build context") }
+                if names.isEmpty { warn(instruction.line, "\(instruction.keyword): '\(excerpt(source))' matches nothing in the build context") }
                 for name in names { found.append(try context.source(name)) }
             } catch {
                 throw fail(instruction, Self.describe(error, source: source))
             }
         }
         if found.count > 1, !intoDirectory {
-            throw fail(instruction, "several sources need a destination directory ending in '/' (got '\(instruction.arguments.last!)')")
+            throw fail(instruction, "several sources need a destination directory ending in '/' (got '\(excerpt(instruction.arguments.last!))')")
         }
         var step = DockerfileCopy(instruction: instruction.keyword, line: instruction.line, items: [])
         for source in found {
@@ -460,12 +476,14 @@ private struct Evaluation {
 
     private static func describe(_ error: Error, source: String) -> String {
         switch error as? BuildContext.Failure {
-        case .notFound(let path)?: return "'\(path)' is not in the build context"
-        case .excluded(let path)?: return "'\(path)' is excluded by .dockerignore"
-        case .unsupported(let path, let kind)?: return "'\(path)' is a \(kind); only files, directories and symlinks can be copied"
-        case .badPattern(let path)?: return "'\(path)' is not a valid wildcard pattern"
-        case .unreadable(let path)?: return "cannot read '\(path)' in the build context"
-        case nil: return "'\(source)': \(error)"
+        case .notFound(let path)?: return "'\(excerpt(path))' is not in the build context"
+        case .excluded(let path)?: return "'\(excerpt(path))' is excluded by .dockerignore"
+        case .unsupported(let path, let kind)?: return "'\(excerpt(path))' is a \(kind); only files, directories and symlinks can be copied"
+        case .badPattern(let path)?: return "'\(excerpt(path))' is not a valid wildcard pattern"
+        case .unreadable(let path)?: return "cannot read '\(excerpt(path))' in the build context"
+        case .notUTF8(let path)?: return "'\(excerpt(path))' has a name that is not valid UTF-8 (shown with U+FFFD); kiln copies only UTF-8 names: rename it"
+        case .patternTooDeep(let path)?: return "'\(excerpt(path))' has more than \(BuildContext.maximumPatternComponents) path components"
+        case nil: return "'\(excerpt(source))': \(error)"
         }
     }
 
@@ -502,13 +520,19 @@ private struct Evaluation {
     static func ports(_ text: String, fail: (String) -> DockerfileError) throws -> [String] {
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let proto = parts.count == 2 && !parts[1].isEmpty ? parts[1].lowercased() : "tcp"
-        guard ["tcp", "udp", "sctp"].contains(proto) else { throw fail("invalid port '\(text)': unknown protocol") }
-        guard !parts[0].contains(":") else { throw fail("invalid port '\(text)': EXPOSE takes PORT[/PROTOCOL], not an address or host port") }
+        guard ["tcp", "udp", "sctp"].contains(proto) else { throw fail("invalid port '\(excerpt(text))': unknown protocol") }
+        guard !parts[0].contains(":") else { throw fail("invalid port '\(excerpt(text))': EXPOSE takes PORT[/PROTOCOL], not an address or host port") }
         let range = parts[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        guard let start = Int(range[0]), (0...65535).contains(start), range[0].allSatisfy(\.isASCII) else { throw fail("invalid port '\(text)'") }
+        // Go's strconv.ParseUint(s, 10, 16), as nat.ParsePortRange uses it: digits only (no
+        // sign, no blanks), at most 65535.
+        func number(_ digits: String) -> Int? {
+            guard !digits.isEmpty, digits.utf8.allSatisfy({ (48...57).contains($0) }) else { return nil }
+            return UInt16(digits).map(Int.init)
+        }
+        guard let start = number(range[0]) else { throw fail("invalid port '\(excerpt(text))'") }
         var end = start
         if range.count == 2 {
-            guard let last = Int(range[1]), (start...65535).contains(last), range[1].allSatisfy(\.isASCII) else { throw fail("invalid port range '\(text)'") }
+            guard let last = number(range[1]), last >= start else { throw fail("invalid port range '\(excerpt(text))'") }
             end = last
         }
         return (start...end).map { "\($0)/\(proto)" }

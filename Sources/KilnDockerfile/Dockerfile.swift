@@ -120,7 +120,7 @@ struct DockerfileParser {
                         }
                         content += body + "\n"
                     }
-                    guard terminated else { throw fail(start, "unterminated heredoc (no line '\(name)' ends it)", instruction.keyword) }
+                    guard terminated else { throw fail(start, "unterminated heredoc (no line '\(UntrustedText.excerpt(name))' ends it)", instruction.keyword) }
                     instruction.heredocs.append(.init(name: name, content: content))
                 }
                 instruction.endLine = current
@@ -161,7 +161,7 @@ struct DockerfileParser {
         guard !seenDirectives.contains(key) else { throw fail(number, "only one \(key) parser directive can be used") }
         seenDirectives.insert(key)
         if key == "escape" {
-            guard value == "\\" || value == "`" else { throw fail(number, "invalid escape token '\(value)' does not match ` or \\") }
+            guard value == "\\" || value == "`" else { throw fail(number, "invalid escape token '\(UntrustedText.excerpt(value))' does not match ` or \\") }
             escape = value.unicodeScalars.first!
         }
     }
@@ -232,11 +232,17 @@ struct DockerfileParser {
         case "MAINTAINER", "STOPSIGNAL", "USER", "WORKDIR":
             if !args.isEmpty { instruction.arguments = [args] }
         case "ONBUILD":
-            if !args.isEmpty {
-                instruction.trigger = [try parseInstruction(args, line: number, endLine: endLine)]
+            guard !args.isEmpty else { break }
+            // Docker refuses these triggers; refusing them before parsing the trigger keeps the
+            // recursion one level deep (a chain of 4000 `ONBUILD ` would exhaust the stack).
+            let trigger = String(String.UnicodeScalarView(args.unicodeScalars.prefix(while: { !Self.isSeparator($0) }))).uppercased()
+            switch trigger {
+            case "ONBUILD": throw fail("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
+            case "FROM", "MAINTAINER": throw fail("\(trigger) isn't allowed as an ONBUILD trigger")
+            default: instruction.trigger = [try parseInstruction(args, line: number, endLine: endLine)]
             }
         default:
-            throw self.fail(number, "unknown instruction: \(command)")
+            throw self.fail(number, "unknown instruction: \(UntrustedText.excerpt(command))")
         }
         return instruction
     }
@@ -409,7 +415,7 @@ struct DockerfileParser {
         }
         return try words.map { word in
             guard let equals = word.firstIndex(of: "=") else {
-                throw fail("syntax error - can't find = in \"\(word)\"; must be of the form: name=value")
+                throw fail("syntax error - can't find = in \"\(UntrustedText.excerpt(word))\"; must be of the form: name=value")
             }
             return .init(key: String(word[..<equals]), value: String(word[word.index(after: equals)...]), hasEquals: true)
         }

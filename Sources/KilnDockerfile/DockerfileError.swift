@@ -20,7 +20,8 @@ public struct DockerfileError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         var text = line > 0 ? "\(file):\(line): " : "\(file): "
         if let instruction { text += "\(instruction): " }
-        return text + message
+        // Quoted parts are bounded where they are quoted; this keeps the line one printable line.
+        return UntrustedText.escaped(text + message)
     }
 
     /// The sentence every refusal of a build step ends with.
@@ -34,5 +35,11 @@ public struct DockerfileWarning: Sendable, Equatable, CustomStringConvertible {
     public var line: Int
     public var message: String
 
-    public var description: String { line > 0 ? "\(file):\(line): warning: \(message)" : "\(file): warning: \(message)" }
+    public init(file: String, line: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String { UntrustedText.escaped(line > 0 ? "\(file):\(line): warning: \(message)" : "\(file): warning: \(message)") }
 }

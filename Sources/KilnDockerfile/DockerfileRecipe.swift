@@ -164,12 +164,55 @@ public struct DockerfileRecipe: Sendable, Equatable {
                         let message = "\(error)".hasPrefix("libarchive: ") ? String("\(error)".dropFirst("libarchive: ".count)) : "\(error)"
                         throw DockerfileError(file: path, line: archive.line, instruction: "ADD", message: "unpacking \(message)")
                     } catch {
-                        throw DockerfileError(file: path, line: archive.line, instruction: "ADD", message: "unpacking '\(name(archive))': \(error.localizedDescription)")
+                        throw DockerfileError(file: path, line: archive.line, instruction: "ADD", message: "unpacking '\(UntrustedText.excerpt(name(archive)))': \(error.localizedDescription)")
                     }
                 }
             }
         }
         return result
+    }
+
+    /// A failure of the bake of `layerOverlays` (this recipe's ``overlays`` or
+    /// ``layerOverlays(unpackingInto:)``, in that order) named by the COPY or ADD it comes from:
+    /// `Dockerfile:7: COPY: ...`, context paths made relative. The layer is built outside this
+    /// module (unknown `--chown` names, a FIFO inside a copied directory are found there);
+    /// `nil` when no instruction's source or owner is named in the error.
+    public func attribute(_ error: Error, layerOverlays: [Overlay]) -> DockerfileError? {
+        guard let error = error as? LayerError else { return nil }
+        var owners: [(Overlay, DockerfileCopy)] = []
+        var position = 0
+        for copy in copies {
+            for item in copy.items {
+                if case .overlay = item {} else if layerOverlays.count == overlays.count { continue }
+                guard position < layerOverlays.count else { break }
+                owners.append((layerOverlays[position], copy))
+                position += 1
+            }
+        }
+        let path: String?
+        switch error {
+        case .missingSource(let value), .hardlink(let value), .reservedName(let value), .fileChanged(let value): path = value
+        case .invalidImagePath(let value, _): path = value
+        case .escapingSymlink(let value, _), .unsupportedFileType(let value, _), .unreadable(let value, _): path = value
+        default: path = nil
+        }
+        let text = "\(error)"
+        let found = owners.first { overlay, _ in
+            if let path { return path == overlay.source || path.hasPrefix(overlay.source.hasSuffix("/") ? overlay.source : overlay.source + "/") }
+            guard let owner = overlay.owner else { return false }
+            switch error {
+            case .unknownOwner, .invalidOwner: return text.contains("'\(owner)'")
+            default: return false
+            }
+        }
+        guard let (overlay, copy) = found else { return nil }
+        var message = text
+        // Staging directories of unpacked archives and the context's root mean nothing to the user.
+        if !copy.archives.isEmpty, copy.overlays.allSatisfy({ $0.source != overlay.source }) {
+            message = message.replacingOccurrences(of: overlay.source.hasSuffix("/") ? overlay.source : overlay.source + "/", with: "")
+        }
+        message = message.replacingOccurrences(of: contextRoot.hasSuffix("/") ? contextRoot : contextRoot + "/", with: "")
+        return DockerfileError(file: self.path, line: copy.line, instruction: copy.instruction, message: message)
     }
 
     /// An archive named relative to the context.
@@ -190,6 +233,6 @@ public struct DockerfileRecipe: Sendable, Equatable {
     public func refuseArchives() throws {
         guard let archive = archives.first else { return }
         throw DockerfileError(file: path, line: archive.line, instruction: "ADD",
-                              message: "unpacking the local archive '\(name(archive))' (\(archive.format.rawValue)) is not supported here; unpack it into the build context and COPY the directory")
+                              message: "unpacking the local archive '\(UntrustedText.excerpt(name(archive)))' (\(archive.format.rawValue)) is not supported here; unpack it into the build context and COPY the directory")
     }
 }

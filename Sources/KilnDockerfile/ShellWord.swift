@@ -9,6 +9,9 @@ struct ShellWord {
     static let maximumLength = 1 << 16
     /// The most pattern-matching work one substitution may do (text length times pattern length).
     static let maximumMatchWork = 1 << 24
+    /// The deepest `${...}` nesting (`${a:-${a:-...}}`): the lexer recurses per level, as
+    /// BuildKit's does, and must not run out of stack on a hostile Dockerfile.
+    static let maximumDepth = 64
 
     let escape: Unicode.Scalar
     let lookup: (String) -> String?
@@ -18,6 +21,7 @@ struct ShellWord {
 
     private var scalars: [Unicode.Scalar] = []
     private var index = 0
+    private var depth = 0
 
     init(escape: Unicode.Scalar, lookup: @escaping (String) -> String?) {
         self.escape = escape
@@ -179,9 +183,11 @@ struct ShellWord {
         }
     }
 
-    private mutating func value(of name: String) -> String? {
+    /// `name`'s value; an unset name is noted for a warning when it expands to nothing
+    /// (`recordUnset`), not when a default or alternative decides the result (`${v:-w}`).
+    private mutating func value(of name: String, recordUnset: Bool = true) -> String? {
         if let value = lookup(name) { return value }
-        if !unset.contains(name) { unset.append(name) }
+        if recordUnset, !unset.contains(name) { unset.append(name) }
         return nil
     }
 
@@ -193,6 +199,9 @@ struct ShellWord {
             return value(of: name) ?? ""
         }
         index += 1
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maximumDepth else { throw .init(message: "variable substitution nested deeper than \(Self.maximumDepth) levels") }
         switch peek {
         case nil: throw .init(message: "syntax error: missing '}'")
         case "{"?, "}"?, ":"?: throw .init(message: "syntax error: bad substitution")
@@ -216,7 +225,7 @@ struct ShellWord {
             break
         }
         guard ["+", "-", "?", "#", "%"].contains(modifier) else {
-            throw .init(message: "unsupported modifier (\(modifierText)) in substitution")
+            throw .init(message: "unsupported modifier (\(UntrustedText.excerpt(modifierText))) in substitution")
         }
         let patternLike = modifier == "#" || modifier == "%"
         if nullIsUnset, patternLike { throw .init(message: "unsupported modifier (\(modifierText)) in substitution") }
@@ -227,7 +236,7 @@ struct ShellWord {
             if peek == nil { throw .init(message: "syntax error: missing '}'") }
             throw error
         }
-        let current = value(of: name)
+        let current = value(of: name, recordUnset: patternLike)
         let isUnset = current == nil || (nullIsUnset && current == "")
         switch modifier {
         case "-":
@@ -235,8 +244,8 @@ struct ShellWord {
         case "+":
             return isUnset ? "" : word
         case "?":
-            if current == nil { throw .init(message: "\(name): \(word.isEmpty ? "is not allowed to be unset" : word)") }
-            if nullIsUnset, current == "" { throw .init(message: "\(name): \(word.isEmpty ? "is not allowed to be empty" : word)") }
+            if current == nil { throw .init(message: "\(UntrustedText.excerpt(name)): \(word.isEmpty ? "is not allowed to be unset" : UntrustedText.excerpt(word))") }
+            if nullIsUnset, current == "" { throw .init(message: "\(UntrustedText.excerpt(name)): \(word.isEmpty ? "is not allowed to be empty" : UntrustedText.excerpt(word))") }
             return current ?? ""
         default:
             var pattern = word
@@ -322,11 +331,11 @@ struct ShellWord {
             case "*": tokens.append(.run(crossesSlash: true))
             case "?": tokens.append(.one(crossesSlash: true))
             case "\\":
-                guard index < scalars.count else { throw .init(message: "invalid pattern (\(pattern)) in substitution") }
+                guard index < scalars.count else { throw .init(message: "invalid pattern (\(UntrustedText.excerpt(pattern))) in substitution") }
                 let escaped = scalars[index]
                 if escaped == "}" || escaped == "/" { continue }
                 guard escaped == "*" || escaped == "?" || escaped == "\\" else {
-                    throw .init(message: "invalid pattern (\(pattern)) in substitution: invalid escape '\\\(escaped)'")
+                    throw .init(message: "invalid pattern (\(UntrustedText.excerpt(pattern))) in substitution: invalid escape '\\\(escaped)'")
                 }
                 tokens.append(.literal(escaped))
                 index += 1

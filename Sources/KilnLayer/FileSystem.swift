@@ -32,23 +32,33 @@ package struct FileFacts {
 
     /// The names in a directory, excluding `.` and `..`, as raw bytes decoded strictly as UTF-8.
     package static func listDirectory(_ path: String) throws -> [String] {
+        let listing = try listDirectoryNames(path)
+        guard listing.notUTF8.isEmpty else {
+            throw LayerError.invalidImagePath(path + "/<name>", reason: "a file name in this directory is not valid UTF-8")
+        }
+        return listing.names
+    }
+
+    /// The names in a directory (without `.` and `..`), and apart from them those that are not
+    /// valid UTF-8, decoded with U+FFFD for messages and pattern matching only (such a name
+    /// cannot be opened by its decoded form).
+    package static func listDirectoryNames(_ path: String) throws -> (names: [String], notUTF8: [String]) {
         guard let dir = opendir(path) else {
             throw LayerError.unreadable(path: path, reason: String(cString: strerror(errno)))
         }
         defer { closedir(dir) }
         var names: [String] = []
+        var notUTF8: [String] = []
         while let entry = readdir(dir) {
-            let name: String? = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                let bytes = raw.prefix(while: { $0 != 0 })
-                return String(validating: Array(bytes), as: UTF8.self)
-            }
-            guard let name else {
-                throw LayerError.invalidImagePath(path + "/<name>", reason: "a file name in this directory is not valid UTF-8")
+            let bytes: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+            guard let name = String(validating: bytes, as: UTF8.self) else {
+                notUTF8.append(String(decoding: bytes, as: UTF8.self))
+                continue
             }
             if name == "." || name == ".." { continue }
             names.append(name)
         }
-        return names
+        return (names, notUTF8)
     }
 
     /// The target of a symlink.

@@ -146,7 +146,44 @@ import Testing
         let without = try run(f.dir("bin/kiln-docker"), build, environment: environment, currentDirectory: f.dir("context"))
         #expect(without.status == 1, "no credential without the config's helper")
         #expect(!without.stderr.contains("s3cret"))
-        #expect(without.stderr.hasPrefix("kiln: error: registry private.example.com requires credentials for library/kong; none found"))
+        #expect(without.stderr.hasPrefix("kiln: error: Dockerfile:2: FROM: registry private.example.com requires credentials for library/kong; none found"), "the base FROM names")
+    }
+
+    @Test func namesTheDockerfileLineOfFailuresFoundWhileBakingOrPinningTheBase() throws {
+        let f = try Fixture()
+        let base = "\(f.hub.host)/library/kong:2.6.0-alpine"
+        try FileManager.default.createDirectory(atPath: f.dir("context/conf"), withIntermediateDirectories: true)
+        try f.dir.write("context/conf/a.conf", "a\n")
+        #expect(mkfifo(f.dir("context/conf/pipe"), 0o644) == 0)
+        let cases: [(String, String)] = [
+            ("COPY --chown=root:nosuchgroup kong.conf /etc/kong/", "Dockerfile:3: COPY: group 'nosuchgroup' of owner 'root:nosuchgroup' is not in the base's /etc/group"),
+            ("COPY --chown=nosuchuser kong.conf /etc/kong/", "Dockerfile:3: COPY: user 'nosuchuser' of owner 'nosuchuser' is not in the base's /etc/passwd"),
+            ("COPY conf /etc/conf/", "Dockerfile:3: COPY: 'conf/pipe' is a FIFO"),
+        ]
+        for (copy, expected) in cases {
+            try f.dir.write("context/Dockerfile", "FROM \(base)\nENV A=1\n\(copy)\n")
+            let result = try f.docker(["build", "-t", "x", "."])
+            #expect(result.status == 1)
+            #expect(result.stderr.hasPrefix("kiln: error: \(expected)"), "\(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        }
+        for (from, expected) in [
+            ("FROM --platform=garbage//x \(base)", "Dockerfile:1: FROM: --platform=garbage//x: not a platform"),
+            ("FROM \(f.hub.host)/library/nosuchimage:1", "Dockerfile:1: FROM: "),
+            ("FROM " + String(repeating: "N", count: 60_000), "Dockerfile:1: FROM: invalid base image reference 'NNNN"),
+        ] {
+            try f.dir.write("context/Dockerfile", "\(from)\nENV A=1\n")
+            let result = try f.docker(["build", "-t", "x", "."])
+            #expect(result.status == 1)
+            #expect(result.stderr.hasPrefix("kiln: error: \(expected)"), "\(result.stderr.prefix(300))")
+            #expect(result.stderr.split(separator: "\n").count == 1)
+            #expect(result.stderr.count < 400, "a bounded excerpt, not the 60 KB name")
+        }
+        // A single-platform amd64 base asked for as s390x: built, with Docker's warning.
+        try f.dir.write("context/Dockerfile", "FROM --platform=linux/s390x \(base)\nENV A=1\n")
+        let mismatched = try f.docker(["build", "-t", "x", "."])
+        #expect(mismatched.status == 0, "\(mismatched.stderr)")
+        #expect(mismatched.stderr.contains("Dockerfile:1: warning: FROM: the base image '\(base)' is linux/amd64, not the requested platform linux/s390x"), "\(mismatched.stderr)")
     }
 
     @Test func refusesWhatItCannotHonourWithOneLine() throws {

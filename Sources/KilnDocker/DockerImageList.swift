@@ -1,3 +1,5 @@
+import KilnDockerfile
+
 /// `docker images [--filter reference=PATTERN] [--format TEMPLATE]`: the store's names, as the
 /// CDK asks for them (`--format '{{.Repository}}:{{.Tag}}' --filter reference=*/*:TAG`).
 package enum DockerImageList {
@@ -5,18 +7,20 @@ package enum DockerImageList {
     /// template fields `.Repository`, `.Tag`, `.ID`, `.Digest`), else Docker's table.
     /// - Throws: for another filter or template field, naming it.
     package static func lines(in images: DockerImageStore, filters: [String], format: String?) async throws -> [String] {
-        var patterns: [String] = []
+        var patterns: [GlobPattern] = []
         for filter in filters {
             guard filter.hasPrefix("reference=") else { throw DockerError.unsupportedFlag("--filter \(filter)", reason: "kiln docker filters by reference= only") }
-            let pattern = String(filter.dropFirst("reference=".count))
-            guard GoPathPattern.isValid(pattern) else { throw DockerError.unsupportedFlag("--filter \(filter)", reason: "the pattern is malformed (Go's path.Match syntax)") }
+            // Docker matches with Go's path.Match: `filepath.Match` on `/`-separated names.
+            guard let pattern = try? GlobPattern(filepathMatch: String(filter.dropFirst("reference=".count))) else {
+                throw DockerError.unsupportedFlag("--filter \(filter)", reason: "the pattern is malformed (Go's path.Match syntax)")
+            }
             patterns.append(pattern)
         }
         var lines: [String] = format == nil ? ["REPOSITORY\tTAG\tIMAGE ID"] : []
         for (text, descriptor) in try images.images() {
             guard let name = try? DockerImageName(parsing: text) else { continue }
             // As Docker: a pattern matches the familiar name with its tag, or without it.
-            guard patterns.allSatisfy({ GoPathPattern.matches($0, name.description) || GoPathPattern.matches($0, name.repository) }) else { continue }
+            guard patterns.allSatisfy({ $0.matches(name.description) || $0.matches(name.repository) }) else { continue }
             // Docker's image ID is the config's digest, shown as 12 hex digits; the digest is the manifest's.
             let id = try await images.configDescriptor(of: name, manifest: descriptor).digest.hex.prefix(12)
             let fields = ["Repository": name.repository, "Tag": name.tag, "ID": String(id), "Digest": descriptor.digest.description]

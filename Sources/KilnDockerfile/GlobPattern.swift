@@ -5,7 +5,7 @@
 /// One engine serves three syntaxes: Go's `filepath.Match` (COPY wildcards), moby's
 /// patternmatcher (`.dockerignore`, with `**`) and the shell patterns of `${v#p}`, `${v%p}` and
 /// `${v/p/r}`.
-struct GlobPattern: Sendable, Equatable {
+package struct GlobPattern: Sendable, Equatable {
     enum Token: Sendable, Equatable {
         case literal(Unicode.Scalar)
         /// One character; `/` only when `crossesSlash`.
@@ -27,7 +27,7 @@ struct GlobPattern: Sendable, Equatable {
         }
     }
 
-    struct BadPattern: Error {}
+    package struct BadPattern: Error {}
 
     var tokens: [Token]
 
@@ -72,7 +72,7 @@ struct GlobPattern: Sendable, Equatable {
     }
 
     /// Go's `filepath.Match` pattern: `*` and `?` stop at `/`, `[...]` classes, `\` escapes.
-    init(filepathMatch pattern: String) throws {
+    package init(filepathMatch pattern: String) throws {
         let scalars = Array(pattern.unicodeScalars)
         var tokens: [Token] = []
         var index = 0
@@ -148,7 +148,7 @@ struct GlobPattern: Sendable, Equatable {
     }
 
     /// Whether the whole text matches.
-    func matches(_ text: String) -> Bool {
+    package func matches(_ text: String) -> Bool {
         let scalars = Array(text.unicodeScalars)
         return matchStarts(scalars, anchored: true)[scalars.count] == 0
     }

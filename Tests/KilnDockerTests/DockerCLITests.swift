@@ -113,7 +113,9 @@ import Testing
     @Test func concurrentBuildsIntoOneStoreKeepEveryName() throws {
         let f = try Fixture()
         // Four processes at once, as a CDK app with several image assets runs them.
-        let script = #"for i in 0 1 2 3; do "$0" build -t cdkasset-$i . & done; failed=0; for i in 0 1 2 3; do wait -n || failed=1; done; exit $failed"#
+        // Each process waited for by its pid: `wait -n` finds nothing to wait for when a build has
+        // already ended, which failed this test once with every build fine.
+        let script = #"pids=; for i in 0 1 2 3; do "$0" build -t cdkasset-$i . & pids="$pids $!"; done; failed=0; for pid in $pids; do wait "$pid" || failed=1; done; exit $failed"#
         let parallel = try run("bash", ["-c", script, f.dir("bin/kiln-docker")], environment: f.environment, currentDirectory: f.dir("context"))
         #expect(parallel.status == 0, "\(parallel.stderr)")
         let names = try f.docker(["images", "--format", "{{.Repository}}"]).stdout.split(separator: "\n").sorted()

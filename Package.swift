@@ -89,12 +89,12 @@ let package = Package(
         // images/NAME.yaml specs and kiln.lock: the declarative files.
         .target(
             name: "KilnSpec",
-            dependencies: ["KilnRecipe", "KilnLayer", "KilnStore", "OCI", .product(name: "Yams", package: "Yams")]
+            dependencies: ["KilnRecipe", "KilnLayer", "KilnStore", "KilnDockerfile", "OCI", .product(name: "Yams", package: "Yams")]
         ),
         // The spec-driven commands: lock, plan, build, verify.
         .target(
             name: "KilnProject",
-            dependencies: ["KilnSpec", "KilnRecipe", "KilnBake", "KilnLayer", "KilnRegistry", "KilnStore", "OCI"]
+            dependencies: ["KilnSpec", "KilnDockerfile", "KilnRecipe", "KilnBake", "KilnLayer", "KilnRegistry", "KilnStore", "OCI"]
         ),
         .target(
             name: "KilnDocker",

@@ -121,7 +121,7 @@ package struct Builder: Sendable {
             }
         }
 
-        var request = spec.request(base: try ImageReference(parsing: entry.pinned), output: ImagePlan.output(target, tag: plan.tag))
+        var request = try await spec.request(base: try ImageReference(parsing: entry.pinned), output: ImagePlan.output(target, tag: plan.tag), snapshot: entry.snapshot)
         request.additionalTags = spec.tags
         request.createRepository = createRepository
         request.expectedDigest = plan.digest

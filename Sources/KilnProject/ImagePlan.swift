@@ -61,7 +61,7 @@ package struct Planner: Sendable {
 
     package func plan(_ spec: ImageSpec, lock: LockFile) async throws -> ImagePlan {
         let entry = try project.lockedEntry(for: spec, in: lock)
-        let request = spec.request(base: spec.base, output: spec.target)
+        let request = try await spec.request(base: spec.base, output: spec.target, snapshot: entry.snapshot)
         let (derivation, _) = try await Baker().plan(request, base: entry.snapshot)
         return ImagePlan(name: spec.name, repository: ImagePlan.repository(of: spec.target), digest: derivation.root.digest,
                          tag: ImagePlan.contentTag(of: derivation.root.digest), derivation: derivation, extraTags: spec.tags)

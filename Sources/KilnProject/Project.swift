@@ -1,3 +1,4 @@
+import KilnRecipe
 import Foundation
 import KilnBake
 import KilnSpec
@@ -87,8 +88,15 @@ extension ImageSpec {
     /// The bake this spec describes, from `base` (the locked, digest-pinned base) to `output`.
     /// Spec-driven bakes ignore `SOURCE_DATE_EPOCH`: the spec and the lock are the whole input,
     /// so `plan` in an IaC synth and `build` in CI agree wherever they run.
-    func request(base: ImageReference, output: ImageReference) -> BakeRequest {
-        BakeRequest(base: base, output: output, overlays: overlays, removals: removals, edits: edits, platforms: platforms,
-                    compression: compression, entryTimes: entryTimes)
+    /// A spec naming a Dockerfile is evaluated against the locked base's config (`snapshot`).
+    func request(base: ImageReference, output: ImageReference, snapshot: BaseSnapshot) async throws -> BakeRequest {
+        var request = BakeRequest(base: base, output: output, overlays: overlays, removals: removals, edits: edits, platforms: platforms,
+                                  compression: compression, entryTimes: entryTimes)
+        if let dockerfile {
+            let recipe = try await dockerfile.recipe(for: self, snapshot: snapshot)
+            request.overlays = recipe.overlays
+            request.edits = recipe.edits
+        }
+        return request
     }
 }

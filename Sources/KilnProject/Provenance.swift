@@ -72,7 +72,7 @@ package struct Provenance: Sendable {
             throw SpecError(location: spec.path, message: "cannot be read again for its provenance")
         }
         let lockEntry = Digest.of(Array(try LockFile(entries: [spec.name: entry]).serialized()))
-        let request = spec.request(base: try ImageReference(parsing: entry.pinned), output: ImagePlan.output(spec.target, tag: plan.tag))
+        let request = try await spec.request(base: try ImageReference(parsing: entry.pinned), output: ImagePlan.output(spec.target, tag: plan.tag), snapshot: entry.snapshot)
         let files = try await Baker().overlayFiles(request, base: entry.snapshot)
 
         var external: [(key: String, value: JSONValue)] = [
@@ -81,7 +81,7 @@ package struct Provenance: Sendable {
             ("target", .string(plan.repository.hasPrefix("oci:") ? "oci:" + relative(String(plan.repository.dropFirst(4))) : plan.repository)),
             ("tags", .strings([plan.tag] + spec.tags)),
             ("platforms", .string(entry.platforms)),
-            ("configEdits", configEdits(spec.edits)),
+            ("configEdits", configEdits(request.edits)),
         ]
         if !spec.removals.isEmpty { external.append(("removals", .strings(spec.removals.map(\.description)))) }
         var internalParameters: [(key: String, value: JSONValue)] = [

@@ -1,4 +1,5 @@
 import Foundation
+import KilnDockerfile
 import KilnRecipe
 import KilnLayer
 import KilnStore
@@ -72,15 +73,32 @@ private struct SpecReader {
             throw SpecError(location: path, message: "not valid YAML (\(String(describing: error).split(separator: "\n").first ?? ""))")
         }
         guard let root else { throw SpecError(location: path, message: "the spec is empty") }
-        let fields = try mapping(root, "", allowed: ["base", "platforms", "target", "tags", "overlays", "remove", "config", "compression", "mtime"])
+        let fields = try mapping(root, "", allowed: ["base", "platforms", "target", "tags", "overlays", "remove", "config", "compression", "mtime", "dockerfile", "context", "build-args"])
         func field(_ name: String) -> (node: Node, keyNode: Node)? { fields.first { $0.key == name }.map { ($0.node, $0.keyNode) } }
 
-        guard let baseNode = field("base")?.node else { throw fail(root, "base", "missing (the image to build on)") }
+        var dockerfile: SpecDockerfile?
         let base: ImageReference
-        do { base = try ImageReference(parsing: try string(baseNode, "base")) } catch let error as StoreError {
-            throw fail(baseNode, "base", "\(error)")
+        var fromPlatform: String?
+        if let dockerfileNode = field("dockerfile")?.node {
+            for key in ["base", "overlays", "remove", "config"] {
+                if let (node, _) = field(key) { throw fail(node, key, "comes from the Dockerfile: a spec names either a dockerfile or base, overlays, remove and config") }
+            }
+            let (read, from) = try readDockerfile(dockerfileNode, context: field("context")?.node, buildArgs: field("build-args")?.node)
+            dockerfile = read
+            fromPlatform = from.platform
+            do { base = try ImageReference(parsing: from.image) } catch let error as StoreError {
+                throw fail(dockerfileNode, "dockerfile", "FROM (line \(from.line)): \(error)")
+            }
+        } else {
+            for key in ["context", "build-args"] {
+                if let (node, _) = field(key) { throw fail(node, key, "applies to a spec with 'dockerfile'") }
+            }
+            guard let baseNode = field("base")?.node else { throw fail(root, "base", "missing (the image to build on)") }
+            do { base = try ImageReference(parsing: try string(baseNode, "base")) } catch let error as StoreError {
+                throw fail(baseNode, "base", "\(error)")
+            }
         }
-        if case .archive = base { throw fail(baseNode, "base", "\(StoreError.archiveIsOutputOnly(base.description))") }
+        if case .archive = base { throw fail(field("base")?.node ?? field("dockerfile")?.node, "base", "\(StoreError.archiveIsOutputOnly(base.description))") }
 
         guard let targetNode = field("target")?.node else { throw fail(root, "target", "missing (a repository or oci:DIR)") }
         let targetText = try string(targetNode, "target")
@@ -104,6 +122,12 @@ private struct SpecReader {
         }
 
         var platforms = PlatformSelection.all
+        // FROM --platform chooses the base's platform when the spec does not.
+        if let fromPlatform, let node = field("dockerfile")?.node {
+            do { platforms = .only([try Platform(parsing: fromPlatform)]) } catch let error as OCIError {
+                throw fail(node, "dockerfile", "FROM --platform: \(error)")
+            }
+        }
         if let node = field("platforms")?.node {
             let texts = try strings(node, "platforms")
             do { platforms = .only(try texts.map { try Platform(parsing: $0) }) } catch let error as OCIError {
@@ -179,7 +203,43 @@ private struct SpecReader {
 
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         return ImageSpec(name: name, path: path, base: base, platforms: platforms, target: target, tags: tags,
-                         overlays: overlays, removals: removals, edits: edits, compression: compression, entryTimes: entryTimes)
+                         overlays: overlays, removals: removals, edits: edits, compression: compression, entryTimes: entryTimes,
+                         dockerfile: dockerfile)
+    }
+
+    /// `dockerfile`, `context` and `build-args`: both paths inside the repository (links
+    /// resolved, as overlay sources are), the Dockerfile read and its FROM expanded.
+    func readDockerfile(_ node: Node, context contextNode: Node?, buildArgs argsNode: Node?) throws -> (SpecDockerfile, DockerfileBase) {
+        let text = try string(node, "dockerfile")
+        guard let path = try containedPath(text, node: node, key: "dockerfile") else { throw fail(node, "dockerfile", "'\(text)' does not exist") }
+        var directory = (path as NSString).deletingLastPathComponent
+        if let contextNode {
+            let contextText = try string(contextNode, "context")
+            guard let real = try containedPath(contextText, node: contextNode, key: "context") else { throw fail(contextNode, "context", "'\(contextText)' does not exist") }
+            directory = real
+        }
+        var buildArgs: [String: String] = [:]
+        if let argsNode { for (key, value) in try stringMap(argsNode, "build-args") { buildArgs[key] = value } }
+        do {
+            let dockerfile = try Dockerfile.load(path: path, name: text)
+            let from = try dockerfile.base(buildArgs: buildArgs)
+            guard !from.isScratch else { throw fail(node, "dockerfile", "FROM scratch: kiln adds a layer to a base image; name one") }
+            let context = try BuildContext(directory: directory, dockerfile: path)
+            return (SpecDockerfile(dockerfile: dockerfile, context: context, buildArgs: buildArgs, path: path), from)
+        } catch let error as DockerfileError {
+            throw SpecError(location: self.path, message: "\(error)")
+        }
+    }
+
+    /// `text` relative to the repository root, resolved as the kernel opens it; `nil` when it
+    /// does not exist.
+    /// - Throws: when it is absolute or outside the repository.
+    func containedPath(_ text: String, node: Node, key: String) throws -> String? {
+        guard !text.hasPrefix("/") else { throw fail(node, key, "must be relative to the repository root") }
+        let root = FileFacts.realPath(repositoryRoot) ?? repositoryRoot
+        guard let real = FileFacts.realPath("\(repositoryRoot)/\(text)") else { return nil }
+        guard real == root || real.hasPrefix(root == "/" ? "/" : root + "/") else { throw fail(node, key, "'\(text)' is outside the repository") }
+        return real
     }
 
     /// One `overlays` entry; `from` must stay inside the repository, also after symlinks.
@@ -190,24 +250,18 @@ private struct SpecReader {
         }
         guard let (from, fromNode) = try value("from") else { throw fail(node, "\(key).from", "missing") }
         guard let (to, toNode) = try value("to") else { throw fail(node, "\(key).to", "missing") }
-        guard !from.hasPrefix("/") else { throw fail(fromNode, "\(key).from", "must be relative to the repository root") }
         // Resolved as the kernel will open it (symlinks first, then `..`), never lexically:
-        // `overlays/l/../passwd` with `overlays/l -> /etc/ssl` is /etc/passwd.
-        let joined = "\(repositoryRoot)/\(from)"
-        let root = FileFacts.realPath(repositoryRoot) ?? repositoryRoot
+        // `overlays/l/../passwd` with `overlays/l -> /etc/ssl` is /etc/passwd. The overlay
+        // reads exactly the path that was checked.
         let source: String
-        if let real = FileFacts.realPath(joined) {
-            guard real == root || real.hasPrefix(root == "/" ? "/" : root + "/") else {
-                throw fail(fromNode, "\(key).from", "'\(from)' is outside the repository")
-            }
-            // The overlay reads exactly the path that was checked.
+        if let real = try containedPath(from, node: fromNode, key: "\(key).from") {
             source = real
         } else {
             // Missing: the scanner names it; `..` may not climb out meanwhile.
             guard !from.split(separator: "/").contains("..") else {
                 throw fail(fromNode, "\(key).from", "'\(from)' is outside the repository")
             }
-            source = joined
+            source = "\(repositoryRoot)/\(from)"
         }
         let destination: ImagePath
         do { destination = try ImagePath(absolute: to) } catch let error as LayerError {

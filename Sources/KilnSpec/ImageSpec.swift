@@ -1,3 +1,4 @@
+import KilnDockerfile
 import KilnRecipe
 import KilnLayer
 import KilnStore
@@ -23,6 +24,16 @@ import OCI
 /// compression: stored-gzip                 # optional: stored-gzip (default), gzip or zstd
 /// mtime: content                           # optional: content (default), epoch (0) or seconds
 /// ```
+///
+/// Or, instead of `base`, `overlays`, `remove` and `config`, a Dockerfile of the subset
+/// `kiln docker build` reads (its FROM is the base):
+///
+/// ```yaml
+/// dockerfile: images/gateway/Dockerfile    # relative to the repository root
+/// context: images/gateway                  # optional; default: the Dockerfile's directory
+/// build-args: {KONG_VERSION: 2.6.0}        # optional
+/// target: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/um/gateway
+/// ```
 package struct ImageSpec: Sendable {
     /// The image's name: the spec file's name without `.yaml`.
     package var name: String
@@ -39,4 +50,16 @@ package struct ImageSpec: Sendable {
     package var compression: LayerCompression = .storedGzip
     /// How the layer's entries are dated; `epoch` is 0 here: specs ignore `SOURCE_DATE_EPOCH`.
     package var entryTimes: EntryTimes = .content
+    /// The Dockerfile the spec names instead of overlays and config (evaluated against the
+    /// locked base's config when a bake is planned).
+    package var dockerfile: SpecDockerfile? = nil
+}
+
+/// A spec's Dockerfile, read and checked when the spec is.
+package struct SpecDockerfile: Sendable {
+    package var dockerfile: Dockerfile
+    package var context: BuildContext
+    package var buildArgs: [String: String]
+    /// Its real path (inside the repository).
+    package var path: String
 }

@@ -1,0 +1,37 @@
+import KilnDockerfile
+import KilnRecipe
+import KilnSpec
+import KilnStore
+import OCI
+
+extension SpecDockerfile {
+    /// The Dockerfile evaluated against the locked base's config, as `kiln docker build`
+    /// evaluates it against the base it pulls: the base's Env, WorkingDir and Shell feed the
+    /// expansion, its ONBUILD triggers are refused. Every platform image of the spec must give
+    /// the same layer and edits (one spec, one recipe); ADD's local archives are refused here.
+    func recipe(for spec: ImageSpec, snapshot: BaseSnapshot) async throws -> DockerfileRecipe {
+        let source = snapshot.source
+        var configs: [(platform: String, config: JSONValue)] = []
+        let what = "\(spec.base) (locked for \(spec.name))"
+        switch try ManifestKind(raw: try await source.fetch(snapshot.root), descriptorMediaType: snapshot.root.mediaType, what: what) {
+        case .image(let manifest):
+            configs.append(("the base", try JSONValue(parsing: try await source.fetch(manifest.config), what: what)))
+        case .index(let index):
+            for child in index.manifests where child.isBakeableImage && (child.platform.map(spec.platforms.includes) ?? false) {
+                let manifest = try ImageManifest(raw: try await source.fetch(child), descriptorMediaType: child.mediaType, what: what)
+                configs.append((child.platform?.description ?? "unknown", try JSONValue(parsing: try await source.fetch(manifest.config), what: what)))
+            }
+        }
+        var chosen: (platform: String, recipe: DockerfileRecipe)?
+        for (platform, config) in configs {
+            let recipe = try dockerfile.evaluate(context: context, baseConfig: DockerfileBaseConfig(imageConfig: config), buildArgs: buildArgs)
+            try recipe.refuseArchives()
+            if let (first, earlier) = chosen, earlier.overlays != recipe.overlays || earlier.edits != recipe.edits {
+                throw SpecError(location: spec.path, message: "\(dockerfile.path) gives \(first) and \(platform) different files or config (their base configs differ); give the spec one platform")
+            }
+            if chosen == nil { chosen = (platform, recipe) }
+        }
+        guard let chosen else { throw SpecError(location: spec.path, message: "the locked base has no image of the spec's platforms") }
+        return chosen.recipe
+    }
+}

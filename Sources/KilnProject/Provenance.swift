@@ -84,6 +84,17 @@ package struct Provenance: Sendable {
             ("configEdits", configEdits(request.edits)),
         ]
         if !spec.removals.isEmpty { external.append(("removals", .strings(spec.removals.map(\.description)))) }
+        if let dockerfile = spec.dockerfile {
+            // The files and edits above came from it: its bytes are part of the input.
+            guard let bytes = FileManager.default.contents(atPath: dockerfile.path) else {
+                throw SpecError(location: spec.path, message: "\(dockerfile.dockerfile.path) cannot be read again for the provenance")
+            }
+            var fields: [(key: String, value: JSONValue)] = [("path", .string(relative(dockerfile.path))), ("digest", digestMap(Digest.of(Array(bytes))))]
+            if !dockerfile.buildArgs.isEmpty {
+                fields.append(("buildArgs", .object(dockerfile.buildArgs.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) })))
+            }
+            external.append(("dockerfile", .object(fields)))
+        }
         var internalParameters: [(key: String, value: JSONValue)] = [
             ("kilnVersion", .string(kilnVersion)),
             ("compression", .string(spec.compression.rawValue)),

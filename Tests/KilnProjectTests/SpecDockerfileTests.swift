@@ -45,9 +45,14 @@ import Testing
         #expect(plan.status == 0, "\(plan.stderr)")
         let planned = try #require(((try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])?["images"] as? [String: Any])?["gateway"] as? [String: Any])
         let digest = try #require(planned["digest"] as? String)
-        let build = try f.kiln(["build"])
+        let build = try f.kiln(["build", "--provenance-file", f.dir("provenance.json")])
         #expect(build.status == 0, "\(build.stderr)")
         #expect(build.output.contains(digest))
+        // The provenance names the Dockerfile by its bytes, beside the files it copies.
+        let statement = try String(contentsOfFile: f.dir("provenance.json"), encoding: .utf8)
+        let dockerfileDigest = try runChecked("sha256sum", [f.dir("repo/images/gateway/Dockerfile")]).output.prefix(64)
+        #expect(statement.contains(#""dockerfile":{"digest":{"sha256":"\#(dockerfileDigest)"}"#) || statement.contains(#""digest":{"sha256":"\#(dockerfileDigest)"},"path":"images/gateway/Dockerfile""#), "\(statement)")
+        #expect(statement.contains("images/gateway/kong.conf"))
 
         // The base's Env fed the expansion: PATH extends the base's.
         let layout = LayoutReader(f.dir("out"))

@@ -77,15 +77,16 @@ package struct DockerBuild {
         if let text = from.platform {
             do { wanted = try Platform(parsing: text) } catch { throw fail("--platform=\(UntrustedText.excerpt(text)): not a platform (expected OS/ARCH[/VARIANT])") }
         }
-        let base: RegistryReference
-        let config: JSONValue
+        let pinned: PinnedBase
         do {
-            (base, config) = try await pinnedBase(reference, platform: wanted, what: "\(reference)")
+            pinned = try await pinnedBase(reference, platform: wanted, what: "\(reference)")
         } catch let error as CancellationError {
             throw error
         } catch {
             throw fail("\(error)")
         }
+        let base = pinned.reference
+        let config = pinned.config
         var warnings: [String] = []
         // Docker warns when a single-platform base is not the platform asked for (and builds).
         if let os = config["os"]?.stringValue, let architecture = config["architecture"]?.stringValue {
@@ -104,6 +105,8 @@ package struct DockerBuild {
         let overlays = try staging.map { try recipe.layerOverlays(unpackingInto: $0) } ?? recipe.overlays
 
         var bake = BakeRequest(base: .registry(base), output: .layout(LayoutReference(directory: images.directory, tag: name.description)), overlays: overlays, edits: recipe.edits)
+        // The documents just read serve the bake too (as a lock's do): none is fetched twice.
+        bake.lockedBase = pinned.documents
         // Each name once (`-t a -t docker.io/library/a` are one name).
         var seen: Set<String> = [name.description]
         bake.additionalTags = request.names.dropFirst().map(\.description).filter { seen.insert($0).inserted }
@@ -116,9 +119,9 @@ package struct DockerBuild {
             throw recipe.attribute(error, layerOverlays: overlays) ?? error
         }
         // Read by digest, not by name: a concurrent build may already have moved the name.
-        let pinned = VerifyingSource(OCILayout(LayoutReference(directory: images.directory, digest: result.digest), layersMayBeElsewhere: true), location: "kiln docker image '\(name)'")
-        let descriptor = try await pinned.resolve()
-        let manifest = try ImageManifest(raw: try await pinned.fetch(descriptor), descriptorMediaType: descriptor.mediaType, what: "manifest \(result.digest) of kiln docker image '\(name)'")
+        let built = VerifyingSource(OCILayout(LayoutReference(directory: images.directory, digest: result.digest), layersMayBeElsewhere: true), location: "kiln docker image '\(name)'")
+        let descriptor = try await built.resolve()
+        let manifest = try ImageManifest(raw: try await built.fetch(descriptor), descriptorMediaType: descriptor.mediaType, what: "manifest \(result.digest) of kiln docker image '\(name)'")
         return Built(manifest: manifest.descriptor, config: manifest.config, warnings: warnings + recipe.warnings.map(\.description))
     }
 
@@ -129,24 +132,33 @@ package struct DockerBuild {
         return from.arguments[2]
     }
 
-    /// The base pinned to the one manifest Docker would build on (the platform's of an index),
-    /// and that image's config.
-    private func pinnedBase(_ reference: RegistryReference, platform wanted: Platform, what: String) async throws -> (RegistryReference, JSONValue) {
+    /// The base as Docker builds on it: one manifest (the platform's of an index), its config,
+    /// and both documents as read, for the bake.
+    private struct PinnedBase {
+        var reference: RegistryReference
+        var config: JSONValue
+        var documents: BaseSnapshot
+    }
+
+    /// Reads the base once: an index (when it is one), the platform's manifest, its config.
+    private func pinnedBase(_ reference: RegistryReference, platform wanted: Platform, what: String) async throws -> PinnedBase {
         let source = try store.source(.registry(reference))
-        let root = try await source.resolve()
-        var manifestDescriptor = root
-        switch try ManifestKind(raw: try await source.fetch(root), descriptorMediaType: root.mediaType.isEmpty ? nil : root.mediaType, what: "manifest \(root.digest) of \(what)") {
-        case .index(let index):
+        var descriptor = try await source.resolve()
+        var bytes = try await source.fetch(descriptor)
+        if case .index(let index) = try ManifestKind(raw: bytes, descriptorMediaType: descriptor.mediaType.isEmpty ? nil : descriptor.mediaType, what: "manifest \(descriptor.digest) of \(what)") {
             let images = index.manifests.filter(\.isBakeableImage)
             guard let chosen = images.first(where: { $0.platform.map(wanted.matches) ?? false }) else {
                 throw BakeError.noImageForPlatform(what: what, requested: wanted.description, available: images.map { $0.platform?.description ?? "unknown" })
             }
-            manifestDescriptor = chosen
-        case .image:
-            break
+            descriptor = chosen
+            bytes = try await source.fetch(chosen)
         }
-        let manifest = try ImageManifest(raw: try await source.fetch(manifestDescriptor), descriptorMediaType: manifestDescriptor.mediaType, what: "manifest \(manifestDescriptor.digest) of \(what)")
-        let config = try JSONValue(parsing: try await source.fetch(manifest.config), what: "config \(manifest.config.digest) of \(what)")
-        return (RegistryReference(registry: reference.registry, repository: reference.repository, tag: reference.tag, digest: manifestDescriptor.digest), config)
+        let manifest = try ImageManifest(raw: bytes, descriptorMediaType: descriptor.mediaType.isEmpty ? nil : descriptor.mediaType, what: "manifest \(descriptor.digest) of \(what)")
+        let configBytes = try await source.fetch(manifest.config)
+        let config = try JSONValue(parsing: configBytes, what: "config \(manifest.config.digest) of \(what)")
+        let root = Descriptor(mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size)
+        return PinnedBase(reference: RegistryReference(registry: reference.registry, repository: reference.repository, tag: reference.tag, digest: descriptor.digest),
+                          config: config,
+                          documents: BaseSnapshot(root: root, documents: [descriptor.digest: bytes, manifest.config.digest: configBytes], imageName: source.imageName))
     }
 }

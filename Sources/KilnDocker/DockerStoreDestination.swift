@@ -36,7 +36,6 @@ final class DockerStoreDestination: ImageDestination, @unchecked Sendable {
     }
 
     func tag(_ descriptor: Descriptor, bytes: [UInt8], additionalTags: [String]) async throws {
-        try await layout.put(bytes, as: descriptor)
         try images.recordBase(base, of: descriptor.digest)
         try await layout.tag(descriptor, bytes: bytes, additionalTags: additionalTags)
     }

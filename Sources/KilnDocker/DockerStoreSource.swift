@@ -2,8 +2,8 @@ import KilnStore
 import OCI
 
 /// An image of the store as `push` reads it: documents and kiln's own layer from the store,
-/// the base's layers from the base's registry (named by the manifest's
-/// `org.opencontainers.image.base.name`), verified like every source. Its registry reference is
+/// the base's layers from the base's repository (as its build recorded it, see
+/// ``DockerImageStore/base(of:name:)``), verified like every source. Its registry reference is
 /// the base's, so a push to the base's registry mounts the layers instead of copying them.
 final class DockerStoreSource: ImageSource, @unchecked Sendable {
     private let local: ImageSource

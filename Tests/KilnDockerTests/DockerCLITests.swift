@@ -50,8 +50,14 @@ import Testing
         #expect(built.output.hasPrefix("sha256:"), "Docker's image ID: the config's digest")
         // Same inputs, same image, whatever the mtimes.
         try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_000_000)], ofItemAtPath: f.dir("context/kong.conf"))
+        let baseLayout = LayoutReader(f.dir("base"))
+        let baseManifest = try #require(try baseLayout.entry(tag: "base")["digest"] as? String)
+        let baseConfig = try #require((try baseLayout.json(baseManifest)["config"] as? [String: Any])?["digest"] as? String)
+        let configReads = { f.hub.requests().filter { $0.hasPrefix("GET /v2/library/kong/blobs/\(baseConfig)") }.count }
+        let readsBefore = configReads()
         let again = try f.docker(["build", "-t", "cdkasset-abc", "-t", "docker.io/library/cdkasset-abc"] + base + ["."])
         #expect(again.output == built.output)
+        #expect(configReads() == readsBefore + 1, "the base's config is read once per build, by the FROM step, and serves the bake")
 
         let inspect = try f.docker(["inspect", "cdkasset-abc"])
         #expect(inspect.status == 0)

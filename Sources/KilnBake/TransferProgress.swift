@@ -4,6 +4,7 @@ import OCI
 /// Reports blob transfers: on a terminal, one live line per blob in flight (bytes, rate); in CI
 /// (no terminal), one plain line per finished blob. Everything goes to standard error, so
 /// standard output keeps only the result.
+// Sendable: the lines in flight and the drawing state are changed only under `lock`.
 public final class TransferProgress: @unchecked Sendable {
     public enum Mode: Sendable { case quiet, lines, live }
 

@@ -7,6 +7,7 @@ import OCI
 /// service, all built on one base). Learnt during the run (every blob seen, mounted or pushed)
 /// and kept across runs in a small cache file; an entry goes when a mount from it is refused.
 /// Only a hint: a mount that fails falls back to streaming, so a stale entry costs one request.
+// Sendable: `known`, `clock`, `changed` and `observed` are read and written only under `lock`.
 public final class BlobLocations: @unchecked Sendable {
     /// Repositories kept per blob and registry, most recent first.
     static let repositoriesPerBlob = 4

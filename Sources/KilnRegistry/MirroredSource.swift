@@ -15,6 +15,7 @@ import OCI
 /// is skipped: the next one, then the registry, is asked. A mirror that serves bytes that do not
 /// match their digest is not skipped: it is hostile or broken, and the run fails naming it.
 /// Every candidate is wrapped in its own ``VerifyingSource`` for that reason.
+// Sendable: `announced` and `skipped` are read and written only under `lock`.
 public final class MirroredSource: ImageSource, @unchecked Sendable {
     struct Candidate {
         let source: ImageSource
@@ -123,6 +124,7 @@ public final class MirroredSource: ImageSource, @unchecked Sendable {
 }
 
 /// The mirror hosts a run found unreachable.
+// Sendable: `hosts` is read and written only under `lock`.
 final class UnreachableMirrors: @unchecked Sendable {
     private let lock = NSLock()
     private var hosts: Set<String> = []

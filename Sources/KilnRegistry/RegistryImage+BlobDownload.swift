@@ -16,6 +16,7 @@ extension RegistryImage {
 }
 
 /// One blob download; its stream is consumed by one reader at a time.
+// Sendable only by promise: a download's stream has one consumer at a time.
 final class BlobDownload: @unchecked Sendable {
     private let image: RegistryImage
     private let descriptor: Descriptor

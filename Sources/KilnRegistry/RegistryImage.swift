@@ -6,18 +6,37 @@ import NIOHTTP1
 import OCI
 
 /// One repository reference on a registry, as image source and destination.
+// Sendable: the mutable state (`state`) is read and written only under `lock`.
 public final class RegistryImage: @unchecked Sendable {
     public let reference: RegistryReference
     public let transport: RegistryTransport
+
+    private struct State {
+        var resolvedRoot: (descriptor: Descriptor, bytes: [UInt8])?
+        var tagsAreImmutable = false
+        var recordsBlobLocations = true
+    }
+    private let lock = NSLock()
+    private var state = State()
+
     /// The root manifest as resolved, so it is downloaded once.
-    private var resolvedRoot: (descriptor: Descriptor, bytes: [UInt8])?
+    private var resolvedRoot: (descriptor: Descriptor, bytes: [UInt8])? {
+        get { lock.withLock { state.resolvedRoot } }
+        set { lock.withLock { state.resolvedRoot = newValue } }
+    }
     /// When set, ``tag(_:bytes:)`` refuses to move a tag that holds another digest (ECR
     /// repositories with IMMUTABLE tags) instead of leaving it to the registry.
-    public var tagsAreImmutable = false
+    public var tagsAreImmutable: Bool {
+        get { lock.withLock { state.tagsAreImmutable } }
+        set { lock.withLock { state.tagsAreImmutable = newValue } }
+    }
     /// Whether blobs read here are remembered as mount sources (``BlobLocations``). Off for a
     /// mirror: a pull-through repository (ECR's) refuses mounts, and a mirror is no place kiln
     /// writes to.
-    var recordsBlobLocations = true
+    var recordsBlobLocations: Bool {
+        get { lock.withLock { state.recordsBlobLocations } }
+        set { lock.withLock { state.recordsBlobLocations = newValue } }
+    }
 
     public init(_ reference: RegistryReference, transport: RegistryTransport) {
         self.reference = reference

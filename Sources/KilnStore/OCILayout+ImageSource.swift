@@ -62,6 +62,7 @@ extension OCILayout: ImageSource {
 }
 
 /// Reads a file in 1 MiB chunks and closes it at the end; one consumer at a time.
+// Sendable only by promise: a stream has one consumer at a time.
 final class FileChunks: @unchecked Sendable {
     private var fd: Int32
     private let path: String

@@ -6,6 +6,7 @@ import OCI
 ///
 /// Blobs may be written from several tasks at once; the record of what was created is guarded
 /// by a lock.
+// Sendable: the records of what this instance created are read and written only under `lock`.
 public final class OCILayout: @unchecked Sendable {
     public let reference: LayoutReference
     /// Whether image layers may be held elsewhere, as the image-layout spec allows ("the blobs

@@ -11,7 +11,8 @@ public final class TransferProgress: @unchecked Sendable {
     public enum Outcome: String, Sendable {
         case exists = "exists"
         case mounted = "mounted"
-        case pushed = "copied"
+        /// A base blob streamed from its source.
+        case copied = "copied"
         /// The new layer, written by kiln.
         case written = "written"
     }

@@ -145,18 +145,17 @@ extension RegistryImage: ImageSource {
         guard descriptor.size <= Int64(maxMetadataBlobSize) else {
             throw StoreError.tooLarge(location: "\(reference.name)", digest: descriptor.digest, limit: maxMetadataBlobSize)
         }
-        return try await retryingTransfer("download of blob \(descriptor.digest)") {
-            var bytes: [UInt8] = []
-            for try await chunk in try await self.openBlob(descriptor) {
-                bytes += chunk
-                // Bounded as the bytes arrive: a registry sending more than the descriptor says
-                // is cut off at once, not after it filled memory.
-                guard bytes.count <= Int(descriptor.size) else {
-                    throw StoreError.sizeMismatch(location: "\(self.reference.registry)/\(self.repository)", digest: descriptor.digest, expected: descriptor.size, actual: Int64(bytes.count))
-                }
+        // The download resumes a cut transfer itself (``BlobDownload``): no second loop here.
+        var bytes: [UInt8] = []
+        for try await chunk in try await openBlob(descriptor) {
+            bytes += chunk
+            // Bounded as the bytes arrive: a registry sending more than the descriptor says
+            // is cut off at once, not after it filled memory.
+            guard bytes.count <= Int(descriptor.size) else {
+                throw StoreError.sizeMismatch(location: "\(reference.registry)/\(repository)", digest: descriptor.digest, expected: descriptor.size, actual: Int64(bytes.count))
             }
-            return bytes
         }
+        return bytes
     }
 
     /// GETs a manifest, capped at 4 MiB, and checks it against the expected digest or the
@@ -199,10 +198,8 @@ extension RegistryImage {
     /// cut short, an upload refused with a retryable status), with backoff. Errors that say
     /// something about the content or the request (digest mismatch, denied, not found) are final.
     func retryingTransfer<T>(_ action: String, _ transfer: () async throws -> T) async throws -> T {
-        let policy = transport.options.retry
-        var attempt = 0
+        var backoff = Backoff(transport.options)
         while true {
-            attempt += 1
             do {
                 return try await transfer()
             } catch let error as StoreError {
@@ -213,14 +210,10 @@ extension RegistryImage {
                 throw CancellationError()
             } catch {
                 let reason = RegistrySession.describe(error)
-                guard attempt < policy.attempts else {
-                    throw RegistryError.retriesExhausted(host: reference.registry, action: action, attempts: attempt, last: reason)
+                guard try await backoff.retry(after: "\(reference.registry): \(action.redactingUserinfo) interrupted (\(reason))") else {
+                    throw RegistryError.retriesExhausted(host: reference.registry, action: action, attempts: backoff.failures, last: reason)
                 }
-                let delay = policy.delay(afterAttempt: attempt, retryAfter: nil)
-                transport.options.logger.info("\(reference.registry): \(action.redactingUserinfo) interrupted (\(reason)); retrying in \(String(format: "%.1f", delay)) s")
-                try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
             }
         }
     }
 }
-

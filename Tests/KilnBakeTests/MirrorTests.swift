@@ -148,7 +148,7 @@ import Testing
         try f.dir.write("repo/overlays/kong.conf", "database = off\n")
         try f.dir.write("repo/images/gateway.yaml", """
             base: \(f.base)
-            target: oci:\(f.dir("out"))
+            target: oci:\(f.dir("repo/out"))
             overlays:
               - from: overlays/kong.conf
                 to: /etc/kong/kong.conf
@@ -179,7 +179,7 @@ import Testing
         // tag-only: the locked (digest) reference skips the mirror.
         try f.config(mirrors: ["\(mirror.host)/docker-hub"], extra: "    pull-from-mirror: tag-only\n")
         let mirrorBefore = mirror.requests().count
-        try FileManager.default.removeItem(atPath: f.dir("out"))
+        try FileManager.default.removeItem(atPath: f.dir("repo/out"))
         let tagOnly = try kiln(["build", "--root", f.dir("repo")], extraEnvironment: f.environment())
         #expect(tagOnly.status == 0, "\(tagOnly.stderr)")
         #expect(mirror.requests().count == mirrorBefore, "tag-only used the mirror for a digest")

@@ -75,8 +75,7 @@ package enum FileIO {
             guard next >= 0 else {
                 // ELOOP: the last name is a link; ENOTDIR: a directory name is a link or a file.
                 if failure == ELOOP || failure == ENOTDIR { throw StoreError.io(path: shown, reason: "a symbolic link or not a directory on the way (kiln follows no links inside a layout)") }
-                errno = failure
-                throw StoreError.io(path: shown, reason: errorText())
+                throw StoreError.io(path: shown, reason: String(cString: strerror(failure)))
             }
             parent = next
         }

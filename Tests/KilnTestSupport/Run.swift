@@ -14,7 +14,16 @@ public struct ProcessResult: Sendable {
 /// `.ci/run` installs every peer the tests use.
 @discardableResult
 public func run(_ program: String, _ arguments: [String], environment: [String: String]? = nil, currentDirectory: String? = nil) throws -> ProcessResult {
-    let executable = program.hasPrefix("/") ? program : try which(program)
+    var executable = program.hasPrefix("/") ? program : try which(program)
+    var arguments = arguments
+    // A child inherits the signal mask of the thread that starts it, and Dispatch's worker
+    // threads block nearly every signal, SIGCHLD included. A shell's `wait` then sleeps in
+    // sigsuspend for good once its children end while it is not looking (a test hung 15
+    // minutes on a loaded machine), so shells start with an empty mask.
+    if ["sh", "bash", "dash"].contains((executable as NSString).lastPathComponent) {
+        arguments = ["-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_SETMASK, []); os.execv(sys.argv[1], sys.argv[1:])", executable] + arguments
+        executable = try which("python3")
+    }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments

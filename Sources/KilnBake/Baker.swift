@@ -106,21 +106,33 @@ public struct Baker {
         return entries.ofImage.map { built[$0] }
     }
 
-    /// The new layer's entries for each platform image, placed against that image's skeleton:
-    /// from the lock when it has them, else read from the base's layers (or the cache).
+    /// The new layer's entries for each platform image, placed against that image's skeleton.
     /// `nil` for a config-only bake.
     private func layerEntries(_ request: BakeRequest, base: BaseImage, locked: BaseSnapshot?, from source: ImageSource) async throws -> LayerEntries? {
         guard request.addsLayer else { return nil }
+        return try LayerEntries(request, trees: try await baseTrees(of: base, locked: locked?.trees, from: source, reference: request.base.description))
+    }
+
+    /// Each platform image's skeleton, in `base.images`' order: the lock's when it has it, else
+    /// read from the base's layers through `source` (or the cache), each manifest's once. The
+    /// one lookup of bake, lock, plan and provenance.
+    /// - Parameter source: `nil` (plan, provenance): a skeleton the lock lacks is an error.
+    func baseTrees(of base: BaseImage, locked: [Digest: BaseTree]?, from source: ImageSource?, reference: String) async throws -> [BaseTree] {
         let loader = BaseTreeLoader(cache: .default, jobs: transport.jobs)
+        var read: [Digest: BaseTree] = locked ?? [:]
         var trees: [BaseTree] = []
         for image in base.images {
-            if let tree = locked?.trees[image.descriptor.digest] {
+            let digest = image.descriptor.digest
+            if let tree = read[digest] {
                 trees.append(tree)
-            } else {
-                trees.append(try await loader.tree(of: image.manifest, from: source, reference: request.base.description))
+                continue
             }
+            guard let source else { throw BakeError.treeNotLocked(digest) }
+            let tree = try await loader.tree(of: image.manifest, from: source, reference: reference)
+            read[digest] = tree
+            trees.append(tree)
         }
-        return try LayerEntries(request, trees: trees)
+        return trees
     }
 
     /// Reads the base the way a bake does and keeps every document it read (`kiln lock`).
@@ -128,11 +140,8 @@ public struct Baker {
     public func snapshot(of reference: ImageReference, platforms: PlatformSelection) async throws -> (snapshot: BaseSnapshot, pinned: ImageReference) {
         let source = RecordingSource(try store.source(reference))
         let base = try await BaseImage.load(from: source, reference: reference.description, platforms: platforms, logger: logger)
-        let loader = BaseTreeLoader(cache: .default, jobs: transport.jobs)
-        var trees: [Digest: BaseTree] = [:]
-        for image in base.images where trees[image.descriptor.digest] == nil {
-            trees[image.descriptor.digest] = try await loader.tree(of: image.manifest, from: source, reference: reference.description)
-        }
+        let read = try await baseTrees(of: base, locked: nil, from: source, reference: reference.description)
+        let trees = Dictionary(zip(base.images.map(\.descriptor.digest), read)) { first, _ in first }
         let root = try await source.resolve()
         let pinned: ImageReference
         switch reference {
@@ -150,11 +159,7 @@ public struct Baker {
         let base = try await BaseImage.load(from: snapshot.source, reference: request.base.description, platforms: request.platforms, logger: logger)
         var layers: [BuiltLayer]?
         if request.addsLayer {
-            let trees = try base.images.map { image in
-                guard let tree = snapshot.trees[image.descriptor.digest] else { throw BakeError.treeNotLocked(image.descriptor.digest) }
-                return tree
-            }
-            let entries = try LayerEntries(request, trees: trees)
+            let entries = try LayerEntries(request, trees: try await baseTrees(of: base, locked: snapshot.trees, from: nil, reference: request.base.description))
             let built = try entries.distinct.map { try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build($0) { _ in } }
             layers = entries.ofImage.map { built[$0] }
         }

@@ -13,79 +13,62 @@ extension Baker {
     ///   one image, gets the index's only image without it.
     ///   - referrers: also copy what is attached to the image and to each manifest copied
     ///     (signatures, SBOMs, attestations: see ``ReferrersCopy``); registry to registry only.
+    ///   - createRepository: create the destination's ECR repository when it does not exist
+    ///     (the destination is prepared as a bake's is: see ``ImageGraphWriter``).
     /// - Returns: the destination pinned to the (unchanged) digest, and how many referrers were copied.
-    public func copy(from sourceReference: ImageReference, to destinationReference: ImageReference, platform: Platform? = nil, referrers: Bool = false) async throws -> (reference: String, digest: Digest, referrers: Int) {
-        let destination = try store.destination(destinationReference)
-        do {
-            let source = try store.source(sourceReference)
-            var root = try await source.resolve()
-            var rootBytes = try await source.fetch(root)
-            let what = "\(sourceReference)"
-            var manifests: [(Descriptor, ImageManifest)] = []
-            switch try ManifestKind(raw: rootBytes, descriptorMediaType: root.mediaType.isEmpty ? nil : root.mediaType, what: "manifest \(root.digest) of \(what)") {
-            case .image(let manifest):
-                if let platform { try await check(manifest, of: source, is: platform, what: what) }
-                manifests = [(root, manifest)]
-            case .index(let index):
-                if let chosen = try choose(in: index, wanted: platform, for: destinationReference, what: what) {
-                    // One child, copied as the root: its own digest.
-                    root = chosen
-                    rootBytes = try await source.fetch(chosen)
-                    manifests = [(root, try ImageManifest(raw: rootBytes, descriptorMediaType: root.mediaType, what: "manifest \(root.digest) of \(what)"))]
-                } else {
-                    // Every child, attestations included: the index's digest covers them all.
-                    for child in index.manifests {
-                        guard MediaType.manifests.contains(child.mediaType) else {
-                            throw StoreError.invalidReference(what, reason: "its index lists \(child.digest) of type '\(child.mediaType)'; only image manifests can be copied")
-                        }
-                        manifests.append((child, try ImageManifest(raw: try await source.fetch(child), descriptorMediaType: child.mediaType, what: "manifest \(child.digest) of \(what)")))
-                    }
-                }
-            }
-            // Configs are blobs of the source here: copied byte for byte like the layers.
-            let isIndex = manifests.count > 1 || manifests.first?.0.digest != root.digest
-            // Referrers are read (and checked) before anything is written; their blobs travel
-            // with the image's.
-            let subjects = [root.digest] + (isIndex ? manifests.map(\.0.digest) : [])
-            let attached = referrers ? try await ReferrersCopy(store: store).read(sourceReference, destination: destinationReference, subjects: subjects) : nil
-            let graph = ImageGraphWriter.Graph(
-                blobs: manifests.flatMap { [$0.1.config] + $0.1.layers } + (attached?.blobs ?? []),
-                children: isIndex ? manifests.map { ImageGraphWriter.Document(descriptor: $0.0, bytes: $0.1.raw) } : [],
-                root: ImageGraphWriter.Document(descriptor: root, bytes: rootBytes)
-            )
-            try await ImageGraphWriter(destination: destination, progress: progress, jobs: transport.jobs).write(graph, from: source) {
-                guard let attached, !attached.isEmpty else { return }
-                // The image by digest first (a registry may want a referrer's subject present), then
-                // its referrers; its tag stays the last write.
-                try await destination.putManifest(rootBytes, as: root)
-                try await attached.write(to: destinationReference, store: store)
-            }
-            return (destinationReference.pinned(root.digest), root.digest, attached?.count ?? 0)
-        } catch {
-            destination.abort()
-            throw error
-        }
-    }
-
-    /// The child of `index` to copy alone: the one of `wanted`'s platform, or for a
-    /// docker-archive destination its only image; `nil` copies the whole index.
-    private func choose(in index: ImageIndex, wanted: Platform?, for destination: ImageReference, what: String) throws -> Descriptor? {
-        let images = index.manifests.filter(\.isBakeableImage)
-        let platforms = images.map(\.platform)
-        let position: Int?
-        if let wanted {
-            position = try DockerArchiveImage.choose(among: platforms, wanted: wanted, what: what)
+    public func copy(from sourceReference: ImageReference, to destinationReference: ImageReference, platform: Platform? = nil, referrers: Bool = false, createRepository: RepositoryCreation? = nil) async throws -> (reference: String, digest: Digest, referrers: Int) {
+        let writer = try ImageGraphWriter(store: store, to: destinationReference, create: createRepository, progress: progress)
+        let source = try store.source(sourceReference)
+        let graph = try await ImageGraph.read(from: source, what: "\(sourceReference)")
+        var root = graph.root
+        var rootBytes = graph.rootBytes
+        var manifests: [(Descriptor, ImageManifest)] = []
+        if let manifest = graph.manifest {
+            // A single manifest must be of the platform asked for.
+            if let platform { _ = try await graph.image(for: platform) }
+            manifests = [(root, manifest)]
+        } else if let chosen = try await chosenImage(of: graph, wanted: platform, for: destinationReference) {
+            // One child, copied as the root: its own digest.
+            root = chosen.descriptor
+            rootBytes = chosen.manifest.raw
+            manifests = [(root, chosen.manifest)]
         } else {
-            position = try DockerArchiveImage.choose(among: platforms, for: destination, wanted: nil)
+            // Every child, attestations included: the index's digest covers them all.
+            for child in graph.index?.manifests ?? [] {
+                guard MediaType.manifests.contains(child.mediaType) else {
+                    throw StoreError.invalidReference("\(sourceReference)", reason: "its index lists \(child.digest) of type '\(child.mediaType)'; only image manifests can be copied")
+                }
+                manifests.append((child, try await graph.childManifest(child)))
+            }
         }
-        return position.map { images[$0] }
+        // Configs are blobs of the source here: copied byte for byte like the layers.
+        let isIndex = manifests.count > 1 || manifests.first?.0.digest != root.digest
+        // Referrers are read (and checked) before anything is written; their blobs travel
+        // with the image's.
+        let subjects = [root.digest] + (isIndex ? manifests.map(\.0.digest) : [])
+        let attached = referrers ? try await ReferrersCopy(store: store).read(sourceReference, destination: destinationReference, subjects: subjects) : nil
+        let copied = ImageGraphWriter.Graph(
+            blobs: manifests.flatMap { [$0.1.config] + $0.1.layers } + (attached?.blobs ?? []),
+            children: isIndex ? manifests.map { ImageGraphWriter.Document(descriptor: $0.0, bytes: $0.1.raw) } : [],
+            root: ImageGraphWriter.Document(descriptor: root, bytes: rootBytes)
+        )
+        try await writer.write(copied, from: source) { [rootBytes, root] in
+            guard let attached, !attached.isEmpty else { return }
+            // The image by digest first (a registry may want a referrer's subject present), then
+            // its referrers; its tag stays the last write.
+            try await writer.destination.putManifest(rootBytes, as: root)
+            try await attached.write(to: destinationReference, store: store)
+        }
+        return (destinationReference.pinned(root.digest), root.digest, attached?.count ?? 0)
     }
 
-    /// Refuses a single-manifest source whose config names another platform than `wanted`.
-    private func check(_ manifest: ImageManifest, of source: ImageSource, is wanted: Platform, what: String) async throws {
-        let config = try JSONValue(parsing: try await source.fetch(manifest.config), what: "config \(manifest.config.digest) of \(what)")
-        let actual = Platform(os: config["os"]?.stringValue ?? "unknown", architecture: config["architecture"]?.stringValue ?? "unknown", variant: config["variant"]?.stringValue)
-        guard wanted.matches(actual) else { throw BakeError.noImageForPlatform(what: what, requested: wanted.description, available: [actual.description]) }
+    /// The child of an index to copy alone: the one of `wanted`'s platform (``ImageGraph``'s
+    /// rule), or for a docker-archive destination its only image; `nil` copies the whole index.
+    private func chosenImage(of graph: ImageGraph, wanted: Platform?, for destination: ImageReference) async throws -> ImageGraph.Image? {
+        if let wanted { return try await graph.image(for: wanted) }
+        guard case .archive(let archive) = destination, archive.format == .docker else { return nil }
+        let images = try await graph.allImages()
+        return try DockerArchiveImage.choose(among: images.map(\.platform), for: destination, wanted: nil).map { images[$0] }
     }
 }
 

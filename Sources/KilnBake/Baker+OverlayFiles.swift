@@ -20,10 +20,7 @@ extension Baker {
     public func overlayFiles(_ request: BakeRequest, base snapshot: BaseSnapshot) async throws -> [OverlayFile] {
         guard request.addsLayer else { return [] }
         let base = try await BaseImage.load(from: snapshot.source, reference: request.base.description, platforms: request.platforms, logger: logger)
-        let trees = try base.images.map { image in
-            guard let tree = snapshot.trees[image.descriptor.digest] else { throw BakeError.treeNotLocked(image.descriptor.digest) }
-            return tree
-        }
+        let trees = try await baseTrees(of: base, locked: snapshot.trees, from: nil, reference: request.base.description)
         return try OverlayFile.list(try LayerEntries(request, trees: trees).distinct)
     }
 }

@@ -42,67 +42,36 @@ public struct Baker {
         if request.addsLayer { for image in base.images { _ = try Derivation.layerMediaType(of: image.manifest, request: request) } }
         let archiveImage = try DockerArchiveImage.choose(among: base.images.map(\.platform), for: request.output, wanted: request.archivePlatform)
 
-        let destination = try chosen ?? store.destination(request.output)
-        // The destination's own preparation (an ECR repository exists, its tag rules), all
-        // before a byte is written.
-        try await store.prepare(destination, reference: request.output, create: request.createRepository)
-        do {
-            let result = try await write(request, base: base, entries: entries, archiveImage: archiveImage, from: source, to: destination)
-            return result
-        } catch {
-            destination.abort()
-            throw error
-        }
-    }
-
-    /// - Parameter archiveImage: for a docker-archive output, the one image (position in
-    ///   `base.images`) it gets.
-    private func write(_ request: BakeRequest, base: BaseImage, entries: LayerEntries?, archiveImage: Int?, from source: ImageSource, to destination: ImageDestination) async throws -> BakeResult {
-        var layers: [BuiltLayer]?
-        if let entries {
-            var built: [BuiltLayer] = []
-            for distinct in entries.distinct {
-                let writer = try destination.makeBlobWriter()
-                do {
-                    let layer = try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build(distinct) { try writer.write($0) }
-                    let descriptor = Descriptor(mediaType: "", digest: layer.digest, size: layer.size)
-                    try await writer.commit(as: descriptor)
-                    progress.finished(descriptor, .written)
-                    built.append(layer)
-                } catch {
-                    writer.cancel()
-                    throw error
-                }
+        let writer = try ImageGraphWriter(store: store, to: request.output, destination: chosen, create: request.createRepository, progress: progress)
+        // Prepared first (an ECR repository exists, its tag rules), then the layer is built into
+        // the destination and the documents derived; removed again when anything fails.
+        let (derived, layers, platforms) = try await writer.write(from: source) { destination -> (ImageGraphWriter.Graph, (Derivation, [BuiltLayer]?, [Platform])) in
+            let layers = try await buildLayers(request, entries: entries, into: destination)
+            // The derived documents, checked against the plan before any base blob is copied.
+            let derived = try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: source.imageName))
+            if let expected = request.expectedDigest, expected != derived.root.digest {
+                throw BakeError.differsFromExpected(built: derived.root.digest, expected: expected)
             }
-            layers = entries.ofImage.map { built[$0] }
-        }
-
-        // The derived documents, checked against the plan before any base blob is copied.
-        let derived = try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: source.imageName))
-        if let expected = request.expectedDigest, expected != derived.root.digest {
-            throw BakeError.differsFromExpected(built: derived.root.digest, expected: expected)
-        }
-        typealias Document = ImageGraphWriter.Document
-        var graph = ImageGraphWriter.Graph(
-            blobs: base.images.flatMap(\.manifest.layers),
-            documents: derived.images.map { Document(descriptor: $0.config, bytes: $0.configBytes) },
-            children: derived.isIndex ? derived.images.map { Document(descriptor: $0.manifest, bytes: $0.manifestBytes) } : [],
-            root: Document(descriptor: derived.root, bytes: derived.rootBytes),
-            additionalTags: request.additionalTags
-        )
-        var platforms = base.images.map(\.platform)
-        if let chosen = archiveImage {
-            // Only that image's blobs are copied; its manifest is the root the archive holds.
-            let image = derived.images[chosen]
-            graph = ImageGraphWriter.Graph(
-                blobs: base.images[chosen].manifest.layers,
-                documents: [Document(descriptor: image.config, bytes: image.configBytes)],
-                root: Document(descriptor: image.manifest, bytes: image.manifestBytes),
+            if let chosen = archiveImage {
+                // Only that image's blobs are copied; its manifest is the root the archive holds.
+                let image = derived.images[chosen]
+                let graph = ImageGraphWriter.Graph(
+                    blobs: base.images[chosen].manifest.layers,
+                    documents: [.init(descriptor: image.config, bytes: image.configBytes)],
+                    root: .init(descriptor: image.manifest, bytes: image.manifestBytes),
+                    additionalTags: request.additionalTags
+                )
+                return (graph, (derived, layers, [image.platform]))
+            }
+            let graph = ImageGraphWriter.Graph(
+                blobs: base.images.flatMap(\.manifest.layers),
+                documents: derived.images.map { .init(descriptor: $0.config, bytes: $0.configBytes) },
+                children: derived.isIndex ? derived.images.map { .init(descriptor: $0.manifest, bytes: $0.manifestBytes) } : [],
+                root: .init(descriptor: derived.root, bytes: derived.rootBytes),
                 additionalTags: request.additionalTags
             )
-            platforms = [image.platform]
+            return (graph, (derived, layers, base.images.map(\.platform)))
         }
-        try await ImageGraphWriter(destination: destination, progress: progress, jobs: transport.jobs).write(graph, from: source)
 
         var result = BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: platforms, layer: layers?.first)
         if request.recordsProvenanceFacts {
@@ -116,21 +85,54 @@ public struct Baker {
         return result
     }
 
-    /// The new layer's entries for each platform image, placed against that image's skeleton:
-    /// from the lock when it has them, else read from the base's layers (or the cache).
+    /// Builds the new layer(s) into the destination (one per distinct skeleton placement).
+    /// - Returns: the layer of each platform image; `nil` for a config-only bake.
+    private func buildLayers(_ request: BakeRequest, entries: LayerEntries?, into destination: ImageDestination) async throws -> [BuiltLayer]? {
+        guard let entries else { return nil }
+        var built: [BuiltLayer] = []
+        for distinct in entries.distinct {
+            let writer = try destination.makeBlobWriter()
+            do {
+                let layer = try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build(distinct) { try writer.write($0) }
+                let descriptor = Descriptor(mediaType: "", digest: layer.digest, size: layer.size)
+                try await writer.commit(as: descriptor)
+                progress.finished(descriptor, .written)
+                built.append(layer)
+            } catch {
+                writer.cancel()
+                throw error
+            }
+        }
+        return entries.ofImage.map { built[$0] }
+    }
+
+    /// The new layer's entries for each platform image, placed against that image's skeleton.
     /// `nil` for a config-only bake.
     private func layerEntries(_ request: BakeRequest, base: BaseImage, locked: BaseSnapshot?, from source: ImageSource) async throws -> LayerEntries? {
         guard request.addsLayer else { return nil }
+        return try LayerEntries(request, trees: try await baseTrees(of: base, locked: locked?.trees, from: source, reference: request.base.description))
+    }
+
+    /// Each platform image's skeleton, in `base.images`' order: the lock's when it has it, else
+    /// read from the base's layers through `source` (or the cache), each manifest's once. The
+    /// one lookup of bake, lock, plan and provenance.
+    /// - Parameter source: `nil` (plan, provenance): a skeleton the lock lacks is an error.
+    func baseTrees(of base: BaseImage, locked: [Digest: BaseTree]?, from source: ImageSource?, reference: String) async throws -> [BaseTree] {
         let loader = BaseTreeLoader(cache: .default, jobs: transport.jobs)
+        var read: [Digest: BaseTree] = locked ?? [:]
         var trees: [BaseTree] = []
         for image in base.images {
-            if let tree = locked?.trees[image.descriptor.digest] {
+            let digest = image.descriptor.digest
+            if let tree = read[digest] {
                 trees.append(tree)
-            } else {
-                trees.append(try await loader.tree(of: image.manifest, from: source, reference: request.base.description))
+                continue
             }
+            guard let source else { throw BakeError.treeNotLocked(digest) }
+            let tree = try await loader.tree(of: image.manifest, from: source, reference: reference)
+            read[digest] = tree
+            trees.append(tree)
         }
-        return try LayerEntries(request, trees: trees)
+        return trees
     }
 
     /// Reads the base the way a bake does and keeps every document it read (`kiln lock`).
@@ -138,11 +140,8 @@ public struct Baker {
     public func snapshot(of reference: ImageReference, platforms: PlatformSelection) async throws -> (snapshot: BaseSnapshot, pinned: ImageReference) {
         let source = RecordingSource(try store.source(reference))
         let base = try await BaseImage.load(from: source, reference: reference.description, platforms: platforms, logger: logger)
-        let loader = BaseTreeLoader(cache: .default, jobs: transport.jobs)
-        var trees: [Digest: BaseTree] = [:]
-        for image in base.images where trees[image.descriptor.digest] == nil {
-            trees[image.descriptor.digest] = try await loader.tree(of: image.manifest, from: source, reference: reference.description)
-        }
+        let read = try await baseTrees(of: base, locked: nil, from: source, reference: reference.description)
+        let trees = Dictionary(zip(base.images.map(\.descriptor.digest), read)) { first, _ in first }
         let root = try await source.resolve()
         let pinned: ImageReference
         switch reference {
@@ -160,11 +159,7 @@ public struct Baker {
         let base = try await BaseImage.load(from: snapshot.source, reference: request.base.description, platforms: request.platforms, logger: logger)
         var layers: [BuiltLayer]?
         if request.addsLayer {
-            let trees = try base.images.map { image in
-                guard let tree = snapshot.trees[image.descriptor.digest] else { throw BakeError.treeNotLocked(image.descriptor.digest) }
-                return tree
-            }
-            let entries = try LayerEntries(request, trees: trees)
+            let entries = try LayerEntries(request, trees: try await baseTrees(of: base, locked: snapshot.trees, from: nil, reference: request.base.description))
             let built = try entries.distinct.map { try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build($0) { _ in } }
             layers = entries.ofImage.map { built[$0] }
         }

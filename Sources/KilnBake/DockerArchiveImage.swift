@@ -6,29 +6,20 @@ import OCI
 /// multi-platform result is written as the image of one platform: the only one there is, or
 /// the one `--platform` names. Chosen before anything is written, so a bad choice costs nothing.
 enum DockerArchiveImage {
-    /// Which of the images (given by platform) goes into a docker-archive output.
+    /// Which of the images (given by platform, in index order) goes into a docker-archive output.
     /// - Returns: its position, or `nil` when `output` is not a docker-archive.
-    /// - Throws: ``BakeError`` naming the platforms when none or several qualify.
-    static func choose(among platforms: [Platform?], for output: ImageReference, wanted: Platform?) throws -> Int? {
+    /// - Throws: when none matches `wanted`, or there is no `wanted` and several images.
+    static func choose(among platforms: [Platform], for output: ImageReference, wanted: Platform?) throws -> Int? {
         guard case .archive(let archive) = output, archive.format == .docker else { return nil }
-        return try choose(among: platforms, wanted: wanted, what: output.description)
-    }
-
-    /// The one image among `platforms` matching `wanted` (any, when `nil`).
-    /// - Parameter what: names the output (no `wanted`) or the source (`wanted`) in errors.
-    static func choose(among platforms: [Platform?], wanted: Platform?, what: String) throws -> Int {
-        let available = platforms.map { $0?.description ?? "unknown" }
-        let matching = platforms.indices.filter { index in
-            guard let wanted else { return true }
-            return platforms[index].map(wanted.matches) ?? false
+        let available = platforms.map(\.description)
+        if let wanted {
+            // ``ImageGraph``'s rule: the first in index order that matches.
+            guard let first = platforms.firstIndex(where: wanted.matches) else {
+                throw StoreError.noImageForPlatform(what: output.description, requested: wanted.description, available: available)
+            }
+            return first
         }
-        guard let first = matching.first else {
-            throw BakeError.noImageForPlatform(what: what, requested: wanted?.description ?? "any", available: available)
-        }
-        guard matching.count == 1 else {
-            if let wanted { throw BakeError.platformAmbiguous(what: what, requested: wanted.description, matching: matching.map { available[$0] }) }
-            throw BakeError.oneImageNeeded(output: what, available: available)
-        }
-        return first
+        guard platforms.count == 1 else { throw BakeError.oneImageNeeded(output: output.description, available: available) }
+        return 0
     }
 }

@@ -1,10 +1,13 @@
+import KilnRegistry
 import KilnStore
 import OCI
 
-/// The one place that knows the order an image is written in, for a bake, a copy and a
-/// re-tag alike: blobs first (already there, mounted, or streamed and verified, in parallel),
-/// then the small documents (configs), then an index's child manifests, and the root under
-/// all its tags last, so nothing is visible under a tag before everything it names is there.
+/// The one place that knows the order an image is written in, for a bake, a copy, a push and a
+/// re-tag alike: the destination's preparation (ECR: the repository exists, its tag rules)
+/// first, then blobs (already there, mounted, or streamed and verified, in parallel), the
+/// small documents (configs), an index's child manifests, and the root under all its tags
+/// last, so nothing is visible under a tag before everything it names is there; a failure
+/// removes what was written.
 package struct ImageGraphWriter {
     /// A document written as it is: a new config, or a child manifest.
     package struct Document {
@@ -38,24 +41,60 @@ package struct ImageGraphWriter {
         }
     }
 
-    let destination: ImageDestination
+    let store: ImageStore
+    let reference: ImageReference
+    /// Where the graph goes; ``destination(_:)`` unless the caller chose another (`kiln docker`'s store).
+    package let destination: ImageDestination
+    let create: RepositoryCreation?
     let progress: TransferProgress
-    let jobs: Int
 
-    package init(destination: ImageDestination, progress: TransferProgress, jobs: Int) {
-        self.destination = destination
+    /// - Parameters:
+    ///   - reference: the destination reference (its preparation and errors name it).
+    ///   - destination: where to write instead of the store's destination for `reference`.
+    ///   - create: `--create-repository`.
+    package init(store: ImageStore, to reference: ImageReference, destination: ImageDestination? = nil, create: RepositoryCreation? = nil, progress: TransferProgress) throws {
+        self.store = store
+        self.reference = reference
+        self.destination = try destination ?? store.destination(reference)
+        self.create = create
         self.progress = progress
-        self.jobs = jobs
     }
 
-    /// - Parameter beforeTagging: runs after everything but the tag is written (a copy attaches
-    ///   the image's referrers there, so the tag stays last).
+    /// Writes `graph` as one transaction (see ``write(from:_:beforeTagging:)``).
     package func write(_ graph: Graph, from source: ImageSource?, beforeTagging: () async throws -> Void = {}) async throws {
+        try await write(from: source, { _ in (graph, ()) }, beforeTagging: beforeTagging)
+    }
+
+    /// The whole write, in the one order no caller can skip a step of: the destination's
+    /// preparation (an ECR repository exists or is created, its tag rules learnt) before a byte
+    /// is written; then `stage` (a bake builds its layer into the destination there and derives
+    /// the documents); the graph's blobs, documents and children; `beforeTagging`; the root
+    /// under all its tags last. Anything written is removed again when a step fails.
+    /// - Parameters:
+    ///   - stage: writes what only the caller can (the new layer); returns the graph to write
+    ///     and what the caller wants back.
+    ///   - beforeTagging: runs after everything but the tag is written (a copy attaches the
+    ///     image's referrers there, so the tag stays last).
+    /// - Returns: what `stage` returned beside the graph.
+    @discardableResult
+    package func write<Staged>(from source: ImageSource?, _ stage: (ImageDestination) async throws -> (Graph, Staged), beforeTagging: () async throws -> Void = {}) async throws -> Staged {
+        try await store.prepare(destination, reference: reference, create: create)
+        do {
+            let (graph, staged) = try await stage(destination)
+            try await writeGraph(graph, from: source, beforeTagging: beforeTagging)
+            return staged
+        } catch {
+            destination.abort()
+            throw error
+        }
+    }
+
+    private func writeGraph(_ graph: Graph, from source: ImageSource?, beforeTagging: () async throws -> Void) async throws {
         // Each distinct blob once (platforms often share some).
         var seen = Set<Digest>()
         let blobs = graph.blobs.filter { seen.insert($0.digest).inserted }
         if let source, !blobs.isEmpty {
-            try await BlobCopier.copyAll(blobs, from: source, to: destination, jobs: jobs, progress: progress)
+            try await BlobCopier.copyAll(blobs, from: source, to: destination, jobs: store.options.jobs, progress: progress)
         }
         for document in graph.documents { try await destination.put(document.bytes, as: document.descriptor) }
         for child in graph.children { try await destination.putManifest(child.bytes, as: child.descriptor) }

@@ -86,15 +86,12 @@ package struct DockerBuild {
             throw fail("\(error)")
         }
         let base = pinned.reference
-        let config = pinned.config
+        let config = pinned.image.config
         var warnings: [String] = []
         // Docker warns when a single-platform base is not the platform asked for (and builds).
-        if let os = config["os"]?.stringValue, let architecture = config["architecture"]?.stringValue {
-            let actual = Platform(os: os, architecture: architecture, variant: config["variant"]?.stringValue)
-            if !wanted.matches(actual) {
-                warnings.append(DockerfileWarning(file: dockerfile.path, line: from.line,
-                                                  message: "FROM: the base image '\(reference)' is \(actual), not the requested platform \(wanted)").description)
-            }
+        if pinned.image.platform.os != "unknown", pinned.image.platform.architecture != "unknown", !wanted.matches(pinned.image.platform) {
+            warnings.append(DockerfileWarning(file: dockerfile.path, line: from.line,
+                                              message: "FROM: the base image '\(reference)' is \(pinned.image.platform), not the requested platform \(wanted)").description)
         }
         let recipe = try dockerfile.evaluate(context: request.context, baseConfig: DockerfileBaseConfig(imageConfig: config), buildArgs: request.buildArgs, platforms: platforms)
         // ADD's local archives are unpacked into a private staging directory that lives until the
@@ -132,33 +129,28 @@ package struct DockerBuild {
         return from.arguments[2]
     }
 
-    /// The base as Docker builds on it: one manifest (the platform's of an index), its config,
-    /// and both documents as read, for the bake.
+    /// The base as Docker builds on it: one manifest (the platform's of an index), and the
+    /// documents read, for the bake.
     private struct PinnedBase {
         var reference: RegistryReference
-        var config: JSONValue
+        var image: ImageGraph.Image
         var documents: BaseSnapshot
     }
 
-    /// Reads the base once: an index (when it is one), the platform's manifest, its config.
+    /// Reads the base once: an index (when it is one), the platform's manifest (``ImageGraph``'s
+    /// rule: the first that matches), its config. A single manifest is built on whatever its
+    /// platform, as Docker does (with a warning).
     private func pinnedBase(_ reference: RegistryReference, platform wanted: Platform, what: String) async throws -> PinnedBase {
-        let source = try store.source(.registry(reference))
-        var descriptor = try await source.resolve()
-        var bytes = try await source.fetch(descriptor)
-        if case .index(let index) = try ManifestKind(raw: bytes, descriptorMediaType: descriptor.mediaType.isEmpty ? nil : descriptor.mediaType, what: "manifest \(descriptor.digest) of \(what)") {
-            let images = index.manifests.filter(\.isBakeableImage)
-            guard let chosen = images.first(where: { $0.platform.map(wanted.matches) ?? false }) else {
-                throw BakeError.noImageForPlatform(what: what, requested: wanted.description, available: images.map { $0.platform?.description ?? "unknown" })
-            }
-            descriptor = chosen
-            bytes = try await source.fetch(chosen)
-        }
-        let manifest = try ImageManifest(raw: bytes, descriptorMediaType: descriptor.mediaType.isEmpty ? nil : descriptor.mediaType, what: "manifest \(descriptor.digest) of \(what)")
-        let configBytes = try await source.fetch(manifest.config)
-        let config = try JSONValue(parsing: configBytes, what: "config \(manifest.config.digest) of \(what)")
-        let root = Descriptor(mediaType: manifest.mediaType, digest: descriptor.digest, size: descriptor.size)
+        let source = RecordingSource(try store.source(.registry(reference)))
+        let graph = try await ImageGraph.read(from: source, what: what)
+        let image: ImageGraph.Image
+        if graph.isIndex { image = try await graph.image(for: wanted) } else { image = try await graph.onlyImage() }
+        let descriptor = graph.isIndex ? image.descriptor : graph.root
+        // The bake's base is the one manifest: every document it needs was just read (an
+        // index entry without `platform` had its manifest and config read to learn it).
+        let root = Descriptor(mediaType: image.manifest.mediaType, digest: descriptor.digest, size: descriptor.size)
         return PinnedBase(reference: RegistryReference(registry: reference.registry, repository: reference.repository, tag: reference.tag, digest: descriptor.digest),
-                          config: config,
-                          documents: BaseSnapshot(root: root, documents: [descriptor.digest: bytes, manifest.config.digest: configBytes], imageName: source.imageName))
+                          image: image,
+                          documents: BaseSnapshot(root: root, documents: source.documents, imageName: source.imageName))
     }
 }

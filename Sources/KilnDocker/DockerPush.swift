@@ -25,15 +25,8 @@ package struct DockerPush {
         let base = try images.base(of: descriptor.digest, name: name)
         let source = try DockerStoreSource(store: images, name: name, base: base) { try store.source(.registry($0)) }
         let reference = ImageReference.registry(name.reference)
-        let destination = try store.destination(reference)
-        try await store.prepare(destination, reference: reference, create: nil)
-        do {
-            let graph = ImageGraphWriter.Graph(blobs: [manifest.config] + manifest.layers, root: .init(descriptor: descriptor, bytes: manifestBytes))
-            try await ImageGraphWriter(destination: destination, progress: progress, jobs: store.options.jobs).write(graph, from: source)
-        } catch {
-            destination.abort()
-            throw error
-        }
+        let graph = ImageGraphWriter.Graph(blobs: [manifest.config] + manifest.layers, root: .init(descriptor: descriptor, bytes: manifestBytes))
+        try await ImageGraphWriter(store: store, to: reference, progress: progress).write(graph, from: source)
         return descriptor
     }
 }

@@ -10,18 +10,11 @@ extension SpecDockerfile {
     /// expansion, its ONBUILD triggers are refused. Every platform image of the spec must give
     /// the same layer and edits (one spec, one recipe); ADD's local archives are refused here.
     func recipe(for spec: ImageSpec, snapshot: BaseSnapshot) async throws -> DockerfileRecipe {
-        let source = snapshot.source
-        var configs: [(platform: String, config: JSONValue)] = []
         let what = "\(spec.base) (locked for \(spec.name))"
-        switch try ManifestKind(raw: try await source.fetch(snapshot.root), descriptorMediaType: snapshot.root.mediaType, what: what) {
-        case .image(let manifest):
-            configs.append(("the base", try JSONValue(parsing: try await source.fetch(manifest.config), what: what)))
-        case .index(let index):
-            for child in index.manifests where child.isBakeableImage && (child.platform.map(spec.platforms.includes) ?? false) {
-                let manifest = try ImageManifest(raw: try await source.fetch(child), descriptorMediaType: child.mediaType, what: what)
-                configs.append((child.platform?.description ?? "unknown", try JSONValue(parsing: try await source.fetch(manifest.config), what: what)))
-            }
-        }
+        // The platforms a bake of the spec reads (``ImageGraph``'s rule, as ``Baker`` applies it).
+        let graph = try await ImageGraph.read(from: snapshot.source, root: snapshot.root, what: what)
+        let images = try await graph.images(spec.platforms.includes, requested: spec.platforms.text)
+        let configs = images.map { (platform: graph.isIndex ? $0.platform.description : "the base", config: $0.config) }
         var chosen: (platform: String, recipe: DockerfileRecipe)?
         for (platform, config) in configs {
             let recipe = try dockerfile.evaluate(context: context, baseConfig: DockerfileBaseConfig(imageConfig: config), buildArgs: buildArgs)

@@ -29,9 +29,9 @@ struct TagReader: Sendable {
     /// where the target allows it (a layout's index).
     func point(_ target: ImageReference, tags: [String], at root: Descriptor, bytes: [UInt8]) async throws {
         guard let first = tags.first else { return }
-        let destination = try store.destination(ImagePlan.output(target, tag: first))
         let graph = ImageGraphWriter.Graph(root: .init(descriptor: root, bytes: bytes), additionalTags: Array(tags.dropFirst()))
-        try await ImageGraphWriter(destination: destination, progress: TransferProgress(mode: .quiet), jobs: 1).write(graph, from: nil)
+        // Prepared like any write: an ECR repository's immutable tags are never moved.
+        try await ImageGraphWriter(store: store, to: ImagePlan.output(target, tag: first), progress: TransferProgress(mode: .quiet)).write(graph, from: nil)
     }
 
     /// Fetches a document of the target (verified against its digest).

@@ -67,30 +67,31 @@ package struct Verifier: Sendable {
     /// Which platform, blob or config field differs between the derived documents and the
     /// target's.
     private func documentDifferences(expected: Derivation, actual root: Descriptor, target: ImageReference, reader: TagReader) async throws -> [String] {
-        let bytes = try await reader.fetch(target, root)
-        switch try ManifestKind(raw: bytes, descriptorMediaType: root.mediaType, what: "manifest \(root.digest) of \(target)") {
-        case .index(let index):
+        let graph = try await ImageGraph.read(from: try store.source(target.pinnedReference(root.digest)), root: root, what: "\(target)")
+        if let index = graph.index {
             guard expected.isIndex else {
                 return ["root: expected a single image manifest, found an index of \(index.manifests.count)"]
             }
             var lines: [String] = []
             for image in expected.images {
-                guard let child = index.manifests.first(where: { $0.platform.map(image.platform.matches) ?? false }) else {
+                // The target's image of that platform, by ``ImageGraph``'s rule.
+                let found: ImageGraph.Image
+                do {
+                    found = try await graph.image(for: image.platform)
+                } catch StoreError.noImageForPlatform {
                     lines.append("platform \(image.platform): missing from the target's index")
                     continue
                 }
-                if child.digest != image.manifest.digest {
-                    let manifest = try ImageManifest(raw: try await reader.fetch(target, child), descriptorMediaType: child.mediaType, what: "manifest \(child.digest)")
-                    lines += try await manifestDifferences(image, actual: manifest, target: target, reader: reader).map { "\(image.platform): \($0)" }
+                if found.descriptor.digest != image.manifest.digest {
+                    lines += try await manifestDifferences(image, actual: found.manifest, target: target, reader: reader).map { "\(image.platform): \($0)" }
                 }
             }
             return lines
-        case .image(let manifest):
-            guard !expected.isIndex, let image = expected.images.first else {
-                return ["root: expected an index of \(expected.images.count) platforms, found a single image manifest"]
-            }
-            return try await manifestDifferences(image, actual: manifest, target: target, reader: reader)
         }
+        guard !expected.isIndex, let image = expected.images.first, let manifest = graph.manifest else {
+            return ["root: expected an index of \(expected.images.count) platforms, found a single image manifest"]
+        }
+        return try await manifestDifferences(image, actual: manifest, target: target, reader: reader)
     }
 
     private func manifestDifferences(_ expected: Derivation.Platformed, actual: ImageManifest, target: ImageReference, reader: TagReader) async throws -> [String] {

@@ -4,8 +4,6 @@ import OCI
 public enum BakeError: Error, Equatable, CustomStringConvertible {
     case invalidKeyValue(flag: String, text: String)
     case invalidJSONArray(flag: String, text: String)
-    case noMatchingPlatform(requested: String, available: [String])
-    case platformMismatch(requested: String, actual: String)
     case unsupportedCompression(String)
     case malformedConfig(what: String, reason: String)
     case invalidSourceDateEpoch(String)
@@ -13,8 +11,6 @@ public enum BakeError: Error, Equatable, CustomStringConvertible {
     case differsFromExpected(built: Digest, expected: Digest)
     case treeNotLocked(Digest)
     case oneImageNeeded(output: String, available: [String])
-    case noImageForPlatform(what: String, requested: String, available: [String])
-    case platformAmbiguous(what: String, requested: String, matching: [String])
 
     public var description: String {
         switch self {
@@ -22,10 +18,6 @@ public enum BakeError: Error, Equatable, CustomStringConvertible {
             return "\(flag) '\(text)' must have the form KEY=VALUE with a non-empty KEY"
         case .invalidJSONArray(let flag, let text):
             return "\(flag) '\(text)' must be a JSON array of strings, e.g. [\"kong\",\"docker-start\"]"
-        case .noMatchingPlatform(let requested, let available):
-            return "the base has no image for platform \(requested) (it has: \(available.isEmpty ? "none" : available.joined(separator: ", ")))"
-        case .platformMismatch(let requested, let actual):
-            return "the base is a single \(actual) image; it has no \(requested) image"
         case .unsupportedCompression(let message):
             return message
         case .malformedConfig(let what, let reason):
@@ -38,10 +30,6 @@ public enum BakeError: Error, Equatable, CustomStringConvertible {
             return "the lock has no skeleton (directories and symlinks) of base manifest \(manifest); run kiln lock"
         case .oneImageNeeded(let output, let available):
             return "\(output) holds one image, and there are \(available.count) platforms (\(available.joined(separator: ", "))): choose one with --platform"
-        case .noImageForPlatform(let what, let requested, let available):
-            return "\(what): no image for platform \(requested) (there are: \(available.isEmpty ? "none" : available.joined(separator: ", ")))"
-        case .platformAmbiguous(let what, let requested, let matching):
-            return "\(what): \(matching.count) images for platform \(requested) (\(matching.joined(separator: ", "))): name the variant"
         case .invalidSourceDateEpoch(let text):
             return "SOURCE_DATE_EPOCH '\(text)' must be a non-negative whole number of seconds"
         }

@@ -13,6 +13,7 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case io(path: String, reason: String)
     case notOneImage(location: String)
     case archiveIsOutputOnly(String)
+    case noImageForPlatform(what: String, requested: String, available: [String])
 
     public var description: String {
         switch self {
@@ -37,6 +38,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             return "\(path): \(reason)"
         case .notOneImage(let location):
             return "\(location) holds one image, not an index; choose one platform with --platform"
+        case .noImageForPlatform(let what, let requested, let available):
+            return "\(what): no image for platform \(requested) (there are: \(available.isEmpty ? "none" : available.joined(separator: ", ")))"
         case .archiveIsOutputOnly(let reference):
             return "\(reference): kiln writes image archives but does not read them; read the image from an OCI layout (oci:DIR) or a registry"
         }

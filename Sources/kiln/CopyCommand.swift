@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KilnBake
+import KilnRegistry
 import KilnStore
 import OCI
 
@@ -38,6 +39,15 @@ struct CopyCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Copy the image's referrers too (registry to registry).")
     var referrers = true
 
+    @Flag(help: "Create the destination's ECR repository when it does not exist.")
+    var createRepository = false
+
+    @Option(help: "Tag mutability of a repository --create-repository creates.")
+    var tagMutability: TagMutability = .mutable
+
+    @Option(help: ArgumentHelp("KMS key for a repository --create-repository creates (default: AES-256).", valueName: "ARN"))
+    var kmsKey: String?
+
     @OptionGroup var transport: TransportFlags
 
     func run() async throws {
@@ -45,11 +55,12 @@ struct CopyCommand: AsyncParsableCommand {
             let source = try ImageReference(parsing: source)
             let destination = try ImageReference(parsing: destination)
             let platform = try platform.map(Platform.init(parsing:))
+            let creation = createRepository ? RepositoryCreation(tagMutability: tagMutability.rawValue, kmsKey: kmsKey) : nil
             var outputRegistry: String? = nil
             if case .registry(let registry) = destination { outputRegistry = registry.registry }
             let progress = TransferProgress.forStandardError(quiet: transport.quiet)
             let copied = try await withRunStore(transport.options(outputRegistry: outputRegistry)) { store in
-                try await Baker(store: store, progress: progress).copy(from: source, to: destination, platform: platform, referrers: referrers)
+                try await Baker(store: store, progress: progress).copy(from: source, to: destination, platform: platform, referrers: referrers, createRepository: creation)
             }
             if copied.referrers > 0, !transport.quiet {
                 FileHandle.standardError.write(Data("kiln: note: copied \(copied.referrers) referrer\(copied.referrers == 1 ? "" : "s")\n".utf8))

@@ -175,7 +175,7 @@ import Testing
         try f.expectFailure(overlay + ["--owner", "kong:x:y"], mentions: ["invalid owner 'kong:x:y'"])
         try f.expectFailure(overlay + ["--owner", "nobody:0"], mentions: ["user 'nobody' of owner 'nobody:0' is not in the base's /etc/passwd"])
         try f.expectFailure(overlay + ["--create-repository"], mentions: ["--create-repository needs an ECR output"])
-        try f.expectFailure(overlay + ["--platform", "linux/arm64"], mentions: ["the base is a single linux/amd64 image; it has no linux/arm64 image"])
+        try f.expectFailure(overlay + ["--platform", "linux/arm64"], mentions: ["no image for platform linux/arm64 (there are: linux/amd64)"])
         try f.expectFailure(["bake", "--base", "Kong:2.6.0-alpine", "--overlay", "\(f.dir("overlay")):/etc/app"],
                             mentions: ["invalid image reference 'Kong:2.6.0-alpine'", "'Kong' is not a valid repository path component"])
         try f.expectFailure(["bake", "--base", "s3://bucket/kong", "--overlay", "\(f.dir("overlay")):/etc/app"],

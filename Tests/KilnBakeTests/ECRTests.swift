@@ -37,6 +37,12 @@ import Testing
                       "--registry-endpoint", "\(ECRTests.ecrHost)=https://\(registry.host)", "--ca-file", registry.caFile!,
                       "--output", "\(ECRTests.ecrHost)/\(repository):\(tag)"] + flags, extraEnvironment: environment(extra))
         }
+
+        /// `kiln copy SOURCE` to the ECR repository.
+        func copy(_ source: String, tag: String, _ extra: [String: String], flags: [String] = [], repository: String) throws -> ProcessResult {
+            try kiln(["copy", "--quiet", "--registry-endpoint", "\(ECRTests.ecrHost)=https://\(registry.host)", "--ca-file", registry.caFile!]
+                     + flags + [source, "\(ECRTests.ecrHost)/\(repository):\(tag)"], extraEnvironment: environment(extra))
+        }
     }
 
     @Test func pushesWithCredentialsFromEnvironmentProfileAndCredentialProcess() throws {
@@ -93,6 +99,35 @@ import Testing
         // A second job racing with the same flag finds it there: not an error.
         let again = try f.bake(tag: "v2", Self.keys, flags: ["--create-repository"], repository: "um/keycloak")
         #expect(again.status == 0, "\(again.stderr)")
+    }
+
+    /// `kiln copy` prepares its destination as a bake does: a missing repository is refused
+    /// (or made with --create-repository) and an IMMUTABLE repository's tag is never moved.
+    @Test func copyToAMissingOrImmutableRepositoryBehavesAsBake() throws {
+        let f = try Fixture()
+        try PeerImages.makeOCIBase(at: f.dir("other"), tag: "base", architecture: "arm64", work: f.dir)
+        let base = "oci:\(f.dir("base")):base"
+        let missing = try f.copy(base, tag: "v1", Self.keys, repository: "um/promoted")
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "kiln: error: ECR repository um/promoted does not exist in registry 123456789012 in region eu-west-1 (check the account and region in the host name); create it or pass --create-repository\n", "\(missing.stderr)")
+        #expect(!f.registry.requests().contains { $0.hasPrefix("PUT") || $0.hasPrefix("POST") })
+
+        let created = try f.copy(base, tag: "v1", Self.keys, flags: ["--create-repository", "--tag-mutability", "IMMUTABLE"], repository: "um/promoted")
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(try f.moto.describe("um/promoted") == "um/promoted IMMUTABLE")
+        let puts = { f.registry.requests().filter { $0 == "PUT /v2/um/promoted/manifests/v1" }.count }
+        #expect(puts() == 1)
+        let same = try f.copy(base, tag: "v1", Self.keys, repository: "um/promoted")
+        #expect(same.status == 0, "\(same.stderr)")
+        #expect(same.output == created.output)
+        #expect(puts() == 1, "an identical copy must not PUT the manifest again")
+
+        let different = try f.copy("oci:\(f.dir("other")):base", tag: "v1", Self.keys, repository: "um/promoted")
+        #expect(different.status == 1)
+        let digest = created.output.split(separator: "@").last.map(String.init) ?? ""
+        let errorLine = different.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(errorLine.hasPrefix("kiln: error: \(Self.ecrHost)/um/promoted:v1 already holds \(digest) and the repository's tags are immutable; not replacing it with sha256:"), "\(different.stderr)")
+        #expect(puts() == 1)
     }
 
     @Test func immutableTagsAreNeverMovedAndIdenticalRePushesSkipThePut() throws {

@@ -143,7 +143,7 @@ import Testing
         let none = try kiln(["bake", "--base", "oci:\(dir("base")):multi", "--overlay", "\(dir("overlay")):/etc/app",
                              "--platform", "linux/s390x", "--output", "oci:\(dir("out")):s390x"])
         #expect(none.status == 1)
-        #expect(none.stderr.contains("the base has no image for platform linux/s390x (it has: linux/amd64, linux/arm64/v8)"))
+        #expect(none.stderr.contains(": no image for platform linux/s390x (there are: linux/amd64, linux/arm64/v8)"), "\(none.stderr)")
     }
 
     @Test func zstdLayerOnOCIBase() throws {

@@ -113,7 +113,7 @@ import Testing
 
         // QA to prod within one registry: blobs are mounted, not uploaded.
         let before = f.registry.requests().count
-        let copied = try KilnTestSupport.kiln(["copy", "--quiet", "\(gateway["repository"]!):\(gateway["tag"]!)", "\(Self.ecrHost)/um/gateway-prod:1.4.0"], extraEnvironment: f.environment)
+        let copied = try KilnTestSupport.kiln(["copy", "--quiet", "--create-repository", "\(gateway["repository"]!):\(gateway["tag"]!)", "\(Self.ecrHost)/um/gateway-prod:1.4.0"], extraEnvironment: f.environment)
         #expect(copied.status == 0, "\(copied.stderr)")
         #expect(copied.output == "\(Self.ecrHost)/um/gateway-prod@\(gateway["digest"]!)")
         let requests = f.registry.requests().dropFirst(before)

@@ -44,14 +44,18 @@ public enum PeerImages {
     /// A two-platform index (linux/amd64 and linux/arm64/v8) plus a BuildKit-style attestation
     /// entry, at `DIR:TAG`. The images are umoci's; only the index wrapping them is written here,
     /// because no packaged peer assembles indexes.
-    public static func makeTwoPlatformBase(at directory: String, tag: String = "multi", work: TemporaryDirectory) throws {
+    /// - Parameter declaringPlatforms: whether the image entries carry their `platform` field
+    ///   (`false`: none, as some older tools write; the platform is then only in each config).
+    public static func makeTwoPlatformBase(at directory: String, tag: String = "multi", declaringPlatforms: Bool = true, work: TemporaryDirectory) throws {
         try makeOCIBase(at: directory, tag: "amd64", architecture: "amd64", work: work)
         try makeOCIBase(at: directory, tag: "arm64", architecture: "arm64", work: work)
         let reader = LayoutReader(directory)
         let amd64 = try reader.entry(tag: "amd64")
         let arm64 = try reader.entry(tag: "arm64")
         func child(_ entry: [String: Any], _ platform: [String: String]) -> [String: Any] {
-            ["mediaType": entry["mediaType"]!, "digest": entry["digest"]!, "size": entry["size"]!, "platform": platform]
+            var child: [String: Any] = ["mediaType": entry["mediaType"]!, "digest": entry["digest"]!, "size": entry["size"]!]
+            if declaringPlatforms { child["platform"] = platform }
+            return child
         }
         // The attestation points at an existing blob (the amd64 manifest) so the layout stays valid.
         let attestation: [String: Any] = [

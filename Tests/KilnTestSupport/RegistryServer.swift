@@ -123,8 +123,9 @@ public final class RegistryServer: @unchecked Sendable {
     }
 
     /// Pushes `DIR:TAG` of an OCI layout to `REPO:TAG` here with skopeo.
-    public func push(layout: String, to repositoryAndTag: String) throws {
-        try runChecked("skopeo", ["copy", "--quiet"] + skopeoFlags(dest: true) + ["oci:\(layout)", "docker://\(host)/\(repositoryAndTag)"])
+    /// - Parameter all: an index with every image as it is (skopeo otherwise picks one).
+    public func push(layout: String, to repositoryAndTag: String, all: Bool = false) throws {
+        try runChecked("skopeo", ["copy", "--quiet"] + (all ? ["--all"] : []) + skopeoFlags(dest: true) + ["oci:\(layout)", "docker://\(host)/\(repositoryAndTag)"])
     }
 }
 

@@ -158,7 +158,8 @@ public struct DockerfileRecipe: Sendable, Equatable {
                     let directory = (staging.hasSuffix("/") ? staging : staging + "/") + String(count)
                     do {
                         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-                        let recorded = try ArchiveUnpacker.unpack(archive.source, into: directory, what: name(archive))
+                        let recorded = try ArchiveUnpacker.unpack(archive.source, into: directory, what: UntrustedText.excerpt(name(archive)),
+                                                                   quote: { UntrustedText.excerpt($0) })
                         result.append(Overlay(source: directory, destination: archive.destination, owner: archive.owner, intoDirectory: true, keepsAnyLink: true, recorded: recorded))
                     } catch let error as LayerError {
                         let message = "\(error)".hasPrefix("libarchive: ") ? String("\(error)".dropFirst("libarchive: ".count)) : "\(error)"

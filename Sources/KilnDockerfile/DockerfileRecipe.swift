@@ -208,11 +208,19 @@ public struct DockerfileRecipe: Sendable, Equatable {
         }
         guard let (overlay, copy) = found else { return nil }
         var message = text
+        var shown = path
         // Staging directories of unpacked archives and the context's root mean nothing to the user.
-        if !copy.archives.isEmpty, copy.overlays.allSatisfy({ $0.source != overlay.source }) {
-            message = message.replacingOccurrences(of: overlay.source.hasSuffix("/") ? overlay.source : overlay.source + "/", with: "")
+        func strip(_ prefix: String) {
+            let prefix = prefix.hasSuffix("/") ? prefix : prefix + "/"
+            message = message.replacingOccurrences(of: prefix, with: "")
+            shown = shown?.replacingOccurrences(of: prefix, with: "")
         }
-        message = message.replacingOccurrences(of: contextRoot.hasSuffix("/") ? contextRoot : contextRoot + "/", with: "")
+        if !copy.archives.isEmpty, copy.overlays.allSatisfy({ $0.source != overlay.source }) { strip(overlay.source) }
+        strip(contextRoot)
+        // The path is the context's or an archive's (a pull request's): quoted as an excerpt.
+        if let shown, shown.count > UntrustedText.maximumExcerpt {
+            message = message.replacingOccurrences(of: shown, with: UntrustedText.excerpt(shown))
+        }
         return DockerfileError(file: self.path, line: copy.line, instruction: copy.instruction, message: message)
     }
 

@@ -547,5 +547,16 @@ private func FileFacts_realPath(_ path: String) -> String {
             #expect(message.count < 300, "\(message.prefix(300))")
             #expect(!message.contains("\u{1b}"))
         }
+        // Found later, by the scanner, in an unpacked name: named by its ADD line, as an excerpt.
+        let longPath = Array(repeating: String(repeating: "l", count: 150), count: 20).joined(separator: "/")
+        try makeArchive(dir, "long-whiteout.tar", "f|\(longPath)/.wh.x|644|0|0|x\n")
+        let recipe = try Dockerfile.parse("FROM x\nADD long-whiteout.tar /opt/\n").evaluate(context: try BuildContext(directory: dir.path))
+        let staging = try TemporaryDirectory("kiln-staging")
+        let overlays = try recipe.layerOverlays(unpackingInto: staging.path)
+        let refusal = #expect(throws: LayerError.self) { try OverlayScanner().scan(overlays: overlays) }
+        let named = try #require(refusal.flatMap { recipe.attribute($0, layerOverlays: overlays) }?.description)
+        #expect(named.hasPrefix("Dockerfile:2: ADD: "), "\(named.prefix(300))")
+        #expect(named.contains("'\(String(repeating: "l", count: 64))...'"), "\(named.prefix(300))")
+        #expect(named.count < 300, "\(named.prefix(300))")
     }
 }

@@ -288,6 +288,13 @@ import Testing
             #expect(result.stderr.split(separator: "\n").count == 1)
             #expect(stagingDirectories(in: f.dir("tmp")).isEmpty, "\(add): the staging directory is removed")
         }
+        // The deepest tree a name within PATH_MAX makes builds, and its staging goes too.
+        let deepest = Array(repeating: "d", count: 2000).joined(separator: "/")
+        try makeArchive(f.dir("context/deepest.tar"), [("\(deepest)/file", 10)])
+        try f.dir.write("context/Dockerfile", "FROM \(base)\nADD deepest.tar /opt/\n")
+        let built = try run(f.dir("bin/kiln-docker"), ["build", "-t", "deepest", "."], environment: environment, currentDirectory: f.dir("context"))
+        #expect(built.status == 0, "\(built.stderr.prefix(400))")
+        #expect(stagingDirectories(in: f.dir("tmp")).isEmpty, "the staging directory is removed after a build too")
     }
 
     /// A build killed while its archives are staged (kill -9: no clean-up runs) leaves its

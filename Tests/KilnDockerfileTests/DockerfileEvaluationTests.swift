@@ -521,6 +521,16 @@ private func FileFacts_realPath(_ path: String) -> String {
         #expect(throws: DockerfileError.self) { try layer("FROM x\nADD dir-then-file.tar /opt/\n", in: dir) }
     }
 
+    /// The deepest tree a name within PATH_MAX can make (about 2000 levels) unpacks and scans.
+    @Test func theDeepestAllowedTreeUnpacks() throws {
+        let dir = try TemporaryDirectory()
+        let deep = Array(repeating: "d", count: 2000).joined(separator: "/")
+        try makeArchive(dir, "deep.tar", "f|\(deep)/file|644|0|0|x\n")
+        let entries = try layer("FROM x\nADD deep.tar /opt/\n", in: dir)
+        #expect(entries.count == 2002)
+        #expect(entries.last == "/opt/\(deep)/file f 644 0:0")
+    }
+
     /// Entry names come from a pull request: a name longer than a path can be is refused before
     /// anything is made for it, and every name an error quotes is a bounded excerpt (a 60 KB
     /// name, or one with escape sequences, never reaches a log whole).

@@ -59,9 +59,10 @@ final class StagingDirectory {
 
     /// Removes the staging directories in `parent` whose build died: this user's
     /// `kiln-docker-add-*` directories whose lock nobody holds, made at least `minimumAge`
-    /// seconds ago (a directory just made is not locked yet for a moment). Links and other
-    /// users' directories are left alone.
-    static func sweepAbandoned(in parent: String = temporaryDirectory, minimumAge: Int = 10) {
+    /// seconds ago (a directory just made is not locked yet for a moment), and those without a
+    /// lock file untouched for `unlockedAge` seconds. Links and other users' directories are
+    /// left alone.
+    static func sweepAbandoned(in parent: String = temporaryDirectory, minimumAge: Int = 10, unlockedAge: Int = 3600) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: parent) else { return }
         for name in names where name.hasPrefix(prefix) {
             let path = "\(parent)/\(name)"
@@ -79,8 +80,9 @@ final class StagingDirectory {
                       flock(lock, LOCK_EX | LOCK_NB) == 0 else { continue }
                 // Held while removing: another sweep finds it locked and leaves it.
                 try? DirectoryTree.remove(path)
-            } else if errno == ENOENT, Int(time(nil)) - Platform.modificationSeconds(info) >= minimumAge {
-                // Its build died between making the directory and locking it.
+            } else if errno == ENOENT, Int(time(nil)) - Platform.modificationSeconds(info) >= unlockedAge {
+                // No lock: its build died between making the directory and locking it, or an
+                // earlier kiln made it (they locked nothing; an hour untouched, no build is on it).
                 try? DirectoryTree.remove(path)
             }
         }

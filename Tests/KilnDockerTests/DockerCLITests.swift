@@ -335,6 +335,12 @@ import Testing
         let lock = open(f.dir("tmp/kiln-docker-add-live/.kiln-lock"), O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         #expect(flock(lock, LOCK_EX | LOCK_NB) == 0)
         defer { close(lock) }
+        // Staging directories without a lock file, as earlier versions made them: swept once an
+        // hour untouched, not before (a build may still be on it).
+        try f.dir.write("tmp/kiln-docker-add-E0366B73-DF88-491A-BDF6-E824D32491AA/1/old", "x")
+        try f.dir.write("tmp/kiln-docker-add-0A7FB4C2-6A2E-4C1B-9F7D-2B1D7E0C9A11/1/recent", "x")
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)],
+                                              ofItemAtPath: f.dir("tmp/kiln-docker-add-E0366B73-DF88-491A-BDF6-E824D32491AA"))
         // A link named like a staging directory is not followed.
         try f.dir.write("elsewhere/keep", "keep")
         try FileManager.default.createSymbolicLink(atPath: f.dir("tmp/kiln-docker-add-link"), withDestinationPath: f.dir("elsewhere"))
@@ -348,7 +354,8 @@ import Testing
         try f.dir.write("context/Dockerfile", "FROM \(base)\nENV A=1\n")
         let next = try run(f.dir("bin/kiln-docker"), ["build", "-t", "next", "."], environment: environment, currentDirectory: f.dir("context"))
         #expect(next.status == 0, "\(next.stderr)")
-        #expect(stagingDirectories(in: f.dir("tmp")) == ["kiln-docker-add-link", "kiln-docker-add-live"], "the killed build's directory is swept")
+        #expect(stagingDirectories(in: f.dir("tmp")) == ["kiln-docker-add-0A7FB4C2-6A2E-4C1B-9F7D-2B1D7E0C9A11", "kiln-docker-add-link", "kiln-docker-add-live"],
+                "the killed build's directory is swept, and an old one without a lock")
         #expect(FileManager.default.fileExists(atPath: f.dir("tmp/kiln-docker-add-live/1/file")))
         #expect(FileManager.default.fileExists(atPath: f.dir("elsewhere/keep")))
     }

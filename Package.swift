@@ -98,7 +98,7 @@ let package = Package(
         ),
         .target(
             name: "KilnDocker",
-            dependencies: ["KilnBake", "KilnDockerfile", "KilnRecipe", "KilnLayer", "KilnRegistry", "KilnStore", "OCI"]
+            dependencies: ["KilnBake", "KilnDockerfile", "KilnRecipe", "KilnLayer", "KilnRegistry", "KilnStore", "KilnPlatform", "OCI"]
         ),
         .executableTarget(
             name: "kiln",

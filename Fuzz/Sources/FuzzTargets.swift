@@ -150,7 +150,8 @@ enum FuzzTargets {
         guard let rules = try? DockerIgnore(parsing: String(decoding: bytes, as: UTF8.self)) else { return }
         // (Cleaned patterns are not a fixed point: Go trims blanks before cleaning, so "x\u{0B}/"
         // keeps a trailing vertical tab that a second pass would trim. Only determinism is checked.)
-        for path in ["a", "docs/README.md", "node_modules/x/y.js", ".git/config", "a/b/c/d/e/f.txt", ".", "..", "/"] {
+        let deep = (1...60).map { "d\($0)" }.joined(separator: "/") + "/file.txt"
+        for path in ["a", "docs/README.md", "node_modules/x/y.js", ".git/config", "a/b/c/d/e/f.txt", ".", "..", "/", deep] {
             precondition(rules.excludes(path) == rules.excludes(path), "matching is not deterministic")
         }
     }
@@ -164,7 +165,7 @@ enum FuzzTargets {
         defer { try? FileManager.default.removeItem(atPath: base) }
         guard (try? FileManager.default.createDirectory(atPath: base + "/out", withIntermediateDirectories: true)) != nil,
               FileManager.default.createFile(atPath: base + "/archive", contents: Data(bytes)) else { return }
-        guard let recorded = try? ArchiveUnpacker.unpack(base + "/archive", into: base + "/out", what: "fuzz", maximumBytes: 1 << 24) else { return }
+        guard let recorded = try? ArchiveUnpacker.unpack(base + "/archive", into: base + "/out", what: "fuzz", quote: { UntrustedText.excerpt($0) }, maximumBytes: 1 << 24) else { return }
         for path in recorded.keys {
             precondition(!path.split(separator: "/").contains(".."), "unpacked path '\(path)' climbs")
             let parts = path.split(separator: "/").map(String.init)

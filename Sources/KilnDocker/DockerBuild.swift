@@ -94,12 +94,13 @@ package struct DockerBuild {
                                               message: "FROM: the base image '\(reference)' is \(pinned.image.platform), not the requested platform \(wanted)").description)
         }
         let recipe = try dockerfile.evaluate(context: request.context, baseConfig: DockerfileBaseConfig(imageConfig: config), buildArgs: request.buildArgs, platforms: platforms)
+        // What builds killed while they staged archives left behind.
+        StagingDirectory.sweepAbandoned()
         // ADD's local archives are unpacked into a private staging directory that lives until the
-        // layer is built (and is removed also when the build fails).
-        let staging = recipe.archives.isEmpty ? nil : FileManager.default.temporaryDirectory.appendingPathComponent("kiln-docker-add-\(UUID().uuidString)").path
-        if let staging { try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700]) }
-        defer { if let staging { try? FileManager.default.removeItem(atPath: staging) } }
-        let overlays = try staging.map { try recipe.layerOverlays(unpackingInto: $0) } ?? recipe.overlays
+        // layer is built (and is removed also when the build fails; locked while it lives).
+        let staging = recipe.archives.isEmpty ? nil : try StagingDirectory.make()
+        defer { staging?.remove() }
+        let overlays = try staging.map { try recipe.layerOverlays(unpackingInto: $0.path) } ?? recipe.overlays
 
         var bake = BakeRequest(base: .registry(base), output: .layout(LayoutReference(directory: images.directory, tag: name.description)), overlays: overlays, edits: recipe.edits)
         // The documents just read serve the bake too (as a lock's do): none is fetched twice.

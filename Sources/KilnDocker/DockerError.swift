@@ -9,6 +9,8 @@ package enum DockerError: Error, CustomStringConvertible, Equatable {
     case unsupportedFlag(String, reason: String)
     /// The image has no base whose registry holds its layers.
     case baseUnknown(String)
+    /// A command-line value kiln refuses (the message says which and why).
+    case invalidArgument(String)
 
     package var description: String {
         switch self {
@@ -16,6 +18,7 @@ package enum DockerError: Error, CustomStringConvertible, Equatable {
         case .notLocal(let name): "An image does not exist locally with the tag: \(name)"
         case .unsupportedFlag(let flag, let reason): "\(flag) is not supported by kiln docker: \(reason)"
         case .baseUnknown(let name): "image '\(name)' has no record of the registry holding its base's layers (build it again with kiln docker build)"
+        case .invalidArgument(let message): message
         }
     }
 }

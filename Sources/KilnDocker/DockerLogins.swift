@@ -1,4 +1,5 @@
 import Foundation
+import KilnDockerfile
 import KilnRegistry
 import KilnStore
 import OCI
@@ -38,6 +39,46 @@ package struct DockerLogins: Sendable {
         auths[host] = .object([("auth", .string(auth))])
         config["auths"] = auths
         try FileIO.writeAtomically(config.serialized(), to: file, in: directory, mode: 0o600)
+    }
+
+    /// The longest password `--password-stdin` takes (a token is a few KiB; standard input
+    /// may be `/dev/zero`).
+    package static let maximumSecretLength = 64 * 1024
+
+    /// `docker login`'s SERVER as the registry host it stores the credential for: a scheme and
+    /// trailing `/` dropped (as Docker does), then `HOST[:PORT]` with a port from 1 to 65535,
+    /// nothing else (no path, blank, control character or escape sequence).
+    /// - Throws: ``DockerError/invalidArgument(_:)`` quoting a bounded excerpt.
+    package static func registryHost(_ server: String) throws -> String {
+        var host = server
+        for scheme in ["https://", "http://"] where host.hasPrefix(scheme) { host.removeFirst(scheme.count) }
+        while host.hasSuffix("/") { host.removeLast() }
+        guard !host.isEmpty, RegistryReference.problem(withHost: host) == nil else {
+            throw DockerError.invalidArgument("'\(UntrustedText.excerpt(server))' is not a registry host (HOST[:PORT], a port from 1 to 65535)")
+        }
+        return host
+    }
+
+    /// The password on `input`'s first line (its line ending dropped), at most
+    /// ``maximumSecretLength`` bytes: reading stops there, whatever follows.
+    /// - Throws: ``DockerError/invalidArgument(_:)`` when the line is longer or empty.
+    package static func readSecret(from input: FileHandle = .standardInput) throws -> String {
+        var bytes: [UInt8] = []
+        while bytes.count <= maximumSecretLength {
+            guard let chunk = try input.read(upToCount: 4096), !chunk.isEmpty else { break }
+            let chunkBytes = Array(chunk)
+            if let newline = chunkBytes.firstIndex(of: 10) {
+                bytes += chunkBytes[..<newline]
+                break
+            }
+            bytes += chunkBytes
+        }
+        guard bytes.count <= maximumSecretLength else {
+            throw DockerError.invalidArgument("--password-stdin: the password is longer than \(maximumSecretLength) bytes")
+        }
+        if bytes.last == 13 { bytes.removeLast() }
+        guard !bytes.isEmpty else { throw DockerError.invalidArgument("--password-stdin read an empty password") }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The credentials a later command uses: what was logged in to first (exact host), then

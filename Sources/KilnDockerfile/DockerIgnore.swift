@@ -5,27 +5,45 @@
 public struct DockerIgnore: Sendable, Equatable {
     struct Rule: Sendable, Equatable {
         enum Kind: Sendable, Equatable {
-            case exact(String)
-            case prefix(String)
-            case suffix(String)
+            case exact([Unicode.Scalar])
+            case prefix([Unicode.Scalar])
+            case suffix([Unicode.Scalar])
             case glob(GlobPattern)
         }
 
         var kind: Kind
         var isException: Bool
 
-        func matches(_ path: String) -> Bool {
+        /// Whether the rule matches `path` or one of its parent directories (patternmatcher's
+        /// `MatchesOrParentMatches`): `ends` are the ends of the parents (each `/`'s position).
+        /// One pass over the path per rule, so a check costs path length times pattern length.
+        func matches(_ path: [Unicode.Scalar], parentEnds ends: [Int]) -> Bool {
             switch kind {
-            case .exact(let text): return path == text
-            case .prefix(let text): return path.hasPrefix(text)
+            case .exact(let text):
+                // A parent equal to the text: the path goes on with `/` after it.
+                return path.count == text.count ? path == text : path.count > text.count && path[text.count] == "/" && path.starts(with: text)
+            case .prefix(let text):
+                // A parent starting with the text means the path starts with it.
+                return path.starts(with: text)
             case .suffix(let text):
-                if path.hasSuffix(text) { return true }
-                // `**/foo` matches `foo`.
-                return text.hasPrefix("/") && path == String(text.dropFirst())
-            case .glob(let pattern): return pattern.matches(path)
+                // `**/foo` matches `foo` itself.
+                let bare = text.first == "/" ? text.dropFirst() : nil
+                for end in ends + [path.count] {
+                    let candidate = path[..<end]
+                    if candidate.count >= text.count, candidate[(end - text.count)...].elementsEqual(text) { return true }
+                    if let bare, candidate.elementsEqual(bare) { return true }
+                }
+                return false
+            case .glob(let pattern):
+                return pattern.matchesWhole(path, orPrefixesEndingAt: ends)
             }
         }
     }
+
+    /// The most patterns one file may hold (real ones hold tens to hundreds).
+    public static let maximumPatterns = 10_000
+    /// The longest pattern, in bytes: a path is at most `PATH_MAX` (4096) bytes.
+    public static let maximumPatternLength = 4096
 
     /// The patterns as cleaned, `!` kept: what `docker build` would use.
     public let patterns: [String]
@@ -55,28 +73,34 @@ public struct DockerIgnore: Sendable, Equatable {
             }
             cleaned.append(((invert ? "!" : "") + pattern, index + 1))
         }
-        try self.init(patterns: cleaned.map(\.pattern)) { line in DockerfileError(file: path, line: cleaned[line].line, message: "invalid pattern '\(UntrustedText.excerpt(cleaned[line].pattern))'") }
+        try self.init(patterns: cleaned.map(\.pattern)) { line, message in DockerfileError(file: path, line: cleaned[line].line, message: message) }
     }
 
     /// Compiles patterns as patternmatcher's `New` does.
     public init(patterns: [String]) throws {
-        try self.init(patterns: patterns) { index in DockerfileError(file: ".dockerignore", line: 0, message: "invalid pattern '\(UntrustedText.excerpt(patterns[index]))'") }
+        try self.init(patterns: patterns) { _, message in DockerfileError(file: ".dockerignore", line: 0, message: message) }
     }
 
-    private init(patterns: [String], error: (Int) -> DockerfileError) throws {
+    /// - Parameter error: the error for the pattern at an index, given the message.
+    private init(patterns: [String], error: (Int, String) -> DockerfileError) throws {
         var kept: [String] = []
         var rules: [Rule] = []
         for (index, original) in patterns.enumerated() {
             var pattern = original.trimmingWhitespace
             if pattern.isEmpty { continue }
+            // Bounded before it is compiled: each pattern costs every path checked.
+            guard pattern.utf8.count <= Self.maximumPatternLength else {
+                throw error(index, "pattern '\(UntrustedText.excerpt(pattern))' is longer than \(Self.maximumPatternLength) bytes")
+            }
+            guard rules.count < Self.maximumPatterns else { throw error(index, "more than \(Self.maximumPatterns) patterns") }
             pattern = cleanPath(pattern)
             var isException = false
             if pattern.hasPrefix("!") {
-                guard pattern.count > 1 else { throw error(index) }
+                guard pattern.count > 1 else { throw error(index, "invalid pattern '\(UntrustedText.excerpt(original))'") }
                 isException = true
                 pattern = String(pattern.dropFirst())
             }
-            guard let kind = try? Self.compile(pattern) else { throw error(index) }
+            guard let kind = try? Self.compile(pattern) else { throw error(index, "invalid pattern '\(UntrustedText.excerpt(original))'") }
             kept.append((isException ? "!" : "") + pattern)
             rules.append(Rule(kind: kind, isException: isException))
         }
@@ -142,9 +166,9 @@ public struct DockerIgnore: Sendable, Equatable {
             }
         }
         switch detected {
-        case .exact: return .exact(pattern)
-        case .prefix: return .prefix(String(pattern.dropLast(2)))
-        case .suffix: return .suffix(String(pattern.dropFirst(2)))
+        case .exact: return .exact(scalars)
+        case .prefix: return .prefix(Array(scalars.dropLast(2)))
+        case .suffix: return .suffix(Array(scalars.dropFirst(2)))
         case .glob: return .glob(GlobPattern(tokens: tokens))
         }
     }
@@ -156,17 +180,12 @@ public struct DockerIgnore: Sendable, Equatable {
     public func excludes(_ path: String) -> Bool {
         let file = cleanPath(path)
         if file == "." { return false }
-        let parts = file.split(separator: "/").map(String.init)
+        let scalars = Array(file.unicodeScalars)
+        // The parents are the text before each `/` (Go's `filepath.Dir` split at `/`).
+        let parentEnds = scalars.indices.filter { scalars[$0] == "/" }
         var excluded = false
         for rule in rules where rule.isException == excluded {
-            var matched = rule.matches(file)
-            if !matched, parts.count > 1 {
-                for depth in 1..<parts.count where rule.matches(parts[..<depth].joined(separator: "/")) {
-                    matched = true
-                    break
-                }
-            }
-            if matched { excluded = !rule.isException }
+            if rule.matches(scalars, parentEnds: parentEnds) { excluded = !rule.isException }
         }
         return excluded
     }

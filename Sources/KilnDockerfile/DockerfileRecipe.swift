@@ -158,7 +158,8 @@ public struct DockerfileRecipe: Sendable, Equatable {
                     let directory = (staging.hasSuffix("/") ? staging : staging + "/") + String(count)
                     do {
                         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
-                        let recorded = try ArchiveUnpacker.unpack(archive.source, into: directory, what: name(archive))
+                        let recorded = try ArchiveUnpacker.unpack(archive.source, into: directory, what: UntrustedText.excerpt(name(archive)),
+                                                                   quote: { UntrustedText.excerpt($0) })
                         result.append(Overlay(source: directory, destination: archive.destination, owner: archive.owner, intoDirectory: true, keepsAnyLink: true, recorded: recorded))
                     } catch let error as LayerError {
                         let message = "\(error)".hasPrefix("libarchive: ") ? String("\(error)".dropFirst("libarchive: ".count)) : "\(error)"
@@ -207,11 +208,19 @@ public struct DockerfileRecipe: Sendable, Equatable {
         }
         guard let (overlay, copy) = found else { return nil }
         var message = text
+        var shown = path
         // Staging directories of unpacked archives and the context's root mean nothing to the user.
-        if !copy.archives.isEmpty, copy.overlays.allSatisfy({ $0.source != overlay.source }) {
-            message = message.replacingOccurrences(of: overlay.source.hasSuffix("/") ? overlay.source : overlay.source + "/", with: "")
+        func strip(_ prefix: String) {
+            let prefix = prefix.hasSuffix("/") ? prefix : prefix + "/"
+            message = message.replacingOccurrences(of: prefix, with: "")
+            shown = shown?.replacingOccurrences(of: prefix, with: "")
         }
-        message = message.replacingOccurrences(of: contextRoot.hasSuffix("/") ? contextRoot : contextRoot + "/", with: "")
+        if !copy.archives.isEmpty, copy.overlays.allSatisfy({ $0.source != overlay.source }) { strip(overlay.source) }
+        strip(contextRoot)
+        // The path is the context's or an archive's (a pull request's): quoted as an excerpt.
+        if let shown, shown.count > UntrustedText.maximumExcerpt {
+            message = message.replacingOccurrences(of: shown, with: UntrustedText.excerpt(shown))
+        }
         return DockerfileError(file: self.path, line: copy.line, instruction: copy.instruction, message: message)
     }
 

@@ -103,12 +103,15 @@ package struct GlobPattern: Sendable, Equatable {
     init(tokens: [Token]) { self.tokens = tokens }
 
     /// Where matches can end, as an array indexed by end position holding the smallest start
-    /// of a match ending there (`Int.max`: none). Anchored matches start at 0 only.
+    /// of a match ending there (`Int.max`: none). Anchored matches start at 0 only. Each cell
+    /// depends only on the text before its position, so the entry at `end` is also what
+    /// matching `text[..<end]` alone gives. Two rows, reused; it stops when no match is alive.
     func matchStarts(_ text: [Unicode.Scalar], anchored: Bool) -> [Int] {
         let count = text.count
         var row = anchored ? [0] + Array(repeating: Int.max, count: count) : Array(0...count)
+        var next = Array(repeating: Int.max, count: count + 1)
         for token in tokens {
-            var next = Array(repeating: Int.max, count: count + 1)
+            for index in 0...count { next[index] = Int.max }
             switch token {
             case .literal, .one, .set:
                 for end in 0..<count where row[end] != Int.max && accepts(token, text[end]) {
@@ -133,7 +136,9 @@ package struct GlobPattern: Sendable, Equatable {
                     }
                 }
             }
-            row = next
+            swap(&row, &next)
+            // Nothing alive stays dead whatever tokens follow.
+            if !row.contains(where: { $0 != Int.max }) { return row }
         }
         return row
     }
@@ -151,6 +156,13 @@ package struct GlobPattern: Sendable, Equatable {
     package func matches(_ text: String) -> Bool {
         let scalars = Array(text.unicodeScalars)
         return matchStarts(scalars, anchored: true)[scalars.count] == 0
+    }
+
+    /// Whether the whole text, or the text up to one of `ends`, matches: one pass for a path and
+    /// all its parent directories (`.dockerignore`), not one per parent.
+    func matchesWhole(_ text: [Unicode.Scalar], orPrefixesEndingAt ends: [Int]) -> Bool {
+        let row = matchStarts(text, anchored: true)
+        return row[text.count] == 0 || ends.contains { row[$0] == 0 }
     }
 
     /// The tokens in reverse order, for matching a suffix as a prefix of the reversed text.

@@ -97,14 +97,10 @@ struct DockerLoginCommand: AsyncParsableCommand {
             // A password on the command line is visible to every process of the machine.
             guard password == nil else { throw DockerError.unsupportedFlag("--password", reason: "a password on the command line is visible to other processes; use --password-stdin") }
             guard passwordStdin else { throw DockerError.unsupportedFlag("login without --password-stdin", reason: "kiln reads the password from standard input only") }
-            var host = server
-            for scheme in ["https://", "http://"] where host.hasPrefix(scheme) { host.removeFirst(scheme.count) }
-            while host.hasSuffix("/") { host.removeLast() }
-            guard !host.isEmpty, !host.contains("/") else { throw ValidationError("'\(server)' is not a registry host (HOST[:PORT])") }
+            let host = try DockerLogins.registryHost(server)
             // Basic authentication splits user and password at the first ':'.
             guard !username.contains(":"), !username.isEmpty else { throw ValidationError("the user name must not be empty or contain ':'") }
-            let secret = readLine(strippingNewline: true) ?? ""
-            guard !secret.isEmpty else { throw ValidationError("--password-stdin read an empty password") }
+            let secret = try DockerLogins.readSecret()
             let context = try docker.context()
             try context.logins.store(Credential(username: username, secret: secret, source: context.logins.file), for: host)
             print("Login Succeeded")

@@ -224,4 +224,169 @@ import Testing
             #expect(result.status != 0, "no credential stored for '\(server)'")
         }
     }
+
+    /// Writes a tar archive with Python's tarfile: `entries` are `NAME SIZE` lines (a file of
+    /// SIZE zero bytes; a name ending in `/` is a directory); gzip when the name ends in `.gz`.
+    private func makeArchive(_ path: String, _ entries: [(name: String, size: Int)]) throws {
+        let script = """
+        import sys, tarfile
+        class Zeros:
+            def read(self, n=-1): return bytes(n)
+        mode = "w:gz" if sys.argv[1].endswith(".gz") else "w"
+        with tarfile.open(sys.argv[1], mode, **({"compresslevel": 1} if mode == "w:gz" else {})) as archive:
+            for line in sys.stdin.read().split("\\0"):
+                if not line: continue
+                name, size = line.rsplit(" ", 1)
+                info = tarfile.TarInfo(name)
+                if name.endswith("/"):
+                    info.type = tarfile.DIRTYPE
+                    archive.addfile(info)
+                else:
+                    info.size = int(size)
+                    archive.addfile(info, Zeros())
+        """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        process.arguments = ["-c", script, path]
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        input.fileHandleForWriting.write(Data(entries.map { "\($0.name) \($0.size)\0" }.joined().utf8))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TestFailure("python3 tarfile failed for \(path)") }
+    }
+
+    private func stagingDirectories(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasPrefix("kiln-docker-add-") }.sorted()
+    }
+
+    /// A failed build leaves no staging directory: not after an archive whose path is deeper
+    /// than PATH_MAX (refused while unpacking, before anything is made for it; it used to build
+    /// a tree nothing path-based could remove), nor after a failure found while baking. Entry
+    /// names in errors are bounded excerpts.
+    @Test func aFailedBuildLeavesNoStagingDirectory() throws {
+        let f = try Fixture()
+        var environment = f.environment
+        environment["TMPDIR"] = f.dir("tmp")
+        try FileManager.default.createDirectory(atPath: f.dir("tmp"), withIntermediateDirectories: true)
+        let deep = Array(repeating: "d", count: 2500).joined(separator: "/")
+        try makeArchive(f.dir("context/deep.tar"), [("shallow/file", 10), ("\(deep)/file", 10)])
+        try makeArchive(f.dir("context/long-name.tar"), [("ok", 1), (String(repeating: "n", count: 60_000), 1)])
+        try makeArchive(f.dir("context/app.tar"), [("app/", 0), ("app/run.sh", 10)])
+        let base = "\(f.hub.host)/library/kong:2.6.0-alpine"
+        let cases: [(String, String)] = [
+            ("ADD deep.tar /opt/", "kiln: error: Dockerfile:2: ADD: unpacking deep.tar: entry 'd/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d/...' is too long to unpack (5004 bytes; paths are at most 4096 bytes)"),
+            ("ADD long-name.tar /opt/", "kiln: error: Dockerfile:2: ADD: unpacking long-name.tar: entry '\(String(repeating: "n", count: 64))...' is too long to unpack (60000 bytes; paths are at most 4096 bytes)"),
+            ("ADD --chown=nosuchuser app.tar /opt/", "kiln: error: Dockerfile:2: ADD: user 'nosuchuser' of owner 'nosuchuser' is not in the base's /etc/passwd"),
+        ]
+        for (add, expected) in cases {
+            try f.dir.write("context/Dockerfile", "FROM \(base)\n\(add)\n")
+            let result = try run(f.dir("bin/kiln-docker"), ["build", "-t", "x", "."], environment: environment, currentDirectory: f.dir("context"))
+            #expect(result.status == 1)
+            #expect(result.stderr.split(separator: "\n").first.map(String.init) == expected, "\(result.stderr.prefix(400))")
+            #expect(result.stderr.split(separator: "\n").count == 1)
+            #expect(stagingDirectories(in: f.dir("tmp")).isEmpty, "\(add): the staging directory is removed")
+        }
+        // The deepest tree a name within PATH_MAX makes builds, and its staging goes too.
+        let deepest = Array(repeating: "d", count: 2000).joined(separator: "/")
+        try makeArchive(f.dir("context/deepest.tar"), [("\(deepest)/file", 10)])
+        try f.dir.write("context/Dockerfile", "FROM \(base)\nADD deepest.tar /opt/\n")
+        let built = try run(f.dir("bin/kiln-docker"), ["build", "-t", "deepest", "."], environment: environment, currentDirectory: f.dir("context"))
+        #expect(built.status == 0, "\(built.stderr.prefix(400))")
+        #expect(stagingDirectories(in: f.dir("tmp")).isEmpty, "the staging directory is removed after a build too")
+    }
+
+    /// A build killed while its archives are staged (kill -9: no clean-up runs) leaves its
+    /// staging directory; the next build removes it, because nobody holds its lock any more. A
+    /// live build's directory (locked) and a link named like one are left alone.
+    @Test func aKilledBuildsStagingDirectoryIsSweptByTheNextBuild() throws {
+        let f = try Fixture()
+        var environment = f.environment
+        environment["TMPDIR"] = f.dir("tmp")
+        try FileManager.default.createDirectory(atPath: f.dir("tmp"), withIntermediateDirectories: true)
+        try makeArchive(f.dir("context/big.tar.gz"), [("big/zeros", 128 << 20)])
+        let base = "\(f.hub.host)/library/kong:2.6.0-alpine"
+        try f.dir.write("context/Dockerfile", "FROM \(base)\nADD big.tar.gz /opt/\n")
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: f.dir("bin/kiln-docker"))
+        process.arguments = ["build", "-t", "big", "."]
+        process.environment = environment
+        process.currentDirectoryURL = URL(fileURLWithPath: f.dir("context"))
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Killed once it has begun to unpack.
+        let deadline = Date().addingTimeInterval(120)
+        var staged: [String] = []
+        while Date() < deadline, process.isRunning {
+            staged = stagingDirectories(in: f.dir("tmp"))
+            if let first = staged.first, FileManager.default.fileExists(atPath: f.dir("tmp/\(first)/1/big")) { break }
+            usleep(5_000)
+        }
+        #expect(kill(process.processIdentifier, SIGKILL) == 0)
+        process.waitUntilExit()
+        let leftover = try #require(staged.first, "the build staged its archive before it was killed")
+        #expect(FileManager.default.fileExists(atPath: f.dir("tmp/\(leftover)/.kiln-lock")), "kill -9 left it behind")
+
+        // A live build's directory: its lock is held (here by this test).
+        try f.dir.write("tmp/kiln-docker-add-live/1/file", "x")
+        let lock = open(f.dir("tmp/kiln-docker-add-live/.kiln-lock"), O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        #expect(flock(lock, LOCK_EX | LOCK_NB) == 0)
+        defer { close(lock) }
+        // Staging directories without a lock file, as earlier versions made them: swept once an
+        // hour untouched, not before (a build may still be on it).
+        try f.dir.write("tmp/kiln-docker-add-E0366B73-DF88-491A-BDF6-E824D32491AA/1/old", "x")
+        try f.dir.write("tmp/kiln-docker-add-0A7FB4C2-6A2E-4C1B-9F7D-2B1D7E0C9A11/1/recent", "x")
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)],
+                                              ofItemAtPath: f.dir("tmp/kiln-docker-add-E0366B73-DF88-491A-BDF6-E824D32491AA"))
+        // A link named like a staging directory is not followed.
+        try f.dir.write("elsewhere/keep", "keep")
+        try FileManager.default.createSymbolicLink(atPath: f.dir("tmp/kiln-docker-add-link"), withDestinationPath: f.dir("elsewhere"))
+        // Both locks as old as the killed one would be a while later (a lock younger than ten
+        // seconds may be one a starting build has not taken yet).
+        let hourAgo = Date().addingTimeInterval(-3600)
+        for directory in [leftover, "kiln-docker-add-live"] {
+            try FileManager.default.setAttributes([.modificationDate: hourAgo], ofItemAtPath: f.dir("tmp/\(directory)/.kiln-lock"))
+        }
+
+        try f.dir.write("context/Dockerfile", "FROM \(base)\nENV A=1\n")
+        let next = try run(f.dir("bin/kiln-docker"), ["build", "-t", "next", "."], environment: environment, currentDirectory: f.dir("context"))
+        #expect(next.status == 0, "\(next.stderr)")
+        #expect(stagingDirectories(in: f.dir("tmp")) == ["kiln-docker-add-0A7FB4C2-6A2E-4C1B-9F7D-2B1D7E0C9A11", "kiln-docker-add-link", "kiln-docker-add-live"],
+                "the killed build's directory is swept, and an old one without a lock")
+        #expect(FileManager.default.fileExists(atPath: f.dir("tmp/kiln-docker-add-live/1/file")))
+        #expect(FileManager.default.fileExists(atPath: f.dir("elsewhere/keep")))
+    }
+
+    /// `docker login` stores a credential only for a registry host (HOST[:PORT], a port from 1
+    /// to 65535), and reads at most 64 KiB of password: one error line otherwise, nothing
+    /// stored.
+    @Test func loginRefusesWhatIsNoRegistryHostAndEndlessPasswords() throws {
+        let f = try Fixture()
+        var environment = f.environment
+        environment["XDG_CONFIG_HOME"] = f.dir("xdg")
+        let loginFile = f.dir("xdg/kiln/auth.json")
+        let login = #"printf 'pw\n' | "$0" login -u AWS --password-stdin "$1""#
+        for server in ["host\nevil", "host name", "\u{1b}[31mhost", "host:99999", "host:0", "host:", "host:80:80", "https://host/path", "https://", String(repeating: "h", count: 60_000) + " "] {
+            let result = try run("bash", ["-c", login, f.dir("bin/kiln-docker"), server], environment: environment)
+            #expect(result.status == 1, "\(server.prefix(40))")
+            #expect(result.stderr.hasPrefix("kiln: error: '"), "\(result.stderr.prefix(300))")
+            #expect(result.stderr.hasSuffix("' is not a registry host (HOST[:PORT], a port from 1 to 65535)\n"), "\(result.stderr.prefix(300))")
+            #expect(result.stderr.split(separator: "\n").count == 1)
+            #expect(result.stderr.count < 300)
+            #expect(!result.stderr.contains("\u{1b}"))
+            #expect(!FileManager.default.fileExists(atPath: loginFile))
+        }
+        let endless = try run("bash", ["-c", #""$0" login -u AWS --password-stdin registry.example:5000 < /dev/zero"#, f.dir("bin/kiln-docker")], environment: environment)
+        #expect(endless.status == 1)
+        #expect(endless.stderr == "kiln: error: --password-stdin: the password is longer than 65536 bytes\n")
+        #expect(!FileManager.default.fileExists(atPath: loginFile))
+
+        let stored = try run("bash", ["-c", login, f.dir("bin/kiln-docker"), "https://registry.example:5000/"], environment: environment)
+        #expect(stored.status == 0, "\(stored.stderr)")
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: loginFile))) as? [String: Any]
+        #expect((config?["auths"] as? [String: Any])?.keys.sorted() == ["registry.example:5000"])
+    }
 }

@@ -1,4 +1,6 @@
+import Foundation
 import KilnDockerfile
+import KilnTestSupport
 import Testing
 
 /// `.dockerignore` against the Dockerfile reference's examples and moby/patternmatcher's own
@@ -109,5 +111,81 @@ import Testing
         #expect(throws: DockerfileError.self) { try DockerIgnore(patterns: ["["]) }
         let error = #expect(throws: DockerfileError.self) { try DockerIgnore(parsing: "ok\n# c\na[b\n") }
         #expect(error?.description == ".dockerignore:3: invalid pattern 'a[b'")
+    }
+
+    /// Patterns are capped as Dockerfile lines are: each one costs every path of the context.
+    /// A 24 KB pattern (which took 30 s against a 60-level directory) and a 977 KB file of
+    /// patterns (past 300 s) are one error line naming the file.
+    @Test func patternCountAndLengthAreCapped() throws {
+        let hostile = String(repeating: "*a", count: 12_000)
+        let long = #expect(throws: DockerfileError.self) { try DockerIgnore(parsing: "ok\n\(hostile)\n", path: "app/.dockerignore") }
+        #expect(long?.description == "app/.dockerignore:2: pattern '\(String(repeating: "*a", count: 32))...' is longer than 4096 bytes")
+        let repeated = #expect(throws: DockerfileError.self) { try DockerIgnore(parsing: Array(repeating: hostile, count: 40).joined(separator: "\n")) }
+        #expect(repeated?.description.hasPrefix(".dockerignore:1: pattern '*a*a") == true)
+        // 977 KB of short patterns: more than the count allows.
+        let many = (0..<70_000).map { "pattern-\($0 % 10_000)*" }.joined(separator: "\n")
+        #expect(many.utf8.count > 950_000 && many.utf8.count < 1 << 20)
+        let counted = #expect(throws: DockerfileError.self) { try DockerIgnore(parsing: many) }
+        #expect(counted?.description == ".dockerignore:10001: more than 10000 patterns")
+        #expect(throws: DockerfileError.self) { try DockerIgnore(patterns: [hostile]) }
+        // At the caps: kept.
+        let atCaps = try DockerIgnore(parsing: (0..<10_000).map { "p\($0)" }.joined(separator: "\n") + "\n# comments do not count\n")
+        #expect(atCaps.patterns.count == 10_000)
+        #expect(atCaps.excludes("p9999/x"))
+        #expect(!atCaps.excludes("q"))
+        #expect(try DockerIgnore(patterns: [String(repeating: "a", count: 4096)]).patterns.count == 1)
+    }
+
+    /// A pattern as long as allowed, and patterns whose parents match, against a path 60
+    /// directories deep: each path is matched once per pattern (its parents in the same pass),
+    /// with patternmatcher's results.
+    @Test func longPatternsAgainstDeepPathsKeepPatternMatcherResults() throws {
+        let deep = (1...60).map { "d\($0)" }.joined(separator: "/")
+        let hostile = String(repeating: "*a", count: 2000) + "*"
+        let rules = try DockerIgnore(patterns: [hostile])
+        #expect(!rules.excludes(deep + "/file.txt"), "`*` does not cross `/`")
+        #expect(rules.excludes(String(repeating: "a", count: 2000)))
+        #expect(rules.excludes(String(repeating: "a", count: 2000) + "/" + deep), "a parent matches")
+        #expect(!rules.excludes(String(repeating: "a", count: 1999)))
+        let crossing = try DockerIgnore(patterns: [String(repeating: "**/d", count: 900) + "**"])
+        #expect(!crossing.excludes(deep + "/file.txt"), "900 directories named d* are not there")
+        let layered = try DockerIgnore(patterns: ["**/d30/**/*.txt", "!**/d59", "d1/d2/d4"])
+        #expect(!layered.excludes(deep + "/file.txt"), "re-included by its parent d59")
+        #expect(layered.excludes((1...58).map { "d\($0)" }.joined(separator: "/") + "/file.txt"))
+        #expect(layered.excludes("d1/d2/d4/file.md"), "d1/d2/d4 is a parent")
+        #expect(!layered.excludes(deep + "/file.md"))
+        #expect(!layered.excludes("d1/d2/d30/x.md"))
+        #expect(layered.excludes("d1/d2/d30/x.txt"))
+        #expect(layered.excludes("x/d30/y/z/x.txt"))
+        // Parents are the text before each `/`: `**/dir` matches what lies below `dir`.
+        let parent = try DockerIgnore(patterns: ["**/dir", "abc", "x*"])
+        #expect(parent.excludes("a/b/dir/c/d"))
+        #expect(parent.excludes("abc/def"))
+        #expect(!parent.excludes("abcd/def"))
+        #expect(parent.excludes("xyz/w"))
+    }
+
+    /// The same through a build context as `docker build` reads it: a 60-level directory, an
+    /// ignore file with a pattern at the length cap, one past it, one with too many patterns.
+    @Test func aContextWithHostileIgnoreFiles() throws {
+        let dir = try TemporaryDirectory()
+        let deep = (1...60).map { "d\($0)" }.joined(separator: "/")
+        try dir.write("ctx/\(deep)/file.txt", "x")
+        try dir.write("ctx/\(deep)/keep.md", "x")
+        try dir.write("ctx/top.txt", "x")
+        let atCap = String(repeating: "*a", count: 2047) + "*"
+        try dir.write("ctx/.dockerignore", "\(atCap)\n**/d30/**/*.txt\n!**/d59/**/*.txt\n")
+        let recipe = try Dockerfile.parse("FROM x\nCOPY . /app/\n").evaluate(context: try BuildContext(directory: dir("ctx")))
+        #expect(recipe.overlays.first?.excluding == [], "file.txt is re-included below d59; the long pattern matches nothing")
+        try dir.write("ctx/.dockerignore", "\(atCap)\n**/d30/**/*.txt\n")
+        let excluded = try Dockerfile.parse("FROM x\nCOPY . /app/\n").evaluate(context: try BuildContext(directory: dir("ctx")))
+        #expect(excluded.overlays.first?.excluding == ["\(deep)/file.txt"])
+
+        try dir.write("ctx/.dockerignore", String(repeating: "*a", count: 12_000) + "\n")
+        let long = #expect(throws: DockerfileError.self) { try BuildContext(directory: dir("ctx")) }
+        #expect(long?.description == ".dockerignore:1: pattern '\(String(repeating: "*a", count: 32))...' is longer than 4096 bytes")
+        try dir.write("ctx/.dockerignore", (0..<70_000).map { "pattern-\($0 % 10_000)*" }.joined(separator: "\n"))
+        let many = #expect(throws: DockerfileError.self) { try BuildContext(directory: dir("ctx")) }
+        #expect(many?.description == ".dockerignore:10001: more than 10000 patterns")
     }
 }

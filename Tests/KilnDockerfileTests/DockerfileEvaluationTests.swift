@@ -506,4 +506,67 @@ private func FileFacts_realPath(_ path: String) -> String {
         #expect(failure("device.tar") == "Dockerfile:2: ADD: unpacking device.tar: entry 'dev/null' is a device or FIFO; only files, directories and links can be unpacked")
         #expect(failure("dangling-hardlink.tar") == "Dockerfile:2: ADD: unpacking dangling-hardlink.tar: hard link 'x' names 'missing', which is no earlier file of the archive")
     }
+
+    /// A later entry replaces an earlier file of the same name, a directory too (`x`, then `x/`,
+    /// then `x/y`), as GNU tar and Docker unpack it; a directory is not replaced by a file.
+    @Test func aLaterDirectoryReplacesAnEarlierFile() throws {
+        let dir = try TemporaryDirectory()
+        try makeArchive(dir, "file-then-tree.tar", "f|x|644|0|0|file\nd|x/|750|1000|1000\nf|x/y|600|1000|1000|y\n")
+        try makeArchive(dir, "file-then-dir.tar", "f|x|644|0|0|file\nd|x/|750|1000|1000\n")
+        try makeArchive(dir, "link-then-dir.tar", "l|x|777|0|0|/etc\nd|x|755|0|0\nf|x/z|644|0|0|z\n")
+        try makeArchive(dir, "dir-then-file.tar", "d|x|755|0|0\nf|x|644|0|0|file\n")
+        #expect(try layer("FROM x\nADD file-then-tree.tar /opt/\n", in: dir) == ["/opt d 755 0:0", "/opt/x d 750 1000:1000", "/opt/x/y f 600 1000:1000"])
+        #expect(try layer("FROM x\nADD file-then-dir.tar /opt/\n", in: dir) == ["/opt d 755 0:0", "/opt/x d 750 1000:1000"])
+        #expect(try layer("FROM x\nADD link-then-dir.tar /opt/\n", in: dir) == ["/opt d 755 0:0", "/opt/x d 755 0:0", "/opt/x/z f 644 0:0"])
+        #expect(throws: DockerfileError.self) { try layer("FROM x\nADD dir-then-file.tar /opt/\n", in: dir) }
+    }
+
+    /// The deepest tree a name within PATH_MAX can make (about 2000 levels) unpacks and scans.
+    @Test func theDeepestAllowedTreeUnpacks() throws {
+        let dir = try TemporaryDirectory()
+        let deep = Array(repeating: "d", count: 2000).joined(separator: "/")
+        try makeArchive(dir, "deep.tar", "f|\(deep)/file|644|0|0|x\n")
+        let entries = try layer("FROM x\nADD deep.tar /opt/\n", in: dir)
+        #expect(entries.count == 2002)
+        #expect(entries.last == "/opt/\(deep)/file f 644 0:0")
+    }
+
+    /// Entry names come from a pull request: a name longer than a path can be is refused before
+    /// anything is made for it, and every name an error quotes is a bounded excerpt (a 60 KB
+    /// name, or one with escape sequences, never reaches a log whole).
+    @Test func longNamesAreRefusedEarlyAndQuotedBounded() throws {
+        let dir = try TemporaryDirectory()
+        let huge = String(repeating: "n", count: 60_000)
+        let deep = Array(repeating: "d", count: 2100).joined(separator: "/")
+        let long = String(repeating: "l", count: 3000)
+        try makeArchive(dir, "huge-name.tar", "f|ok|644|0|0|x\nf|\(huge)|644|0|0|x\n")
+        try makeArchive(dir, "deep.tar", "f|\(deep)/file|644|0|0|x\n")
+        try makeArchive(dir, "huge-climb.tar", "f|../\(huge)|644|0|0|x\n")
+        try makeArchive(dir, "long-device.tar", "c|\(long)\u{1b}[31m|666|0|0\n")
+        try makeArchive(dir, "long-link.tar", "l|a|777|0|0|/etc\nf|a/\(long)|644|0|0|x\n")
+        func failure(_ name: String) -> String? {
+            do { _ = try layer("FROM x\nADD \(name) /opt/\n", in: dir); return nil } catch { return "\(error)" }
+        }
+        let excerpt = String(repeating: "n", count: 64) + "..."
+        #expect(failure("huge-name.tar") == "Dockerfile:2: ADD: unpacking huge-name.tar: entry '\(excerpt)' is too long to unpack (60000 bytes; paths are at most 4096 bytes)")
+        #expect(failure("deep.tar")?.hasPrefix("Dockerfile:2: ADD: unpacking deep.tar: entry 'd/d/d/d/") == true)
+        #expect(failure("deep.tar")?.hasSuffix("' is too long to unpack (4204 bytes; paths are at most 4096 bytes)") == true)
+        #expect(failure("huge-climb.tar") == "Dockerfile:2: ADD: unpacking huge-climb.tar: entry '../\(String(repeating: "n", count: 61))...' climbs out of the destination with '..'")
+        for name in ["long-device.tar", "long-link.tar"] {
+            let message = try #require(failure(name))
+            #expect(message.count < 300, "\(message.prefix(300))")
+            #expect(!message.contains("\u{1b}"))
+        }
+        // Found later, by the scanner, in an unpacked name: named by its ADD line, as an excerpt.
+        let longPath = Array(repeating: String(repeating: "l", count: 150), count: 20).joined(separator: "/")
+        try makeArchive(dir, "long-whiteout.tar", "f|\(longPath)/.wh.x|644|0|0|x\n")
+        let recipe = try Dockerfile.parse("FROM x\nADD long-whiteout.tar /opt/\n").evaluate(context: try BuildContext(directory: dir.path))
+        let staging = try TemporaryDirectory("kiln-staging")
+        let overlays = try recipe.layerOverlays(unpackingInto: staging.path)
+        let refusal = #expect(throws: LayerError.self) { try OverlayScanner().scan(overlays: overlays) }
+        let named = try #require(refusal.flatMap { recipe.attribute($0, layerOverlays: overlays) }?.description)
+        #expect(named.hasPrefix("Dockerfile:2: ADD: "), "\(named.prefix(300))")
+        #expect(named.contains("'\(String(repeating: "l", count: 64))...'"), "\(named.prefix(300))")
+        #expect(named.count < 300, "\(named.prefix(300))")
+    }
 }

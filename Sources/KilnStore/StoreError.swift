@@ -13,6 +13,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case io(path: String, reason: String)
     case notOneImage(location: String)
     case archiveIsOutputOnly(String)
+    /// An image archive `kiln docker load` cannot take; the reason quotes its names bounded.
+    case invalidArchive(String, reason: String)
 
     public var description: String {
         switch self {
@@ -39,6 +41,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             return "\(location) holds one image, not an index; choose one platform with --platform"
         case .archiveIsOutputOnly(let reference):
             return "\(reference): kiln writes image archives but does not read them; read the image from an OCI layout (oci:DIR) or a registry"
+        case .invalidArchive(let archive, let reason):
+            return "\(archive): \(reason)"
         }
     }
 }

@@ -132,17 +132,19 @@ public enum TarFileReader {
         return parts.joined(separator: "/")
     }
 
-    /// At most 64 characters of untrusted text, control characters escaped.
+    /// At most 96 characters of untrusted text (a digest-named file fits), control, format and
+    /// unassigned characters escaped.
     public static func excerpt(_ text: String) -> String {
         var out = ""
-        for scalar in text.unicodeScalars.prefix(64) {
-            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
+        for scalar in text.unicodeScalars.prefix(96) {
+            switch scalar.properties.generalCategory {
+            case .control, .format, .unassigned, .lineSeparator, .paragraphSeparator, .privateUse:
                 out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
+            default:
                 out.unicodeScalars.append(scalar)
             }
         }
-        return text.unicodeScalars.count > 64 ? out + "…" : out
+        return text.unicodeScalars.count > 96 ? out + "…" : out
     }
 
     private static func bytes(_ text: UnsafePointer<CChar>) -> [UInt8] {

@@ -111,6 +111,8 @@ import Testing
         let unnamed = try f.docker(["load", "-i", f.dir("oci.tar")])
         #expect(unnamed.status == 0, "\(unnamed.stderr)")
         #expect(unnamed.output == "Loaded image ID: \(base.id)")
+        let listed = try f.docker(["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}"]).stdout.split(separator: "\n").sorted()
+        #expect(listed == ["<none>:<none> \(base.id.dropFirst("sha256:".count).prefix(12))", "example.com/kiln:v25 \(base.id.dropFirst("sha256:".count).prefix(12))"])
         let target = "\(f.registry.host)/assets:oci"
         #expect(try f.docker(["tag", base.id, target]).status == 0)
         #expect(try f.docker(["push", target]).status == 0)

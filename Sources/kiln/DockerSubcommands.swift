@@ -152,6 +152,8 @@ struct DockerLoadCommand: AsyncParsableCommand {
                 guard let file = FileHandle(forReadingAtPath: input) else { throw ValidationError("cannot open '\(input)' for reading") }
                 handle = file
             } else {
+                // As Docker: a terminal is not an archive.
+                guard isatty(STDIN_FILENO) != 1 else { throw ValidationError("requested load from stdin, but stdin is a terminal; give the archive with -i FILE or a pipe") }
                 handle = FileHandle.standardInput
             }
             let lines = try await DockerLoad(images: context.images).load(fd: handle.fileDescriptor, what: input.map { "archive \($0)" } ?? "the archive on standard input")

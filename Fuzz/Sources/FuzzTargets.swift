@@ -20,6 +20,7 @@ enum FuzzTargets {
         "dockerfile": dockerfile,
         "dockerignore": dockerignore,
         "archive-unpack": archiveUnpack,
+        "image-archive": imageArchive,
         "referrers": referrers,
     ]
 
@@ -174,6 +175,21 @@ enum FuzzTargets {
                 let type = (try? FileManager.default.attributesOfItem(atPath: ancestor))?[.type] as? FileAttributeType
                 precondition(type == nil || type == .typeDirectory, "'\(path)' lies below a non-directory")
             }
+        }
+    }
+
+    /// Image archives for `kiln docker load` (docker-archive or OCI archive, any tar): read
+    /// from a file, never trapping; every image read has its layers' ranges inside the spool.
+    static func imageArchive(_ bytes: [UInt8]) {
+        let base = NSTemporaryDirectory() + "kiln-fuzz-image-archive-\(getpid())"
+        guard FileManager.default.createFile(atPath: base, contents: Data(bytes)), let handle = FileHandle(forReadingAtPath: base) else { return }
+        defer {
+            try? handle.close()
+            try? FileManager.default.removeItem(atPath: base)
+        }
+        guard let archive = try? ImageArchiveReader.read(fd: handle.fileDescriptor, what: "fuzz", spoolDirectory: nil) else { return }
+        for image in archive.images {
+            for layer in image.layers { precondition(layer.start + layer.descriptor.size <= archive.spool.size, "a layer outside the spool") }
         }
     }
 }

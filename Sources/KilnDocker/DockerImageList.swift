@@ -19,15 +19,20 @@ package enum DockerImageList {
         var lines: [String] = format == nil ? ["REPOSITORY\tTAG\tIMAGE ID"] : []
         for (text, descriptor) in try images.images() {
             guard let name = try? DockerImageName(parsing: text) else { continue }
+            // A loaded image without a name is kept under its ID: Docker lists it as <none>,
+            // and no reference filter matches it.
+            let unnamed = text.hasPrefix("sha256:") && name.tag.count == 64
+            guard !(unnamed && !patterns.isEmpty) else { continue }
             // As Docker: a pattern matches the familiar name with its tag, or without it.
-            guard patterns.allSatisfy({ $0.matches(name.description) || $0.matches(name.repository) }) else { continue }
+            guard unnamed || patterns.allSatisfy({ $0.matches(name.description) || $0.matches(name.repository) }) else { continue }
             // Docker's image ID is the config's digest, shown as 12 hex digits; the digest is the manifest's.
             let id = try await images.configDescriptor(of: name, manifest: descriptor).digest.hex.prefix(12)
-            let fields = ["Repository": name.repository, "Tag": name.tag, "ID": String(id), "Digest": descriptor.digest.description]
+            let (repository, tag) = unnamed ? ("<none>", "<none>") : (name.repository, name.tag)
+            let fields = ["Repository": repository, "Tag": tag, "ID": String(id), "Digest": descriptor.digest.description]
             if let format {
                 lines.append(try render(format, fields))
             } else {
-                lines.append("\(name.repository)\t\(name.tag)\t\(id)")
+                lines.append("\(repository)\t\(tag)\t\(id)")
             }
         }
         return lines

@@ -3,8 +3,9 @@ import KilnStore
 import OCI
 
 /// `kiln docker`'s local images: an OCI layout (under the cache directory, or
-/// `$KILN_DOCKER_STORE`) that holds only what kiln made, the new layer, config and manifest.
-/// The base's layers stay in the base's registry (the image-layout spec lets blobs live
+/// `$KILN_DOCKER_STORE`) that holds what kiln made, the new layer, config and manifest, and
+/// the images `load` read from archives, layers included. A built image's base layers stay in
+/// the base's registry (the image-layout spec lets blobs live
 /// elsewhere); each manifest's `org.opencontainers.image.base.name` annotation says where, so a
 /// push mounts or streams them from there and never stages them here. Names are tags in
 /// `index.json` (`NAME:TAG`, familiar form), changed under the layout's lock, so concurrent
@@ -50,6 +51,14 @@ package struct DockerImageStore: Sendable {
         guard FileIO.exists(path), let bytes = try FileIO.readFile(path, limit: 4096),
               let text = String(validating: bytes, as: UTF8.self) else { throw DockerError.baseUnknown(name.description) }
         return try RegistryReference(parsing: text)
+    }
+
+    /// Whether the store holds every layer of `manifest` (a loaded image does; a built one
+    /// leaves its base's layers in the base's registry).
+    package func holdsLayers(of manifest: ImageManifest, name: DockerImageName) async throws -> Bool {
+        let layout = OCILayout(LayoutReference(directory: directory, tag: name.description), layersMayBeElsewhere: true)
+        for layer in manifest.layers where !(try await layout.hasBlob(layer)) { return false }
+        return true
     }
 
     /// Every name and the manifest it points at; an empty store has none.

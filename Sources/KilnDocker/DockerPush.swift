@@ -2,8 +2,8 @@ import KilnBake
 import KilnStore
 import OCI
 
-/// `docker push NAME:TAG`: the store's image to the registry its name points at. The base's
-/// layers go from the base's registry (mounted on the same registry, else streamed and
+/// `docker push NAME:TAG`: the store's image to the registry its name points at. A loaded
+/// image's layers go from the store; a built image's base layers go from the base's registry (mounted on the same registry, else streamed and
 /// verified), kiln's own layer and documents from the store; blobs the registry holds are not
 /// sent again and the tag is written last, and not at all when it already points at the digest.
 package struct DockerPush {
@@ -22,8 +22,14 @@ package struct DockerPush {
         guard let descriptor = try images.lookUp(name) else { throw DockerError.notLocal(name.description) }
         let manifestBytes = try await images.source(name).fetch(descriptor)
         let manifest = try ImageManifest(raw: manifestBytes, descriptorMediaType: descriptor.mediaType, what: "manifest \(descriptor.digest) of kiln docker image '\(name)'")
-        let base = try images.base(of: descriptor.digest, name: name)
-        let source = try DockerStoreSource(store: images, name: name, base: base) { try store.source(.registry($0)) }
+        let source: ImageSource
+        if try await images.holdsLayers(of: manifest, name: name) {
+            // A loaded image: everything is in the store.
+            source = images.source(name)
+        } else {
+            let base = try images.base(of: descriptor.digest, name: name)
+            source = try DockerStoreSource(store: images, name: name, base: base) { try store.source(.registry($0)) }
+        }
         let reference = ImageReference.registry(name.reference)
         let graph = ImageGraphWriter.Graph(blobs: [manifest.config] + manifest.layers, root: .init(descriptor: descriptor, bytes: manifestBytes))
         try await ImageGraphWriter(store: store, to: reference, progress: progress).write(graph, from: source)

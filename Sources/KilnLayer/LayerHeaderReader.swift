@@ -18,20 +18,22 @@ public enum LayerHeaderReader {
     public static func read(what: String, pull: @escaping () throws -> [UInt8]?) throws -> LayerChanges {
         guard let handle = archive_read_new() else { throw LayerError.archive("out of memory") }
         defer { archive_read_free(handle) }
-        let input = PullInput(pull: pull)
+        let input = try TarEndInput(what: what, pull: pull)
         func fail(_ status: Int32) -> Error {
             if let error = input.error { return error }
             let message = archive_error_string(handle).map { String(cString: $0) } ?? "status \(status)"
             return LayerError.archive("\(what): \(message)")
         }
-        for status in [archive_read_support_filter_gzip(handle), archive_read_support_filter_zstd(handle),
-                       archive_read_support_filter_none(handle), archive_read_support_format_tar(handle)] where status < ARCHIVE_WARN {
+        // Decompressed by `input`, which also ends the stream as Go's archive/tar does (an empty
+        // stream is a tar without entries).
+        for status in [archive_read_support_filter_none(handle), archive_read_support_format_tar(handle),
+                       archive_read_support_format_empty(handle)] where status < ARCHIVE_WARN {
             throw fail(status)
         }
         let context = Unmanaged.passUnretained(input).toOpaque()
         let read: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int = { _, context, buffer in
             guard let context, let buffer else { return -1 }
-            return Unmanaged<PullInput>.fromOpaque(context).takeUnretainedValue().next(into: buffer)
+            return Unmanaged<TarEndInput>.fromOpaque(context).takeUnretainedValue().next(into: buffer)
         }
         let opened = archive_read_open(handle, context, nil, read, nil)
         guard opened == ARCHIVE_OK else { throw fail(opened) }
@@ -42,6 +44,7 @@ public enum LayerHeaderReader {
             let status = archive_read_next_header(handle, &entry)
             if status == ARCHIVE_EOF { break }
             guard status >= ARCHIVE_WARN, let entry else { throw fail(status) }
+            input.entryData(endsAt: archive_filter_bytes(handle, 0) + max(0, archive_entry_size(entry)))
             guard let rawName = archive_entry_pathname(entry) else { continue }
             // A name that is not UTF-8 cannot be a kiln destination or one's parent: skipped.
             guard let name = String(validating: bytes(rawName), as: UTF8.self) else { continue }
@@ -72,6 +75,7 @@ public enum LayerHeaderReader {
             }
         }
         if let error = input.error { throw error }
+        try input.finish()
         return changes
     }
 
@@ -105,7 +109,7 @@ public enum LayerHeaderReader {
 
 /// The blob's chunks as libarchive pulls them: each is kept alive in an owned buffer until the
 /// next pull, as libarchive's read callback requires.
-private final class PullInput {
+final class PullInput {
     private let pull: () throws -> [UInt8]?
     private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
     /// The first error `pull` threw; libarchive only sees "-1".

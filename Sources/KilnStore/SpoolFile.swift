@@ -60,6 +60,29 @@ package final class SpoolFile: @unchecked Sendable {
         }
     }
 
+    /// `length` bytes from `start` (within what was written), in chunks of up to 1 MiB.
+    package func stream(from start: Int64, length: Int64) -> BlobStream {
+        let next = chunks(from: start, length: length)
+        return BlobStream { try next() }
+    }
+
+    /// The same range as a function returning the next chunk, `nil` at the end (for readers
+    /// that are not async).
+    package func chunks(from start: Int64, length: Int64) -> @Sendable () throws -> [UInt8]? {
+        let offset = Offset()
+        let end = min(start + length, self.length)
+        offset.value = start
+        return { [self] in
+            guard offset.value < end else { return nil }
+            var chunk = [UInt8](repeating: 0, count: Int(min(Int64(1 << 20), end - offset.value)))
+            let count = try chunk.withUnsafeMutableBytes { try FileIO.read(fd, at: offset.value, into: $0, path: label) }
+            guard count > 0 else { throw StoreError.io(path: label, reason: "ended before its \(end) bytes") }
+            offset.value += Int64(count)
+            chunk.removeLast(chunk.count - count)
+            return chunk
+        }
+    }
+
     // Sendable only by promise: each reading stream owns one offset and has one consumer.
     private final class Offset: @unchecked Sendable { var value: Int64 = 0 }
 

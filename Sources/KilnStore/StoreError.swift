@@ -14,6 +14,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
     case notOneImage(location: String)
     case archiveIsOutputOnly(String)
     case noImageForPlatform(what: String, requested: String, available: [String])
+    /// An image archive `kiln docker load` cannot take; the reason quotes its names bounded.
+    case invalidArchive(String, reason: String)
 
     public var description: String {
         switch self {
@@ -42,6 +44,8 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
             return "\(what): no image for platform \(requested) (there are: \(available.isEmpty ? "none" : available.joined(separator: ", ")))"
         case .archiveIsOutputOnly(let reference):
             return "\(reference): kiln writes image archives but does not read them; read the image from an OCI layout (oci:DIR) or a registry"
+        case .invalidArchive(let archive, let reason):
+            return "\(archive): \(reason)"
         }
     }
 }

@@ -10,17 +10,18 @@ import KilnRegistry
 struct DockerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "docker",
-        abstract: "The Docker CLI subset the AWS CDK uses (build, tag, push, inspect, images, login); also run as kiln-docker.",
+        abstract: "The Docker CLI subset the AWS CDK uses (build, load, tag, push, inspect, images, login); also run as kiln-docker.",
         discussion: """
             Lets `cdk deploy` build ContainerImage.fromAsset images without Docker: set \
             CDK_DOCKER=kiln-docker. `build` reads the Dockerfile subset that only adds files and \
             edits config (FROM, COPY, ADD, ENV, ARG, LABEL, USER, WORKDIR, ENTRYPOINT, CMD, \
             EXPOSE, VOLUME, STOPSIGNAL, HEALTHCHECK, SHELL) into ONE kiln layer, deterministically; \
-            RUN and multi-stage builds are refused. Images are kept in a local store \
-            ($KILN_DOCKER_STORE, else docker-images in kiln's cache directory) holding only what \
-            kiln made; `push` takes the base's layers from the base's registry.
+            RUN and multi-stage builds are refused. `load` reads docker-archives and OCI archives \
+            (ContainerImage.fromTarball). Images are kept in a local store ($KILN_DOCKER_STORE, \
+            else docker-images in kiln's cache directory) holding what kiln made and the loaded \
+            images; `push` takes a built image's base layers from the base's registry.
             """,
-        subcommands: [DockerBuildCommand.self, DockerTagCommand.self, DockerPushCommand.self, DockerInspectCommand.self, DockerImagesCommand.self, DockerLoginCommand.self]
+        subcommands: [DockerBuildCommand.self, DockerLoadCommand.self, DockerTagCommand.self, DockerPushCommand.self, DockerInspectCommand.self, DockerImagesCommand.self, DockerLoginCommand.self]
     )
 
     /// Docker's global option: the directory of `config.json` (credentials, `credHelpers`).

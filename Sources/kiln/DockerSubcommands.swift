@@ -121,3 +121,39 @@ struct DockerImagesCommand: AsyncParsableCommand {
         }
     }
 }
+
+struct DockerLoadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load",
+        abstract: "Load the images of a docker-archive or OCI archive into the store (docker load).",
+        discussion: """
+            Takes `docker save`'s format (Docker 25's and older ones, skopeo's docker-archive) and \
+            OCI archives, plain or compressed. Every blob is checked against its digest and every \
+            layer against the config's diff_id; the store keeps the layers (push sends them from \
+            there) and the config byte for byte, so the image ID stays the archive's. Prints \
+            `Loaded image: NAME:TAG` per name, or `Loaded image ID: sha256:…` for an image the \
+            archive does not name (that ID is a name for tag and push).
+            """
+    )
+
+    @ParentCommand var docker: DockerCommand
+    @Option(name: [.short, .customLong("input")], help: ArgumentHelp("Read this archive instead of standard input.", valueName: "FILE")) var input: String?
+    @Flag(name: [.short, .long], help: "Print only the result lines (kiln prints no progress anyway).") var quiet = false
+
+    func run() async throws {
+        try await reportingErrors {
+            let context = try docker.context()
+            let handle: FileHandle
+            if let input {
+                guard let file = FileHandle(forReadingAtPath: input) else { throw ValidationError("cannot open '\(input)' for reading") }
+                handle = file
+            } else {
+                // As Docker: a terminal is not an archive.
+                guard isatty(STDIN_FILENO) != 1 else { throw ValidationError("requested load from stdin, but stdin is a terminal; give the archive with -i FILE or a pipe") }
+                handle = FileHandle.standardInput
+            }
+            let lines = try await DockerLoad(images: context.images).load(fd: handle.fileDescriptor, what: input.map { "archive \($0)" } ?? "the archive on standard input")
+            for line in lines { print(line) }
+        }
+    }
+}

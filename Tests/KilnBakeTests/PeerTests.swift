@@ -73,6 +73,31 @@ import Testing
         #expect(annotations["org.opencontainers.image.base.digest"] == baseDigest)
     }
 
+    /// Debian's umoci 0.4.7 writes `insert` layers that stop right after the last file's data
+    /// (no padding, no end-of-archive blocks), which every Go applier takes: kiln bakes on such
+    /// a base, placing files against it (the inserted /etc/passwd names the owner, the inserted
+    /// directory keeps its mode), and the result unpacks with umoci.
+    @Test func bakesOnUnpaddedLayersUmociInserts() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("passwd", "root:x:0:0::/root:/bin/sh\napp:x:1234:4321::/srv:/bin/sh\n")
+        try dir.write("srv/data/readme", "data\n")
+        _ = try runChecked("chmod", ["0750", dir("srv/data")])
+        try runChecked("umoci", ["init", "--layout", dir("base")])
+        try runChecked("umoci", ["new", "--image", "\(dir("base")):base"])
+        try runChecked("umoci", ["insert", "--image", "\(dir("base")):base", dir("passwd"), "/etc/passwd"])
+        try runChecked("umoci", ["insert", "--image", "\(dir("base")):base", dir("srv"), "/srv"])
+        try runChecked("umoci", ["config", "--image", "\(dir("base")):base", "--os", "linux", "--architecture", "amd64"])
+        try dir.write("overlay/app.conf", "x = 1\n")
+        let result = try BakeJSON(kiln(["bake", "--base", "oci:\(dir("base")):base", "--overlay", "\(dir("overlay/app.conf")):/srv/data/conf/app.conf",
+                                        "--owner", "app", "--output", "oci:\(dir("out")):app", "--json"]))
+        let listing = try runChecked("tar", ["--numeric-owner", "-tvzf", dir("out/blobs/sha256/\(result.layer.digest.dropFirst("sha256:".count))")]).stdout
+        let lines = listing.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("drwxr-x---") && $0.hasSuffix("srv/data/") }, "the base's directory keeps its mode: \(listing)")
+        #expect(lines.contains { $0.contains("1234/") && $0.hasSuffix("srv/data/conf/app.conf") }, "the owner is read from umoci's passwd: \(listing)")
+        try PeerImages.unpack("\(dir("out")):app", to: dir("bundle"))
+        #expect(try String(contentsOfFile: dir("bundle/rootfs/srv/data/conf/app.conf"), encoding: .utf8) == "x = 1\n")
+    }
+
     @Test func dockerTypedBaseGivesDockerTypedOutput() throws {
         let dir = try TemporaryDirectory()
         try PeerImages.makeOCIBase(at: dir("oci"), work: dir)

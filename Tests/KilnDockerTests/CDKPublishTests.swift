@@ -2,7 +2,7 @@ import Foundation
 import KilnTestSupport
 import Testing
 
-/// The real CDK CLI publishing a `ContainerImage.fromAsset` image with kiln as its Docker
+/// The real CDK CLI publishing a `ContainerImage.fromAsset` image (and a `fromTarball` one) with kiln as its Docker
 /// (`CDK_DOCKER=kiln-docker`): moto serves ECR, S3 and STS; the ECR host is routed through
 /// kiln's config file to a TLS + htpasswd registry whose password is moto's ECR token; the
 /// Dockerfile's base, a look-alike of `kong:2.6.0-alpine`, is routed to a second local registry.
@@ -72,6 +72,27 @@ import Testing
             try dir.write("app/image/NOTES.md", "not part of the image\n")
         }
 
+        /// The same app with `fromTarball('./image.tar')` (aws-ecr-assets' `TarballImageAsset`):
+        /// at publish time the CDK runs `$CDK_DOCKER load -i image.tar | tail -n 1 | sed …`, then
+        /// `tag` and `push`. The archive is skopeo's docker-archive of the base.
+        func writeTarballApp() throws {
+            try dir.write("app/app.js", """
+                const path = require('path');
+                const cdk = require('aws-cdk-lib');
+                const ecs = require('aws-cdk-lib/aws-ecs');
+                const app = new cdk.App();
+                const stack = new cdk.Stack(app, 'UmDemo', {
+                  env: { account: '\(CDKPublishTests.account)', region: '\(CDKPublishTests.region)' },
+                  synthesizer: new cdk.CliCredentialsStackSynthesizer(),
+                });
+                const task = new ecs.FargateTaskDefinition(stack, 'Gateway');
+                task.addContainer('gateway', { image: ecs.ContainerImage.fromTarball(path.join(__dirname, 'image.tar')), memoryLimitMiB: 512 });
+                app.synth();
+
+                """)
+            try runChecked("skopeo", ["--insecure-policy", "copy", "--quiet", "oci:\(dir("base")):base", "docker-archive:\(dir("app/image.tar")):kong:tarball"])
+        }
+
         /// `cdk publish-assets`, as `cdk deploy` publishes before it deploys.
         func publish() throws -> ProcessResult {
             try run("node", [cdk, "publish-assets", "--unstable=publish-assets", "--app", "node app.js", "--ci", "--no-notices", "--output", dir("cdk.out")],
@@ -134,6 +155,36 @@ import Testing
         #expect(!listing.contains("NOTES.md"), ".dockerignore applies")
 
         // A second publish finds the image built and pushed: nothing is written again.
+        let before = f.writes()
+        let second = try f.publish()
+        #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
+        #expect(f.writes() == before)
+    }
+
+    @Test func publishesATarballAssetWithoutDocker() throws {
+        let f = try Fixture()
+        try f.writeTarballApp()
+        let first = try f.publish()
+        #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+
+        let tags = try runChecked("skopeo", ["list-tags", "--creds", "AWS:\(Self.account)-auth-token"] + f.ecr.skopeoFlags(dest: nil) + ["docker://\(f.ecr.host)/\(Self.assetRepository)"]).stdout
+        let tagList = try #require((try JSONSerialization.jsonObject(with: Data(tags.utf8)) as? [String: Any])?["Tags"] as? [String])
+        let tag = try #require(tagList.first)
+        let image = "docker://\(f.ecr.host)/\(Self.assetRepository):\(tag)"
+        let raw = try runChecked("skopeo", ["inspect", "--raw", "--creds", "AWS:\(Self.account)-auth-token"] + f.ecr.skopeoFlags(dest: nil) + [image]).stdout
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(raw.utf8)) as? [String: Any])
+        // Docker's image ID (the config digest) and the diff_ids are the archive's.
+        let archived = try runChecked("tar", ["-xOf", f.dir("app/image.tar"), "manifest.json"]).stdout
+        let configName = try #require((try JSONSerialization.jsonObject(with: Data(archived.utf8)) as? [[String: Any]])?.first?["Config"] as? String)
+        #expect((manifest["config"] as? [String: Any])?["digest"] as? String == "sha256:" + configName.dropLast(".json".count))
+        let base = LayoutReader(f.dir("base"))
+        let baseManifest = try base.json(try #require(try base.entry(tag: "base")["digest"] as? String))
+        let baseConfig = try base.json(try #require((baseManifest["config"] as? [String: Any])?["digest"] as? String))
+        let config = try runChecked("skopeo", ["inspect", "--config", "--raw", "--creds", "AWS:\(Self.account)-auth-token"] + f.ecr.skopeoFlags(dest: nil) + [image]).stdout
+        let rootfs = (try JSONSerialization.jsonObject(with: Data(config.utf8)) as? [String: Any])?["rootfs"] as? [String: Any]
+        #expect(rootfs?["diff_ids"] as? [String] == (baseConfig["rootfs"] as? [String: Any])?["diff_ids"] as? [String])
+
+        // A second publish finds the image in ECR: nothing is loaded or written again.
         let before = f.writes()
         let second = try f.publish()
         #expect(second.status == 0, "\(second.stdout)\(second.stderr)")

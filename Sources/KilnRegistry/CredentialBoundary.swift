@@ -1,3 +1,5 @@
+import KilnStore
+
 /// Where a registry may lead kiln's requests, and so its credentials. Registries are untrusted,
 /// and so is every URL they name; these rules run before kiln connects to one:
 ///

@@ -118,7 +118,8 @@ extension RegistryImage: ImageSource {
     }
 
     /// The digest and media type a reference points at, from a HEAD request (no download) when
-    /// the registry announces the digest, else from the manifest itself.
+    /// the registry announces the digest and a length, else from the manifest itself (a proxy
+    /// may answer a HEAD with `Content-Length: 0`).
     public func headDigest() async throws -> Descriptor {
         let session = await session
         let action = "HEAD manifest \(reference)"
@@ -128,7 +129,7 @@ extension RegistryImage: ImageSource {
         guard response.status == .ok else { throw await failure(response, action: action) }
         if let text = response.headers.first(name: "Docker-Content-Digest"), let digest = try? Digest(parsing: text),
            let mediaType = response.headers.first(name: "Content-Type"),
-           let length = response.headers.first(name: "Content-Length").flatMap(Int64.init) {
+           let length = response.headers.first(name: "Content-Length").flatMap(Int64.init), length > 0 {
             if let pinned = reference.digest, pinned != digest {
                 throw RegistryError.digestMismatch(reference: reference.description, expected: pinned.description, actual: digest.description)
             }

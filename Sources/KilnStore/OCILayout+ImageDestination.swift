@@ -145,21 +145,26 @@ extension OCILayout: ImageDestination {
     /// Creates the layout directory when missing; refuses a non-empty directory that is not a layout,
     /// so a typo never scatters blobs into an unrelated folder.
     ///
-    /// Creating is idempotent (a directory another run made first is taken as it is), and the
-    /// "is it a layout" look is taken under the layout lock: another run creating the same new
-    /// layout writes `oci-layout` and `index.json` under that lock, so the look never sees its
-    /// `index.json` without its marker (a look without the lock raced the directory listing).
+    /// Creating is idempotent (a directory another run made first is taken as it is). Another
+    /// run creating the same new layout writes `oci-layout` and `index.json` under the layout
+    /// lock, so a look that found its `index.json` but not its marker (the existence check races
+    /// the listing) is taken again under that lock before the directory is refused; a directory
+    /// without a lock file has no kiln run in it and is refused at once, nothing written.
     private func prepareRoot() throws {
         if !FileIO.isDirectory(directory) {
             // Missing parents too (`--output oci:a/b/c:tag`); each is removed again on a failure.
             for created in try FileIO.makeDirectories(directory) { recordCreated(directory: created) }
         }
-        if FileIO.exists("\(directory)/oci-layout") { return }
-        let lock = LayoutLock.acquireBlocking(directory: directory)
-        defer { lock?.release() }
-        if !FileIO.exists("\(directory)/oci-layout"), !FileIO.listDirectory(directory).filter({ $0 != "blobs" && !$0.hasPrefix(".kiln-") }).isEmpty {
-            throw StoreError.notALayout(directory, reason: "the directory exists, is not empty and has no oci-layout file")
+        func isUnrelated() -> Bool {
+            !FileIO.exists("\(directory)/oci-layout") && !FileIO.listDirectory(directory).filter({ $0 != "blobs" && !$0.hasPrefix(".kiln-") }).isEmpty
         }
+        guard isUnrelated() else { return }
+        if FileIO.exists("\(directory)/\(LayoutLock.fileName)") {
+            let lock = LayoutLock.acquireBlocking(directory: directory)
+            defer { lock?.release() }
+            if !isUnrelated() { return }
+        }
+        throw StoreError.notALayout(directory, reason: "the directory exists, is not empty and has no oci-layout file")
     }
 
     private func prepareBlobDirectory() throws -> String {

@@ -7,7 +7,7 @@ import Logging
 
 /// Flags that say how registries are reached; shared by every command that talks to one.
 struct TransportFlags: ParsableArguments {
-    @Option(name: .customLong("insecure"), help: ArgumentHelp("Allow plain HTTP to this registry (loopback registries always may). Repeatable.", valueName: "HOST[:PORT]"))
+    @Option(name: .customLong("insecure"), help: ArgumentHelp("Allow plain HTTP to this registry, or to this host as the token realm of a plain-HTTP registry (loopback always may). Repeatable.", valueName: "HOST[:PORT]"))
     var insecureHosts: [String] = []
 
     @Option(name: .customLong("ca-file"), help: ArgumentHelp("PEM file of extra CA certificates (default: $SSL_CERT_FILE).", valueName: "PATH"))

@@ -11,7 +11,9 @@ import Testing
         let dir = try TemporaryDirectory()
         try PeerImages.makeOCIBase(at: dir("base"), tag: "1.0", work: dir)
         let processes = 12
-        // Each round a fresh layout, written by every process under its own tag.
+        // Each round a fresh layout, written by every process under its own tag. bash, not sh:
+        // the test process's children inherit a signal mask blocking SIGCHLD, under which
+        // dash's `wait` never returns.
         let script = #"""
             kiln=$1 base=$2 out=$3 logs=$4 n=$5
             pids=
@@ -29,7 +31,7 @@ import Testing
             let out = dir("round-\(round)/layout")
             let logs = dir("logs-\(round)")
             try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-            let result = try run("/bin/sh", ["-c", script, "sh", kilnExecutable, "oci:\(dir("base")):1.0", out, logs, "\(processes)"])
+            let result = try run("bash", ["-c", script, "bash", kilnExecutable, "oci:\(dir("base")):1.0", out, logs, "\(processes)"])
             var errors: [String] = []
             for index in 0..<processes {
                 let text = (try? String(contentsOfFile: "\(logs)/\(index).err", encoding: .utf8)) ?? ""

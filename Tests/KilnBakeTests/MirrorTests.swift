@@ -78,7 +78,7 @@ import Testing
         #expect(baked.digest == expected, "a mirror changed the derived digest")
         #expect(Self.onlyResolvedTheTag(Self.reads(f.upstream, "library/kong", from: before)), "the upstream was read: \(f.upstream.requests()[before...])")
         #expect(mirror.requests().contains { $0.hasPrefix("GET /v2/docker-hub/library/kong/manifests/sha256:") })
-        #expect(!mirror.requests().contains { $0.contains("/manifests/2.6") }, "the mirror resolved the tag")
+        #expect(!mirror.requests().dropFirst(pushed).contains { $0.contains("/manifests/2.6") }, "the mirror resolved the tag")
         #expect(mirror.requests().contains { $0.hasPrefix("GET /v2/docker-hub/library/kong/blobs/sha256:") })
         #expect(result.stderr.contains("\(f.upstream.host)/library/kong: reading through mirror \(mirror.host)/docker-hub"), "\(result.stderr)")
         // The image keeps its name: the base.name annotation is the upstream's, as skopeo reads it.

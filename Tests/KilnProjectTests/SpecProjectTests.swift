@@ -178,7 +178,7 @@ import Testing
         let layout = LayoutReader(f.dir("repo/out"))
         let layer = try #require((try layout.json(epoch)["layers"] as? [[String: Any]])?.last)
         #expect(layer["mediaType"] as? String == "application/vnd.oci.image.layer.v1.tar+gzip")
-        let blob = f.dir("out/blobs/sha256/\((layer["digest"] as? String ?? "").dropFirst(7))")
+        let blob = f.dir("repo/out/blobs/sha256/\((layer["digest"] as? String ?? "").dropFirst(7))")
         let times = try tarModificationTimes(blob)
         #expect(!times.isEmpty && times.values.allSatisfy { $0 == 0 })
         // zlib's gzip, not stored blocks: the first block is not stored (BTYPE 00).

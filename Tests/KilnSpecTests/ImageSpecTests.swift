@@ -89,7 +89,9 @@ import KilnRecipe
         let dir = try TemporaryDirectory()
         try dir.write("repo/overlays/ok.conf", "x")
         try FileManager.default.createSymbolicLink(atPath: dir("repo/overlays/sneaky"), withDestinationPath: "/etc")
-        let base = "base: kong\ntarget: oci:out\noverlays:\n"
+        // The target is a layout inside the repository (a relative oci:DIR is the working
+        // directory's, which is not this temporary repository).
+        let base = "base: kong\ntarget: oci:\(dir("repo"))/out\noverlays:\n"
         #expect(error(base + "  - {from: ../secret, to: /x}\n", root: dir("repo")) == "images/x.yaml:4: overlays[0].from: '../secret' is outside the repository")
         #expect(error(base + "  - {from: /etc/passwd, to: /x}\n", root: dir("repo")) == "images/x.yaml:4: overlays[0].from: must be relative to the repository root")
         #expect(error(base + "  - {from: overlays/sneaky/passwd, to: /x}\n", root: dir("repo")) == "images/x.yaml:4: overlays[0].from: 'overlays/sneaky/passwd' is outside the repository")

@@ -138,16 +138,27 @@ public struct BaseTree: Sendable {
         var resolvedSlots: [Int?] = []
         var pending = Array(path.components.reversed())
         var followed = 0
+        // The resolved path's length with its slashes: links may not make it longer than the
+        // kernel would open (and 255 long targets could otherwise make it megabytes deep).
+        var length = 0
+        func dropLast() {
+            length -= 1 + resolved.removeLast().utf8.count
+            resolvedSlots.removeLast()
+        }
         while let part = pending.popLast() {
             if part == "." || part.isEmpty { continue }
             if part == ".." {
-                if !resolved.isEmpty { resolved.removeLast(); resolvedSlots.removeLast() }
+                if !resolved.isEmpty { dropLast() }
                 continue
             }
             let parent = resolvedSlots.isEmpty ? Self.rootIndex : resolvedSlots[resolvedSlots.count - 1]
             let slot = parent.flatMap { slots[$0].children[Array(part.utf8)] }
             resolved.append(part)
             resolvedSlots.append(slot)
+            length += 1 + part.utf8.count
+            guard length <= Self.maxPathLength, part.utf8.count <= Self.maxNameLength else {
+                throw LayerError.conflict("'\(path.description.prefix(64))' resolves through the base's symlinks to a path longer than the kernel opens (PATH_MAX, \(Self.maxPathLength) bytes, or a name over NAME_MAX, \(Self.maxNameLength))")
+            }
             let isLast = pending.isEmpty
             guard !isLast || followingLast else { break }
             guard let slot, case .symlink(let target) = slots[slot].node else { continue }
@@ -155,9 +166,8 @@ public struct BaseTree: Sendable {
             guard followed <= Self.maxLinksFollowed else {
                 throw LayerError.conflict("'\(path)' goes through a loop of symlinks in the base")
             }
-            resolved.removeLast()
-            resolvedSlots.removeLast()
-            if target.hasPrefix("/") { resolved = []; resolvedSlots = [] }
+            dropLast()
+            if target.hasPrefix("/") { resolved = []; resolvedSlots = []; length = 0 }
             pending.append(contentsOf: target.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
         }
         return ImagePath(components: resolved)

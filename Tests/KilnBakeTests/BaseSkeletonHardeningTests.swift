@@ -70,6 +70,10 @@ import Testing
         func bake() throws -> BakeJSON { try BakeJSON(f.bake("kong:1", extra: ["--owner", "kong", "--json"])) }
         let honest = try bake()
         let entry = f.dir("cache/layer-changes/sha256-\(layer.dropFirst(7)).jsonl")
+        // What a poisoned CI cache holds: /etc a link to /tmp, kong with uid 0.
+        let poison = "[\"link\",\"/etc\",\"/tmp\"]\n[\"passwd\",\"kong:x:0:0::/:/bin/sh\\n\"]\n"
+        try Data("[\"kiln layer changes\",1]\n\(poison)".utf8).write(to: URL(fileURLWithPath: entry))
+        #expect(try bake().digest == honest.digest, "the forged entry was used")
         let authentic = try String(contentsOfFile: entry, encoding: .utf8)
         #expect(authentic.split(separator: "\n").last?.hasPrefix("[\"hmac-sha256\",\"") == true, "\(authentic)")
         // The key: 32 bytes, this user's alone, outside the cache directory.
@@ -97,8 +101,6 @@ import Testing
             }
             try Data((text + line).utf8).write(to: URL(fileURLWithPath: entry))
         }
-        // What a poisoned CI cache holds: /etc a link to /tmp, kong with uid 0.
-        let poison = "[\"link\",\"/etc\",\"/tmp\"]\n[\"passwd\",\"kong:x:0:0::/:/bin/sh\\n\"]\n"
         try Data((0..<32).map { _ in UInt8.random(in: 0...255) }).write(to: URL(fileURLWithPath: f.dir("other-key")))
         for (body, macKey, digest) in [(poison, nil, layer),                         // no MAC: the old format
                                        (poison, f.dir("other-key"), layer),           // another machine's key

@@ -67,6 +67,19 @@ import Testing
         #expect(tree.entries.isEmpty && tree.pathBytes == 0)
     }
 
+    /// A destination is resolved as the kernel would open it: links may not lengthen it past
+    /// PATH_MAX (255 long targets could otherwise make a path megabytes deep).
+    @Test func aDestinationTheLinksMakeLongerThanPATH_MAXIsRefused() throws {
+        let tree = BaseTree().applying(LayerChanges(changes: [(try ImagePath(absolute: "/l"), .symlink(target: String(repeating: "d/", count: 1500)))]))
+        let given = try ImagePath(absolute: "/l/" + String(repeating: "e/", count: 1500))
+        #expect(given.description.utf8.count < 4096)
+        #expect(throws: LayerError.self) { try tree.resolve(given, followingLast: true) }
+        #expect(try tree.resolve(try ImagePath(absolute: "/l/e"), followingLast: true).components.count == 1501)
+        let dir = try TemporaryDirectory()
+        try dir.write("app.conf", "x=1\n")
+        #expect(throws: LayerError.self) { try OverlayScanner().scan(overlays: [Overlay(source: dir("app.conf"), destination: given)], base: tree) }
+    }
+
     @Test func ownersOutsideWhatAKernelHasAreRefusedOrIgnored() throws {
         let dir = try TemporaryDirectory()
         // In a base layer: one error naming the layer (kiln would repeat the owner in its layer).

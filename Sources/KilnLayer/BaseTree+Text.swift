@@ -66,10 +66,10 @@ extension BaseTree {
                     throw fail("'\(text.prefix(64))' is not a path in the image")
                 }
                 guard let parent = slot(path.parent.components), case .directory = slots[parent].node else {
-                    throw fail("'\(path.parent)' is not a directory listed before '\(path)'")
+                    throw fail("'\(path.parent)' is not a directory listed before '\(path)'; run kiln lock")
                 }
                 let name = Array(path.name.utf8)
-                guard slots[parent].children[name] == nil else { throw fail("'\(path)' is listed twice") }
+                guard slots[parent].children[name] == nil else { throw fail("'\(path)' is listed twice; run kiln lock") }
                 pathBytes += path.archiveName.utf8.count
                 guard pathBytes <= Self.maxPathBytes else { throw fail("the skeleton's paths take more than \(Self.maxPathBytes >> 20) MiB") }
                 return (parent, name)

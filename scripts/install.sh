@@ -3,7 +3,7 @@
 # before unpacking anything, and copies bin/kiln, the man page, completions and docs into PREFIX.
 #   install.sh [--prefix DIR] [--sha256 HEX] URL VERSION
 # URL is the directory of a release (where the tarball and SHA256SUMS are), e.g.
-#   https://github.com/OWNER/kiln/releases/download/v0.2.0
+#   https://github.com/OWNER/kiln/releases/download/v0.3.0
 # The expected checksum is --sha256 when given (pin it to trust nothing but your own copy),
 # else the tarball's line in URL/SHA256SUMS. PREFIX defaults to /usr/local. A mismatch, a
 # missing file or an unsupported machine exits 1 with one line and installs nothing.

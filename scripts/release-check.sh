@@ -98,10 +98,9 @@ expect() { [ "$1" = "$2" ] || fail "expected '$2', got '$1'${3:+ ($3)}"; }
 
 check_contents() {
     local expected=(bin/ bin/kiln bin/kiln-docker share/ share/bash-completion/ share/bash-completion/completions/
-        share/bash-completion/completions/kiln share/doc/ share/doc/kiln/ share/doc/kiln/README.md
+        share/bash-completion/completions/kiln share/doc/ share/doc/kiln/ share/doc/kiln/README.md share/doc/kiln/LICENSE share/doc/kiln/CHANGELOG.md
         share/fish/ share/fish/vendor_completions.d/ share/fish/vendor_completions.d/kiln.fish share/man/
         share/man/man1/ share/man/man1/kiln.1 share/zsh/ share/zsh/site-functions/ share/zsh/site-functions/_kiln)
-    [ ! -f LICENSE ] || expected+=(share/doc/kiln/LICENSE)
     expect "$(tar -tzf "$tarball" | sed "s|^$name/||" | sed '/^$/d' | sort | paste -sd' ')" \
         "$(printf '%s\n' "${expected[@]}" | sort | paste -sd' ')" "the tarball's entries"
     expect "$(tar -tvzf "$tarball" | awk '{print $2}' | sort -u)" "0/0" "owners"

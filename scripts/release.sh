@@ -5,7 +5,7 @@
 #
 # The binary links the Swift runtime and Foundation statically (--static-swift-stdlib), so it
 # needs no Swift toolchain; it still needs glibc >= 2.35, libstdc++6, libgcc-s1, libarchive13,
-# libssl3 and zlib (README, "Install"). The tarball holds bin/kiln, the README, the license,
+# libssl3 and zlib (README, "Install"). The tarball holds bin/kiln, the README, the LICENSE (Apache-2.0), the CHANGELOG,
 # shell completions (bash, zsh, fish) and a man page (swift-argument-parser's generate-manual).
 #
 # Reproducible: the same commit gives the same tarball bytes in any directory on any machine
@@ -39,7 +39,7 @@ links=(kiln-docker)
 
 version=$(sed -n 's/^public let kilnVersion = "\(.*\)"$/\1/p' Sources/KilnRegistry/Version.swift)
 [ -n "$version" ] || { echo "release: no kilnVersion in Sources/KilnRegistry/Version.swift" >&2; exit 1; }
-[ -f LICENSE ] || echo "release: warning: no LICENSE file in the repository; the tarball has none" >&2
+for doc in LICENSE CHANGELOG.md; do [ -f "$doc" ] || { echo "release: no $doc in the repository" >&2; exit 1; }; done
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
     SOURCE_DATE_EPOCH=$(git -C "$root" log -1 --format=%ct 2>/dev/null) ||
         { echo "release: set SOURCE_DATE_EPOCH (no git history to take it from)" >&2; exit 1; }
@@ -131,7 +131,7 @@ for arch in "${!binaries[@]}"; do
     normalize "$tree/bin/kiln"
     for link in "${links[@]}"; do ln -s kiln "$tree/bin/$link"; done
     cp README.md "$tree/share/doc/kiln/README.md"
-    [ ! -f LICENSE ] || cp LICENSE "$tree/share/doc/kiln/LICENSE"
+    cp LICENSE CHANGELOG.md "$tree/share/doc/kiln/"
     # Completions and the man page come from the binary itself: run the host's build (an
     # aarch64 binary does not run here; its commands are the same).
     runnable=${binaries[$host_arch]}

@@ -4,6 +4,7 @@ import KilnRegistry
 /// Registry credentials for ECR hosts from the AWS credential chain and `GetAuthorizationToken`;
 /// every other host is asked of `fallback` (Docker config). Tokens are kept until half their
 /// lifetime, so one run fetches one per registry.
+// Sendable: `cache` and `awsCredentials` are read and written only under `lock`.
 package final class ECRCredentials: CredentialProvider, @unchecked Sendable {
     private let fallback: CredentialProvider
     private let environment: [String: String]

@@ -28,6 +28,6 @@ enum BlobCopier {
                 return chunk
             }
         }
-        progress.finished(descriptor, .pushed)
+        progress.finished(descriptor, .copied)
     }
 }

@@ -5,6 +5,7 @@ import Foundation
 /// while the reader catches up. When the reader is done early (the tar ended, or it failed),
 /// later chunks are dropped so the producer can still read the blob to its end: a blob is
 /// verified only once its last byte is read.
+// Sendable: every mutable property is read and written only while holding `condition`.
 final class ChunkPipe: @unchecked Sendable {
     static let capacity = 4
 

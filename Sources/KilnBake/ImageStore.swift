@@ -9,6 +9,7 @@ import OCI
 /// session per registry (probe, challenge and tokens found once, however many images the run
 /// bakes, reads or tags). Created and shut down once by the command; every operation (bake,
 /// copy, digest, lock, build, verify) takes it, none makes its own client.
+// Sendable: `transport`, made on first use, is read and written only under `lock`.
 public final class ImageStore: @unchecked Sendable {
     public let options: TransportOptions
     private let lock = NSLock()

@@ -4,13 +4,15 @@ import OCI
 /// Reports blob transfers: on a terminal, one live line per blob in flight (bytes, rate); in CI
 /// (no terminal), one plain line per finished blob. Everything goes to standard error, so
 /// standard output keeps only the result.
+// Sendable: the lines in flight and the drawing state are changed only under `lock`.
 public final class TransferProgress: @unchecked Sendable {
     public enum Mode: Sendable { case quiet, lines, live }
 
     public enum Outcome: String, Sendable {
         case exists = "exists"
         case mounted = "mounted"
-        case pushed = "copied"
+        /// A base blob streamed from its source.
+        case copied = "copied"
         /// The new layer, written by kiln.
         case written = "written"
     }

@@ -5,7 +5,7 @@ import OCI
 /// store's layout; a base layer, which a bake would copy from the base, is left in the base's
 /// registry ("mounted" in place), and the base is recorded for the manifest just before its
 /// name is written, so a push always finds where those layers are.
-final class DockerStoreDestination: ImageDestination, @unchecked Sendable {
+final class DockerStoreDestination: ImageDestination, Sendable {
     private let layout: OCILayout
     private let images: DockerImageStore
     private let base: RegistryReference

@@ -5,7 +5,7 @@ import OCI
 /// the base's layers from the base's repository (as its build recorded it, see
 /// ``DockerImageStore/base(of:name:)``), verified like every source. Its registry reference is
 /// the base's, so a push to the base's registry mounts the layers instead of copying them.
-final class DockerStoreSource: ImageSource, @unchecked Sendable {
+final class DockerStoreSource: ImageSource, Sendable {
     private let local: ImageSource
     private let localLayout: OCILayout
     private let base: ImageSource

@@ -89,18 +89,9 @@ package struct Builder: Sendable {
         guard image != nil || provenance.statementPath != nil || provenance.predicatePath != nil else { return outcome }
         let entry = try project.lockedEntry(for: spec, in: lock)
         let made = try await Provenance.make(plan: outcome.plan, spec: spec, entry: entry, lock: lock, project: project, builderID: provenance.builderID)
-        for (path, bytes) in [(provenance.statementPath, made.statementBytes), (provenance.predicatePath, made.predicateBytes)] {
-            guard let path else { continue }
-            let file = path.replacingOccurrences(of: "{name}", with: spec.name)
-            guard FileManager.default.createFile(atPath: file, contents: Data(bytes + [0x0A])) else {
-                throw SpecError(location: file, message: "cannot be written")
-            }
-        }
-        if let image {
-            // An image found up to date costs one HEAD more: its root artifact.
-            let needed = outcome.action == .built ? true : try await !made.isAttached(in: image)
-            if needed { try await made.attach(to: image) }
-        }
+        // An image found up to date costs one HEAD more: its root artifact.
+        try await made.deliver(statementPath: provenance.statementPath, predicatePath: provenance.predicatePath, name: spec.name,
+                               to: image, skipIfAttached: outcome.action != .built)
         return outcome
     }
 

@@ -27,7 +27,7 @@ package struct Locker: Sendable {
         for spec in specs {
             let old = existing.entries[spec.name]
             var reference = spec.base
-            if let old, !update, Project.change(of: spec, since: old) == nil {
+            if let old, !update, Project.change(of: spec, since: old) == nil, Project.pins(old.pinned, spec.base) {
                 if old.hasEveryTree {
                     changes.append((spec.name, .unchanged))
                     continue

@@ -71,6 +71,11 @@ package struct Project: Sendable {
         if let change = Project.change(of: spec, since: entry) {
             throw SpecError(location: spec.path, message: "\(change) since it was locked; run kiln lock")
         }
+        // The lock comes from pull requests too, and build reads the base from `pinned`: it
+        // must be the spec's base (the layout the spec checked, or its repository) by digest.
+        guard Project.pins(entry.pinned, spec.base) else {
+            throw SpecError(location: spec.path, message: "the lock pins another image than \(spec.base) by digest; run kiln lock")
+        }
         return entry
     }
 
@@ -81,6 +86,16 @@ package struct Project: Sendable {
         if entry.base != spec.base.description { return "base changed from \(entry.base) to \(spec.base)" }
         if entry.platforms != spec.platforms.text { return "platforms changed from \(entry.platforms) to \(spec.platforms.text)" }
         return nil
+    }
+
+    /// Whether `pinned` names the image `base` names, by digest: the same layout directory, or
+    /// the same registry and repository.
+    static func pins(_ pinned: String, _ base: ImageReference) -> Bool {
+        switch (try? ImageReference(parsing: pinned), base) {
+        case (.layout(let pinned)?, .layout(let base)): return pinned.digest != nil && pinned.directory == base.directory
+        case (.registry(let pinned)?, .registry(let base)): return pinned.digest != nil && pinned.registry == base.registry && pinned.repository == base.repository
+        default: return false
+        }
     }
 }
 

@@ -243,6 +243,27 @@ package struct Provenance: Sendable {
         URL(fileURLWithPath: path).resolvingSymlinksInPath().path
     }
 
+    // MARK: - Delivery
+
+    /// Delivers the statement everywhere the command asked, the one place both `kiln bake
+    /// --provenance` and `kiln build` do it: the statement and the predicate written to their
+    /// files (`{name}` in a path becomes `name`), then attached to `image` when there is one
+    /// (layouts and archives have no referrers API: the files are all they get).
+    /// - Parameter skipIfAttached: asks the registry first (one HEAD) and attaches nothing when
+    ///   the root's artifact is already there: an image found up to date.
+    package func deliver(statementPath: String?, predicatePath: String?, name: String, to image: RegistryImage?, skipIfAttached: Bool) async throws {
+        for (path, bytes) in [(statementPath, statementBytes), (predicatePath, predicateBytes)] {
+            guard let path else { continue }
+            let file = path.replacingOccurrences(of: "{name}", with: name)
+            guard FileManager.default.createFile(atPath: file, contents: Data(bytes + [0x0A])) else {
+                throw SpecError(location: file, message: "cannot be written")
+            }
+        }
+        guard let image else { return }
+        if skipIfAttached, try await isAttached(in: image) { return }
+        try await attach(to: image)
+    }
+
     // MARK: - In a registry
 
     /// Whether the root's artifact is already in `image`'s repository: one HEAD.

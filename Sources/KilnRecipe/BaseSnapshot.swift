@@ -53,6 +53,7 @@ final class SnapshotSource: ImageSource {
 }
 
 /// Passes reads through to a real source and keeps a copy of every document, to take a snapshot.
+// Sendable: `recorded` and `root` are read and written only under `lock`.
 package final class RecordingSource: ImageSource, @unchecked Sendable {
     private let inner: ImageSource
     private let lock = NSLock()

@@ -7,6 +7,7 @@ import OCI
 /// service, all built on one base). Learnt during the run (every blob seen, mounted or pushed)
 /// and kept across runs in a small cache file; an entry goes when a mount from it is refused.
 /// Only a hint: a mount that fails falls back to streaming, so a stale entry costs one request.
+// Sendable: `known`, `clock`, `changed` and `observed` are read and written only under `lock`.
 public final class BlobLocations: @unchecked Sendable {
     /// Repositories kept per blob and registry, most recent first.
     static let repositoriesPerBlob = 4
@@ -55,6 +56,11 @@ public final class BlobLocations: @unchecked Sendable {
         }
     }
 
+    /// distribution's repository name grammar: path components joined by `/`, at most 255 bytes.
+    static func isRepositoryName(_ text: String) -> Bool {
+        text.utf8.count <= 255 && text.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { RegistryReference.isValidPathComponent(String($0)) }
+    }
+
     /// A mount from there was refused (deleted, a pull-through repository, mounting off).
     public func forget(_ digest: Digest, registry: String, repository: String) {
         lock.withLock {
@@ -97,14 +103,17 @@ public final class BlobLocations: @unchecked Sendable {
         }
     }
 
-    /// Reads a cache file; anything unreadable is ignored (the cache starts empty).
+    /// Reads a cache file; anything unreadable is ignored (the cache starts empty). The file may
+    /// come from another run (CI restores caches), so it is untrusted: a registry that is not a
+    /// registry name or a repository outside distribution's name grammar is dropped, never put
+    /// into a request (`x&from=evil&mount=…` would otherwise reach a mount's query).
     private func load(_ bytes: [UInt8]) {
         guard let value = try? JSONValue(parsing: bytes, what: "blob location cache"), value["version"] == .integer(1),
               case .object(let registries)? = value["registries"] else { return }
-        for (registry, blobs) in registries {
+        for (registry, blobs) in registries where RegistryReference.problem(withHost: registry) == nil {
             guard case .object(let entries) = blobs else { continue }
             for (digest, repositories) in entries {
-                let names = (repositories.arrayValue ?? []).compactMap(\.stringValue).prefix(Self.repositoriesPerBlob)
+                let names = (repositories.arrayValue ?? []).compactMap(\.stringValue).filter(Self.isRepositoryName).prefix(Self.repositoriesPerBlob)
                 guard !names.isEmpty, (try? Digest(parsing: digest)) != nil else { continue }
                 clock += 1
                 known[registry, default: [:]][digest] = (Array(names), clock)

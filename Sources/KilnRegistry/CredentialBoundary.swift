@@ -1,16 +1,22 @@
+import KilnStore
+
 /// Where a registry may lead kiln's requests, and so its credentials. Registries are untrusted,
 /// and so is every URL they name; these rules run before kiln connects to one:
 ///
 /// - A token realm must be http or https with a valid host and port, and a registry reached
 ///   over HTTPS may not name a plain-HTTP realm (the Basic password and the token would travel
 ///   in clear). A realm on another host is allowed: it is where that registry's tokens come
-///   from (Docker Hub's is auth.docker.io).
+///   from (Docker Hub's is auth.docker.io). A registry reached over plain HTTP (loopback or
+///   `--insecure`) may name a plain-HTTP realm only on its own host, on loopback, or on a host
+///   the user also marked insecure: `--insecure` for one host is no consent to send the
+///   password in clear to another.
 /// - An upload location must be on the registry's own origin (scheme, host and port).
 /// - A redirect must be http or https with a valid host and port; one that leaves the
 ///   registry's origin is followed without credentials.
 enum CredentialBoundary {
     /// The realm of a Bearer challenge, or an error naming the registry and the refused realm.
-    static func tokenRealm(_ realm: String?, registry: String, base: String) throws -> RegistryURL {
+    /// - Parameter insecureHosts: the hosts the user allowed plain HTTP to (`--insecure`).
+    static func tokenRealm(_ realm: String?, registry: String, base: String, insecureHosts: Set<String> = []) throws -> RegistryURL {
         guard let realm, !realm.isEmpty else {
             throw RegistryError.invalidResponse(host: registry, reason: "Bearer challenge without a realm")
         }
@@ -18,6 +24,15 @@ enum CredentialBoundary {
         if base.lowercased().hasPrefix("https://"), parsed.scheme != "https" {
             throw RegistryError.refusedURL(host: registry, role: "token realm", url: realm,
                                            reason: "the registry is reached over HTTPS, and credentials never go over plain HTTP")
+        }
+        if parsed.scheme == "http" {
+            let registryHost = (try? RegistryURL(parsing: base))?.host
+            let allowed = parsed.host == registryHost || RegistryReference.isLoopback(parsed.host)
+                || insecureHosts.contains(parsed.host) || insecureHosts.contains("\(parsed.host):\(parsed.port)")
+            guard allowed else {
+                throw RegistryError.refusedURL(host: registry, role: "token realm", url: realm,
+                                               reason: "plain HTTP to another host, which is not marked insecure (--insecure \(parsed.host):\(parsed.port) allows it)")
+            }
         }
         return parsed
     }

@@ -16,6 +16,7 @@ extension RegistryImage {
 }
 
 /// One blob download; its stream is consumed by one reader at a time.
+// Sendable only by promise: a download's stream has one consumer at a time.
 final class BlobDownload: @unchecked Sendable {
     private let image: RegistryImage
     private let descriptor: Descriptor
@@ -24,13 +25,14 @@ final class BlobDownload: @unchecked Sendable {
     private var offset: Int64 = 0
     /// Bytes a server that ignored `Range` resends from the start, to skip.
     private var skip: Int64 = 0
-    private var interruptions = 0
+    private var backoff: Backoff
     private var watchdog: TransferWatchdog
 
     init(image: RegistryImage, descriptor: Descriptor) {
         self.image = image
         self.descriptor = descriptor
         watchdog = TransferWatchdog(image.transport.options)
+        backoff = Backoff(image.transport.options)
     }
 
     private var action: String { "GET blob \(descriptor.digest)" }
@@ -87,14 +89,10 @@ final class BlobDownload: @unchecked Sendable {
 
     /// Waits before resuming, or gives up naming the blob, the registry and the last reason.
     private func interrupted(_ reason: String) async throws {
-        let policy = image.transport.options.retry
-        interruptions += 1
         body = nil
-        guard interruptions < policy.attempts else {
-            throw RegistryError.transferFailed(host: image.reference.registry, what: "download of blob \(descriptor.digest) from \(image.repository)", attempts: interruptions, last: reason)
+        let what = "download of blob \(descriptor.digest) from \(image.repository)"
+        guard try await backoff.retry(after: "\(image.reference.registry): download of blob \(descriptor.digest) \(reason) at byte \(offset)", next: "resuming") else {
+            throw RegistryError.transferFailed(host: image.reference.registry, what: what, attempts: backoff.failures, last: reason)
         }
-        let delay = policy.delay(afterAttempt: interruptions, retryAfter: nil)
-        image.transport.options.logger.info("\(image.reference.registry): download of blob \(descriptor.digest) \(reason) at byte \(offset); resuming in \(String(format: "%.1f", delay)) s")
-        try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
     }
 }

@@ -20,16 +20,15 @@ extension RegistryImage: ImageDestination {
     }
 
     /// Takes the blob from another repository of this registry without copying it: from
-    /// `source` when it is here, then from repositories known to hold it (``BlobLocations``),
-    /// at most three tries in all. A refused mount forgets that location.
+    /// `source` when it is here, then from up to ``siblingMountAttempts`` repositories known to
+    /// hold it (``BlobLocations``). A refused mount forgets that location.
     public func mountBlob(_ descriptor: Descriptor, from source: RegistryReference?) async throws -> Bool {
         var candidates: [String] = []
         if let source, source.registry == reference.registry, source.repository != repository { candidates.append(source.repository) }
-        for known in transport.locations.repositories(holding: descriptor.digest, on: reference.registry)
-        where known != repository && !candidates.contains(known) {
-            candidates.append(known)
-        }
-        for candidate in candidates.prefix(3) {
+        let siblings = transport.locations.repositories(holding: descriptor.digest, on: reference.registry)
+            .filter { $0 != repository && !candidates.contains($0) }
+        candidates += siblings.prefix(Self.siblingMountAttempts)
+        for candidate in candidates {
             do {
                 if try await mountOnce(descriptor, from: candidate) {
                     noteHeld(descriptor.digest)
@@ -47,6 +46,10 @@ extension RegistryImage: ImageDestination {
         return false
     }
 
+    /// Sibling repositories a mount tries after the source's (docs/design.md: "up to two"): each
+    /// refusal costs a request, and a blob that three repositories refuse is streamed anyway.
+    static let siblingMountAttempts = 2
+
     /// `POST /blobs/uploads/?mount=…&from=…`: 201 means mounted; 202 (mounting refused, as ECR
     /// does unless enabled, and from pull-through-cache repositories) opens an upload session,
     /// which is dropped: the caller streams instead.
@@ -54,7 +57,7 @@ extension RegistryImage: ImageDestination {
         let session = await session
         let scopes = ["repository:\(repository):pull,push", "repository:\(sourceRepository):pull"]
         let action = "mount blob \(descriptor.digest) from \(sourceRepository)"
-        let query = "mount=\(descriptor.digest)&from=\(sourceRepository.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? sourceRepository)"
+        let query = QueryString.make([("mount", descriptor.digest.description), ("from", sourceRepository)])
         let response = try await session.send(.POST, "/v2/\(repository)/blobs/uploads/?\(query)", headers: ["Content-Length": "0"], scopes: scopes, action: action)
         await response.drain()
         return response.status == .created
@@ -88,7 +91,7 @@ extension RegistryImage: ImageDestination {
         }
         let base = try await session.prepare()
         var url = try CredentialBoundary.uploadLocation(location, registry: reference.registry, base: base)
-        url += (url.contains("?") ? "&" : "?") + "digest=\(descriptor.digest)"
+        url += (url.contains("?") ? "&" : "?") + QueryString.make([("digest", descriptor.digest.description)])
         let stream = try await open()
         let body = HTTPClientRequest.Body.stream(stream.map { ByteBuffer(bytes: $0) }, length: .known(descriptor.size))
         let response = try await session.sendStreaming(.PUT, url, headers: ["Content-Type": "application/octet-stream"], body: body, scopes: pushScopes)

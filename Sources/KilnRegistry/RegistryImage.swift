@@ -6,18 +6,37 @@ import NIOHTTP1
 import OCI
 
 /// One repository reference on a registry, as image source and destination.
+// Sendable: the mutable state (`state`) is read and written only under `lock`.
 public final class RegistryImage: @unchecked Sendable {
     public let reference: RegistryReference
     public let transport: RegistryTransport
+
+    private struct State {
+        var resolvedRoot: (descriptor: Descriptor, bytes: [UInt8])?
+        var tagsAreImmutable = false
+        var recordsBlobLocations = true
+    }
+    private let lock = NSLock()
+    private var state = State()
+
     /// The root manifest as resolved, so it is downloaded once.
-    private var resolvedRoot: (descriptor: Descriptor, bytes: [UInt8])?
+    private var resolvedRoot: (descriptor: Descriptor, bytes: [UInt8])? {
+        get { lock.withLock { state.resolvedRoot } }
+        set { lock.withLock { state.resolvedRoot = newValue } }
+    }
     /// When set, ``tag(_:bytes:)`` refuses to move a tag that holds another digest (ECR
     /// repositories with IMMUTABLE tags) instead of leaving it to the registry.
-    public var tagsAreImmutable = false
+    public var tagsAreImmutable: Bool {
+        get { lock.withLock { state.tagsAreImmutable } }
+        set { lock.withLock { state.tagsAreImmutable = newValue } }
+    }
     /// Whether blobs read here are remembered as mount sources (``BlobLocations``). Off for a
     /// mirror: a pull-through repository (ECR's) refuses mounts, and a mirror is no place kiln
     /// writes to.
-    var recordsBlobLocations = true
+    var recordsBlobLocations: Bool {
+        get { lock.withLock { state.recordsBlobLocations } }
+        set { lock.withLock { state.recordsBlobLocations = newValue } }
+    }
 
     public init(_ reference: RegistryReference, transport: RegistryTransport) {
         self.reference = reference
@@ -126,18 +145,17 @@ extension RegistryImage: ImageSource {
         guard descriptor.size <= Int64(maxMetadataBlobSize) else {
             throw StoreError.tooLarge(location: "\(reference.name)", digest: descriptor.digest, limit: maxMetadataBlobSize)
         }
-        return try await retryingTransfer("download of blob \(descriptor.digest)") {
-            var bytes: [UInt8] = []
-            for try await chunk in try await self.openBlob(descriptor) {
-                bytes += chunk
-                // Bounded as the bytes arrive: a registry sending more than the descriptor says
-                // is cut off at once, not after it filled memory.
-                guard bytes.count <= Int(descriptor.size) else {
-                    throw StoreError.sizeMismatch(location: "\(self.reference.registry)/\(self.repository)", digest: descriptor.digest, expected: descriptor.size, actual: Int64(bytes.count))
-                }
+        // The download resumes a cut transfer itself (``BlobDownload``): no second loop here.
+        var bytes: [UInt8] = []
+        for try await chunk in try await openBlob(descriptor) {
+            bytes += chunk
+            // Bounded as the bytes arrive: a registry sending more than the descriptor says
+            // is cut off at once, not after it filled memory.
+            guard bytes.count <= Int(descriptor.size) else {
+                throw StoreError.sizeMismatch(location: "\(reference.registry)/\(repository)", digest: descriptor.digest, expected: descriptor.size, actual: Int64(bytes.count))
             }
-            return bytes
         }
+        return bytes
     }
 
     /// GETs a manifest, capped at 4 MiB, and checks it against the expected digest or the
@@ -180,10 +198,8 @@ extension RegistryImage {
     /// cut short, an upload refused with a retryable status), with backoff. Errors that say
     /// something about the content or the request (digest mismatch, denied, not found) are final.
     func retryingTransfer<T>(_ action: String, _ transfer: () async throws -> T) async throws -> T {
-        let policy = transport.options.retry
-        var attempt = 0
+        var backoff = Backoff(transport.options)
         while true {
-            attempt += 1
             do {
                 return try await transfer()
             } catch let error as StoreError {
@@ -194,14 +210,10 @@ extension RegistryImage {
                 throw CancellationError()
             } catch {
                 let reason = RegistrySession.describe(error)
-                guard attempt < policy.attempts else {
-                    throw RegistryError.retriesExhausted(host: reference.registry, action: action, attempts: attempt, last: reason)
+                guard try await backoff.retry(after: "\(reference.registry): \(action.redactingUserinfo) interrupted (\(reason))") else {
+                    throw RegistryError.retriesExhausted(host: reference.registry, action: action, attempts: backoff.failures, last: reason)
                 }
-                let delay = policy.delay(afterAttempt: attempt, retryAfter: nil)
-                transport.options.logger.info("\(reference.registry): \(action.redactingUserinfo) interrupted (\(reason)); retrying in \(String(format: "%.1f", delay)) s")
-                try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
             }
         }
     }
 }
-

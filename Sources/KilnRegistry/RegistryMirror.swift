@@ -47,13 +47,14 @@ public struct MirrorLocationError: Error, CustomStringConvertible {
 
 /// Which references a registry's mirrors serve (registries.conf's `pull-from-mirror`).
 public enum MirrorPolicy: String, Equatable, Sendable, CaseIterable {
-    /// References by tag and by digest.
+    /// References by tag and by digest; a tag is still resolved at the registry itself while it
+    /// answers (``MirroredSource``), documents and blobs come by digest through the mirrors.
     case all
     /// References by digest only: a tag is resolved at the registry itself, so a mirror whose
     /// tags lag or lie cannot choose the image; everything `kiln build` reads from the lock is
     /// by digest and goes through the mirrors.
     case digestOnly = "digest-only"
-    /// References by tag only.
+    /// References by tag only, tags resolved by the mirrors.
     case tagOnly = "tag-only"
 }
 

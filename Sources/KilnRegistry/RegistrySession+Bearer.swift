@@ -49,16 +49,19 @@ extension RegistrySession {
 
     /// The token flow of the distribution spec: GET realm?service=…&scope=…, with Basic
     /// credentials when kiln has them, anonymous otherwise; only to a realm that
-    /// ``CredentialBoundary/tokenRealm(_:registry:base:)`` accepts.
+    /// ``CredentialBoundary/tokenRealm(_:registry:base:insecureHosts:)`` accepts.
     func fetchToken(challenge: AuthChallenge, scopes: [String]) async throws -> (String, TimeInterval) {
-        _ = try CredentialBoundary.tokenRealm(challenge.realm, registry: registry, base: try await prepare())
+        _ = try CredentialBoundary.tokenRealm(challenge.realm, registry: registry, base: try await prepare(), insecureHosts: options.insecureHosts)
         guard let realm = challenge.realm, var components = URLComponents(string: realm) else {
             throw RegistryError.invalidResponse(host: registry, reason: "Bearer challenge without a usable realm")
         }
-        var query = components.queryItems ?? []
-        if let service = challenge.service { query.append(URLQueryItem(name: "service", value: service)) }
-        for scope in scopes { query.append(URLQueryItem(name: "scope", value: scope)) }
-        components.queryItems = query
+        // The realm's own query stays as the registry wrote it; kiln's parameters are encoded
+        // whole (the service comes from the challenge: `a&scope=…` may not add a scope).
+        var pairs: [(name: String, value: String)] = []
+        if let service = challenge.service { pairs.append(("service", service)) }
+        for scope in scopes { pairs.append(("scope", scope)) }
+        components.percentEncodedQuery = [components.percentEncodedQuery, QueryString.make(pairs)]
+            .compactMap { $0?.isEmpty == false ? $0 : nil }.joined(separator: "&")
         guard let url = components.string else { throw RegistryError.invalidResponse(host: registry, reason: "bad token realm") }
         let credential = try await loadCredential()
         let response = try await withRetries(action: "token request") {

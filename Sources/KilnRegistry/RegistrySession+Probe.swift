@@ -89,7 +89,7 @@ extension RegistrySession {
                 throw RegistryError.invalidResponse(host: registry, reason: "401 without a Basic or Bearer challenge")
             }
             if challenge.scheme == .bearer {
-                _ = try CredentialBoundary.tokenRealm(challenge.realm, registry: registry, base: base)
+                _ = try CredentialBoundary.tokenRealm(challenge.realm, registry: registry, base: base, insecureHosts: options.insecureHosts)
             }
         case 400 where base.hasPrefix("http://"):
             return false

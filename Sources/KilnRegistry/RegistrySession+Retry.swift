@@ -8,11 +8,10 @@ import OCI
 extension RegistrySession {
     /// Runs `attempt` again on connection errors and retryable statuses, with backoff.
     func withRetries(action: String, attempts: Int? = nil, _ attempt: @Sendable () async throws -> HTTPClientResponse) async throws -> HTTPClientResponse {
-        let policy = options.retry
-        let attempts = attempts ?? policy.attempts
-        var last = ""
-        for number in 1...attempts {
+        var backoff = Backoff(options, attempts: attempts)
+        while true {
             var retryAfter: String?
+            let last: String
             do {
                 let response = try await attempt()
                 guard RetryPolicy.retryableStatuses.contains(response.status.code) else { return response }
@@ -34,12 +33,10 @@ extension RegistrySession {
                 }
                 last = failure.text.redactingUserinfo
             }
-            guard number < attempts else { break }
-            let delay = policy.delay(afterAttempt: number, retryAfter: retryAfter)
-            options.logger.info("\("\(registry): \(action): \(last)".redactingUserinfo); retrying in \(String(format: "%.1f", delay)) s")
-            try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
+            guard try await backoff.retry(after: "\(registry): \(action): \(last)".redactingUserinfo, retryAfter: retryAfter) else {
+                throw RegistryError.retriesExhausted(host: registry, action: action, attempts: backoff.failures, last: last)
+            }
         }
-        throw RegistryError.retriesExhausted(host: registry, action: action, attempts: attempts, last: last)
     }
 
     /// A short, secret-free description of a transport error.

@@ -89,6 +89,10 @@ private struct SpecReader {
             do { base = try ImageReference(parsing: from.image) } catch let error as StoreError {
                 throw fail(dockerfileNode, "dockerfile", "FROM (line \(from.line)): \(error)")
             }
+            // After the build args: `FROM oci:${DIR}` is contained like any layout of a spec.
+            if let outside = outsideRepository(base) {
+                throw fail(dockerfileNode, "dockerfile", "FROM (line \(from.line)): \(outside)")
+            }
         } else {
             for key in ["context", "build-args"] {
                 if let (node, _) = field(key) { throw fail(node, key, "applies to a spec with 'dockerfile'") }
@@ -97,6 +101,7 @@ private struct SpecReader {
             do { base = try ImageReference(parsing: try string(baseNode, "base")) } catch let error as StoreError {
                 throw fail(baseNode, "base", "\(error)")
             }
+            if let outside = outsideRepository(base) { throw fail(baseNode, "base", outside) }
         }
         if case .archive = base { throw fail(field("base")?.node ?? field("dockerfile")?.node, "base", "\(StoreError.archiveIsOutputOnly(base.description))") }
 
@@ -116,6 +121,7 @@ private struct SpecReader {
             guard layout.tag == nil, layout.digest == nil else {
                 throw fail(targetNode, "target", "must name a layout directory without tag; list tags under 'tags'")
             }
+            if let outside = outsideRepository(target) { throw fail(targetNode, "target", outside) }
         case .archive:
             // An archive is a local artifact of one build (kiln build --output docker-archive:DIR).
             throw fail(targetNode, "target", "must be a repository or oci:DIR, not an archive (kiln build --output docker-archive:DIR writes archives)")
@@ -240,6 +246,45 @@ private struct SpecReader {
         guard let real = FileFacts.realPath("\(repositoryRoot)/\(text)") else { return nil }
         guard real == root || real.hasPrefix(root == "/" ? "/" : root + "/") else { throw fail(node, key, "'\(text)' is outside the repository") }
         return real
+    }
+
+    /// Why a layout a spec names (`base`, a Dockerfile's FROM, `target`) may not be used, or `nil`
+    /// when it is inside the repository (or not a layout). Specs come from pull requests, so
+    /// their layouts are contained like overlays: `oci:DIR` is opened as written (relative to
+    /// the working directory, as on the command line), so DIR is resolved as the kernel opens it
+    /// (symlinks, then `..`) and must be inside the repository root. A DIR that does not exist
+    /// yet (a new target) is resolved up to its deepest existing ancestor, and the rest may not
+    /// climb (`..`) or pass a dangling link. The layout's own files are then read without
+    /// following links (`OCILayout`).
+    func outsideRepository(_ reference: ImageReference) -> String? {
+        guard case .layout(let layout) = reference else { return nil }
+        let root = FileFacts.realPath(repositoryRoot) ?? repositoryRoot
+        guard let real = Self.resolvedLocation(layout.directory),
+              real == root || real.hasPrefix(root == "/" ? "/" : root + "/") else {
+            return "'\(UntrustedText.excerpt(reference.description))' is outside the repository (a spec's layouts must be inside it, like its overlays)"
+        }
+        return nil
+    }
+
+    /// Where `path` leads when opened or created from the working directory: its real path, or
+    /// for a path not there yet its deepest existing ancestor's real path and the missing names;
+    /// `nil` when the missing names climb (`..`) or start at something that exists but does not
+    /// resolve (a dangling link).
+    static func resolvedLocation(_ path: String) -> String? {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        if let real = FileFacts.realPath(absolute) { return real }
+        var missing: [String] = []
+        var current = absolute
+        while let slash = current.lastIndex(of: "/") {
+            missing.insert(String(current[current.index(after: slash)...]), at: 0)
+            current = String(current[..<slash])
+            guard let real = FileFacts.realPath(current.isEmpty ? "/" : current) else { continue }
+            let names = missing.filter { !$0.isEmpty && $0 != "." }
+            guard !names.contains(".."), let first = names.first else { return names.isEmpty ? real : nil }
+            if (try? FileFacts.read("\(real)/\(first)")) != nil { return nil }
+            return ([real == "/" ? "" : real] + names).joined(separator: "/")
+        }
+        return nil
     }
 
     /// One `overlays` entry; `from` must stay inside the repository, also after symlinks.

@@ -89,6 +89,7 @@ private final class VerifyState: @unchecked Sendable {
 }
 
 /// Holds a mutable iterator for a single consumer.
+// Sendable only by promise: each box is owned by one stream, which has one consumer at a time.
 final class UncheckedBox<Value>: @unchecked Sendable {
     var value: Value
     init(_ value: Value) { self.value = value }

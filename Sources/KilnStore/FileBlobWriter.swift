@@ -4,6 +4,8 @@ import KilnPlatform
 
 /// Writes a blob into a layout's `blobs/sha256` under a temporary name and renames it to its
 /// digest on commit, so a blob file either has its full, named content or does not exist.
+// Sendable only by promise: a blob writer has one writer task (the layer builder) at a time;
+// the layout reaches it through its lock-guarded records only to close it on abort.
 final class FileBlobWriter: BlobWriter, @unchecked Sendable {
     private let layout: OCILayout
     private let blobDirectory: String

@@ -58,6 +58,48 @@ package enum FileIO {
         return fd
     }
 
+    /// Opens the regular file `names` below `directory` name by name with `O_NOFOLLOW`: a link at
+    /// any step below `directory` (a layout's `blobs`, `sha256`, or a blob itself) is refused,
+    /// which `O_NOFOLLOW` on the whole path would check for the last name only. Non-blocking, so
+    /// a FIFO cannot hang the open; what was opened is checked to be a regular file (`fstat`).
+    static func openBeneath(_ directory: String, _ names: [String]) throws -> Int32 {
+        let shown = ([directory] + names).joined(separator: "/")
+        var parent = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard parent >= 0 else { throw StoreError.io(path: directory, reason: errorText()) }
+        for (position, name) in names.enumerated() {
+            let last = position == names.count - 1
+            let flags = last ? O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC : O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC
+            let next = openat(parent, name, flags)
+            let failure = errno
+            close(parent)
+            guard next >= 0 else {
+                // ELOOP: the last name is a link; ENOTDIR: a directory name is a link or a file.
+                if failure == ELOOP || failure == ENOTDIR { throw StoreError.io(path: shown, reason: "a symbolic link or not a directory on the way (kiln follows no links inside a layout)") }
+                throw StoreError.io(path: shown, reason: String(cString: strerror(failure)))
+            }
+            parent = next
+        }
+        var info = stat()
+        guard fstat(parent, &info) == 0 else {
+            let reason = errorText()
+            close(parent)
+            throw StoreError.io(path: shown, reason: reason)
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(parent)
+            throw StoreError.io(path: shown, reason: "not a regular file")
+        }
+        return parent
+    }
+
+    /// Reads the whole regular file `names` below `directory` without following links
+    /// (``openBeneath(_:_:)``), refusing more than `limit` bytes.
+    static func readFileBeneath(_ directory: String, _ names: [String], limit: Int) throws -> [UInt8]? {
+        let fd = try openBeneath(directory, names)
+        defer { close(fd) }
+        return try readAll(fd, path: ([directory] + names).joined(separator: "/"), limit: limit)
+    }
+
     /// Reads into `buffer`, retrying on EINTR; 0 at the end.
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
         while true {
@@ -89,6 +131,11 @@ package enum FileIO {
     package static func readFile(_ path: String, limit: Int) throws -> [UInt8]? {
         let fd = try openForReading(path)
         defer { close(fd) }
+        return try readAll(fd, path: path, limit: limit)
+    }
+
+    /// Reads `fd` to its end, refusing more than `limit` bytes (`nil`).
+    private static func readAll(_ fd: Int32, path: String, limit: Int) throws -> [UInt8]? {
         var out: [UInt8] = []
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
         defer { buffer.deallocate() }

@@ -92,6 +92,7 @@ extension ImageArchive: ImageDestination {
 }
 
 /// The new layer, written into a nameless file of the archive's directory.
+// Sendable only by promise: a blob writer has one writer task (the layer builder) at a time.
 final class ArchiveBlobWriter: BlobWriter, @unchecked Sendable {
     private let archive: ImageArchive
     private var spool: SpoolFile?

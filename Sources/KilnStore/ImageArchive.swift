@@ -11,6 +11,7 @@ import KilnPlatform
 /// (each is at most 4 MiB). The archive is written only by ``tag(_:bytes:additionalTags:)``, the
 /// last step: entries in sorted order into a temporary file beside FILE, then renamed over it,
 /// so FILE is either the previous archive (or absent) or the whole new one.
+// Sendable: the blobs, documents and records are read and written only under `lock`.
 public final class ImageArchive: @unchecked Sendable {
     public let reference: ArchiveReference
 

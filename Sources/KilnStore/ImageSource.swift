@@ -1,6 +1,8 @@
 import OCI
 
-/// Somewhere images are read from. Every byte handed out has been checked against its digest.
+/// Somewhere images are read from. A source only fetches: checking what it hands out against
+/// the digests is the job of ``VerifyingSource``, which wraps every source a run reads (the
+/// run's image store hands out only wrapped ones), so each conformer need not repeat it.
 public protocol ImageSource: AnyObject, Sendable {
     /// A registry name for the image (`docker.io/library/kong:2.6.0-alpine`), when it has one;
     /// used for the `org.opencontainers.image.base.name` annotation.
@@ -13,10 +15,12 @@ public protocol ImageSource: AnyObject, Sendable {
     /// The descriptor the reference points at: a manifest or an index.
     func resolve() async throws -> Descriptor
 
-    /// A manifest, index or config: small documents read whole, verified, size-capped.
+    /// A manifest, index or config: small documents read whole and size-capped (verified by
+    /// the wrapping ``VerifyingSource``).
     func fetch(_ descriptor: Descriptor) async throws -> [UInt8]
 
-    /// Opens a blob of any size as a verified stream (see ``BlobStream/verifying(_:against:location:)``).
+    /// Opens a blob of any size as a stream; ``VerifyingSource`` checks it while it is read
+    /// (``BlobStream/verifying(_:against:location:)``).
     func openBlob(_ descriptor: Descriptor) async throws -> BlobStream
 }
 

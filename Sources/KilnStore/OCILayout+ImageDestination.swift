@@ -94,7 +94,7 @@ extension OCILayout: ImageDestination {
         var paths: Set<String> = ["\(directory)/oci-layout", "\(directory)/index.json"]
         for entry in index.manifests {
             paths.insert(path(of: entry.digest))
-            guard let bytes = try? FileIO.readFile(path(of: entry.digest), limit: maxMetadataBlobSize),
+            guard let bytes = try? readFile(entry.digest.layoutPath, limit: maxMetadataBlobSize),
                   let referenced = try? referencedDigests(of: bytes, descriptor: entry) else { continue }
             for digest in referenced.documents + referenced.layers { paths.insert(path(of: digest)) }
         }
@@ -113,7 +113,7 @@ extension OCILayout: ImageDestination {
             for child in index.manifests {
                 documents.append(child.digest)
                 guard MediaType.manifests.contains(child.mediaType),
-                      let childBytes = try FileIO.readFile(path(of: child.digest), limit: maxMetadataBlobSize),
+                      let childBytes = try readFile(child.digest.layoutPath, limit: maxMetadataBlobSize),
                       case .image(let manifest) = try ManifestKind(raw: childBytes, descriptorMediaType: child.mediaType, what: "\(location) \(child.digest)") else { continue }
                 documents.append(manifest.config.digest)
                 layers += manifest.layers.map(\.digest)
@@ -144,15 +144,22 @@ extension OCILayout: ImageDestination {
 
     /// Creates the layout directory when missing; refuses a non-empty directory that is not a layout,
     /// so a typo never scatters blobs into an unrelated folder.
+    ///
+    /// Creating is idempotent (a directory another run made first is taken as it is), and the
+    /// "is it a layout" look is taken under the layout lock: another run creating the same new
+    /// layout writes `oci-layout` and `index.json` under that lock, so the look never sees its
+    /// `index.json` without its marker (a look without the lock raced the directory listing).
     private func prepareRoot() throws {
-        if FileIO.isDirectory(directory) {
-            if !FileIO.exists("\(directory)/oci-layout"), !FileIO.listDirectory(directory).filter({ $0 != "blobs" && !$0.hasPrefix(".kiln-") }).isEmpty {
-                throw StoreError.notALayout(directory, reason: "the directory exists, is not empty and has no oci-layout file")
-            }
-            return
+        if !FileIO.isDirectory(directory) {
+            // Missing parents too (`--output oci:a/b/c:tag`); each is removed again on a failure.
+            for created in try FileIO.makeDirectories(directory) { recordCreated(directory: created) }
         }
-        // Missing parents too (`--output oci:a/b/c:tag`); each is removed again on a failure.
-        for created in try FileIO.makeDirectories(directory) { recordCreated(directory: created) }
+        if FileIO.exists("\(directory)/oci-layout") { return }
+        let lock = LayoutLock.acquireBlocking(directory: directory)
+        defer { lock?.release() }
+        if !FileIO.exists("\(directory)/oci-layout"), !FileIO.listDirectory(directory).filter({ $0 != "blobs" && !$0.hasPrefix(".kiln-") }).isEmpty {
+            throw StoreError.notALayout(directory, reason: "the directory exists, is not empty and has no oci-layout file")
+        }
     }
 
     private func prepareBlobDirectory() throws -> String {

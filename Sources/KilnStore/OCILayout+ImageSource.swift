@@ -46,7 +46,7 @@ extension OCILayout: ImageSource {
         let path = path(of: descriptor.digest)
         guard FileIO.exists(path) else { throw StoreError.blobMissing(location: location, digest: descriptor.digest) }
         guard descriptor.size <= Int64(maxMetadataBlobSize),
-              let bytes = try FileIO.readFile(path, limit: maxMetadataBlobSize) else {
+              let bytes = try readFile(descriptor.digest.layoutPath, limit: maxMetadataBlobSize) else {
             throw StoreError.tooLarge(location: location, digest: descriptor.digest, limit: maxMetadataBlobSize)
         }
         return bytes
@@ -57,11 +57,13 @@ extension OCILayout: ImageSource {
     public func openBlob(_ descriptor: Descriptor) async throws -> BlobStream {
         let path = path(of: descriptor.digest)
         guard FileIO.exists(path) else { throw StoreError.blobMissing(location: location, digest: descriptor.digest) }
-        return try BlobStream.file(path)
+        let file = try FileChunks(fd: FileIO.openBeneath(directory, descriptor.digest.layoutPath.split(separator: "/").map(String.init)), path: path)
+        return BlobStream { try file.next() }
     }
 }
 
 /// Reads a file in 1 MiB chunks and closes it at the end; one consumer at a time.
+// Sendable only by promise: a stream has one consumer at a time.
 final class FileChunks: @unchecked Sendable {
     private var fd: Int32
     private let path: String
@@ -69,6 +71,12 @@ final class FileChunks: @unchecked Sendable {
     init(path: String) throws {
         self.path = path
         fd = try FileIO.openForReading(path)
+    }
+
+    /// Takes over `fd`, already open for reading (`path` names it in errors).
+    init(fd: Int32, path: String) {
+        self.path = path
+        self.fd = fd
     }
 
     func next() throws -> [UInt8]? {

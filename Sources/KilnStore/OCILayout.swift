@@ -6,6 +6,7 @@ import OCI
 ///
 /// Blobs may be written from several tasks at once; the record of what was created is guarded
 /// by a lock.
+// Sendable: the records of what this instance created are read and written only under `lock`.
 public final class OCILayout: @unchecked Sendable {
     public let reference: LayoutReference
     /// Whether image layers may be held elsewhere, as the image-layout spec allows ("the blobs
@@ -46,11 +47,19 @@ public final class OCILayout: @unchecked Sendable {
 
     func path(of digest: Digest) -> String { "\(directory)/\(digest.layoutPath)" }
 
+    /// Reads a file of the layout (`oci-layout`, `index.json`, a blob) name by name below the
+    /// layout directory without following links (``FileIO/openBeneath(_:_:)``): a layout from a
+    /// pull request whose blob is a link to a file of the machine is refused, never read.
+    func readFile(_ relative: String, limit: Int) throws -> [UInt8]? {
+        try FileIO.readFileBeneath(directory, relative.split(separator: "/").map(String.init), limit: limit)
+    }
+
     /// Checks the `oci-layout` marker and reads `index.json`.
     func readIndex() throws -> ImageIndex {
         guard FileIO.isDirectory(directory) else { throw StoreError.notALayout(directory, reason: "no such directory") }
-        guard let marker = try? FileIO.readFile("\(directory)/oci-layout", limit: 4096) else {
-            throw StoreError.notALayout(directory, reason: "no oci-layout file")
+        guard FileIO.exists("\(directory)/oci-layout") else { throw StoreError.notALayout(directory, reason: "no oci-layout file") }
+        guard let marker = try readFile("oci-layout", limit: 4096) else {
+            throw StoreError.notALayout(directory, reason: "oci-layout is larger than 4 KiB")
         }
         let markerJSON = try JSONValue(parsing: marker, what: "\(directory)/oci-layout")
         guard markerJSON["imageLayoutVersion"]?.stringValue != nil else {
@@ -58,7 +67,7 @@ public final class OCILayout: @unchecked Sendable {
         }
         let indexPath = "\(directory)/index.json"
         guard FileIO.exists(indexPath) else { throw StoreError.notALayout(directory, reason: "no index.json") }
-        guard let bytes = try FileIO.readFile(indexPath, limit: maxMetadataBlobSize) else {
+        guard let bytes = try readFile("index.json", limit: maxMetadataBlobSize) else {
             throw StoreError.notALayout(directory, reason: "index.json is larger than 4 MiB")
         }
         return try ImageIndex(raw: bytes, descriptorMediaType: MediaType.ociIndex, what: indexPath)

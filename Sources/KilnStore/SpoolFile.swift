@@ -3,6 +3,8 @@ import KilnPlatform
 /// A scratch file with no name: created in a directory and unlinked at once, so it vanishes
 /// with the process even after `kill -9` (a named spool file would stay behind). Written once,
 /// then read from its start as often as an upload is retried or an archive is written.
+// Sendable: written by one writer, then only read with `pread` at explicit offsets; `length`
+// is set before any reader starts.
 package final class SpoolFile: @unchecked Sendable {
     private let fd: Int32
     private var length: Int64 = 0
@@ -58,6 +60,7 @@ package final class SpoolFile: @unchecked Sendable {
         }
     }
 
+    // Sendable only by promise: each reading stream owns one offset and has one consumer.
     private final class Offset: @unchecked Sendable { var value: Int64 = 0 }
 
     deinit { FileIO.close(fd) }

@@ -129,12 +129,9 @@ struct Bake: AsyncParsableCommand {
                 if let facts = result.provenanceFacts {
                     let made = try Provenance.make(bake: request, facts: facts, overlayArguments: request.overlays.map { ($0.source, $0.destination.description) },
                                                    builderID: Provenance.builderID(flag: builderID, environment: ProcessInfo.processInfo.environment))
-                    for (path, bytes) in [(provenanceFile, made.statementBytes), (predicateFile, made.predicateBytes)] {
-                        guard let path else { continue }
-                        guard FileManager.default.createFile(atPath: path, contents: Data(bytes + [0x0A])) else { throw InputError("cannot write '\(path)'") }
-                    }
-                    // Layouts and archives have no referrers API: the files are all they get.
-                    if let image = try store.registryImage(request.output) { try await made.attach(to: image) }
+                    // The bake has no spec name: a `{name}` in the paths stays as given.
+                    try await made.deliver(statementPath: provenanceFile, predicatePath: predicateFile, name: "{name}",
+                                           to: try store.registryImage(request.output), skipIfAttached: false)
                 }
                 return result
             }

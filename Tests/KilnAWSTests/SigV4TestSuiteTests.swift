@@ -4,9 +4,10 @@ import KilnCrypto
 import KilnTestSupport
 import Testing
 
-/// Every case of the AWS Signature Version 4 test suite in ../shared/sigv4-testsuite.
+/// Every case of the AWS Signature Version 4 test suite, as published with botocore (Apache-2.0:
+/// its LICENSE and NOTICE are beside it in Tests/Fixtures/sigv4-testsuite).
 @Suite struct SigV4TestSuiteTests {
-    static let suite = "\(repositoryRoot)/../shared/sigv4-testsuite"
+    static let suite = "\(repositoryRoot)/Tests/Fixtures/sigv4-testsuite"
     static let credentials = AWSCredentials(accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
     static let date: Int64 = 1_440_938_160  // 2015-08-30T12:36:00Z
 
@@ -19,6 +20,19 @@ import Testing
     @Test func theSuiteIsThere() {
         // 26 cases: a missing or moved suite must fail, not pass with nothing checked.
         #expect(Self.cases.count >= 26, "found \(Self.cases.count) cases in \(Self.suite)")
+    }
+
+    /// A user's clone has nothing beside it: no test may read the build machines' `../shared`.
+    @Test func noTestReadsBesideTheRepository() throws {
+        let tests = "\(repositoryRoot)/Tests"
+        let walker = FileManager.default.enumerator(atPath: tests)
+        var offenders: [String] = []
+        while let path = walker?.nextObject() as? String {
+            guard path.hasSuffix(".swift") || path.hasSuffix(".py") || path.hasSuffix(".sh") else { continue }
+            let text = try String(contentsOfFile: "\(tests)/\(path)", encoding: .utf8)
+            if text.contains("/../" + "shared") || text.contains("\"../" + "shared") { offenders.append(path) }
+        }
+        #expect(offenders.isEmpty, "tests reading outside the repository: \(offenders)")
     }
 
     @Test(arguments: cases)

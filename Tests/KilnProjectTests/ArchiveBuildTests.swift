@@ -14,12 +14,12 @@ import Testing
 
         init() throws {
             dir = try TemporaryDirectory()
-            try PeerImages.makeRunnableBase(at: dir("base"), tag: "1.0", work: dir)
-            try PeerImages.makeTwoPlatformBase(at: dir("multi"), work: dir)
+            try PeerImages.makeRunnableBase(at: dir("repo/base"), tag: "1.0", work: dir)
+            try PeerImages.makeTwoPlatformBase(at: dir("repo/multi"), work: dir)
             try dir.write("kiln.yaml", "registries: {}\n")
             try dir.write("repo/overlays/app/file", "built by kiln\n")
             try dir.write("repo/images/app.yaml", """
-                base: oci:\(dir("base")):1.0
+                base: oci:\(dir("repo/base")):1.0
                 target: \(target)
                 tags: [latest]
                 overlays:
@@ -29,8 +29,8 @@ import Testing
                   env: {STAGE: local}
                 """)
             try dir.write("repo/images/multi.yaml", """
-                base: oci:\(dir("multi")):multi
-                target: oci:\(dir("multi-out"))
+                base: oci:\(dir("repo/multi")):multi
+                target: oci:\(dir("repo/multi-out"))
                 overlays:
                   - from: overlays/app/file
                     to: /baked/file

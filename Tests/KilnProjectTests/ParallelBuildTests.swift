@@ -9,11 +9,11 @@ import Testing
 
     /// Four specs on one base, each with its own file and env, targeting `target(name)`.
     static func project(in dir: TemporaryDirectory, target: (String) -> String) throws -> String {
-        try PeerImages.makeOCIBase(at: dir("base"), tag: "1.0", work: dir)
+        try PeerImages.makeOCIBase(at: dir("repo/base"), tag: "1.0", work: dir)
         for name in names {
             try dir.write("repo/overlays/\(name)/app.conf", "name = \(name)\n")
             try dir.write("repo/images/\(name).yaml", """
-                base: oci:\(dir("base")):1.0
+                base: oci:\(dir("repo/base")):1.0
                 target: \(target(name))
                 tags: [latest, stable]
                 overlays:
@@ -41,16 +41,16 @@ import Testing
 
     @Test func fourSpecsInParallelTenTimesIntoLayouts() throws {
         let dir = try TemporaryDirectory()
-        let root = try Self.project(in: dir) { "oci:\(dir("out"))/\($0)" }
+        let root = try Self.project(in: dir) { "oci:\(dir("repo/out"))/\($0)" }
         #expect(try Self.kiln(["lock"], root: root, dir: dir).status == 0)
         let planned = try Self.plannedDigests(root: root, dir: dir)
         #expect(planned.count == 4)
 
         for round in 1...10 {
-            try? FileManager.default.removeItem(atPath: dir("out"))
+            try? FileManager.default.removeItem(atPath: dir("repo/out"))
             let build = try Self.kiln(["build", "--parallel", "4", "--quiet"], root: root, dir: dir)
             #expect(build.status == 0, "round \(round): exit \(build.status): \(build.stderr)")
-            let expected = Self.names.map { "\($0) oci:\(dir("out"))/\($0)@\(planned[$0] ?? "?") (built)" }
+            let expected = Self.names.map { "\($0) oci:\(dir("repo/out"))/\($0)@\(planned[$0] ?? "?") (built)" }
             #expect(build.output == expected.joined(separator: "\n"), "round \(round): \(build.stdout)\(build.stderr)")
         }
         // A no-op round, as JSON: every image, up to date.

@@ -19,14 +19,14 @@ import Testing
             dir = try TemporaryDirectory()
             registry = try RegistryServer()
             if base == "multi" {
-                try PeerImages.makeTwoPlatformBase(at: dir("base"), tag: "multi", work: dir)
+                try PeerImages.makeTwoPlatformBase(at: dir("repo/base"), tag: "multi", work: dir)
             } else {
-                try PeerImages.makeOCIBase(at: dir("base"), tag: "1.0", work: dir)
+                try PeerImages.makeOCIBase(at: dir("repo/base"), tag: "1.0", work: dir)
             }
             try dir.write("kiln.yaml", "registries: {}\n")
             try dir.write("repo/overlays/app.conf", "x = 1\n")
             try dir.write("repo/images/app.yaml", """
-                base: oci:\(dir("base")):\(base)
+                base: oci:\(dir("repo/base")):\(base)
                 target: \(registry.host)/\(repository)
                 tags: [latest]
                 overlays:

@@ -10,11 +10,11 @@ import Testing
     @Test func whatIsAttachedUnderTheSchemaTagSurvivesRebuildAndVerify() throws {
         let dir = try TemporaryDirectory()
         let registry = try RegistryServer()
-        try PeerImages.makeOCIBase(at: dir("base"), tag: "1.0", work: dir)
+        try PeerImages.makeOCIBase(at: dir("repo/base"), tag: "1.0", work: dir)
         try dir.write("kiln.yaml", "registries: {}\n")
         try dir.write("repo/overlays/app.conf", "x = 1\n")
         try dir.write("repo/images/app.yaml", """
-            base: oci:\(dir("base")):1.0
+            base: oci:\(dir("repo/base")):1.0
             target: \(registry.host)/svc/app
             tags: [latest]
             overlays:
@@ -55,13 +55,13 @@ import Testing
 
         // kiln writes no tag of the schema's shape, from a spec or from the command line.
         try dir.write("repo/images/app.yaml", """
-            base: oci:\(dir("base")):1.0
+            base: oci:\(dir("repo/base")):1.0
             target: \(registry.host)/svc/app
             tags: [sha256-\(hex).sig]
             """)
         let refused = try kiln(["plan"])
         #expect(refused.status == 1 && refused.stderr.contains("referrers tag schema"), "\(refused.stderr)")
-        let bake = try KilnTestSupport.kiln(["bake", "--base", "oci:\(dir("base")):1.0", "--overlay", "\(dir("repo/overlays/app.conf")):/etc/app.conf",
+        let bake = try KilnTestSupport.kiln(["bake", "--base", "oci:\(dir("repo/base")):1.0", "--overlay", "\(dir("repo/overlays/app.conf")):/etc/app.conf",
                                              "--output", "\(registry.host)/svc/app:sha256-\(hex)"])
         #expect(bake.status == 1 && bake.stderr.contains("referrers tag schema"), "\(bake.stderr)")
     }

@@ -27,7 +27,7 @@ import Testing
 
                 """)
             try dir.write("repo/images/gateway/kong.conf", "database = off\n")
-            try dir.write("repo/images/gateway.yaml", "dockerfile: images/gateway/Dockerfile\ntarget: oci:\(dir("out"))\n")
+            try dir.write("repo/images/gateway.yaml", "dockerfile: images/gateway/Dockerfile\ntarget: oci:\(dir("repo/out"))\n")
         }
 
         var environment: [String: String] { ["KILN_CONFIG": dir("kiln.yaml"), "KILN_DOCKER_STORE": dir("store")] }
@@ -55,7 +55,7 @@ import Testing
         #expect(statement.contains("images/gateway/kong.conf"))
 
         // The base's Env fed the expansion: PATH extends the base's.
-        let layout = LayoutReader(f.dir("out"))
+        let layout = LayoutReader(f.dir("repo/out"))
         let config = try layout.json(try #require((try layout.json(digest)["config"] as? [String: Any])?["digest"] as? String))
         #expect((config["config"] as? [String: Any])?["Env"] as? [String] == ["PATH=/opt/kong/bin:/usr/local/bin:/usr/bin:/bin", "KONG_DATABASE=off"])
 
@@ -74,14 +74,14 @@ import Testing
         #expect(plan.status == 1)
         #expect(plan.stderr.contains("Dockerfile:2: RUN"), "\(plan.stderr)")
 
-        try f.dir.write("repo/images/gateway.yaml", "dockerfile: images/gateway/Dockerfile\nbase: kong:2.6.0-alpine\ntarget: oci:\(f.dir("out"))\n")
+        try f.dir.write("repo/images/gateway.yaml", "dockerfile: images/gateway/Dockerfile\nbase: kong:2.6.0-alpine\ntarget: oci:\(f.dir("repo/out"))\n")
         let mixed = try f.kiln(["plan"])
         #expect(mixed.status == 1)
         #expect(mixed.stderr.contains("base: comes from the Dockerfile"), "\(mixed.stderr)")
 
         try f.dir.write("outside/Dockerfile", "FROM kong:2.6.0-alpine\n")
         try FileManager.default.createSymbolicLink(atPath: f.dir("repo/images/linked"), withDestinationPath: f.dir("outside"))
-        try f.dir.write("repo/images/gateway.yaml", "dockerfile: images/linked/Dockerfile\ntarget: oci:\(f.dir("out"))\n")
+        try f.dir.write("repo/images/gateway.yaml", "dockerfile: images/linked/Dockerfile\ntarget: oci:\(f.dir("repo/out"))\n")
         let outside = try f.kiln(["plan"])
         #expect(outside.status == 1)
         #expect(outside.stderr.contains("is outside the repository"), "\(outside.stderr)")

@@ -10,11 +10,11 @@ import Testing
 
         init(target: String? = nil) throws {
             dir = try TemporaryDirectory()
-            try PeerImages.makeOCIBase(at: dir("base"), tag: "1.0", work: dir)
+            try PeerImages.makeOCIBase(at: dir("repo/base"), tag: "1.0", work: dir)
             try dir.write("kiln.yaml", "registries: {}\n")
             try dir.write("repo/overlays/gateway/kong.conf", "database = off\n")
             try dir.write("repo/overlays/gateway/declarative/kong.yml", "_format_version: \"2.1\"\nservices: []\n")
-            try writeSpec(base: "oci:\(dir("base")):1.0", target: target ?? "oci:\(dir("out"))")
+            try writeSpec(base: "oci:\(dir("repo/base")):1.0", target: target ?? "oci:\(dir("repo/out"))")
         }
 
         func writeSpec(base: String, target: String, env: String = "off", extra: String = "") throws {
@@ -59,35 +59,35 @@ import Testing
 
         let lock = try f.kiln(["lock"])
         #expect(lock.status == 0, "\(lock.stderr)")
-        #expect(lock.output.hasPrefix("gateway: added oci:\(f.dir("base"))@sha256:"))
+        #expect(lock.output.hasPrefix("gateway: added oci:\(f.dir("repo/base"))@sha256:"))
         let lockText = try String(contentsOfFile: "\(f.root)/kiln.lock", encoding: .utf8)
         #expect(try f.kiln(["lock"]).output.hasPrefix("gateway: unchanged"))
         #expect(try String(contentsOfFile: "\(f.root)/kiln.lock", encoding: .utf8) == lockText, "an unchanged lock is not rewritten")
 
         // The base layout could vanish: plan needs only the lock and the overlays.
-        try FileManager.default.moveItem(atPath: f.dir("base"), toPath: f.dir("base-away"))
+        try FileManager.default.moveItem(atPath: f.dir("repo/base"), toPath: f.dir("repo/base-away"))
         let plan = try f.kiln(["plan", "--json"])
         #expect(plan.status == 0, "\(plan.stderr)")
         let images = try #require((try JSONSerialization.jsonObject(with: Data(plan.stdout.utf8)) as? [String: Any])?["images"] as? [String: [String: String]])
         let gateway = try #require(images["gateway"])
         let digest = try #require(gateway["digest"])
         #expect(gateway["tag"] == "kiln.sha256." + digest.dropFirst("sha256:".count))
-        #expect(gateway["repository"] == "oci:\(f.dir("out"))")
-        #expect(gateway["image"] == "oci:\(f.dir("out"))@\(digest)")
-        try FileManager.default.moveItem(atPath: f.dir("base-away"), toPath: f.dir("base"))
+        #expect(gateway["repository"] == "oci:\(f.dir("repo/out"))")
+        #expect(gateway["image"] == "oci:\(f.dir("repo/out"))@\(digest)")
+        try FileManager.default.moveItem(atPath: f.dir("repo/base-away"), toPath: f.dir("repo/base"))
 
         let build = try f.kiln(["build"])
         #expect(build.status == 0, "\(build.stderr)")
-        #expect(build.output == "gateway oci:\(f.dir("out"))@\(digest) (built)")
+        #expect(build.output == "gateway oci:\(f.dir("repo/out"))@\(digest) (built)")
         // Content tag and extra tag both hold the planned digest.
-        let layout = LayoutReader(f.dir("out"))
+        let layout = LayoutReader(f.dir("repo/out"))
         #expect(try layout.entry(tag: "kiln.sha256." + digest.dropFirst(7))["digest"] as? String == digest)
         #expect(try layout.entry(tag: "latest")["digest"] as? String == digest)
-        #expect(try f.kiln(["build"]).output == "gateway oci:\(f.dir("out"))@\(digest) (up to date)")
+        #expect(try f.kiln(["build"]).output == "gateway oci:\(f.dir("repo/out"))@\(digest) (up to date)")
 
         // kiln bake with the same inputs as flags (--owner and --mode apply to every overlay)
         // gives the same digest.
-        let bake = try KilnTestSupport.kiln(["bake", "--base", "oci:\(f.dir("base")):1.0",
+        let bake = try KilnTestSupport.kiln(["bake", "--base", "oci:\(f.dir("repo/base")):1.0",
                                              "--overlay", "\(f.root)/overlays/gateway/kong.conf:/etc/kong/kong.conf", "--owner", "1000:0", "--mode", "0640",
                                              "--overlay", "\(f.root)/overlays/gateway/declarative:/usr/local/kong/declarative",
                                              "--remove", "/etc/kong/kong.conf.default", "--env", "KONG_DATABASE=off", "--user", "kong",
@@ -99,8 +99,8 @@ import Testing
         let terraform = try f.terraform(#"{"spec": "images/gateway.yaml"}"#)
         #expect(terraform.status == 0, "\(terraform.stderr)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(terraform.stdout.utf8)) as? [String: String])
-        #expect(object == ["image": "oci:\(f.dir("out"))@\(digest)", "digest": digest, "tag": "kiln.sha256." + digest.dropFirst(7),
-                           "repository": "oci:\(f.dir("out"))", "reference": "oci:\(f.dir("out")):kiln.sha256." + digest.dropFirst(7)])
+        #expect(object == ["image": "oci:\(f.dir("repo/out"))@\(digest)", "digest": digest, "tag": "kiln.sha256." + digest.dropFirst(7),
+                           "repository": "oci:\(f.dir("repo/out"))", "reference": "oci:\(f.dir("repo/out")):kiln.sha256." + digest.dropFirst(7)])
         let badQuery = try f.terraform(#"{"spec": "images/gateway.yaml", "env": "prod"}"#)
         #expect(badQuery.status == 1 && badQuery.stdout.isEmpty)
         #expect(badQuery.stderr == "kiln: error: terraform query: unknown key 'env' (known: spec)\n")
@@ -114,13 +114,13 @@ import Testing
         #expect(try f.kiln(["lock", "--check"]).status == 0)
 
         // A base change without relocking: check fails, plan and build refuse.
-        try PeerImages.makeOCIBase(at: f.dir("base"), tag: "2.0", work: f.dir)
-        try f.writeSpec(base: "oci:\(f.dir("base")):2.0", target: "oci:\(f.dir("out"))")
+        try PeerImages.makeOCIBase(at: f.dir("repo/base"), tag: "2.0", work: f.dir)
+        try f.writeSpec(base: "oci:\(f.dir("repo/base")):2.0", target: "oci:\(f.dir("repo/out"))")
         let check = try f.kiln(["lock", "--check"])
         #expect(check.status == 1)
-        #expect(check.stderr == "kiln: error: \(f.root)/images/gateway.yaml: base changed from oci:\(f.dir("base")):1.0 to oci:\(f.dir("base")):2.0 since it was locked; run kiln lock\n")
+        #expect(check.stderr == "kiln: error: \(f.root)/images/gateway.yaml: base changed from oci:\(f.dir("repo/base")):1.0 to oci:\(f.dir("repo/base")):2.0 since it was locked; run kiln lock\n")
         #expect(try f.kiln(["build"]).status == 1)
-        #expect(!FileManager.default.fileExists(atPath: f.dir("out")))
+        #expect(!FileManager.default.fileExists(atPath: f.dir("repo/out")))
         #expect(try f.kiln(["lock"]).output.hasPrefix("gateway: updated"))
         #expect(try f.kiln(["lock", "--check"]).status == 0)
 
@@ -144,8 +144,8 @@ import Testing
 
         let tag = try #require(try f.kiln(["plan", "--json"]).stdout.split(separator: "\"tag\":\"").last?.split(separator: "\"").first.map(String.init))
         try f.dir.write("other/kong.conf", "database = postgres\n")
-        let tampered = try KilnTestSupport.kiln(["bake", "--quiet", "--base", "oci:\(f.dir("base")):2.0", "--overlay", "\(f.dir("other/kong.conf")):/etc/kong/kong.conf",
-                                                 "--env", "KONG_DATABASE=on", "--output", "oci:\(f.dir("out")):\(tag)"])
+        let tampered = try KilnTestSupport.kiln(["bake", "--quiet", "--base", "oci:\(f.dir("repo/base")):2.0", "--overlay", "\(f.dir("other/kong.conf")):/etc/kong/kong.conf",
+                                                 "--env", "KONG_DATABASE=on", "--output", "oci:\(f.dir("repo/out")):\(tag)"])
         #expect(tampered.status == 0, "\(tampered.stderr)")
         let differs = try f.kiln(["verify"])
         #expect(differs.status == 1)
@@ -167,15 +167,15 @@ import Testing
         }
         let byDefault = try plannedDigest()
 
-        try f.writeSpec(base: "oci:\(f.dir("base")):1.0", target: "oci:\(f.dir("out"))", extra: "mtime: epoch\ncompression: gzip")
+        try f.writeSpec(base: "oci:\(f.dir("repo/base")):1.0", target: "oci:\(f.dir("repo/out"))", extra: "mtime: epoch\ncompression: gzip")
         #expect(try f.kiln(["lock", "--check"]).status == 0)
         let epoch = try plannedDigest()
         #expect(epoch != byDefault)
         #expect(try plannedDigest(["SOURCE_DATE_EPOCH": "1700000000"]) == epoch)
         let build = try f.kiln(["build"])
         #expect(build.status == 0, "\(build.stderr)")
-        #expect(build.output == "gateway oci:\(f.dir("out"))@\(epoch) (built)")
-        let layout = LayoutReader(f.dir("out"))
+        #expect(build.output == "gateway oci:\(f.dir("repo/out"))@\(epoch) (built)")
+        let layout = LayoutReader(f.dir("repo/out"))
         let layer = try #require((try layout.json(epoch)["layers"] as? [[String: Any]])?.last)
         #expect(layer["mediaType"] as? String == "application/vnd.oci.image.layer.v1.tar+gzip")
         let blob = f.dir("out/blobs/sha256/\((layer["digest"] as? String ?? "").dropFirst(7))")
@@ -186,7 +186,7 @@ import Testing
         #expect(first & 0b110 != 0)
 
         // The same choices as flags give the same digest.
-        let bake = try KilnTestSupport.kiln(["bake", "--base", "oci:\(f.dir("base")):1.0",
+        let bake = try KilnTestSupport.kiln(["bake", "--base", "oci:\(f.dir("repo/base")):1.0",
                                              "--overlay", "\(f.root)/overlays/gateway/kong.conf:/etc/kong/kong.conf", "--owner", "1000:0", "--mode", "0640",
                                              "--overlay", "\(f.root)/overlays/gateway/declarative:/usr/local/kong/declarative",
                                              "--remove", "/etc/kong/kong.conf.default", "--env", "KONG_DATABASE=off", "--user", "kong",
@@ -194,10 +194,10 @@ import Testing
                                              "--quiet", "--output", "oci:\(f.dir("baked")):x"])
         #expect(bake.output == "oci:\(f.dir("baked"))@\(epoch)", "\(bake.stderr)")
 
-        try f.writeSpec(base: "oci:\(f.dir("base")):1.0", target: "oci:\(f.dir("out"))", extra: "mtime: 1700000000")
+        try f.writeSpec(base: "oci:\(f.dir("repo/base")):1.0", target: "oci:\(f.dir("repo/out"))", extra: "mtime: 1700000000")
         let seconds = try plannedDigest()
         #expect(seconds != byDefault && seconds != epoch)
-        try f.writeSpec(base: "oci:\(f.dir("base")):1.0", target: "oci:\(f.dir("out"))", extra: "mtime: content\ncompression: stored-gzip")
+        try f.writeSpec(base: "oci:\(f.dir("repo/base")):1.0", target: "oci:\(f.dir("repo/out"))", extra: "mtime: content\ncompression: stored-gzip")
         #expect(try plannedDigest() == byDefault)
     }
 
@@ -208,8 +208,8 @@ import Testing
         let lockPath = "\(f.root)/kiln.lock"
         let text = try String(contentsOfFile: lockPath, encoding: .utf8)
         // Point `pinned` at another image of the same layout (a second tag with other content).
-        try PeerImages.makeOCIBase(at: f.dir("base"), tag: "2.0", work: f.dir)
-        let other = try #require(try LayoutReader(f.dir("base")).entry(tag: "2.0")["digest"] as? String)
+        try PeerImages.makeOCIBase(at: f.dir("repo/base"), tag: "2.0", work: f.dir)
+        let other = try #require(try LayoutReader(f.dir("repo/base")).entry(tag: "2.0")["digest"] as? String)
         let pinnedLine = try #require(text.split(separator: "\n").first { $0.contains("\"pinned\"") })
         let edited = pinnedLine.replacingOccurrences(of: #"sha256:[0-9a-f]{64}"#, with: other, options: .regularExpression)
         try text.replacingOccurrences(of: String(pinnedLine), with: edited).write(toFile: lockPath, atomically: true, encoding: .utf8)
@@ -219,7 +219,7 @@ import Testing
             #expect(result.status == 1, "\(command): \(result.stderr)")
             #expect(result.stderr.contains("pinned") && result.stderr.contains("does not name the locked root"), "\(command): \(result.stderr)")
         }
-        #expect(!FileManager.default.fileExists(atPath: f.dir("out")), "build wrote nothing")
+        #expect(!FileManager.default.fileExists(atPath: f.dir("repo/out")), "build wrote nothing")
     }
 
     /// `from: overlays/l/../passwd` with `overlays/l -> /etc/ssl` is /etc/passwd to the kernel
@@ -228,8 +228,8 @@ import Testing
         let f = try Fixture()
         try FileManager.default.createSymbolicLink(atPath: "\(f.root)/overlays/l", withDestinationPath: "/etc/ssl")
         try f.dir.write("repo/images/gateway.yaml", """
-            base: oci:\(f.dir("base")):1.0
-            target: oci:\(f.dir("out"))
+            base: oci:\(f.dir("repo/base")):1.0
+            target: oci:\(f.dir("repo/out"))
             overlays:
               - from: overlays/l/../passwd
                 to: /etc/stolen
@@ -240,6 +240,6 @@ import Testing
             #expect(result.status == 1, "\(root): \(result.stdout)\(result.stderr)")
             #expect(result.stderr.contains("'overlays/l/../passwd' is outside the repository"), "\(root): \(result.stderr)")
         }
-        #expect(!FileManager.default.fileExists(atPath: f.dir("out")))
+        #expect(!FileManager.default.fileExists(atPath: f.dir("repo/out")))
     }
 }

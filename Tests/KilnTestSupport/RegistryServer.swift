@@ -18,7 +18,9 @@ public final class RegistryServer: @unchecked Sendable {
     ///   - user: require htpasswd basic auth for this user and password.
     ///   - tokenIssuer: require bearer tokens from this issuer (`auth: token`): the registry
     ///     itself checks each token's signature, audience and access claims.
-    public init(tls: Bool = false, user: (String, String)? = nil, tokenIssuer: TokenIssuer? = nil) throws {
+    ///   - tokenRealm: the realm the registry names instead of the issuer's own URL (a realm on
+    ///     another host).
+    public init(tls: Bool = false, user: (String, String)? = nil, tokenIssuer: TokenIssuer? = nil, tokenRealm: String? = nil) throws {
         directory = try TemporaryDirectory("kiln-registry")
         port = try freePort()
         var config = """
@@ -72,7 +74,7 @@ public final class RegistryServer: @unchecked Sendable {
             config += """
                 auth:
                   token:
-                    realm: \(tokenIssuer.realm)
+                    realm: \(tokenRealm ?? tokenIssuer.realm)
                     service: \(tokenIssuer.service)
                     issuer: \(tokenIssuer.issuer)
                     rootcertbundle: \(tokenIssuer.certificateFile)

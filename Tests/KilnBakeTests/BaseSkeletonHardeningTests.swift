@@ -57,7 +57,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: f.dir("out")))
 
         try f.dir.write("repo/overlays/app.conf", "x=1\n")
-        try f.dir.write("repo/images/app.yaml", "base: \(f.registry.host)/deep:1\ntarget: oci:out\noverlays:\n  - from: overlays/app.conf\n    to: /etc/app.conf\n")
+        try f.dir.write("repo/images/app.yaml", "base: \(f.registry.host)/deep:1\ntarget: oci:\(f.dir("repo/out"))\noverlays:\n  - from: overlays/app.conf\n    to: /etc/app.conf\n")
         let lock = try kiln(["lock", "--root", f.dir("repo")], extraEnvironment: f.environment)
         #expect(lock.status == 1 && lock.stderr.contains(layer) && lock.stderr.contains("PATH_MAX"), "\(lock.stderr)")
         #expect(!FileManager.default.fileExists(atPath: f.dir("repo/kiln.lock")) && !FileManager.default.fileExists(atPath: f.dir("repo/kiln.lock.d")))
@@ -120,7 +120,7 @@ import Testing
         // kiln lock records only what it derived from the layer's bytes.
         try forge(poison, macKey: nil)
         try f.dir.write("repo/overlays/app.conf", "x=1\n")
-        try f.dir.write("repo/images/app.yaml", "base: \(f.registry.host)/kong:1\ntarget: oci:out\noverlays:\n  - from: overlays/app.conf\n    to: /etc/app.conf\n    owner: kong\n")
+        try f.dir.write("repo/images/app.yaml", "base: \(f.registry.host)/kong:1\ntarget: oci:\(f.dir("repo/out"))\noverlays:\n  - from: overlays/app.conf\n    to: /etc/app.conf\n    owner: kong\n")
         let lock = try kiln(["lock", "--root", f.dir("repo")], extraEnvironment: f.environment)
         #expect(lock.status == 0, "\(lock.stderr)")
         let trees = try FileManager.default.contentsOfDirectory(atPath: f.dir("repo/kiln.lock.d"))

@@ -19,7 +19,15 @@ struct BaseTreeLoader: Sendable {
         let changes = try await BoundedConcurrency.map(layers, limit: max(1, jobs)) { layer in
             try await self.changes(of: layer, from: source, what: "layer \(layer.digest) of \(reference)")
         }
-        return changes.reduce(BaseTree()) { $0.applying($1) }
+        var tree = BaseTree()
+        for layer in changes { tree.apply(layer) }
+        // Names are within PATH_MAX, but thousands of distinct 4 KiB paths would still make a
+        // skeleton of gigabytes (and a kiln.lock.d file as large).
+        let pathBytes = tree.pathBytes
+        guard pathBytes <= BaseTree.maxPathBytes else {
+            throw LayerError.conflict("the skeleton of \(reference) has \(pathBytes >> 20) MiB of directory and link paths, more than the \(BaseTree.maxPathBytes >> 20) MiB kiln places files against")
+        }
+        return tree
     }
 
     private func changes(of layer: Descriptor, from source: ImageSource, what: String) async throws -> LayerChanges {
@@ -57,35 +65,5 @@ struct BaseTreeLoader: Sendable {
             thread.stackSize = 1 << 20
             thread.start()
         }
-    }
-}
-
-/// The per-machine cache of layer changes: one small file per layer digest under
-/// `$KILN_CACHE_DIR/layer-changes` (else `$XDG_CACHE_HOME/kiln` or `~/.cache/kiln`). Written
-/// atomically; a file that does not parse is ignored and rewritten. `KILN_CACHE_DIR=""` turns
-/// it off.
-struct LayerChangesCache: Sendable {
-    let directory: String?
-
-    static var `default`: LayerChangesCache {
-        LayerChangesCache(directory: CacheDirectory.current.map { "\($0)/layer-changes" })
-    }
-
-    private func file(_ digest: Digest) -> String? {
-        directory.map { "\($0)/\(digest.algorithm)-\(digest.hex).jsonl" }
-    }
-
-    func load(_ digest: Digest) -> LayerChanges? {
-        guard let file = file(digest), let data = FileManager.default.contents(atPath: file) else { return nil }
-        return LayerChanges(parsing: Array(data))
-    }
-
-    /// Best effort: a cache that cannot be written costs the next run one read of the layer.
-    func store(_ changes: LayerChanges, for digest: Digest) {
-        guard let directory, let file = file(digest) else { return }
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let temporary = "\(file).kiln-tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0...UInt64.max))"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(changes.serialized())) else { return }
-        if Platform.rename(temporary, file) != 0 { try? FileManager.default.removeItem(atPath: temporary) }
     }
 }

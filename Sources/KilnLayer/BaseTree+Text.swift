@@ -32,17 +32,18 @@ extension BaseTree {
         return lines.flatMap { $0.serialized() + [UInt8(ascii: "\n")] }
     }
 
-    /// Parses a skeleton file.
+    /// Parses a skeleton file. Every value is checked as the layer reader checks it (paths and
+    /// link targets within PATH_MAX, names within NAME_MAX, ids within 0...2^31-1, modes within
+    /// 07777), and each path's parent must be a directory listed before it, as kiln writes them.
     /// - Throws: ``TreeTextError`` naming the file and line (`what:LINE`).
     public init(parsing bytes: [UInt8], what: String) throws {
-        var nodes: [[UInt8]: Node] = [:]
-        var users: [String: Owner] = [:]
-        var groups: [String: Int] = [:]
+        self.init()
         let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         guard bytes.last == UInt8(ascii: "\n"), let first = lines.first,
               (try? JSONValue(parsing: Array(first), what: what)) == Self.textHeader else {
             throw TreeTextError(message: "\(what): not a kiln base tree (version 1); run kiln lock")
         }
+        var pathBytes = 0
         for (number, line) in lines.enumerated().dropFirst() where !line.isEmpty {
             func fail(_ reason: String) -> TreeTextError { TreeTextError(message: "\(what):\(number + 1): \(reason)") }
             guard case .array(let fields)? = try? JSONValue(parsing: Array(line), what: what), let kind = fields.first?.stringValue else {
@@ -58,18 +59,31 @@ extension BaseTree {
                 }
                 return value
             }
-            func path(_ index: Int) throws -> ImagePath {
-                guard let path = try? ImagePath(absolute: try text(index)), !path.isRoot else { throw fail("'\(try text(index))' is not a path in the image") }
-                return path
+            /// The new node's parent slot and name.
+            func place(_ index: Int) throws -> (parent: Int, name: [UInt8]) {
+                let text = try text(index)
+                guard let path = try? ImagePath(absolute: text), !path.isRoot, ImagePath.withinKernelLimits(path) else {
+                    throw fail("'\(text.prefix(64))' is not a path in the image")
+                }
+                guard let parent = slot(path.parent.components), case .directory = slots[parent].node else {
+                    throw fail("'\(path.parent)' is not a directory listed before '\(path)'; run kiln lock")
+                }
+                let name = Array(path.name.utf8)
+                guard slots[parent].children[name] == nil else { throw fail("'\(path)' is listed twice; run kiln lock") }
+                pathBytes += path.archiveName.utf8.count
+                guard pathBytes <= Self.maxPathBytes else { throw fail("the skeleton's paths take more than \(Self.maxPathBytes >> 20) MiB") }
+                return (parent, name)
             }
             switch (kind, fields.count) {
             case ("dir", 5):
                 guard let mode = try? parseMode(try text(2)) else { throw fail("'\(try text(2))' is not an octal mode") }
-                nodes[try path(1).key] = .directory(mode: mode, owner: Owner(uid: try id(3), gid: try id(4)))
+                let (parent, name) = try place(1)
+                put(.directory(mode: mode, owner: Owner(uid: try id(3), gid: try id(4))), named: name, in: parent)
             case ("link", 3):
                 let target = try text(2)
-                guard !target.isEmpty else { throw fail("a symlink needs a target") }
-                nodes[try path(1).key] = .symlink(target: target)
+                guard ImagePath.isUsableLinkTarget(target) else { throw fail("a symlink needs a target of 1 to \(Self.maxPathLength) bytes without NUL") }
+                let (parent, name) = try place(1)
+                put(.symlink(target: target), named: name, in: parent)
             case ("user", 4):
                 users[try text(1)] = Owner(uid: try id(2), gid: try id(3))
             case ("group", 3):
@@ -78,7 +92,6 @@ extension BaseTree {
                 throw fail("unknown entry \(kind) with \(fields.count) fields")
             }
         }
-        self.init(nodes: nodes, users: users, groups: groups)
     }
 
     static func octal(_ mode: UInt32) -> String {

@@ -7,36 +7,62 @@
 /// the base is written where the link leads, clamped to the image root; a file sent to an
 /// existing directory goes inside it. Regular files are not recorded: a layer replaces them.
 /// `kiln lock` records one per platform manifest, so `kiln plan` needs no network.
-public struct BaseTree: Sendable, Equatable {
+///
+/// Kept as a tree of names (each node holds its own name, not its whole path), so applying a
+/// layer costs the length of its entries' names: a path 2,000 levels deep adds 2,000 nodes, not
+/// 2,000 copies of ever longer paths.
+public struct BaseTree: Sendable {
     /// What is at a path of the base.
     public enum Node: Sendable, Equatable {
         case directory(mode: UInt32, owner: Owner)
         case symlink(target: String)
     }
 
-    /// By the path's exact UTF-8 bytes (no Unicode normalization), without a leading slash.
-    private(set) var nodes: [[UInt8]: Node]
+    /// One node of the tree; only directories have children.
+    struct Slot: Sendable {
+        var node: Node
+        /// By the name's exact UTF-8 bytes (no Unicode normalization): the slot of each child.
+        var children: [[UInt8]: Int] = [:]
+    }
+
+    /// Slot 0 is the root. A removed subtree stays here unreachable (what a layer removes was
+    /// added by an earlier one, so the array stays linear in the layers' headers).
+    private(set) var slots: [Slot] = [Slot(node: .directory(mode: 0o755, owner: .root))]
     /// `/etc/passwd`: user name -> (uid, primary gid).
-    public private(set) var users: [String: Owner]
+    public internal(set) var users: [String: Owner]
     /// `/etc/group`: group name -> gid.
-    public private(set) var groups: [String: Int]
+    public internal(set) var groups: [String: Int]
+
+    /// The longest path the kernel opens: PATH_MAX (4096) with its terminating NUL.
+    public static let maxPathLength = 4095
+    /// The longest name of one path component (NAME_MAX).
+    public static let maxNameLength = 255
+    /// The most bytes all the skeleton's paths together may take (what `kiln lock` writes to
+    /// `kiln.lock.d`): far above real bases (a large one has about 100,000 directories of 100
+    /// bytes), far below what thousands of nested 4 KiB paths would make.
+    public static let maxPathBytes = 64 << 20
 
     /// A base with nothing in it (a `FROM scratch` image).
     public init() {
-        nodes = [:]
         users = [:]
         groups = [:]
     }
 
-    init(nodes: [[UInt8]: Node], users: [String: Owner], groups: [String: Int]) {
-        self.nodes = nodes
-        self.users = users
-        self.groups = groups
+    static let rootIndex = 0
+
+    /// The slot at exactly `components` (links in it are not followed), if any.
+    func slot(_ components: [String]) -> Int? {
+        var current = Self.rootIndex
+        for part in components {
+            guard let child = slots[current].children[Array(part.utf8)] else { return nil }
+            current = child
+        }
+        return current
     }
 
     /// The node at exactly `path` (links in it are not followed).
     public func node(at path: ImagePath) -> Node? {
-        path.isRoot ? .directory(mode: 0o755, owner: .root) : nodes[path.key]
+        slot(path.components).map { slots[$0].node }
     }
 
     /// Whether `path`, taken literally, is a directory of the base.
@@ -45,9 +71,52 @@ public struct BaseTree: Sendable, Equatable {
         return false
     }
 
+    /// Adds a slot holding `node` as child `name` of `parent`, replacing whatever was there
+    /// (and everything below it).
+    @discardableResult
+    mutating func put(_ node: Node, named name: [UInt8], in parent: Int) -> Int {
+        slots.append(Slot(node: node))
+        slots[parent].children[name] = slots.count - 1
+        return slots.count - 1
+    }
+
+    mutating func setNode(_ node: Node, at slot: Int) { slots[slot].node = node }
+    mutating func removeChild(_ name: [UInt8], of parent: Int) { slots[parent].children[name] = nil }
+    mutating func removeChildren(of slot: Int) { slots[slot].children = [:] }
+
+    /// Every reachable node below the root, depth first, each with its path's bytes (no
+    /// leading slash) built from its parent's: the work is the size of the result.
+    private func walk(_ body: (_ key: [UInt8], _ node: Node) -> Void) {
+        var pending: [(slot: Int, key: [UInt8])] = [(Self.rootIndex, [])]
+        while let (slot, key) = pending.popLast() {
+            for (name, child) in slots[slot].children {
+                let childKey = key.isEmpty ? name : key + [UInt8(ascii: "/")] + name
+                body(childKey, slots[child].node)
+                pending.append((child, childKey))
+            }
+        }
+    }
+
+    /// The bytes of all the skeleton's paths together (without leading slashes), computed from
+    /// lengths alone: what ``maxPathBytes`` bounds.
+    public var pathBytes: Int {
+        var total = 0
+        var pending: [(slot: Int, length: Int)] = [(Self.rootIndex, 0)]
+        while let (slot, length) = pending.popLast() {
+            for (name, child) in slots[slot].children {
+                let childLength = length == 0 ? name.count : length + 1 + name.count
+                total += childLength
+                pending.append((child, childLength))
+            }
+        }
+        return total
+    }
+
     /// Every entry, sorted by path bytes: the skeleton's stable order.
     public var entries: [(path: ImagePath, node: Node)] {
-        nodes.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { (ImagePath(key: $0.key), $0.value) }
+        var all: [(key: [UInt8], node: Node)] = []
+        walk { all.append(($0, $1)) }
+        return all.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { (ImagePath(key: $0.key), $0.node) }
     }
 
     /// At most this many links are followed resolving one path, as the `RootPath` of BuildKit's
@@ -64,27 +133,62 @@ public struct BaseTree: Sendable, Equatable {
     /// - Throws: ``LayerError/conflict(_:)`` when the links loop.
     public func resolve(_ path: ImagePath, followingLast: Bool) throws -> ImagePath {
         var resolved: [String] = []
+        // The slot of each resolved name, `nil` where the base has nothing: each step looks up
+        // one name below the previous one, never a whole path again.
+        var resolvedSlots: [Int?] = []
         var pending = Array(path.components.reversed())
         var followed = 0
+        // The resolved path's length with its slashes: links may not make it longer than the
+        // kernel would open (and 255 long targets could otherwise make it megabytes deep).
+        var length = 0
+        func dropLast() {
+            length -= 1 + resolved.removeLast().utf8.count
+            resolvedSlots.removeLast()
+        }
         while let part = pending.popLast() {
             if part == "." || part.isEmpty { continue }
             if part == ".." {
-                if !resolved.isEmpty { resolved.removeLast() }
+                if !resolved.isEmpty { dropLast() }
                 continue
             }
+            let parent = resolvedSlots.isEmpty ? Self.rootIndex : resolvedSlots[resolvedSlots.count - 1]
+            let slot = parent.flatMap { slots[$0].children[Array(part.utf8)] }
             resolved.append(part)
+            resolvedSlots.append(slot)
+            length += 1 + part.utf8.count
+            guard length <= Self.maxPathLength, part.utf8.count <= Self.maxNameLength else {
+                throw LayerError.conflict("'\(path.description.prefix(64))' resolves through the base's symlinks to a path longer than the kernel opens (PATH_MAX, \(Self.maxPathLength) bytes, or a name over NAME_MAX, \(Self.maxNameLength))")
+            }
             let isLast = pending.isEmpty
             guard !isLast || followingLast else { break }
-            guard case .symlink(let target)? = nodes[ImagePath(components: resolved).key] else { continue }
+            guard let slot, case .symlink(let target) = slots[slot].node else { continue }
             followed += 1
             guard followed <= Self.maxLinksFollowed else {
                 throw LayerError.conflict("'\(path)' goes through a loop of symlinks in the base")
             }
-            resolved.removeLast()
-            if target.hasPrefix("/") { resolved = [] }
+            dropLast()
+            if target.hasPrefix("/") { resolved = []; resolvedSlots = []; length = 0 }
             pending.append(contentsOf: target.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
         }
         return ImagePath(components: resolved)
+    }
+}
+
+extension BaseTree: Equatable {
+    /// The same directories and links with the same attributes, users and groups (however the
+    /// trees were built).
+    public static func == (lhs: BaseTree, rhs: BaseTree) -> Bool {
+        guard lhs.users == rhs.users, lhs.groups == rhs.groups else { return false }
+        var pending = [(BaseTree.rootIndex, BaseTree.rootIndex)]
+        while let (left, right) = pending.popLast() {
+            let l = lhs.slots[left], r = rhs.slots[right]
+            guard l.node == r.node, l.children.count == r.children.count else { return false }
+            for (name, child) in l.children {
+                guard let other = r.children[name] else { return false }
+                pending.append((child, other))
+            }
+        }
+        return true
     }
 }
 

@@ -63,6 +63,25 @@ public struct ImagePath: Hashable, Sendable, CustomStringConvertible {
         return ImagePath(components: parts)
     }
 
+    /// Whether the kernel could open this path: at most ``BaseTree/maxPathLength`` bytes as
+    /// an absolute path (PATH_MAX with its NUL), each name at most ``BaseTree/maxNameLength``
+    /// (NAME_MAX). Depth follows: 2,048 levels at most.
+    static func withinKernelLimits(_ path: ImagePath) -> Bool {
+        var length = 0
+        for part in path.components {
+            let count = part.utf8.count
+            guard count <= BaseTree.maxNameLength else { return false }
+            length += 1 + count
+            guard length <= BaseTree.maxPathLength else { return false }
+        }
+        return true
+    }
+
+    /// Whether `target` could be a symlink's target: 1 to PATH_MAX - 1 bytes, no NUL.
+    static func isUsableLinkTarget(_ target: String) -> Bool {
+        !target.isEmpty && target.utf8.count <= BaseTree.maxPathLength && !target.utf8.contains(0)
+    }
+
     public var description: String { "/" + components.joined(separator: "/") }
 
     /// The name inside a tar archive: no leading slash.

@@ -35,6 +35,15 @@ public struct LayerBuilder {
     /// - Returns: digests and size of the blob.
     /// - Throws: ``LayerError`` or whatever `output` throws.
     public func build(_ entries: [LayerEntry], output: @escaping (UnsafeRawBufferPointer) throws -> Void) throws -> BuiltLayer {
+        // The last line of defence: whatever the scanner let through, kiln's layer never holds
+        // a `.wh.` name except the whiteout a removal asks for, before a byte is written.
+        for entry in entries {
+            let names = entry.path.components
+            let marked = entry.kind == .whiteout ? names.dropLast() : names[...]
+            guard !marked.contains(where: { $0.hasPrefix(".wh.") }), entry.kind != .whiteout || names.last.map({ $0.hasPrefix(".wh.") && !$0.hasPrefix(".wh..wh.") }) == true else {
+                throw LayerError.output("entry '\(entry.path)' has a name starting with '.wh.', which would delete base files; refused")
+            }
+        }
         // libarchive converts names through the thread's locale; pin UTF-8 so a name is written
         // the same way whatever LANG the building machine has (and non-ASCII names work at all).
         // The build is synchronous, so the locale stays on this one thread until it is restored.

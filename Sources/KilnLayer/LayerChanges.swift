@@ -39,87 +39,79 @@ public struct LayerChanges: Sendable, Equatable {
 }
 
 extension BaseTree {
-    /// The skeleton after `layer` is applied on top of this one, as the OCI image spec's
-    /// changeset rules say: whiteouts and opaque markers hide only what lower layers hold, then
-    /// the layer's own entries are added (a directory over a directory updates its attributes;
+    /// The skeleton after `layer` is applied on top of this one (see ``apply(_:)``).
+    public func applying(_ layer: LayerChanges) -> BaseTree {
+        var tree = self
+        tree.apply(layer)
+        return tree
+    }
+
+    /// Applies `layer` on top of this skeleton, as the OCI image spec's changeset rules say:
+    /// whiteouts and opaque markers hide only what lower layers hold, then the layer's own
+    /// entries are added in order (a directory over a directory updates its attributes;
     /// anything else replaces what was there, and everything below it).
     ///
-    /// Only directories have nodes below them, so replacing anything else removes nothing more.
-    public func applying(_ layer: LayerChanges) -> BaseTree {
-        var nodes = self.nodes
-        var users = self.users
-        var groups = self.groups
-        func dropsUserDatabase(_ path: ImagePath) {
-            if LayerChanges.passwdPath.isWithin(path) { users = [:] }
-            if LayerChanges.groupPath.isWithin(path) { groups = [:] }
-        }
-        // Removals first: they apply to the lower layers only. One pass over the nodes, each
-        // checked against its own ancestors (not every marker against every node).
-        var deleted: Set<[UInt8]> = []
-        var emptied: Set<[UInt8]> = []
+    /// Each entry costs the length of its name: its path is walked name by name from the root,
+    /// and a replaced or deleted subtree is dropped by unlinking its top.
+    public mutating func apply(_ layer: LayerChanges) {
+        // Removals first: they apply to the lower layers only.
         for (path, change) in layer.changes {
             switch change {
             case .whiteout:
-                deleted.insert(path.key)
-                dropsUserDatabase(path)
+                guard !path.isRoot else { continue }
+                if let parent = slot(path.parent.components) { removeChild(Array(path.name.utf8), of: parent) }
+                dropUserDatabase(path.components, count: path.components.count)
             case .opaque:
-                emptied.insert(path.key)
+                if let directory = slot(path.components) { removeChildren(of: directory) }
                 if LayerChanges.passwdPath.parent.isWithin(path) { users = [:]; groups = [:] }
             default:
                 continue
             }
         }
-        if !deleted.isEmpty || !emptied.isEmpty {
-            nodes = nodes.filter { !deleted.contains($0.key) && !Self.hasAncestor(of: $0.key, in: deleted.union(emptied)) }
-        }
-        // Directories this layer replaces with something else: what the lower layers held below
-        // them goes, in one pass at the end (not one pass over every node per replacement, which
-        // a hostile layer could make quadratic).
-        var replaced: Set<[UInt8]> = []
-        var added: Set<[UInt8]> = []
         for (path, change) in layer.changes where !path.isRoot {
             // An entry below a path that is not a directory (yet): an overlay file system shows
             // a directory there, as podman's storage does, created as a runtime would create it.
-            for ancestor in path.ancestors {
-                if case .directory? = nodes[ancestor.key] { continue }
-                nodes[ancestor.key] = .directory(mode: 0o755, owner: .root)
-                added.insert(ancestor.key)
-                dropsUserDatabase(ancestor)
+            var parent = Self.rootIndex
+            for (depth, part) in path.components.dropLast().enumerated() {
+                let name = Array(part.utf8)
+                if let child = slots[parent].children[name], case .directory = slots[child].node {
+                    parent = child
+                    continue
+                }
+                parent = put(.directory(mode: 0o755, owner: .root), named: name, in: parent)
+                dropUserDatabase(path.components, count: depth + 1)
             }
-            let wasDirectory: Bool
-            if case .directory? = nodes[path.key] { wasDirectory = true } else { wasDirectory = false }
+            let name = Array(path.name.utf8)
             switch change {
             case .directory(let mode, let owner):
-                nodes[path.key] = .directory(mode: mode, owner: owner)
-                added.insert(path.key)
+                if let existing = slots[parent].children[name], case .directory = slots[existing].node {
+                    setNode(.directory(mode: mode, owner: owner), at: existing)
+                } else {
+                    put(.directory(mode: mode, owner: owner), named: name, in: parent)
+                }
             case .symlink(let target):
-                if wasDirectory { replaced.insert(path.key) }
-                nodes[path.key] = .symlink(target: target)
-                added.insert(path.key)
-                dropsUserDatabase(path)
+                put(.symlink(target: target), named: name, in: parent)
+                dropUserDatabase(path.components, count: path.components.count)
             case .other:
-                if wasDirectory { replaced.insert(path.key) }
-                nodes[path.key] = nil
+                removeChild(name, of: parent)
                 // The layer's own text of the file, if it has one, is taken below.
-                dropsUserDatabase(path)
+                dropUserDatabase(path.components, count: path.components.count)
             case .whiteout, .opaque:
                 continue
             }
         }
-        if !replaced.isEmpty {
-            nodes = nodes.filter { added.contains($0.key) || !Self.hasAncestor(of: $0.key, in: replaced) }
-        }
         if let text = layer.passwd { users = UserDatabase.users(in: text) }
         if let text = layer.group { groups = UserDatabase.groups(in: text) }
-        return BaseTree(nodes: nodes, users: users, groups: groups)
     }
 
-    /// Whether a proper ancestor of `key` (the root included) is in `set`.
-    private static func hasAncestor(of key: [UInt8], in set: Set<[UInt8]>) -> Bool {
-        if set.contains([]) { return true }
-        for (index, byte) in key.enumerated() where byte == UInt8(ascii: "/") && set.contains(Array(key[..<index])) {
-            return true
+    /// Forgets the users or groups when the path made of the first `count` of `components`
+    /// replaces or deletes `/etc/passwd` or `/etc/group` (it is the file or one of its
+    /// directories). Constant time: only the first two names can matter.
+    private mutating func dropUserDatabase(_ components: [String], count: Int) {
+        func holds(_ file: ImagePath) -> Bool {
+            count <= file.components.count && components.prefix(count).elementsEqual(file.components.prefix(count))
         }
-        return false
+        if holds(LayerChanges.passwdPath) { users = [:] }
+        if holds(LayerChanges.groupPath) { groups = [:] }
     }
 }

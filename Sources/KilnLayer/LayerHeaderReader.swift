@@ -58,13 +58,21 @@ public enum LayerHeaderReader {
                 continue
             }
             let type = archive_entry_filetype(entry)
-            let owner = Owner(uid: Int(clamping: archive_entry_uid(entry)), gid: Int(clamping: archive_entry_gid(entry)))
             if archive_entry_hardlink(entry) != nil {
                 changes.changes.append((path, .other))
             } else if UInt32(type) == KILN_AE_IFDIR {
-                changes.changes.append((path, .directory(mode: UInt32(archive_entry_perm(entry)) & 0o7777, owner: owner)))
+                // Kept and repeated in kiln's layer: an id no kernel has (-1, 2^63-1) is refused,
+                // not clamped or passed on.
+                let uid = archive_entry_uid(entry), gid = archive_entry_gid(entry)
+                guard OwnerSpec.idRange.contains(Int(clamping: uid)), OwnerSpec.idRange.contains(Int(clamping: gid)) else {
+                    throw LayerError.archive("\(what): directory '\(excerpt(name))' has owner \(uid):\(gid), outside 0...\(OwnerSpec.idRange.upperBound)")
+                }
+                changes.changes.append((path, .directory(mode: UInt32(archive_entry_perm(entry)) & 0o7777, owner: Owner(uid: Int(uid), gid: Int(gid)))))
             } else if UInt32(type) == KILN_AE_IFLNK, let target = archive_entry_symlink(entry),
                       let text = String(validating: bytes(target), as: UTF8.self), !text.isEmpty {
+                guard text.utf8.count <= BaseTree.maxPathLength else {
+                    throw LayerError.archive("\(what): symlink '\(excerpt(name))' has a target of \(text.utf8.count) bytes, longer than PATH_MAX allows (\(BaseTree.maxPathLength))")
+                }
                 changes.changes.append((path, .symlink(target: text)))
             } else {
                 changes.changes.append((path, .other))
@@ -80,12 +88,25 @@ public enum LayerHeaderReader {
     }
 
     /// The entry's path in the image, or `nil` for the root itself.
-    /// - Throws: for a name that climbs out of the root: no applier should be trusted with it.
+    /// - Throws: for a name that climbs out of the root, or that the kernel would refuse to open
+    ///   (longer than PATH_MAX, or a name longer than NAME_MAX): no applier should be trusted
+    ///   with it, and the skeleton stays linear in the headers.
     static func imagePath(_ name: String, what: String) throws -> ImagePath? {
         let parts = name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
-        guard !parts.contains("..") else { throw LayerError.archive("\(what): entry '\(name)' leaves the image root") }
+        guard !parts.contains("..") else { throw LayerError.archive("\(what): entry '\(excerpt(name))' leaves the image root") }
         guard !parts.isEmpty else { return nil }
-        return ImagePath(components: parts.map(String.init))
+        let path = ImagePath(components: parts.map(String.init))
+        guard ImagePath.withinKernelLimits(path) else {
+            throw LayerError.archive("\(what): entry '\(excerpt(name))' (\(name.utf8.count) bytes, \(parts.count) levels) is longer than a path (PATH_MAX, \(BaseTree.maxPathLength) bytes) or a name (NAME_MAX, \(BaseTree.maxNameLength)) may be")
+        }
+        return path
+    }
+
+    /// At most 64 characters of an entry's name, control characters escaped: names are
+    /// untrusted and may be kilobytes long.
+    static func excerpt(_ name: String) -> String {
+        let head = name.unicodeScalars.prefix(64).map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: true) : String($0) }.joined()
+        return name.unicodeScalars.count > 64 ? head + "…" : head
     }
 
     /// The whole data of the current entry, or `nil` when it is too large to keep.

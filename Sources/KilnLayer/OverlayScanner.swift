@@ -34,6 +34,7 @@ public struct OverlayScanner {
             guard !removal.components.contains(where: { $0.hasPrefix(".wh.") }) else { throw LayerError.reservedName(removal.description) }
             // The directory is found as the kernel would find it, through the base's links.
             let directory = try base.resolve(removal.parent, followingLast: true)
+            try Self.refuseWhiteoutNames(directory, given: removal.parent, origin: "--remove \(removal)")
             let whiteout = directory.appending(".wh." + removal.name)
             try table.addParents(of: whiteout, owner: .root, mode: 0o755, origin: "--remove \(removal)")
             try table.add(LayerEntry(path: whiteout, kind: .whiteout, mode: 0o644, owner: .root), explicit: true, origin: "--remove \(removal)")
@@ -53,6 +54,8 @@ public struct OverlayScanner {
         let parentMode = directoryMode(overlay)
         // Where `COPY` writes: through the base's symlinks, the last name too.
         let resolved = try table.base.resolve(overlay.destination, followingLast: true)
+        // The base's links may lead there (`opt -> .wh..wh..opq` would hide the whole base).
+        try Self.refuseWhiteoutNames(resolved, given: overlay.destination, origin: "overlay \(overlay.source)")
         switch rootFacts.kind {
         case .directory:
             try table.addParents(of: resolved, owner: owner, mode: parentMode, origin: overlay.source)
@@ -79,6 +82,14 @@ public struct OverlayScanner {
         case .other(let kind):
             throw LayerError.unsupportedFileType(path: overlay.source, kind: kind)
         }
+    }
+
+    /// Refuses a destination that the base's links lead to a `.wh.` name: kiln's layer would
+    /// then delete (`.wh.NAME`) or hide (`.wh..wh..opq`) base files, however harmless the
+    /// name written in the spec looks.
+    static func refuseWhiteoutNames(_ resolved: ImagePath, given: ImagePath, origin: String) throws {
+        guard let name = resolved.components.first(where: { $0.hasPrefix(".wh.") }) else { return }
+        throw LayerError.conflict("\(origin): destination '\(given)' leads through the base's symlinks to '\(resolved)', and '\(name)' starts with '.wh.', which marks deletions in image layers")
     }
 
     /// Adds a directory of an overlay tree and everything below it. Names below `boundary` are

@@ -25,7 +25,7 @@ import Testing
         /// Bakes onto the Debian base into this registry and returns the JSON result.
         func bake(_ arguments: [String], to repository: String, cache: String? = nil) throws -> BakeJSON {
             try BakeJSON(kiln(["bake", "--base", base, "--insecure", registry.host] + arguments + ["--output", "\(registry.host)/\(repository)", "--json"],
-                              extraEnvironment: ["KILN_CACHE_DIR": cache ?? ""]))
+                              extraEnvironment: ["KILN_CACHE_DIR": cache ?? "", "XDG_CONFIG_HOME": dir("config")]))
         }
 
         /// The new layer's tar listing: `MODE UID/GID NAME` per entry.

@@ -45,7 +45,7 @@ import Testing
         let dir = try TemporaryDirectory()
         try PeerImages.pushBase(to: registry, work: dir)
         // The per-machine cache of the base's skeleton is on for this test (tests default to off).
-        let env = try environment(dir).merging(["KILN_CACHE_DIR": dir("cache")]) { $1 }
+        let env = try environment(dir).merging(["KILN_CACHE_DIR": dir("cache"), "XDG_CONFIG_HOME": dir("config")]) { $1 }
         let arguments = ["bake", "--base", "\(registry.host)/base/app:1.0", "--overlay", try overlay(dir),
                          "--env", "KONG_DATABASE=off", "--user", "kong", "--output", "\(registry.host)/um/gateway:v1", "--json"]
         let start = registry.requests().count

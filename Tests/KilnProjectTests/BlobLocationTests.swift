@@ -36,7 +36,7 @@ import Testing
         }
 
         func kiln(_ arguments: [String], cache: String = "") throws -> ProcessResult {
-            try KilnTestSupport.kiln(arguments + ["--root", root], extraEnvironment: ["KILN_CONFIG": dir("kiln.yaml"), "KILN_CACHE_DIR": cache])
+            try KilnTestSupport.kiln(arguments + ["--root", root], extraEnvironment: ["KILN_CONFIG": dir("kiln.yaml"), "KILN_CACHE_DIR": cache, "XDG_CONFIG_HOME": dir("config")])
         }
 
         /// Base-layer uploads (PUT) and mounts (POST ?mount=) the target saw since `start`.

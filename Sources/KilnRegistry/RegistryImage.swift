@@ -11,9 +11,10 @@ public final class RegistryImage: @unchecked Sendable {
     public let transport: RegistryTransport
     /// The root manifest as resolved, so it is downloaded once.
     private var resolvedRoot: (descriptor: Descriptor, bytes: [UInt8])?
-    /// When set, ``tag(_:bytes:)`` refuses to move a tag that holds another digest (ECR
-    /// repositories with IMMUTABLE tags) instead of leaving it to the registry.
-    public var tagsAreImmutable = false
+    /// The repository's tag rule: ``tag(_:bytes:)`` refuses to move a tag it makes immutable
+    /// when that tag holds another digest (ECR's IMMUTABLE tags, or a tag an exclusion filter
+    /// makes immutable) instead of leaving it to the registry.
+    public var tagMutability = TagMutability.mutable
     /// Whether blobs read here are remembered as mount sources (``BlobLocations``). Off for a
     /// mirror: a pull-through repository (ECR's) refuses mounts, and a mirror is no place kiln
     /// writes to.

@@ -133,4 +133,66 @@ import Testing
         let served = wait()
         #expect(page == "<h1>baked by kiln</h1>\n", "\(served?.stderr ?? "podman did not run")")
     }
+
+    /// BuildKit's user lookup and mkdir against a real Debian: `--owner games` (and
+    /// `COPY --chown=games`) is 5:60, games's passwd line, not 5:5; WORKDIR under `USER games`
+    /// makes its directory games's, so games can write its working directory; a directory made
+    /// below the setgid /var/local is 2755 in group staff, as the kernel gives Docker's mkdir.
+    /// Checked in the layer's headers and at run time under podman.
+    @Test func ownersWithoutAGroupWorkdirsAndSetgidParentsAsDockerMakesThem() throws {
+        let setup = try Setup()
+        let dir = setup.dir
+        try dir.write("files/b.txt", "b\n")
+        let owned = try setup.bake(["--overlay", "\(dir("files/b.txt")):/srv/games/", "--owner", "games"], to: "baked:owner")
+        let ownedListing = try setup.layerListing(owned)
+        #expect(ownedListing.contains("drwxr-xr-x 5/60 srv/games/"), "\(ownedListing)")
+        #expect(ownedListing.contains("-rw-r--r-- 5/60 srv/games/b.txt"), "\(ownedListing)")
+        let setgid = try setup.bake(["--overlay", "\(dir("files/b.txt")):/var/local/newsub/deeper/"], to: "baked:setgid")
+        let setgidListing = try setup.layerListing(setgid)
+        #expect(setgidListing.contains("drwxrwsr-x 0/50 var/local/"), "\(setgidListing)")
+        #expect(setgidListing.contains("drwxr-sr-x 0/50 var/local/newsub/"), "\(setgidListing)")
+        #expect(setgidListing.contains("drwxr-sr-x 0/50 var/local/newsub/deeper/"), "\(setgidListing)")
+        #expect(setgidListing.contains("-rw-r--r-- 0/0 var/local/newsub/deeper/b.txt"), "\(setgidListing)")
+
+        // The same through a Dockerfile, built by kiln docker and pushed.
+        try dir.write("context/b.txt", "b\n")
+        try dir.write("context/Dockerfile", """
+            FROM \(setup.base)
+            COPY --chown=games b.txt /opt/games/
+            COPY b.txt /var/local/newsub/
+            USER games
+            WORKDIR /home/games/w
+            COPY b.txt .
+
+            """)
+        try dir.write("kiln.yaml", "registries:\n  \(setup.registry.host):\n    insecure: true\n")
+        let environment = ["KILN_CONFIG": dir("kiln.yaml"), "KILN_DOCKER_STORE": dir("store"), "HOME": dir("home"), "DOCKER_CONFIG": dir("docker")]
+        let built = try kiln(["docker", "build", "-t", "\(setup.registry.host)/baked:workdir", dir("context")], extraEnvironment: environment)
+        #expect(built.status == 0, "\(built.stderr)")
+        let pushed = try kiln(["docker", "push", "\(setup.registry.host)/baked:workdir"], extraEnvironment: environment)
+        #expect(pushed.status == 0, "\(pushed.stderr)")
+
+        for image in ["baked:owner", "baked:setgid", "baked:workdir"] { try setup.podman.pull("\(setup.registry.host)/\(image)") }
+        let owner = try setup.podman.run("\(setup.registry.host)/baked:owner", ["stat", "-c", "%a %U:%G %n", "/srv/games", "/srv/games/b.txt"])
+        #expect(owner.stdout == "755 games:games /srv/games\n644 games:games /srv/games/b.txt\n", "\(owner.stderr)")
+        let workdir = try setup.podman.run("\(setup.registry.host)/baked:workdir", ["/bin/sh", "-c", """
+            set -e
+            stat -c '%a %U:%G %n' /opt/games /opt/games/b.txt /var/local/newsub /var/local/newsub/b.txt /home/games /home/games/w /home/games/w/b.txt
+            id -un; pwd; echo mine > own && cat own
+            """])
+        #expect(workdir.status == 0, "\(workdir.stderr)")
+        #expect(workdir.stdout == """
+            755 games:games /opt/games
+            644 games:games /opt/games/b.txt
+            2755 root:staff /var/local/newsub
+            644 root:root /var/local/newsub/b.txt
+            755 games:games /home/games
+            755 games:games /home/games/w
+            644 root:root /home/games/w/b.txt
+            games
+            /home/games/w
+            mine
+
+            """, "\(workdir.stderr)")
+    }
 }

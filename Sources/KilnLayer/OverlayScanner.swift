@@ -95,7 +95,11 @@ public struct OverlayScanner {
     /// taken literally (as `COPY` does inside a copied tree): a directory where the base has a
     /// symlink is an error, not a detour.
     private func walk(directory source: String, relative: [String], root: String, at path: ImagePath, boundary: ImagePath, overlay: Overlay, owner: Owner, table: inout EntryTable) throws {
-        if !path.isRoot {
+        if relative.isEmpty, !path.isRoot, !table.isDirectory(path) {
+            // The destination of a directory COPY, when new, is made as its parents are
+            // (BuildKit's Copy runs MkdirAll on it before copying the contents in).
+            try table.addDirectories([path], below: path, owner: overlay.owner == nil ? nil : owner, mode: directoryMode(overlay), origin: source)
+        } else if !path.isRoot {
             let recorded = relative.isEmpty ? nil : overlay.recorded[relative.joined(separator: "/")]
             let mode = overlay.mode == nil ? recorded?.mode ?? 0o755 : directoryMode(overlay)
             try table.add(LayerEntry(path: path, kind: .directory, mode: mode, owner: Self.owner(owner, overlay, recorded)), explicit: true, origin: source)

@@ -230,7 +230,6 @@ import Testing
     @Test func malformedSpecsAreRefusedNamingThem() {
         #expect(failure("FROM x\nEXPOSE 0.0.0.0:1234-1235:/tcp\n") == "Dockerfile:2: EXPOSE: invalid port '0.0.0.0:1234-1235:/tcp': no port specified")
         #expect(failure("FROM x\nEXPOSE 0.0.0.0:1234-1235:\n") == "Dockerfile:2: EXPOSE: invalid port '0.0.0.0:1234-1235:': no port specified")
-        #expect(failure("FROM x\nEXPOSE \"\"\n") == "Dockerfile:2: EXPOSE: invalid port '': no port specified")
         #expect(failure("FROM x\nEXPOSE localhost:1234:1234/tcp\n") == "Dockerfile:2: EXPOSE: invalid port 'localhost:1234:1234/tcp': invalid IP address: localhost")
         #expect(failure("FROM x\nEXPOSE localhost:1234-1236:1234-1236/tcp\n")?.contains("invalid IP address: localhost") == true)
         #expect(failure("FROM x\nEXPOSE 1234-1236:80-81\n") == "Dockerfile:2: EXPOSE: invalid port '1234-1236:80-81': invalid ranges specified for container and host Ports: 80-81 and 1234-1236")
@@ -256,8 +255,9 @@ import Testing
     /// Each WORKDIR other than `/` makes its directory in the layer (BuildKit's `Mkdir` with
     /// parents, 0755), owned by the USER in effect: the base's `User` until a USER changes it.
     @Test func workdirMakesItsDirectoryForTheUserInEffect() throws {
+        let empty = try TemporaryDirectory()
         let recipe = try Dockerfile.parse("FROM x\nWORKDIR /a\nUSER kong\nWORKDIR b\nWORKDIR /\nUSER 7:web\nWORKDIR /c\n")
-            .evaluate(context: try BuildContext(directory: try TemporaryDirectory().path), baseConfig: DockerfileBaseConfig(user: "nginx"))
+            .evaluate(context: try BuildContext(directory: empty.path), baseConfig: DockerfileBaseConfig(user: "nginx"))
         #expect(recipe.copies.map(\.instruction) == ["WORKDIR", "WORKDIR", "WORKDIR"])
         #expect(recipe.copies.map(\.line) == [2, 4, 7])
         #expect(recipe.overlays.map(\.makesDirectory) == [true, true, true])

@@ -72,8 +72,9 @@ import Testing
     /// A directory made below a setgid directory (`/var/local`, 2775 root:staff) gets the
     /// setgid bit and, without an owner, that directory's group: what the kernel's `mkdir` gives
     /// BuildKit's `MkdirAll` under Docker (umask 0, no chmod); with `--chown` the owner is set
-    /// and the bit stays (chown keeps it on directories). Directories copied from the overlay
-    /// take their own attributes, as BuildKit's copy chmods and chowns them.
+    /// and the bit stays (chown keeps it on directories). A new destination of a directory copy
+    /// is made the same way (BuildKit's Copy makes it with MkdirAll); directories inside the
+    /// copied tree take their own attributes, as BuildKit's copy chmods and chowns them.
     @Test func parentsMadeBelowASetgidDirectoryInheritItsGroupAndTheBit() throws {
         let dir = try TemporaryDirectory()
         try dir.write("x", "x")
@@ -89,7 +90,7 @@ import Testing
         #expect(try scan([owned]).filter { $0.hasPrefix("/var/local/") } == ["/var/local/newsub d 2755 101:102", "/var/local/newsub/x f 644 101:102"])
         #expect(try scan([Overlay(parsing: "\(dir("tree")):/var/local/app/tree")]).filter { $0.hasPrefix("/var/local/") } == [
             "/var/local/app d 2755 0:50",
-            "/var/local/app/tree d 755 0:0",
+            "/var/local/app/tree d 2755 0:50",
             "/var/local/app/tree/sub d 755 0:0",
             "/var/local/app/tree/sub/y f 644 0:0",
         ])

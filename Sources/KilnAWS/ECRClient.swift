@@ -60,10 +60,11 @@ package struct ECRClient: Sendable {
     }
 
     /// The tag rule of a repository or creation template document. A setting kiln does not
-    /// know is read as MUTABLE: the registry still enforces its own rule.
-    static func tagMutability(_ document: JSONValue) -> TagMutability {
+    /// know is read as MUTABLE: the registry still enforces its own rule. Filters outside ECR's
+    /// own pattern are left out (they reach messages; none can come from ECR itself).
+    package static func tagMutability(_ document: JSONValue) -> TagMutability {
         let setting = document["imageTagMutability"]?.stringValue.flatMap(TagMutability.Setting.init(rawValue:)) ?? .mutable
-        let filters = document["imageTagMutabilityExclusionFilters"]?.arrayValue?.compactMap { $0["filter"]?.stringValue } ?? []
+        let filters = document["imageTagMutabilityExclusionFilters"]?.arrayValue?.compactMap { $0["filter"]?.stringValue }.filter(TagMutability.isValidExclusion) ?? []
         return TagMutability(setting, exclusions: filters)
     }
 
@@ -77,7 +78,9 @@ package struct ECRClient: Sendable {
             if let token { body["nextToken"] = .string(token) }
             let object = try await call("DescribeRepositoryCreationTemplates", body: body)
             for document in object["repositoryCreationTemplates"]?.arrayValue ?? [] {
-                guard let prefix = document["prefix"]?.stringValue else { continue }
+                // ECR's pattern for a prefix: lower-case names and separators, or ROOT.
+                guard let prefix = document["prefix"]?.stringValue, (1...256).contains(prefix.utf8.count),
+                      prefix == "ROOT" || prefix.utf8.allSatisfy({ (97...122).contains($0) || (48...57).contains($0) || "._-/".utf8.contains($0) }) else { continue }
                 templates.append(ECRCreationTemplate(prefix: prefix, appliedFor: document["appliedFor"]?.arrayValue?.compactMap(\.stringValue) ?? [],
                                                      tagMutability: Self.tagMutability(document)))
             }

@@ -1,5 +1,6 @@
 import KilnAWS
 import KilnRegistry
+import OCI
 import Testing
 
 /// The rules behind ECR's 2025-26 repository settings, case by case: which tag an exclusion
@@ -45,5 +46,19 @@ import Testing
         #expect(ECRCreationTemplate.applying(to: "production/app", in: templates)?.prefix == "ROOT", "a prefix stands for PREFIX/")
         #expect(ECRCreationTemplate.applying(to: "prod", in: templates)?.prefix == "ROOT")
         #expect(ECRCreationTemplate.applying(to: "x/y", in: [template("prod")]) == nil)
+    }
+
+    /// DescribeRepositories' and the templates' documents: the setting and filters as ECR
+    /// writes them; an unknown setting is MUTABLE (ECR still enforces its own), and filters ECR
+    /// could never hold (control characters, too long) are left out of rule and messages.
+    @Test func repositoryDocumentsAreReadStrictly() throws {
+        func read(_ json: String) throws -> TagMutability {
+            ECRClient.tagMutability(try #require(JSONValue.object(parsing: Array(json.utf8), what: "test")))
+        }
+        #expect(try read(#"{"imageTagMutability": "IMMUTABLE_WITH_EXCLUSION", "imageTagMutabilityExclusionFilters": [{"filterType": "WILDCARD", "filter": "dev-*"}]}"#)
+                == TagMutability(.immutableWithExclusion, exclusions: ["dev-*"]))
+        #expect(try read(#"{"repositoryName": "a"}"#) == .mutable)
+        #expect(try read(#"{"imageTagMutability": "SOMETHING_NEW"}"#) == .mutable)
+        #expect(try read(#"{"imageTagMutability": "MUTABLE_WITH_EXCLUSION", "imageTagMutabilityExclusionFilters": [{"filter": "a\u001b[2J"}, {"filter": "ok"}]}"#).exclusions == ["ok"])
     }
 }

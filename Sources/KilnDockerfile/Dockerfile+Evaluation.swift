@@ -40,6 +40,13 @@ extension Dockerfile {
     }
 }
 
+extension Dockerfile {
+    /// Whether `# check=skip=` silences a BuildKit lint warning (`RULE: message`).
+    func skips(_ warning: String) -> Bool {
+        skippedChecks.contains("all") || skippedChecks.contains(String(warning.prefix(while: { $0 != ":" })))
+    }
+}
+
 /// A bounded, printable excerpt of untrusted text for a message.
 private func excerpt(_ text: String) -> String { UntrustedText.excerpt(text) }
 
@@ -334,7 +341,7 @@ private struct Evaluation {
             for argument in instruction.arguments {
                 for port in try words(argument, instruction) {
                     let parsed = try Self.ports(port, fail: { fail(instruction, $0) })
-                    for warning in parsed.warnings { warn(instruction.line, warning) }
+                    for warning in parsed.warnings where !dockerfile.skips(warning) { warn(instruction.line, warning) }
                     for spec in parsed.ports where exposed.insert(spec).inserted {
                         edits.exposedPorts.append(spec)
                     }

@@ -16,6 +16,10 @@ public struct Dockerfile: Sendable {
     public let escape: Unicode.Scalar
     public let instructions: [DockerfileInstruction]
     public let warnings: [DockerfileWarning]
+    /// The lint rules `# check=skip=RULE,RULE` (or `skip=all`) silences, as BuildKit's
+    /// `ParseLintOptions` reads them; kiln's BuildKit warnings (`ExposeInvalidFormat`,
+    /// `ExposeProtoCasing`) honour it. `error=` and `experimental=` are read and ignored.
+    public var skippedChecks: Set<String> = []
 
     /// The most a Dockerfile may hold; larger files are refused before parsing.
     public static let maximumSize = 1 << 20
@@ -57,6 +61,7 @@ struct DockerfileParser {
     var escape: Unicode.Scalar = "\\"
     var warnings: [DockerfileWarning] = []
     private var directivesDone = false
+    private var skippedChecks: Set<String> = []
     private var seenDirectives: Set<String> = []
 
     init(path: String) { self.path = path }
@@ -128,7 +133,7 @@ struct DockerfileParser {
             instructions.append(instruction)
         }
         guard !instructions.isEmpty else { throw fail(0, "has no instructions") }
-        return Dockerfile(path: path, escape: escape, instructions: instructions, warnings: warnings)
+        return Dockerfile(path: path, escape: escape, instructions: instructions, warnings: warnings, skippedChecks: skippedChecks)
     }
 
     static let lineLimit = Dockerfile.maximumLineLength
@@ -160,6 +165,14 @@ struct DockerfileParser {
         }
         guard !seenDirectives.contains(key) else { throw fail(number, "only one \(key) parser directive can be used") }
         seenDirectives.insert(key)
+        if key == "check" {
+            // `skip=A,B;error=true`: at most three `;` parts, each `key=value`.
+            for part in value.split(separator: ";", maxSplits: 2, omittingEmptySubsequences: false) {
+                let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard pair.count == 2, String(pair[0]).trimmingWhitespace == "skip" else { continue }
+                skippedChecks.formUnion(pair[1].split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace })
+            }
+        }
         if key == "escape" {
             guard value == "\\" || value == "`" else { throw fail(number, "invalid escape token '\(UntrustedText.excerpt(value))' does not match ` or \\") }
             escape = value.unicodeScalars.first!

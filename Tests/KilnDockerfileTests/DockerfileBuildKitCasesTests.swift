@@ -250,6 +250,17 @@ import Testing
         #expect(result.warnings == ["Dockerfile:2: warning: ExposeProtoCasing: Defined protocol '80/TCP' in EXPOSE instruction should be lowercase"])
     }
 
+    /// `# check=skip=RULE,...` (and `skip=all`) silences those warnings, as BuildKit's linter does.
+    @Test func checkDirectiveSkipsTheRules() throws {
+        func warnings(_ directive: String) throws -> [String] {
+            try evaluate("\(directive)\nFROM x\nEXPOSE 0.0.0.0:80:80/TCP\n").warnings.map { String($0.message.prefix(while: { $0 != ":" })) }
+        }
+        #expect(try warnings("# syntax=docker/dockerfile:1") == ["ExposeProtoCasing", "ExposeInvalidFormat"])
+        #expect(try warnings("# check=skip=ExposeInvalidFormat") == ["ExposeProtoCasing"])
+        #expect(try warnings("# check=skip= ExposeProtoCasing , ExposeInvalidFormat ;error=true") == [])
+        #expect(try warnings("# check=skip=all") == [])
+    }
+
     // MARK: WORKDIR (dispatchWorkdir)
 
     /// Each WORKDIR other than `/` makes its directory in the layer (BuildKit's `Mkdir` with

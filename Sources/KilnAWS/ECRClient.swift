@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import KilnRegistry
 import OCI
 import NIOCore
 import NIOFoundationCompat
@@ -33,8 +34,11 @@ package struct ECRClient: Sendable {
 
     /// Creates a repository; an existing one (two jobs racing) is not an error.
     /// - Returns: whether this call created it.
-    package func createRepository(_ name: String, tagMutability: String, kmsKey: String?) async throws -> Bool {
-        var body: JSONValue = .object([("repositoryName", .string(name)), ("imageTagMutability", .string(tagMutability))])
+    package func createRepository(_ name: String, tagMutability: TagMutability, kmsKey: String?) async throws -> Bool {
+        var body: JSONValue = .object([("repositoryName", .string(name)), ("imageTagMutability", .string(tagMutability.setting.rawValue))])
+        if tagMutability.setting.takesExclusions {
+            body["imageTagMutabilityExclusionFilters"] = .array(tagMutability.exclusions.map { .object([("filterType", .string("WILDCARD")), ("filter", .string($0))]) })
+        }
         if let kmsKey { body["encryptionConfiguration"] = .object([("encryptionType", .string("KMS")), ("kmsKey", .string(kmsKey))]) }
         do {
             _ = try await call("CreateRepository", body: body)
@@ -44,15 +48,46 @@ package struct ECRClient: Sendable {
         }
     }
 
-    /// A repository's tag mutability (`MUTABLE`/`IMMUTABLE`), or `nil` when it does not exist.
-    package func tagMutability(of repository: String) async throws -> String? {
+    /// A repository's tag rule (`imageTagMutability` and its exclusion filters), or `nil`
+    /// when it does not exist.
+    package func tagMutability(of repository: String) async throws -> TagMutability? {
         do {
             let object = try await call("DescribeRepositories", body: .object([("repositoryNames", .strings([repository]))]))
-            let found = object["repositories"]?.arrayValue?.first
-            return found.map { $0["imageTagMutability"]?.stringValue ?? "MUTABLE" }
+            return object["repositories"]?.arrayValue?.first.map(Self.tagMutability)
         } catch AWSError.api(_, let code, _) where code == "RepositoryNotFoundException" {
             return nil
         }
+    }
+
+    /// The tag rule of a repository or creation template document. A setting kiln does not
+    /// know is read as MUTABLE: the registry still enforces its own rule. Filters outside ECR's
+    /// own pattern are left out (they reach messages; none can come from ECR itself).
+    package static func tagMutability(_ document: JSONValue) -> TagMutability {
+        let setting = document["imageTagMutability"]?.stringValue.flatMap(TagMutability.Setting.init(rawValue:)) ?? .mutable
+        let filters = document["imageTagMutabilityExclusionFilters"]?.arrayValue?.compactMap { $0["filter"]?.stringValue }.filter(TagMutability.isValidExclusion) ?? []
+        return TagMutability(setting, exclusions: filters)
+    }
+
+    /// The registry's repository creation templates (`DescribeRepositoryCreationTemplates`,
+    /// every page, at most 20 of them).
+    package func creationTemplates() async throws -> [ECRCreationTemplate] {
+        var templates: [ECRCreationTemplate] = []
+        var token: String?
+        for _ in 0..<20 {
+            var body: JSONValue = .object([])
+            if let token { body["nextToken"] = .string(token) }
+            let object = try await call("DescribeRepositoryCreationTemplates", body: body)
+            for document in object["repositoryCreationTemplates"]?.arrayValue ?? [] {
+                // ECR's pattern for a prefix: lower-case names and separators, or ROOT.
+                guard let prefix = document["prefix"]?.stringValue, (1...256).contains(prefix.utf8.count),
+                      prefix == "ROOT" || prefix.utf8.allSatisfy({ (97...122).contains($0) || (48...57).contains($0) || "._-/".utf8.contains($0) }) else { continue }
+                templates.append(ECRCreationTemplate(prefix: prefix, appliedFor: document["appliedFor"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                                                     tagMutability: Self.tagMutability(document)))
+            }
+            guard let next = object["nextToken"]?.stringValue, !next.isEmpty, next != token else { break }
+            token = next
+        }
+        return templates
     }
 
     /// One signed JSON 1.1 call.

@@ -40,6 +40,13 @@ extension Dockerfile {
     }
 }
 
+extension Dockerfile {
+    /// Whether `# check=skip=` silences a BuildKit lint warning (`RULE: message`).
+    func skips(_ warning: String) -> Bool {
+        skippedChecks.contains("all") || skippedChecks.contains(String(warning.prefix(while: { $0 != ":" })))
+    }
+}
+
 /// A bounded, printable excerpt of untrusted text for a message.
 private func excerpt(_ text: String) -> String { UntrustedText.excerpt(text) }
 
@@ -68,6 +75,8 @@ private struct Evaluation {
     var exposed: Set<String> = []
     var volumes: Set<String> = []
     var workingDir = "/"
+    /// The USER in effect (the base's `User`, then each USER): WORKDIR's directories are its.
+    var user = ""
     var shell: [String] = []
     var cmdSet = false
     var base: DockerfileBase?
@@ -235,6 +244,7 @@ private struct Evaluation {
             variables[key] = entry.contains("=") ? String(entry.drop(while: { $0 != "=" }).dropFirst()) : ""
         }
         workingDir = baseConfig.workingDir.isEmpty ? "/" : baseConfig.workingDir
+        user = baseConfig.user
         shell = baseConfig.shell.isEmpty ? baseConfig.defaultShell : baseConfig.shell
         for instruction in dockerfile.instructions.dropFirst(fromIndex + 1) {
             try dispatch(instruction, context: context)
@@ -294,12 +304,14 @@ private struct Evaluation {
         case "USER":
             try noFlags(instruction)
             edits.user = try expand(try exactlyOne(instruction), instruction)
+            user = edits.user ?? ""
         case "WORKDIR":
             try noFlags(instruction)
-            // Docker also creates the directory; kiln records WorkingDir only (runtimes create
-            // a missing working directory when the container starts).
             workingDir = Self.normalize(try expand(try exactlyOne(instruction), instruction), relativeTo: workingDir, keepSlash: false)
             edits.workingDir = workingDir
+            // BuildKit's dispatchWorkdir: the directory is made in the image (with parents,
+            // 0755, owned by the USER in effect), which is a layer even when it exists; `/` is not.
+            if workingDir != "/" { copies.append(try workdir(instruction)) }
         case "CMD":
             try noFlags(instruction)
             // Docker's config omits an empty list (`omitempty`): `CMD []` removes Cmd.
@@ -328,7 +340,9 @@ private struct Evaluation {
             guard !instruction.arguments.isEmpty else { throw fail(instruction, "EXPOSE requires at least one argument") }
             for argument in instruction.arguments {
                 for port in try words(argument, instruction) {
-                    for spec in try Self.ports(port, fail: { fail(instruction, $0) }) where exposed.insert(spec).inserted {
+                    let parsed = try Self.ports(port, fail: { fail(instruction, $0) })
+                    for warning in parsed.warnings where !dockerfile.skips(warning) { warn(instruction.line, warning) }
+                    for spec in parsed.ports where exposed.insert(spec).inserted {
                         edits.exposedPorts.append(spec)
                     }
                 }
@@ -358,6 +372,20 @@ private struct Evaluation {
         default:
             throw fail(instruction, "unknown instruction")
         }
+    }
+
+    /// WORKDIR's directory, owned by the USER in effect: a name alone takes its passwd line's
+    /// group, as for `--chown` (looked up in the base when the layer is placed).
+    private func workdir(_ instruction: DockerfileInstruction) throws -> DockerfileCopy {
+        let path: ImagePath
+        do { path = try ImagePath(absolute: workingDir) } catch { throw fail(instruction, "'\(excerpt(workingDir))': \(error)") }
+        var owner: OwnerSpec?
+        if !user.isEmpty {
+            do { owner = try OwnerSpec(parsing: user) } catch {
+                throw fail(instruction, "the directory would belong to the USER in effect, '\(excerpt(user))', which is not USER[:GROUP] of numbers or names")
+            }
+        }
+        return DockerfileCopy(instruction: "WORKDIR", line: instruction.line, items: [.overlay(.directory(path, owner: owner))])
     }
 
     /// CMD and ENTRYPOINT: exec form as written; shell form wrapped in the current shell.
@@ -516,26 +544,85 @@ private struct Evaluation {
 
     // MARK: EXPOSE and STOPSIGNAL
 
-    /// `PORT[-PORT][/PROTO]` as `N/proto` entries (a range gives one per port).
-    static func ports(_ text: String, fail: (String) -> DockerfileError) throws -> [String] {
-        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        let proto = parts.count == 2 && !parts[1].isEmpty ? parts[1].lowercased() : "tcp"
-        guard ["tcp", "udp", "sctp"].contains(proto) else { throw fail("invalid port '\(excerpt(text))': unknown protocol") }
-        guard !parts[0].contains(":") else { throw fail("invalid port '\(excerpt(text))': EXPOSE takes PORT[/PROTOCOL], not an address or host port") }
-        let range = parts[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        // Go's strconv.ParseUint(s, 10, 16), as nat.ParsePortRange uses it: digits only (no
-        // sign, no blanks), at most 65535.
-        func number(_ digits: String) -> Int? {
-            guard !digits.isEmpty, digits.utf8.allSatisfy({ (48...57).contains($0) }) else { return nil }
-            return UInt16(digits).map(Int.init)
+    /// What one EXPOSE word gives: `N/proto` entries (a range gives one per port) and the
+    /// BuildKit lint warnings it earns.
+    struct ExposedPorts: Equatable {
+        var ports: [String]
+        var warnings: [String]
+    }
+
+    /// BuildKit's `parsePort` (`dockerfile2llb/convert_expose.go`): `[IP:][HOSTPORT:]PORT[-PORT][/PROTO]`.
+    /// The container port is exposed; an address or host port (`0.0.0.0:80:80`,
+    /// `[::1]:80:80`, `1234-1235:1234-1235/udp`) is checked and dropped with BuildKit's
+    /// `ExposeInvalidFormat` warning, a protocol not in lower case gets `ExposeProtoCasing`.
+    static func ports(_ text: String, fail: (String) -> DockerfileError) throws -> ExposedPorts {
+        func invalid(_ reason: String) -> DockerfileError { fail("invalid port '\(excerpt(text))': \(reason)") }
+        // splitParts: the last field is the container port, the one before it the host port,
+        // everything before those (joined again: an IPv6 address has colons) the address.
+        let fields = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        var address = ""
+        var hostPort = ""
+        let containerField = fields[fields.count - 1]
+        if fields.count >= 2 { hostPort = fields[fields.count - 2] }
+        if fields.count >= 3 { address = fields[..<(fields.count - 2)].joined(separator: ":") }
+        // splitProtoPort
+        let protoParts = containerField.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        let containerPort = protoParts[0]
+        guard !containerPort.isEmpty else { throw invalid("no port specified") }
+        let proto = protoParts.count == 2 ? protoParts[1] : ""
+        guard ["", "tcp", "udp", "sctp"].contains(proto.lowercased()) else { throw invalid("invalid proto: \(excerpt(proto))") }
+        var warnings: [String] = []
+        if proto != proto.lowercased() {
+            warnings.append("ExposeProtoCasing: Defined protocol '\(excerpt(text))' in EXPOSE instruction should be lowercase")
         }
-        guard let start = number(range[0]) else { throw fail("invalid port '\(excerpt(text))'") }
-        var end = start
-        if range.count == 2 {
-            guard let last = number(range[1]), last >= start else { throw fail("invalid port range '\(excerpt(text))'") }
-            end = last
+        if !address.isEmpty || !hostPort.isEmpty {
+            warnings.append("ExposeInvalidFormat: EXPOSE instruction should not define an IP address or host-port mapping, found '\(excerpt(text))'")
         }
-        return (start...end).map { "\($0)/\(proto)" }
+        if address.hasPrefix("[") {
+            // net.SplitHostPort(address + ":"): `[` HOST `]`, nothing after the bracket.
+            guard address.hasSuffix("]"), address.count >= 2 else { throw invalid("invalid IP address \(excerpt(address))") }
+            let inner = String(address.dropFirst().dropLast())
+            guard !inner.contains("["), !inner.contains("]") else { throw invalid("invalid IP address \(excerpt(address))") }
+            address = inner
+        }
+        if !address.isEmpty, !IPAddressText.isValid(address) { throw invalid("invalid IP address: \(excerpt(address))") }
+        guard let (start, end) = portRange(containerPort) else { throw invalid("invalid containerPort: \(excerpt(containerPort))") }
+        if !hostPort.isEmpty {
+            guard let (hostStart, hostEnd) = portRange(hostPort) else { throw invalid("invalid hostPort: \(excerpt(hostPort))") }
+            // A host range with one container port is the range to allocate from; two ranges
+            // must be as long as each other.
+            if end - start != hostEnd - hostStart, end != start {
+                throw invalid("invalid ranges specified for container and host Ports: \(excerpt(containerPort)) and \(excerpt(hostPort))")
+            }
+        }
+        let name = proto.isEmpty ? "tcp" : proto.lowercased()
+        return ExposedPorts(ports: (start...end).map { "\($0)/\(name)" }, warnings: warnings)
+    }
+
+    /// `parsePortRange`: `N` or `N-M` with `M >= N`; `N-N` is `N`.
+    private static func portRange(_ text: String) -> (Int, Int)? {
+        guard !text.isEmpty else { return nil }
+        let parts = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard let start = portNumber(parts[0]) else { return nil }
+        guard parts.count == 2, parts[1] != parts[0] else { return (start, start) }
+        guard let end = portNumber(parts[1]), end >= start else { return nil }
+        return (start, end)
+    }
+
+    /// `parsePortNumber`: Go's `strconv.ParseInt(s, 10, 0)` (an optional sign, then ASCII
+    /// digits only), within 0-65535.
+    private static func portNumber(_ text: String) -> Int? {
+        var digits = Substring(text)
+        var negative = false
+        if let sign = digits.first, sign == "+" || sign == "-" {
+            negative = sign == "-"
+            digits = digits.dropFirst()
+        }
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ (48...57).contains($0) }) else { return nil }
+        let significant = digits.drop(while: { $0 == "0" })
+        guard significant.count <= 5, let value = Int(significant.isEmpty ? "0" : String(significant)) else { return nil }
+        guard !negative || value == 0, value <= 65535 else { return nil }
+        return value
     }
 
     private static let signals: Set<String> = [

@@ -16,6 +16,10 @@ public struct Dockerfile: Sendable {
     public let escape: Unicode.Scalar
     public let instructions: [DockerfileInstruction]
     public let warnings: [DockerfileWarning]
+    /// The lint rules `# check=skip=RULE,RULE` (or `skip=all`) silences, as BuildKit's
+    /// `ParseLintOptions` reads them; kiln's BuildKit warnings (`ExposeInvalidFormat`,
+    /// `ExposeProtoCasing`) honour it. `error=` and `experimental=` are read and ignored.
+    public var skippedChecks: Set<String> = []
 
     /// The most a Dockerfile may hold; larger files are refused before parsing.
     public static let maximumSize = 1 << 20
@@ -57,6 +61,7 @@ struct DockerfileParser {
     var escape: Unicode.Scalar = "\\"
     var warnings: [DockerfileWarning] = []
     private var directivesDone = false
+    private var skippedChecks: Set<String> = []
     private var seenDirectives: Set<String> = []
 
     init(path: String) { self.path = path }
@@ -104,7 +109,7 @@ struct DockerfileParser {
                 warnings.append(DockerfileWarning(file: path, line: current, message: "empty continuation line (Docker will make these errors)"))
             }
             var instruction = try parseInstruction(buffer, line: start, endLine: current)
-            if let names = heredocNames(instruction, line: buffer) {
+            if let names = try heredocNames(instruction, line: buffer, number: start) {
                 for (name, chomp) in names {
                     var content = ""
                     var terminated = false
@@ -128,7 +133,7 @@ struct DockerfileParser {
             instructions.append(instruction)
         }
         guard !instructions.isEmpty else { throw fail(0, "has no instructions") }
-        return Dockerfile(path: path, escape: escape, instructions: instructions, warnings: warnings)
+        return Dockerfile(path: path, escape: escape, instructions: instructions, warnings: warnings, skippedChecks: skippedChecks)
     }
 
     static let lineLimit = Dockerfile.maximumLineLength
@@ -160,6 +165,14 @@ struct DockerfileParser {
         }
         guard !seenDirectives.contains(key) else { throw fail(number, "only one \(key) parser directive can be used") }
         seenDirectives.insert(key)
+        if key == "check" {
+            // `skip=A,B;error=true`: at most three `;` parts, each `key=value`.
+            for part in value.split(separator: ";", maxSplits: 2, omittingEmptySubsequences: false) {
+                let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard pair.count == 2, String(pair[0]).trimmingWhitespace == "skip" else { continue }
+                skippedChecks.formUnion(pair[1].split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingWhitespace })
+            }
+        }
         if key == "escape" {
             guard value == "\\" || value == "`" else { throw fail(number, "invalid escape token '\(UntrustedText.excerpt(value))' does not match ` or \\") }
             escape = value.unicodeScalars.first!
@@ -421,34 +434,54 @@ struct DockerfileParser {
         }
     }
 
-    /// The here-document names of a shell-form RUN, COPY or ADD (or ONBUILD of one): words
-    /// `<<NAME`, `<<-NAME` (tabs stripped before the terminator), `<<"NAME"`, `3<<NAME`.
-    private func heredocNames(_ instruction: DockerfileInstruction, line: String) -> [(String, Bool)]? {
+    /// The here-document names of a shell-form RUN, COPY or ADD (or ONBUILD of one), as
+    /// BuildKit's `heredocsFromLine` finds them: the line split into words with quotes,
+    /// escapes and unset variables kept as written (always with `\\` as the escape, whatever
+    /// `# escape=` says), each word that reads `[FD]<<[-]NAME` taken by ``heredoc(_:)``.
+    private func heredocNames(_ instruction: DockerfileInstruction, line: String, number: Int) throws -> [(String, Bool)]? {
         var target = instruction
         if target.keyword == "ONBUILD", let trigger = target.trigger.first { target = trigger }
         guard ["RUN", "COPY", "ADD"].contains(target.keyword), !target.isJSON, line.contains("<<") else { return nil }
+        var lexer = ShellWord(escape: "\\") { _ in nil }
+        lexer.rawQuotes = true
+        lexer.rawEscapes = true
+        lexer.keepsUnset = true
+        // A line the lexer cannot split (an open quote) has no here-documents, as in BuildKit.
+        guard let candidates = try? lexer.words(line) else { return nil }
         var found: [(String, Bool)] = []
-        let candidates = words(line)
-        var index = 0
-        while index < candidates.count {
-            var word = candidates[index]
-            index += 1
-            let digits = word.prefix(while: { $0.isASCII && $0.isNumber })
-            word = String(word.dropFirst(digits.count))
-            guard word.hasPrefix("<<") else { continue }
-            word = String(word.dropFirst(2))
-            let chomp = word.hasPrefix("-")
-            if chomp { word = String(word.dropFirst()) }
-            if word.isEmpty, index < candidates.count {
-                word = candidates[index]
-                index += 1
+        for word in candidates {
+            do {
+                if let heredoc = try Self.heredoc(word) { found.append(heredoc) }
+            } catch {
+                throw fail(number, "here-document '\(UntrustedText.excerpt(word))': \(error.message)", instruction.keyword)
             }
-            guard !word.isEmpty, !word.contains("<") else { continue }
-            let name = word.filter { $0 != "\"" && $0 != "'" }
-            guard !name.isEmpty else { continue }
-            found.append((name, chomp))
         }
         return found.isEmpty ? nil : found
+    }
+
+    /// BuildKit's `ParseHeredoc`: a word matching `^(\d*)<<(-?)\s*([^<]*)$` with something after
+    /// the marker; `-` strips leading tabs before the terminator. The name is that rest read as
+    /// one shell word (`eo\'f` and `'e'o\'f` both name `eo'f`, `'one two'` names `one two`);
+    /// a rest that is several words is no here-document, one with an open quote is an error.
+    static func heredoc(_ word: String) throws(ShellWordError) -> (name: String, chomp: Bool)? {
+        var rest = Substring(word).unicodeScalars
+        rest = rest.drop(while: { (48...57).contains($0.value) })
+        guard rest.starts(with: "<<".unicodeScalars) else { return nil }
+        rest = rest.dropFirst(2)
+        let chomp = rest.first == "-"
+        if chomp { rest = rest.dropFirst() }
+        rest = rest.drop(while: { [" ", "\t", "\n", "\r", "\u{0C}"].contains($0) })
+        guard !rest.isEmpty, !rest.contains("<") else { return nil }
+        let text = String(String.UnicodeScalarView(rest))
+        var plain = ShellWord(escape: "\\") { _ in nil }
+        plain.keepsUnset = true
+        let words = try plain.words(text)
+        guard words.count == 1 else { return nil }
+        var quoted = ShellWord(escape: "\\") { _ in nil }
+        quoted.keepsUnset = true
+        quoted.rawQuotes = true
+        guard try quoted.words(text).count == 1 else { throw ShellWordError(message: "internal lexing of heredoc produced inconsistent results") }
+        return (words[0], chomp)
     }
 }
 

@@ -36,8 +36,11 @@ public struct DockerfileBaseConfig: Sendable, Equatable {
     public var onBuild: [String]
     /// The image config's `os`.
     public var os: String
+    /// `config.User`: who owns the directories WORKDIR makes until a USER changes it.
+    public var user: String
 
-    public init(env: [String] = [], workingDir: String = "", shell: [String] = [], onBuild: [String] = [], os: String = "linux") {
+    public init(env: [String] = [], workingDir: String = "", shell: [String] = [], onBuild: [String] = [], os: String = "linux", user: String = "") {
+        self.user = user
         self.env = env
         self.workingDir = workingDir
         self.shell = shell
@@ -51,7 +54,7 @@ public struct DockerfileBaseConfig: Sendable, Equatable {
         let section = imageConfig["config"]
         func strings(_ key: String) -> [String] { section?[key]?.arrayValue?.compactMap(\.stringValue) ?? [] }
         self.init(env: strings("Env"), workingDir: section?["WorkingDir"]?.stringValue ?? "", shell: strings("Shell"),
-                  onBuild: strings("OnBuild"), os: imageConfig["os"]?.stringValue ?? "linux")
+                  onBuild: strings("OnBuild"), os: imageConfig["os"]?.stringValue ?? "linux", user: section?["User"]?.stringValue ?? "")
     }
 
     /// The shell shell-form CMD and ENTRYPOINT run under when no SHELL is set.
@@ -99,7 +102,9 @@ public struct DockerfileArchive: Sendable, Equatable {
     }
 }
 
-/// One COPY or ADD, resolved against the build context.
+/// What one COPY, ADD or WORKDIR puts in the layer: COPY and ADD resolved against the build
+/// context, WORKDIR's directory (``Overlay/directory(_:owner:)``, made as BuildKit's
+/// `dispatchWorkdir` makes it: with parents, 0755, owned by the USER in effect).
 public struct DockerfileCopy: Sendable, Equatable {
     /// A source of the instruction: copied as an overlay, or (ADD) a tar archive to unpack.
     public enum Item: Sendable, Equatable {
@@ -107,7 +112,7 @@ public struct DockerfileCopy: Sendable, Equatable {
         case archive(DockerfileArchive)
     }
 
-    /// `COPY` or `ADD`.
+    /// `COPY`, `ADD` or `WORKDIR`.
     public var instruction: String
     public var line: Int
     /// The sources in order: overlays ready for ``OverlayScanner`` (wildcards expanded,
@@ -126,14 +131,14 @@ public struct DockerfileRecipe: Sendable, Equatable {
     /// The build context's real path.
     public var contextRoot: String
     public var base: DockerfileBase
-    /// COPY and ADD in Dockerfile order.
+    /// COPY, ADD and WORKDIR in Dockerfile order: what each puts in the layer.
     public var copies: [DockerfileCopy]
     /// ENV, LABEL, USER, WORKDIR, ENTRYPOINT, CMD, EXPOSE, VOLUME, STOPSIGNAL, HEALTHCHECK,
     /// SHELL, ONBUILD, MAINTAINER, as Docker writes them into the config.
     public var edits: ConfigEdits
     public var warnings: [DockerfileWarning]
 
-    /// The overlays of every COPY and ADD, in order, WITHOUT ADD's archives (see
+    /// The overlays of every COPY, ADD and WORKDIR, in order, WITHOUT ADD's archives (see
     /// ``layerOverlays(unpackingInto:)``).
     public var overlays: [Overlay] { copies.flatMap(\.overlays) }
     /// Every archive ADD unpacks.
@@ -199,7 +204,7 @@ public struct DockerfileRecipe: Sendable, Equatable {
         }
         let text = "\(error)"
         let found = owners.first { overlay, _ in
-            if let path { return path == overlay.source || path.hasPrefix(overlay.source.hasSuffix("/") ? overlay.source : overlay.source + "/") }
+            if let path { return !overlay.makesDirectory && (path == overlay.source || path.hasPrefix(overlay.source.hasSuffix("/") ? overlay.source : overlay.source + "/")) }
             guard let owner = overlay.owner else { return false }
             switch error {
             case .unknownOwner, .invalidOwner: return text.contains("'\(owner)'")

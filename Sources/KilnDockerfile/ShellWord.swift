@@ -18,6 +18,13 @@ struct ShellWord {
 
     /// Names that were used and not set, for warnings.
     private(set) var unset: [String] = []
+    /// BuildKit's `RawQuotes`: quotes stay in the result (the parser compares a here-document
+    /// name with and without them to learn whether part of it was quoted).
+    var rawQuotes = false
+    /// BuildKit's `RawEscapes`: escape characters stay in the result.
+    var rawEscapes = false
+    /// BuildKit's `SkipUnsetEnv`: an unset variable is left as written (`$NAME`, `${NAME}`).
+    var keepsUnset = false
 
     private var scalars: [Unicode.Scalar] = []
     private var index = 0
@@ -41,7 +48,7 @@ struct ShellWord {
     private mutating func process(_ text: String) throws(ShellWordError) -> (result: String, words: [String]) {
         scalars = Array(text.unicodeScalars)
         index = 0
-        return try processUntil(nil, rawEscapes: false)
+        return try processUntil(nil, rawEscapes: rawEscapes)
     }
 
     private var peek: Unicode.Scalar? { index < scalars.count ? scalars[index] : nil }
@@ -148,9 +155,13 @@ struct ShellWord {
     private mutating func singleQuoted() throws(ShellWordError) -> String {
         index += 1
         var result = String.UnicodeScalarView()
+        if rawQuotes { result.append("'") }
         while true {
             guard let scalar = next() else { throw .init(message: "unexpected end of statement while looking for matching single-quote") }
-            if scalar == "'" { return String(result) }
+            if scalar == "'" {
+                if rawQuotes { result.append("'") }
+                return String(result)
+            }
             result.append(scalar)
         }
     }
@@ -158,11 +169,13 @@ struct ShellWord {
     private mutating func doubleQuoted(rawEscapes: Bool) throws(ShellWordError) -> String {
         index += 1
         var result = String.UnicodeScalarView()
+        if rawQuotes { result.append("\"") }
         while true {
             guard let scalar = peek else { throw .init(message: "unexpected end of statement while looking for matching double-quote") }
             switch scalar {
             case "\"":
                 index += 1
+                if rawQuotes { result.append("\"") }
                 return String(result)
             case "$":
                 result.append(contentsOf: try dollar().unicodeScalars)
@@ -196,6 +209,7 @@ struct ShellWord {
         guard peek == "{" else {
             let name = self.name()
             if name.isEmpty { return "$" }
+            if keepsUnset, lookup(name) == nil { return "$" + name }
             return value(of: name) ?? ""
         }
         index += 1
@@ -213,6 +227,7 @@ struct ShellWord {
         var nullIsUnset = false
         switch modifier {
         case "}":
+            if keepsUnset, lookup(name) == nil { return "${\(name)}" }
             return value(of: name) ?? ""
         case "/":
             return try replace(name)
@@ -236,6 +251,7 @@ struct ShellWord {
             if peek == nil { throw .init(message: "syntax error: missing '}'") }
             throw error
         }
+        if keepsUnset, lookup(name) == nil { return "${\(name)\(modifierText)\(word)}" }
         let current = value(of: name, recordUnset: patternLike)
         let isUnset = current == nil || (nullIsUnset && current == "")
         switch modifier {
@@ -294,6 +310,7 @@ struct ShellWord {
             if peek == nil { throw .init(message: "syntax error: missing '}'") }
             throw error
         }
+        if keepsUnset, lookup(name) == nil { return "${\(name)/\(pattern)/\(replacement)}" }
         let text = Array((value(of: name) ?? "").unicodeScalars)
         let glob = try Self.shellPattern(pattern)
         let passes = all ? text.count + 1 : 1

@@ -20,8 +20,10 @@ public struct Owner: Hashable, Sendable, CustomStringConvertible {
 
 /// The owner an overlay asks for, as written: `UID:GID`, or names (`app:web`, `app`, `1000:web`)
 /// that are looked up in the BASE's `/etc/passwd` and `/etc/group`, never the building
-/// machine's, so the result is the same everywhere. As Docker's `COPY --chown`: a user without
-/// a group takes the same number as its group.
+/// machine's, so the result is the same everywhere. As BuildKit's `COPY --chown` (its user
+/// lookup, `solver/llbsolver/ops/user_linux.go`): a user NAME without a group takes the primary
+/// group of its line in `/etc/passwd` (`games` is 5:60 on Debian); a user NUMBER without a group
+/// takes the same number as its group (`1000` is 1000:1000); `root` is 0 without a lookup.
 public enum OwnerSpec: Hashable, Sendable, CustomStringConvertible {
     case resolved(Owner)
     case named(user: String, group: String?)
@@ -54,13 +56,20 @@ public enum OwnerSpec: Hashable, Sendable, CustomStringConvertible {
         case .resolved(let owner):
             return owner
         case .named(let user, let group):
+            // The gid a user alone gives: its passwd line's for a name, the same number for a number.
             let uid: Int
-            if let number = Int(user) { uid = number } else {
+            let primaryGroup: Int
+            if let number = Int(user) {
+                (uid, primaryGroup) = (number, number)
+            } else if user == "root" {
+                (uid, primaryGroup) = (0, 0)
+            } else {
                 guard let entry = base.users[user] else { throw LayerError.unknownOwner("user '\(user)' of owner '\(self)' is not in the base's /etc/passwd") }
-                uid = entry.uid
+                (uid, primaryGroup) = (entry.uid, entry.gid)
             }
-            guard let group else { return Owner(uid: uid, gid: uid) }
+            guard let group else { return Owner(uid: uid, gid: primaryGroup) }
             if let number = Int(group) { return Owner(uid: uid, gid: number) }
+            if group == "root" { return Owner(uid: uid, gid: 0) }
             guard let gid = base.groups[group] else { throw LayerError.unknownOwner("group '\(group)' of owner '\(self)' is not in the base's /etc/group") }
             return Owner(uid: uid, gid: gid)
         }
@@ -128,6 +137,18 @@ public struct Overlay: Hashable, Sendable {
     /// and owner an archive recorded for them (``ArchiveUnpacker``) instead of kiln's defaults;
     /// ``owner`` and ``mode``, when set, still win.
     public var recorded: [String: RecordedAttributes]
+    /// A directory to make, not a source to copy (a Dockerfile's WORKDIR): ``source`` is empty
+    /// and nothing is read; ``destination`` (through the base's symlinks) and every missing
+    /// directory above it are made 0755 and owned by ``owner``, as BuildKit's `Mkdir` with
+    /// parents does; directories that exist are left as they are.
+    public var makesDirectory = false
+
+    /// WORKDIR's `mkdir -p`: see ``makesDirectory``.
+    public static func directory(_ destination: ImagePath, owner: OwnerSpec?) -> Overlay {
+        var overlay = Overlay(source: "", destination: destination, owner: owner)
+        overlay.makesDirectory = true
+        return overlay
+    }
 
     public init(source: String, destination: ImagePath, owner: OwnerSpec? = nil, mode: UInt32? = nil, intoDirectory: Bool = false, excluding: Set<String> = [],
                 keepsAnyLink: Bool = false, recorded: [String: RecordedAttributes] = [:]) {

@@ -10,7 +10,9 @@
 /// (``BaseTree``): a destination is resolved through the base's symlinks (`/bin/x` on a
 /// merged-/usr base is written as `/usr/bin/x`); a file sent to a directory of the base goes
 /// inside it; a directory the base has keeps its owner, group and mode (`/tmp` stays 1777);
-/// missing parents are created 0755 and owned by the overlay's owner.
+/// missing parents are created 0755 and owned by the overlay's owner, or, below a setgid
+/// directory, setgid and (without an owner) in that directory's group, as the kernel makes
+/// BuildKit's `MkdirAll` directories.
 public struct OverlayScanner {
     public init() {}
 
@@ -36,13 +38,20 @@ public struct OverlayScanner {
             let directory = try base.resolve(removal.parent, followingLast: true)
             try Self.refuseWhiteoutNames(directory, given: removal.parent, origin: "--remove \(removal)")
             let whiteout = directory.appending(".wh." + removal.name)
-            try table.addParents(of: whiteout, owner: .root, mode: 0o755, origin: "--remove \(removal)")
+            try table.addParents(of: whiteout, owner: nil, mode: 0o755, origin: "--remove \(removal)")
             try table.add(LayerEntry(path: whiteout, kind: .whiteout, mode: 0o644, owner: .root), explicit: true, origin: "--remove \(removal)")
         }
         return table.sorted()
     }
 
     private func scan(_ overlay: Overlay, into table: inout EntryTable) throws {
+        if overlay.makesDirectory {
+            guard !overlay.destination.components.contains(where: { $0.hasPrefix(".wh.") }) else { throw LayerError.reservedName(overlay.destination.description) }
+            let owner = try overlay.owner?.resolve(in: table.base)
+            let resolved = try table.base.resolve(overlay.destination, followingLast: true)
+            try table.addDirectories(resolved.ancestors + (resolved.isRoot ? [] : [resolved]), below: resolved, owner: owner, mode: 0o755, origin: "the directory \(overlay.destination)")
+            return
+        }
         guard let rootFacts = try FileFacts.read(overlay.source, followLinks: true) else {
             throw LayerError.missingSource(overlay.source)
         }
@@ -50,7 +59,8 @@ public struct OverlayScanner {
         if overlay.destination.components.contains(where: { $0.hasPrefix(".wh.") }) {
             throw LayerError.reservedName(overlay.destination.description)
         }
-        let owner = try overlay.owner?.resolve(in: table.base) ?? .root
+        let ownerAsked = try overlay.owner?.resolve(in: table.base)
+        let owner = ownerAsked ?? .root
         let parentMode = directoryMode(overlay)
         // Where `COPY` writes: through the base's symlinks, the last name too.
         let resolved = try table.base.resolve(overlay.destination, followingLast: true)
@@ -58,7 +68,7 @@ public struct OverlayScanner {
         try Self.refuseWhiteoutNames(resolved, given: overlay.destination, origin: "overlay \(overlay.source)")
         switch rootFacts.kind {
         case .directory:
-            try table.addParents(of: resolved, owner: owner, mode: parentMode, origin: overlay.source)
+            try table.addParents(of: resolved, owner: ownerAsked, mode: parentMode, origin: overlay.source)
             // Resolved once; below it every name is opened without following links.
             let root = FileFacts.realPath(overlay.source) ?? overlay.source
             try walk(directory: root, relative: [], root: root, at: resolved, boundary: resolved, overlay: overlay, owner: owner, table: &table)
@@ -73,7 +83,7 @@ public struct OverlayScanner {
                 throw LayerError.invalidImagePath("/", reason: "a file overlay needs a file destination, e.g. \(overlay.source):/etc/app.conf")
             }
             guard !destination.name.hasPrefix(".wh.") else { throw LayerError.reservedName(destination.description) }
-            try table.addParents(of: destination, owner: owner, mode: parentMode, origin: overlay.source)
+            try table.addParents(of: destination, owner: ownerAsked, mode: parentMode, origin: overlay.source)
             // The file is read later without following links: name it by its real path.
             try addFile(FileSource(resolving: overlay.source), facts: rootFacts, at: destination, overlay: overlay, owner: owner, table: &table)
         case .symlink:
@@ -96,7 +106,11 @@ public struct OverlayScanner {
     /// taken literally (as `COPY` does inside a copied tree): a directory where the base has a
     /// symlink is an error, not a detour.
     private func walk(directory source: String, relative: [String], root: String, at path: ImagePath, boundary: ImagePath, overlay: Overlay, owner: Owner, table: inout EntryTable) throws {
-        if !path.isRoot {
+        if relative.isEmpty, !path.isRoot, !table.isDirectory(path) {
+            // The destination of a directory COPY, when new, is made as its parents are
+            // (BuildKit's Copy runs MkdirAll on it before copying the contents in).
+            try table.addDirectories([path], below: path, owner: overlay.owner == nil ? nil : owner, mode: directoryMode(overlay), origin: source)
+        } else if !path.isRoot {
             let recorded = relative.isEmpty ? nil : overlay.recorded[relative.joined(separator: "/")]
             let mode = overlay.mode == nil ? recorded?.mode ?? 0o755 : directoryMode(overlay)
             try table.add(LayerEntry(path: path, kind: .directory, mode: mode, owner: Self.owner(owner, overlay, recorded)), explicit: true, origin: source)
@@ -169,25 +183,47 @@ private struct EntryTable {
     }
 
     /// Adds every ancestor of `path` that is not there yet: with the base's attributes where
-    /// the base has that directory, else created `mode` and owned by `owner` (BuildKit's
-    /// `MkdirAll` with the `--chown` user).
+    /// the base has that directory, else created as BuildKit's `MkdirAll` creates it (see
+    /// ``addDirectories(_:below:owner:mode:origin:)``). The destination itself becomes a parent
+    /// of what the overlay holds; its own entry is added by the overlay (directory) or is the file.
     /// - Throws: when an ancestor is already a file or link (so every entry's ancestors are
     ///   directories, and ``add(_:explicit:origin:)`` need only look at the parent).
-    mutating func addParents(of path: ImagePath, owner: Owner, mode: UInt32, origin: String) throws {
-        for ancestor in path.ancestors {
-            if let existing = entries[ancestor.key] {
+    mutating func addParents(of path: ImagePath, owner: Owner?, mode: UInt32, origin: String) throws {
+        try addDirectories(path.ancestors, below: path, owner: owner, mode: mode, origin: origin)
+    }
+
+    /// Adds the directories `paths` (outermost first) that are not there yet. One that is made
+    /// gets `mode` and `owner` (the `--chown` user; root when `nil`), except below a setgid
+    /// directory: Docker's `MkdirAll` (buildkitd and dockerd run with umask 0 and do not chmod)
+    /// leaves what the kernel's `mkdir` gives there, the setgid bit and the parent's group; a
+    /// `--chown` then sets owner and group, and `chown` keeps a directory's setgid bit.
+    mutating func addDirectories(_ paths: [ImagePath], below path: ImagePath, owner: Owner?, mode: UInt32, origin: String) throws {
+        for directory in paths {
+            if let existing = entries[directory.key] {
                 guard existing.entry.isDirectory else {
-                    throw LayerError.conflict("'\(ancestor)' is a file from \(existing.origin) but \(origin) puts '\(path)' below it")
+                    throw LayerError.conflict("'\(directory)' is a file from \(existing.origin) but \(origin) puts '\(path)' below it")
                 }
                 continue
             }
-            if case .symlink(let target)? = base.node(at: ancestor) {
-                throw LayerError.conflict("'\(ancestor)' is a symlink in the base (to '\(target)') but \(origin) puts '\(path)' below it")
+            if case .symlink(let target)? = base.node(at: directory) {
+                throw LayerError.conflict("'\(directory)' is a symlink in the base (to '\(target)') but \(origin) puts '\(path)' below it")
             }
-            try add(LayerEntry(path: ancestor, kind: .directory, mode: mode, owner: owner), explicit: false, origin: "parent directory")
+            var made = LayerEntry(path: directory, kind: .directory, mode: mode, owner: owner ?? .root)
+            if let parent = attributes(of: directory.parent), parent.mode & 0o2000 != 0 {
+                made.mode |= 0o2000
+                if owner == nil { made.owner = Owner(uid: 0, gid: parent.owner.gid) }
+            }
+            try add(made, explicit: false, origin: "parent directory")
         }
-        // The destination itself becomes a parent of what the overlay holds; its own entry is
-        // added by the overlay (directory) or is the file.
+    }
+
+    /// Mode and owner of a directory as the layer leaves it: this layer's entry, else the base's.
+    private func attributes(of directory: ImagePath) -> (mode: UInt32, owner: Owner)? {
+        if let existing = entries[directory.key] {
+            return existing.entry.isDirectory ? (existing.entry.mode, existing.entry.owner) : nil
+        }
+        if case .directory(let mode, let owner)? = base.node(at: directory) { return (mode, owner) }
+        return nil
     }
 
     mutating func add(_ entry: LayerEntry, explicit: Bool, origin: String) throws {

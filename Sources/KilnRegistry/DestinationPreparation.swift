@@ -1,11 +1,11 @@
 /// How to create a registry repository that does not exist yet (`--create-repository`).
 public struct RepositoryCreation: Sendable, Equatable {
-    /// `MUTABLE` or `IMMUTABLE`.
-    public var tagMutability: String
+    /// ECR's setting and, for the `_WITH_EXCLUSION` ones, its wildcard exclusion filters.
+    public var tagMutability: TagMutability
     /// A KMS key for the repository's encryption; `nil` is the registry's default.
     public var kmsKey: String?
 
-    public init(tagMutability: String = "MUTABLE", kmsKey: String? = nil) {
+    public init(tagMutability: TagMutability = .mutable, kmsKey: String? = nil) {
         self.tagMutability = tagMutability
         self.kmsKey = kmsKey
     }

@@ -18,7 +18,7 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
     case retriesExhausted(host: String, action: String, attempts: Int, last: String)
     /// A body that kept failing (cut off, timed out, stalled), named: which blob or document.
     case transferFailed(host: String, what: String, attempts: Int, last: String)
-    case immutableTag(reference: String, current: String, new: String)
+    case immutableTag(reference: String, current: String, new: String, reason: String)
     /// A URL the registry named (token realm, redirect, upload location) that kiln will not
     /// send a request to; `role` names which, `url` is shown without user info.
     case refusedURL(host: String, role: String, url: String, reason: String)
@@ -58,8 +58,8 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
             return "credential helper docker-credential-\(helper) failed: \(reason)"
         case .invalidConfig(let path, let reason):
             return "\(path): \(reason)"
-        case .immutableTag(let reference, let current, let new):
-            return "\(reference) already holds \(current) and the repository's tags are immutable; not replacing it with \(new) (use a new tag)"
+        case .immutableTag(let reference, let current, let new, let reason):
+            return "\(reference) already holds \(current) and \(reason); not replacing it with \(new) (use a new tag)"
         case .refusedURL(let host, let role, let url, let reason):
             return "registry \(host): refused \(role) \(Self.printable(url)): \(reason)"
         case .transferFailed(let host, let what, let attempts, let last):

@@ -129,8 +129,8 @@ extension RegistryImage: ImageDestination {
             transport.options.logger.info("\(reference.name):\(tag) already is \(descriptor.digest)")
             return
         }
-        if let current, tagsAreImmutable {
-            throw RegistryError.immutableTag(reference: "\(reference.name):\(tag)", current: current, new: descriptor.digest.description)
+        if let current, tagMutability.isImmutable(tag) {
+            throw RegistryError.immutableTag(reference: "\(reference.name):\(tag)", current: current, new: descriptor.digest.description, reason: tagMutability.reason(for: tag))
         }
         try await putManifest(bytes, descriptor: descriptor, reference: tag)
     }

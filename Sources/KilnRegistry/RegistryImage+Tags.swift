@@ -7,7 +7,7 @@ extension RegistryImage {
         try await tag(descriptor, bytes: bytes)
         for extra in additionalTags {
             let sibling = RegistryImage(reference.with(tag: extra), transport: transport)
-            sibling.tagsAreImmutable = tagsAreImmutable
+            sibling.tagMutability = tagMutability
             try await sibling.tag(descriptor, bytes: bytes)
         }
     }

@@ -13,7 +13,7 @@ public final class RegistryImage: @unchecked Sendable {
 
     private struct State {
         var resolvedRoot: (descriptor: Descriptor, bytes: [UInt8])?
-        var tagsAreImmutable = false
+        var tagMutability = TagMutability.mutable
         var recordsBlobLocations = true
     }
     private let lock = NSLock()
@@ -24,11 +24,12 @@ public final class RegistryImage: @unchecked Sendable {
         get { lock.withLock { state.resolvedRoot } }
         set { lock.withLock { state.resolvedRoot = newValue } }
     }
-    /// When set, ``tag(_:bytes:)`` refuses to move a tag that holds another digest (ECR
-    /// repositories with IMMUTABLE tags) instead of leaving it to the registry.
-    public var tagsAreImmutable: Bool {
-        get { lock.withLock { state.tagsAreImmutable } }
-        set { lock.withLock { state.tagsAreImmutable = newValue } }
+    /// The repository's tag rule: ``tag(_:bytes:)`` refuses to move a tag it makes immutable
+    /// when that tag holds another digest (ECR's IMMUTABLE tags, or a tag an exclusion filter
+    /// makes immutable) instead of leaving it to the registry.
+    public var tagMutability: TagMutability {
+        get { lock.withLock { state.tagMutability } }
+        set { lock.withLock { state.tagMutability = newValue } }
     }
     /// Whether blobs read here are remembered as mount sources (``BlobLocations``). Off for a
     /// mirror: a pull-through repository (ECR's) refuses mounts, and a mirror is no place kiln

@@ -3,6 +3,7 @@ import Foundation
 import KilnAWS
 import KilnBake
 import KilnLayer
+import KilnRegistry
 import KilnStore
 import OCI
 import KilnRecipe
@@ -45,7 +46,7 @@ struct Bake: AsyncParsableCommand {
     @Option(name: .customLong("remove"), help: ArgumentHelp("A path to delete from the base (an OCI whiteout). Repeatable.", valueName: "PATH"))
     var removals: [String] = []
 
-    @Option(help: ArgumentHelp("Owner of every added file and directory and of the parents it creates (default 0:0): numbers, or names looked up in the base's /etc/passwd and /etc/group. A user alone gives its number as the group too, as COPY --chown does.", valueName: "USER[:GROUP]"))
+    @Option(help: ArgumentHelp("Owner of every added file and directory and of the parents it creates (default 0:0): numbers, or names looked up in the base's /etc/passwd and /etc/group. A user name alone takes the primary group of its /etc/passwd line, a user number alone the same number as its group, as COPY --chown does.", valueName: "USER[:GROUP]"))
     var owner: String?
 
     @Option(help: ArgumentHelp("Octal mode of added files; directories get it with search bits where read is set.", valueName: "MODE"))
@@ -91,7 +92,10 @@ struct Bake: AsyncParsableCommand {
     var createRepository = false
 
     @Option(help: "Tag mutability of a repository --create-repository creates.")
-    var tagMutability: TagMutability = .mutable
+    var tagMutability: TagMutability.Setting = .mutable
+
+    @Option(help: ArgumentHelp("With a _WITH_EXCLUSION --tag-mutability: a tag filter (* matches any run) whose tags follow the opposite rule; repeatable, 1 to 5.", valueName: "FILTER"))
+    var tagMutabilityExclusion: [String] = []
 
     @Option(help: ArgumentHelp("KMS key for a repository --create-repository creates (default: AES-256).", valueName: "ARN"))
     var kmsKey: String?
@@ -115,6 +119,7 @@ struct Bake: AsyncParsableCommand {
         if !provenance, builderID != nil || provenanceFile != nil || predicateFile != nil {
             throw ValidationError("--builder-id, --provenance-file and --predicate-file go with --provenance")
         }
+        _ = try TagMutability(setting: tagMutability, exclusions: tagMutabilityExclusion)
     }
 
     func run() async throws {
@@ -174,7 +179,8 @@ struct Bake: AsyncParsableCommand {
             entryTimes: entryTimes,
             sourceDateEpoch: sourceDateEpoch
         )
-        if createRepository { request.createRepository = .init(tagMutability: tagMutability.rawValue, kmsKey: kmsKey) }
+        let mutability = try TagMutability(setting: tagMutability, exclusions: tagMutabilityExclusion)
+        if createRepository { request.createRepository = .init(tagMutability: mutability, kmsKey: kmsKey) }
         request.baseName = baseName
         return request
     }

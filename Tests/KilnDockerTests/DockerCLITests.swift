@@ -116,6 +116,26 @@ import Testing
         #expect(leftovers.isEmpty, "the staging directory is removed")
     }
 
+    /// BuildKit commits WORKDIR's mkdir as a layer whenever the directory is not `/`: a
+    /// Dockerfile whose only file-system step is WORKDIR gets kiln's one layer holding the
+    /// directory (the USER's), and one with `WORKDIR /` gets none.
+    @Test func aWorkdirAloneMakesALayerWithTheDirectory() throws {
+        let f = try Fixture()
+        func layers(_ dockerfile: String, tag: String) throws -> [String] {
+            try f.dir.write("context/Dockerfile", "FROM \(f.hub.host)/library/kong:2.6.0-alpine\n" + dockerfile)
+            let built = try f.docker(["build", "-t", tag, "."])
+            #expect(built.status == 0, "\(built.stderr)")
+            let store = f.dir("store/blobs/sha256")
+            let blobs = try FileManager.default.contentsOfDirectory(atPath: store).map { "\(store)/\($0)" }
+            return try blobs.filter { try Data(contentsOf: URL(fileURLWithPath: $0)).prefix(2) == Data([0x1f, 0x8b]) }
+        }
+        #expect(try layers("WORKDIR /\nENV A=1\n", tag: "root-workdir").isEmpty)
+        let made = try layers("USER kong\nWORKDIR /srv/app\n", tag: "workdir-only")
+        #expect(made.count == 1)
+        let listing = try runChecked("tar", ["--numeric-owner", "-tvzf", try #require(made.first)]).stdout
+        #expect(listing.contains("drwxr-xr-x 1000/1000") && listing.contains("srv/app/"), "\(listing)")
+    }
+
     @Test func concurrentBuildsIntoOneStoreKeepEveryName() throws {
         let f = try Fixture()
         // Four processes at once, as a CDK app with several image assets runs them.

@@ -102,8 +102,11 @@ import Testing
         #expect(recipe.edits.volumes == ["/v", "/w"])
     }
 
+    /// BuildKit's parsePortNumber (Go's strconv.ParseInt, base 10): a sign is allowed, `+80` is
+    /// 80; no hex, no other digits, at most 65535.
     @Test func portsFollowDockersParsePortSpec() throws {
-        for port in ["+80", "-80", "80-+90", "80-79", "0x50", "65536", "/tcp", "８０"] {
+        #expect(try evaluate("FROM x\nEXPOSE +80 80-+81 +0 0--0\n").edits.exposedPorts == ["80/tcp", "81/tcp", "0/tcp"])
+        for port in ["-80", "-0", "80--1", "80-79", "0x50", "65536", "/tcp", "８０", "1_0"] {
             let message = failure("FROM x\nEXPOSE \"\(port)\"\n")
             #expect(message?.hasPrefix("Dockerfile:2: EXPOSE: invalid port") == true, "'\(port)': \(message ?? "accepted")")
         }

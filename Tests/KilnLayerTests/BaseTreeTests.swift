@@ -66,7 +66,10 @@ import Testing
     @Test func ownerNamesResolveAgainstTheBasesUserDatabase() throws {
         let tree = Self.debian
         #expect(try OwnerSpec(parsing: "nginx:adm").resolve(in: tree) == Owner(uid: 101, gid: 4))
-        #expect(try OwnerSpec(parsing: "nginx").resolve(in: tree) == Owner(uid: 101, gid: 101), "a user alone: its number is the group too, as COPY --chown")
+        #expect(try OwnerSpec(parsing: "nginx").resolve(in: tree) == Owner(uid: 101, gid: 102), "a user name alone: its passwd line's group, as BuildKit's COPY --chown")
+        #expect(try OwnerSpec(parsing: "nginx:102").resolve(in: tree) == Owner(uid: 101, gid: 102))
+        #expect(try OwnerSpec(parsing: "root").resolve(in: BaseTree()) == Owner(uid: 0, gid: 0), "root needs no passwd, as in BuildKit")
+        #expect(try OwnerSpec(parsing: "7:root").resolve(in: BaseTree()) == Owner(uid: 7, gid: 0))
         #expect(try OwnerSpec(parsing: "1000:staff").resolve(in: tree) == Owner(uid: 1000, gid: 50))
         #expect(try OwnerSpec(parsing: "7").resolve(in: tree) == Owner(uid: 7, gid: 7))
         #expect(throws: LayerError.unknownOwner("user 'kong' of owner 'kong:adm' is not in the base's /etc/passwd")) { try OwnerSpec(parsing: "kong:adm").resolve(in: tree) }

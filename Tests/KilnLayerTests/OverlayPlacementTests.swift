@@ -68,4 +68,61 @@ import Testing
             try scan([Overlay(source: dir("files"), destination: try ImagePath(absolute: "/srv"), owner: try OwnerSpec(parsing: "kong"))])
         }
     }
+
+    /// A directory made below a setgid directory (`/var/local`, 2775 root:staff) gets the
+    /// setgid bit and, without an owner, that directory's group: what the kernel's `mkdir` gives
+    /// BuildKit's `MkdirAll` under Docker (umask 0, no chmod); with `--chown` the owner is set
+    /// and the bit stays (chown keeps it on directories). A new destination of a directory copy
+    /// is made the same way (BuildKit's Copy makes it with MkdirAll); directories inside the
+    /// copied tree take their own attributes, as BuildKit's copy chmods and chowns them.
+    @Test func parentsMadeBelowASetgidDirectoryInheritItsGroupAndTheBit() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("x", "x")
+        try dir.write("tree/sub/y", "y")
+        #expect(try scan([Overlay(parsing: "\(dir("x")):/var/local/newsub/deeper/")]) == [
+            "/var d 755 0:0",
+            "/var/local d 2775 0:50",
+            "/var/local/newsub d 2755 0:50",
+            "/var/local/newsub/deeper d 2755 0:50",
+            "/var/local/newsub/deeper/x f 644 0:0",
+        ])
+        let owned = Overlay(source: dir("x"), destination: try ImagePath(absolute: "/var/local/newsub/x"), owner: try OwnerSpec(parsing: "nginx"))
+        #expect(try scan([owned]).filter { $0.hasPrefix("/var/local/") } == ["/var/local/newsub d 2755 101:102", "/var/local/newsub/x f 644 101:102"])
+        #expect(try scan([Overlay(parsing: "\(dir("tree")):/var/local/app/tree")]).filter { $0.hasPrefix("/var/local/") } == [
+            "/var/local/app d 2755 0:50",
+            "/var/local/app/tree d 2755 0:50",
+            "/var/local/app/tree/sub d 755 0:0",
+            "/var/local/app/tree/sub/y f 644 0:0",
+        ])
+        // Not below a setgid directory: plain 0755 root.
+        #expect(try scan([Overlay(parsing: "\(dir("x")):/var/log/new/x")]).contains("/var/log/new d 755 0:0"))
+    }
+
+    /// WORKDIR's directory (BuildKit's `Mkdir` with parents, 0755, the USER's): every missing
+    /// directory is made and owned by that user (a name alone: its passwd group); directories
+    /// the base has keep their attributes; the path goes through the base's links.
+    @Test func aDirectoryToMakeIsMadeWithItsParentsForItsOwner() throws {
+        let nginx = try OwnerSpec(parsing: "nginx")
+        #expect(try scan([.directory(try ImagePath(absolute: "/srv/app/w"), owner: nginx)]) == [
+            "/srv d 755 101:102",
+            "/srv/app d 755 101:102",
+            "/srv/app/w d 755 101:102",
+        ])
+        #expect(try scan([.directory(try ImagePath(absolute: "/tmp/w"), owner: nil)]) == ["/tmp d 1777 0:0", "/tmp/w d 755 0:0"])
+        #expect(try scan([.directory(try ImagePath(absolute: "/tmp"), owner: nginx)]) == ["/tmp d 1777 0:0"])
+        #expect(try scan([.directory(try ImagePath(absolute: "/bin/w"), owner: nil)]) == ["/usr d 755 0:0", "/usr/bin d 755 0:0", "/usr/bin/w d 755 0:0"])
+        #expect(try scan([.directory(try ImagePath(absolute: "/var/local/w"), owner: nginx)]).last == "/var/local/w d 2755 101:102")
+        // A file copied into it later leaves it the user's; an unknown user is an error.
+        let dir = try TemporaryDirectory()
+        try dir.write("b.txt", "b")
+        #expect(try scan([.directory(try ImagePath(absolute: "/home/kong/w"), owner: nginx), Overlay(parsing: "\(dir("b.txt")):/home/kong/w/")]) == [
+            "/home d 755 101:102",
+            "/home/kong d 755 101:102",
+            "/home/kong/w d 755 101:102",
+            "/home/kong/w/b.txt f 644 0:0",
+        ])
+        #expect(throws: LayerError.unknownOwner("user 'kong' of owner 'kong' is not in the base's /etc/passwd")) {
+            try scan([.directory(try ImagePath(absolute: "/w"), owner: try OwnerSpec(parsing: "kong"))])
+        }
+    }
 }

@@ -65,7 +65,9 @@ import Testing
     }
 
     /// As BuildKit's COPY --chown: the parents it creates are the overlay's owner's; the ones
-    /// the base has keep the base's attributes.
+    /// the base has keep the base's attributes. Below the base's setgid /usr/local the
+    /// directories made (the parents and the new destination, both BuildKit's MkdirAll) also
+    /// get the setgid bit, as the kernel gives it.
     @Test func ownerAndModeApplyToTheOverlayAndTheParentsItCreates() throws {
         let dir = try TemporaryDirectory()
         try dir.write("decl/kong.yml", "x")
@@ -84,8 +86,8 @@ import Testing
         #expect(summary(try OverlayScanner().scan(overlays: [overlay], base: base)) == [
             "/usr d 755 0:0",
             "/usr/local d 2775 0:50",
-            "/usr/local/kong d 750 1000:0",
-            "/usr/local/kong/declarative d 750 1000:0",
+            "/usr/local/kong d 2750 1000:0",
+            "/usr/local/kong/declarative d 2750 1000:0",
             "/usr/local/kong/declarative/kong.yml f 640 1000:0",
         ])
     }

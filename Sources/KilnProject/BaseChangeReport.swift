@@ -45,6 +45,8 @@ package struct BaseChangeReport: Sendable {
                 if labelled { lines.append("\(prefix)unchanged (manifest \(image.manifestDigest))") }
                 continue
             }
+            // A single manifest is the root: its move is the report's first line already.
+            if labelled { lines.append("\(prefix)manifest \(image.manifestDigest) -> \(newer.manifestDigest)") }
             lines += image.changes(to: newer, old: writes[0], new: writes[1]).map { prefix + $0 }
         }
         let planner = Planner(project: project)
@@ -111,8 +113,7 @@ struct SnapshotImage {
     /// What changed from this image to `newer`, one line each.
     /// - Parameters: old, new: what the spec writes into this image and into `newer`.
     func changes(to newer: SnapshotImage, old: Writes, new: Writes) -> [String] {
-        var lines = ["manifest \(manifestDigest) -> \(newer.manifestDigest)"]
-        lines.append("created \(created ?? "(none)") -> \(newer.created ?? "(none)")")
+        var lines = ["created \(created ?? "(none)") -> \(newer.created ?? "(none)")"]
         // `created`, the layer list and the history are reported otherwise (or are noise).
         lines += Self.settings(config).differences(to: Self.settings(newer.config), wording: .change)
         let oldLayers = Set(manifest.layers.map(\.digest))

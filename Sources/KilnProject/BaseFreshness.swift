@@ -108,7 +108,8 @@ package struct BaseFreshness: Sendable {
             var finding = findings[number]
             defer { findings[number] = finding }
             guard let latest = answer.descriptor else {
-                finding.error = "base \(spec.base): \(answer.error ?? "no answer")"
+                let error = answer.error ?? "no answer"
+                finding.error = error.contains(spec.base.description) ? error : "base \(spec.base): \(error)"
                 continue
             }
             finding.latest = latest.digest

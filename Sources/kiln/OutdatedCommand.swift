@@ -121,7 +121,7 @@ struct OutdatedCommand: AsyncParsableCommand {
         }
         func short(_ digest: Digest?) -> String { digest.map { "`\($0.algorithm):\($0.hex.prefix(12))`" } ?? "" }
         let moved = findings.filter { $0.state == .outdated }.count
-        var text = "### kiln outdated: \(moved) of \(findings.count) base(s) moved\n\n"
+        var text = "### kiln outdated: \(moved) of \(findings.count) image(s) on a base that moved\n\n"
         text += "| Image | Base | Status | Locked | Latest |\n|---|---|---|---|---|\n"
         for finding in findings {
             var status = finding.state.rawValue

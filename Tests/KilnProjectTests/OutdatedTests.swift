@@ -214,7 +214,7 @@ import Testing
         #expect(deleted.status == 2)
         #expect(deleted.stdout.contains("gateway outdated \(f.base) "), "\(deleted.stdout)")
         #expect(deleted.stdout.contains("sidecar error \(f.registry.host)/base/other:2\n"), "\(deleted.stdout)")
-        #expect(deleted.stderr.contains("kiln: error: sidecar: base \(f.registry.host)/base/other:2: "), "\(deleted.stderr)")
+        #expect(deleted.stderr.contains("kiln: error: sidecar: \(f.registry.host)/base/other:2 not found"), "\(deleted.stderr)")
     }
 
     @Test func onePlatformOfAnIndexMoved() throws {
@@ -250,6 +250,32 @@ import Testing
         let verify = try f.kiln(["verify", "images/gateway.yaml".prefixed(f.root)])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         #expect(try f.kiln(["outdated"]).status == 0)
+    }
+
+    @Test func aPullThroughMirrorNeverAnswersForTheTag() throws {
+        let f = try Fixture()
+        let mirror = try RegistryServer()
+        try f.makeBase("v1")
+        try f.push("v1")
+        #expect(try f.kiln(["lock"]).status == 0)
+        // The mirror lags (a pull-through cache refreshes tags about daily): it still has v1
+        // under the tag, and it is configured to serve tags too.
+        try mirror.push(layout: "\(f.dir("layout")):v1", to: "hub/base/app:1.0")
+        try f.dir.write("kiln.yaml", "registries:\n  \"\(f.registry.host)\":\n    mirrors:\n      - location: \(mirror.host)/hub\n    pull-from-mirror: all\n")
+        try f.makeBase("v2", from: "v1", env: ["SECURITY_FIX=1"])
+        try f.push("v2")
+        let before = mirror.requests().count
+        let result = try f.kiln(["outdated"])
+        #expect(result.status == 1, "\(result.stderr)")
+        #expect(result.stdout == "gateway outdated \(f.base) \(try OutdatedTests.lockedRoot(f)) -> \(try f.digest())\n", "\(result.stdout)")
+        #expect(mirror.requests().count == before, "the mirror was asked: \(mirror.requests()[before...])")
+    }
+
+    /// The root digest kiln.lock pinned for gateway.
+    static func lockedRoot(_ f: Fixture) throws -> String {
+        let lock = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: f.dir("repo/kiln.lock")))) as? [String: Any]
+        let gateway = (lock?["images"] as? [String: Any])?["gateway"] as? [String: Any]
+        return try #require((gateway?["root"] as? [String: Any])?["digest"] as? String)
     }
 
     /// An OCI index of the layout's `amd64` and `arm64` images, tagged `tag`.

@@ -269,6 +269,11 @@ import Testing
         #expect(result.status == 1, "\(result.stderr)")
         #expect(result.stdout == "gateway outdated \(f.base) \(try OutdatedTests.lockedRoot(f)) -> \(try f.digest())\n", "\(result.stdout)")
         #expect(mirror.requests().count == before, "the mirror was asked: \(mirror.requests()[before...])")
+        // lock --update re-pins what the registry names, not the mirror's copy of the tag.
+        let update = try f.kiln(["lock", "--update"])
+        #expect(update.status == 0, "\(update.stderr)")
+        #expect(update.stdout.hasPrefix("gateway: updated \(f.base)@\(try f.digest())\n"), "\(update.stdout)")
+        #expect(try f.kiln(["outdated"]).stdout == "gateway current\n")
     }
 
     /// The root digest kiln.lock pinned for gateway.

@@ -25,6 +25,24 @@ import Testing
         return try runChecked("python3", ["-c", extract, work("workflow.yml"), name]).stdout
     }
 
+    /// The shell lines at `path` (keys, then a list of lines) in the first yaml block after
+    /// `heading`, as one script.
+    static func documentedLines(after heading: String, path: [String], work: TemporaryDirectory) throws -> String {
+        let docs = try String(contentsOfFile: "\(repositoryRoot)/docs/ci-and-iac.md", encoding: .utf8)
+        guard let start = docs.range(of: heading), let open = docs.range(of: "```yaml\n", range: start.upperBound..<docs.endIndex),
+              let close = docs.range(of: "```", range: open.upperBound..<docs.endIndex) else { throw TestFailure("no yaml block after \(heading)") }
+        try work.write("block.yml", String(docs[open.upperBound..<close.lowerBound]))
+        let extract = """
+            import sys, yaml
+            node = yaml.safe_load(open(sys.argv[1]))
+            for key in sys.argv[2:]:
+                node = node[key]
+            assert isinstance(node, list) and all(isinstance(line, str) for line in node), "not a list of lines"
+            sys.stdout.write("\\n".join(node) + "\\n")
+            """
+        return try runChecked("python3", ["-c", extract, work("block.yml")] + path).stdout
+    }
+
     @Test func scheduledWorkflowOpensAPullRequestThatBuilds() throws {
         let f = try OutdatedTests.Fixture()
         let target = try RegistryServer()
@@ -100,5 +118,54 @@ import Testing
         }
         #expect(results["build"]?.output == "\(results["plan"]?.output ?? "") (built)")
         #expect(try runChecked("skopeo", ["inspect", "--tls-verify=false", "--format", "{{.Digest}}", "docker://\(target.host)/um/gateway:kiln.sha256." + (results["plan"]?.output.split(separator: ":").last ?? "")]).output.hasPrefix("sha256:"))
+
+        // GitLab's scheduled job, in a fresh checkout of main (still on v1): the push goes to
+        // the project URL (here rewritten to `origin`), with merge-request push options.
+        let gitLab = try Self.documentedLines(after: "GitLab CI (a scheduled pipeline", path: ["fresh-bases", "script"], work: f.dir)
+        try runChecked("git", ["-C", f.dir("origin.git"), "config", "receive.advertisePushOptions", "true"])
+        try f.dir.write("origin.git/hooks/post-receive", """
+            #!/bin/sh
+            i=0
+            while [ "$i" -lt "${GIT_PUSH_OPTION_COUNT:-0}" ]; do eval "echo \\"\\$GIT_PUSH_OPTION_$i\\"" >> "$0.options"; i=$((i + 1)); done
+
+            """, mode: 0o755)
+        try f.makeBase("v3", from: "v2", created: "2026-03-01T00:00:00Z", env: ["SECURITY_FIX=2"])
+        try f.push("v3")
+        let v3 = try f.digest()
+        let gitLabCheckout = f.dir("gitlab")
+        try runChecked("git", ["clone", "--quiet", f.dir("origin.git"), gitLabCheckout])
+        var gitLabEnvironment = environment
+        gitLabEnvironment.merge(["GITLAB_TOKEN": "glpat-test", "CI_SERVER_HOST": "gitlab.example.com", "CI_PROJECT_PATH": "team/images",
+                                 "GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "url.\(f.dir("origin.git")).insteadOf",
+                                 "GIT_CONFIG_VALUE_0": "https://oauth2:glpat-test@gitlab.example.com/team/images.git"]) { $1 }
+        let gitLabRun = try run("/bin/bash", ["-e", "-c", gitLab], environment: gitLabEnvironment, currentDirectory: gitLabCheckout)
+        #expect(gitLabRun.status == 0, "\(gitLabRun.stdout)\(gitLabRun.stderr)")
+        let options = try String(contentsOfFile: f.dir("origin.git/hooks/post-receive.options"), encoding: .utf8)
+        #expect(options == "merge_request.create\nmerge_request.title=Re-pin moved base images\n", "\(options)")
+        let pushed = try runChecked("git", ["-C", f.dir("origin.git"), "show", "kiln/fresh-bases:kiln.lock"]).stdout
+        #expect(pushed.contains("\(f.base)@\(v3)"))
+
+        // CodeBuild's build phase, in another fresh checkout of main: `origin` and `gh`.
+        let codeBuild = try Self.documentedLines(after: "AWS CodeBuild: an EventBridge", path: ["build", "commands"], work: f.dir)
+        try f.makeBase("v4", from: "v3", created: "2026-04-01T00:00:00Z", env: ["SECURITY_FIX=3"])
+        try f.push("v4")
+        let v4 = try f.digest()
+        let codeBuildCheckout = f.dir("codebuild")
+        try runChecked("git", ["clone", "--quiet", f.dir("origin.git"), codeBuildCheckout])
+        try FileManager.default.removeItem(atPath: f.dir("gh.log"))
+        let codeBuildRun = try run("/bin/bash", ["-c", codeBuild], environment: environment, currentDirectory: codeBuildCheckout)
+        #expect(codeBuildRun.status == 0, "\(codeBuildRun.stdout)\(codeBuildRun.stderr)")
+        #expect(try String(contentsOfFile: f.dir("gh.log"), encoding: .utf8).hasPrefix("gh pr create --head kiln/fresh-bases"))
+        #expect(try runChecked("git", ["-C", f.dir("origin.git"), "show", "kiln/fresh-bases:kiln.lock"]).stdout.contains("\(f.base)@\(v4)"))
+        // Nothing moved since (the checkout is on the branch it pushed): the command ends
+        // successfully without `exit 0`, and opens nothing.
+        let ghLog = try String(contentsOfFile: f.dir("gh.log"), encoding: .utf8)
+        let again = try run("/bin/bash", ["-c", codeBuild], environment: environment, currentDirectory: codeBuildCheckout)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try String(contentsOfFile: f.dir("gh.log"), encoding: .utf8) == ghLog)
+        // A deleted base tag fails the job (exit 2).
+        try runChecked("skopeo", ["delete", "--tls-verify=false", "docker://\(f.base)"])
+        let failed = try run("/bin/bash", ["-c", codeBuild], environment: environment, currentDirectory: codeBuildCheckout)
+        #expect(failed.status == 2, "\(failed.stderr)")
     }
 }

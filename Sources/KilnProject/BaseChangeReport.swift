@@ -113,7 +113,8 @@ struct SnapshotImage {
     /// What changed from this image to `newer`, one line each.
     /// - Parameters: old, new: what the spec writes into this image and into `newer`.
     func changes(to newer: SnapshotImage, old: Writes, new: Writes) -> [String] {
-        var lines = ["created \(created ?? "(none)") -> \(newer.created ?? "(none)")"]
+        let createdLine = created == newer.created ? "created \(created ?? "(none)") (unchanged)" : "created \(created ?? "(none)") -> \(newer.created ?? "(none)")"
+        var lines = [createdLine]
         // `created`, the layer list and the history are reported otherwise (or are noise).
         lines += Self.settings(config).differences(to: Self.settings(newer.config), wording: .change)
         let oldLayers = Set(manifest.layers.map(\.digest))

@@ -53,7 +53,9 @@ struct LockCommand: AsyncParsableCommand {
             // What each moved base changes, and warnings, before anything is written.
             var reports: [String: BaseChangeReport] = [:]
             for spec in specs {
-                guard let old = existing.entries[spec.name], let new = lock.entries[spec.name], old != new,
+                // Only a base that moved under the same reference (not an upgraded entry, not a
+                // spec that now names another base).
+                guard let old = existing.entries[spec.name], let new = lock.entries[spec.name], old.snapshot.root != new.snapshot.root,
                       old.base == new.base, old.platforms == new.platforms else { continue }
                 let report = await BaseChangeReport.make(spec: spec, old: old, new: new, project: project)
                 if let failure = report.failure { printWarning("\(spec.name): the bake would fail on the new base: \(failure)") }

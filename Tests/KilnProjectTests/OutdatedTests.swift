@@ -276,6 +276,30 @@ import Testing
         #expect(try f.kiln(["outdated"]).stdout == "gateway current\n")
     }
 
+    @Test func aDockerfileSpecsChownNameIsFollowed() throws {
+        let f = try Fixture()
+        try f.makeBase("v1")
+        try f.push("v1")
+        try FileManager.default.removeItem(atPath: f.dir("repo/images/gateway.yaml"))
+        try f.dir.write("repo/images/gateway/Dockerfile", "FROM \(f.base)\nCOPY --chown=kong:kong kong.conf /etc/kong/\n")
+        try f.dir.write("repo/images/gateway/kong.conf", "database = off\n")
+        try f.dir.write("repo/images/gateway.yaml", "dockerfile: images/gateway/Dockerfile\ntarget: \(f.target)\n")
+        // No /etc/group yet: the group name does not resolve, and plan says so.
+        #expect(try f.kiln(["lock"]).status == 0)
+        #expect(try f.kiln(["plan"]).status == 1)
+        try f.makeBase("v2", from: "v1") { rootfs in
+            try Data("root:x:0:\nkong:x:1000:\n".utf8).write(to: URL(fileURLWithPath: "\(rootfs)/etc/group"))
+        }
+        try f.push("v2")
+        let explained = try f.kiln(["outdated", "--explain"])
+        #expect(explained.status == 1, "\(explained.stderr)")
+        #expect(explained.stdout.contains("  group kong (gid): missing -> 1000\n"), "\(explained.stdout)")
+        #expect(explained.stdout.contains("  planned image: (does not plan) -> sha256:"), "\(explained.stdout)")
+        #expect(!explained.stderr.contains("warning"), "\(explained.stderr)")
+        #expect(try f.kiln(["lock", "--update"]).status == 0)
+        #expect(try f.kiln(["plan"]).status == 0)
+    }
+
     /// The root digest kiln.lock pinned for gateway.
     static func lockedRoot(_ f: Fixture) throws -> String {
         let lock = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: f.dir("repo/kiln.lock")))) as? [String: Any]

@@ -43,6 +43,30 @@ import Testing
         return try runChecked("python3", ["-c", extract, work("block.yml")] + path).stdout
     }
 
+    /// The Renovate custom manager's regex finds a spec's registry base (name and tag) and
+    /// leaves layouts, digests and other keys alone.
+    @Test func renovateRegexFindsRegistryBases() throws {
+        let docs = try String(contentsOfFile: "\(repositoryRoot)/docs/ci-and-iac.md", encoding: .utf8)
+        guard let start = docs.range(of: "### Renovate"), let open = docs.range(of: "```json\n", range: start.upperBound..<docs.endIndex),
+              let close = docs.range(of: "```", range: open.upperBound..<docs.endIndex) else { throw TestFailure("no json block after ### Renovate") }
+        let config = try #require(try JSONSerialization.jsonObject(with: Data(docs[open.upperBound..<close.lowerBound].utf8)) as? [String: Any])
+        let manager = try #require((config["customManagers"] as? [[String: Any]])?.first)
+        let pattern = try #require((manager["matchStrings"] as? [String])?.first)
+        #expect((config["postUpgradeTasks"] as? [String: Any])?["commands"] as? [String] == ["kiln lock"])
+        // ICU's syntax is close enough to RE2's for this pattern (named groups, classes, (?m)).
+        let regex = try NSRegularExpression(pattern: pattern)
+        func match(_ spec: String) -> [String]? {
+            guard let found = regex.firstMatch(in: spec, range: NSRange(spec.startIndex..., in: spec)) else { return nil }
+            return ["depName", "currentValue"].map { String(spec[Range(found.range(withName: $0), in: spec)!]) }
+        }
+        #expect(match("base: kong:2.6.0-alpine\ntarget: x\n") == ["kong", "2.6.0-alpine"])
+        #expect(match("target: x\nbase: quay.io/keycloak/keycloak:24\n") == ["quay.io/keycloak/keycloak", "24"])
+        #expect(match("base: 127.0.0.1:5000/base/app:1.0\n") == ["127.0.0.1:5000/base/app", "1.0"])
+        #expect(match("base: oci:/srv/layouts/kong:2.6\n") == nil)
+        #expect(match("base: kong@sha256:\(String(repeating: "a", count: 64))\n") == nil)
+        #expect(match("target: registry.example.com/um/gateway:1\n") == nil)
+    }
+
     @Test func scheduledWorkflowOpensAPullRequestThatBuilds() throws {
         let f = try OutdatedTests.Fixture()
         let target = try RegistryServer()

@@ -44,7 +44,10 @@ enum FuzzTargets {
     /// JSON documents (manifests, configs, indexes from registries): what parses serializes to
     /// bytes that parse to the same value.
     static func json(_ bytes: [UInt8]) {
+        // A config's `created` (kiln outdated --max-age) is registry text too.
+        _ = UTCTime.epochSeconds(rfc3339: String(decoding: bytes, as: UTF8.self))
         guard let value = try? JSONValue(parsing: bytes, what: "fuzz") else { return }
+        if let created = value["created"]?.stringValue { _ = UTCTime.epochSeconds(rfc3339: created) }
         let again = try? JSONValue(parsing: value.serialized(), what: "fuzz again")
         precondition(again == value, "JSON round trip changed the value")
     }

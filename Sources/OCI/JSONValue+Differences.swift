@@ -1,8 +1,19 @@
 extension JSONValue {
-    /// Where `other` differs from this value, one line per leaf: `config.Env[1]: "A=1" → "A=2"`,
-    /// `config.User: added "kong"`, `Labels.x: removed "y"`. Objects compare by key (order
-    /// aside), arrays by position. For messages that tell a user which field differs.
-    public func differences(to other: JSONValue, at path: String = "") -> [String] {
+    /// How a difference is worded: as a check against an expectation (`verify`: `expected A,
+    /// found B`, `A is missing`, `unexpected B`), or as a change from an old value to a new one
+    /// (`kiln outdated --explain`: `A -> B`, `removed A`, `added B`).
+    public enum DifferenceWording: Sendable {
+        case expectation, change
+    }
+
+    /// Where `other` differs from this value, one line per leaf: `config.Env[1]: expected "A=1",
+    /// found "A=2"` (or, as a change, `config.Env[1]: "A=1" -> "A=2"`, `config.User: added "kong"`,
+    /// `Labels.x: removed "y"`). Objects compare by key (order aside), arrays by position. For
+    /// messages that tell a user which field differs.
+    public func differences(to other: JSONValue, at path: String = "", wording: DifferenceWording = .expectation) -> [String] {
+        let change = wording == .change
+        func missing(_ child: String, _ value: JSONValue) -> String { change ? "\(child): removed \(value.serializedText)" : "\(child): \(value.serializedText) is missing" }
+        func extra(_ child: String, _ value: JSONValue) -> String { change ? "\(child): added \(value.serializedText)" : "\(child): unexpected \(value.serializedText)" }
         switch (self, other) {
         case let (.object(mine), .object(theirs)):
             var lines: [String] = []
@@ -11,9 +22,9 @@ extension JSONValue {
             for key in keys {
                 let child = path.isEmpty ? key : "\(path).\(key)"
                 switch (self[key], other[key]) {
-                case let (mine?, theirs?): lines += mine.differences(to: theirs, at: child)
-                case let (mine?, nil): lines.append("\(child): \(mine.serializedText) is missing")
-                case let (nil, theirs?): lines.append("\(child): unexpected \(theirs.serializedText)")
+                case let (mine?, theirs?): lines += mine.differences(to: theirs, at: child, wording: wording)
+                case let (mine?, nil): lines.append(missing(child, mine))
+                case let (nil, theirs?): lines.append(extra(child, theirs))
                 case (nil, nil): break
                 }
             }
@@ -22,13 +33,15 @@ extension JSONValue {
             var lines: [String] = []
             for index in 0..<max(mine.count, theirs.count) {
                 let child = "\(path)[\(index)]"
-                if index >= theirs.count { lines.append("\(child): \(mine[index].serializedText) is missing") }
-                else if index >= mine.count { lines.append("\(child): unexpected \(theirs[index].serializedText)") }
-                else { lines += mine[index].differences(to: theirs[index], at: child) }
+                if index >= theirs.count { lines.append(missing(child, mine[index])) }
+                else if index >= mine.count { lines.append(extra(child, theirs[index])) }
+                else { lines += mine[index].differences(to: theirs[index], at: child, wording: wording) }
             }
             return lines
         default:
-            return self == other ? [] : ["\(path.isEmpty ? "(document)" : path): expected \(serializedText), found \(other.serializedText)"]
+            guard self != other else { return [] }
+            let place = path.isEmpty ? "(document)" : path
+            return [change ? "\(place): \(serializedText) -> \(other.serializedText)" : "\(place): expected \(serializedText), found \(other.serializedText)"]
         }
     }
 

@@ -9,8 +9,11 @@ struct LockCommand: AsyncParsableCommand {
         abstract: "Pin each spec's base to a digest in kiln.lock, with the base documents plan needs offline.",
         discussion: """
             Entries whose spec's base and platforms did not change are kept; --update resolves \
-            every base tag again. --check changes nothing and fails (exit 1) when a spec changed \
-            since it was locked, an image has no entry, or an entry has no spec.
+            the base tags of the specs given (every spec without arguments) again, and says for \
+            each moved base what it changes (as kiln outdated --explain), warning before anything \
+            is written when a bake would now fail. --dry-run writes nothing. --check changes \
+            nothing and fails (exit 1) when a spec changed since it was locked, an image has no \
+            entry, or an entry has no spec.
             """
     )
 
@@ -19,8 +22,11 @@ struct LockCommand: AsyncParsableCommand {
     @Flag(help: "Fail if the lock does not match the specs; change nothing (offline).")
     var check = false
 
-    @Flag(help: "Resolve every base again, also those whose spec did not change.")
+    @Flag(help: "Resolve the bases again (of the specs given, or all), also those whose spec did not change; report what each moved base changes.")
     var update = false
+
+    @Flag(name: .customLong("dry-run"), help: "Print what would change; write nothing.")
+    var dryRun = false
 
     @OptionGroup var transport: TransportFlags
 
@@ -44,10 +50,22 @@ struct LockCommand: AsyncParsableCommand {
             let (lock, changes) = try await withRunStore(transport.options(outputRegistry: nil)) { store in
                 try await Locker(project: project, store: store).lock(specs, into: existing, update: update, all: all)
             }
-            if lock != existing { try project.saveLock(lock) }
+            // What each moved base changes, and warnings, before anything is written.
+            var reports: [String: BaseChangeReport] = [:]
+            for spec in specs {
+                // Only a base that moved under the same reference (not an upgraded entry, not a
+                // spec that now names another base).
+                guard let old = existing.entries[spec.name], let new = lock.entries[spec.name], old.snapshot.root != new.snapshot.root,
+                      old.base == new.base, old.platforms == new.platforms else { continue }
+                let report = await BaseChangeReport.make(spec: spec, old: old, new: new, project: project)
+                if let failure = report.failure { printWarning("\(spec.name): the bake would fail on the new base: \(failure)") }
+                reports[spec.name] = report
+            }
+            if lock != existing && !dryRun { try project.saveLock(lock) }
             for (name, change) in changes {
                 let pinned = lock.entries[name]?.pinned ?? ""
-                print("\(name): \(change.rawValue)\(pinned.isEmpty ? "" : " \(pinned)")")
+                print("\(name): \(change.rawValue)\(pinned.isEmpty ? "" : " \(pinned)")\(dryRun && change != .unchanged ? " (dry run: not written)" : "")")
+                for line in reports[name]?.lines ?? [] { print("  \(line)") }
             }
         }
     }

@@ -13,6 +13,9 @@ import Testing
         "RepoTags", "RepositoryAlreadyExistsException", "RootPath", "SigV4Auth", "WorkingDir",
         "StopSignal", "TaskLocal.withValue", "PutImage", "BatchGetImage", "GetDownloadUrlForLayer",
         "RepositoryNotFoundException", "ImageTagAlreadyExistsException", "LayerAlreadyExistsException",
+        // BuildKit's and fsutil's names (warnings, lexer modes, functions).
+        "MkdirAll", "ExposeProtoCasing", "ExposeInvalidFormat", "SkipUnsetEnv", "RawQuotes", "RawEscapes",
+        "SecretsUsedInArgOrEnv", "ParseHeredoc",
     ]
 
     /// Spans that look like a type (`UpperCamelCase`, optionally `.member`) or a file.

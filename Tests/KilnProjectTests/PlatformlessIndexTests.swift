@@ -79,7 +79,7 @@ import Testing
         try f.dir.write("repo/images/app.yaml", """
             base: multi:1
             platforms: [linux/arm64]
-            target: oci:\(f.dir("out"))
+            target: oci:\(f.dir("repo/out"))
             overlays:
               - from: overlays/app.conf
                 to: /etc/app/app.conf
@@ -87,7 +87,7 @@ import Testing
             """)
         try f.dir.write("repo/images/fromfile/Dockerfile", "FROM --platform=linux/arm64 multi:1\nCOPY app.conf /etc/app/\nENV A=1\n")
         try f.dir.write("repo/images/fromfile/app.conf", "a = 1\n")
-        try f.dir.write("repo/images/fromfile.yaml", "dockerfile: images/fromfile/Dockerfile\ntarget: oci:\(f.dir("out2"))\n")
+        try f.dir.write("repo/images/fromfile.yaml", "dockerfile: images/fromfile/Dockerfile\ntarget: oci:\(f.dir("repo/out2"))\n")
         let lock = try f.kiln(["lock", "--root", f.root])
         #expect(lock.status == 0, "\(lock.stderr)")
         let plan = try f.kiln(["plan", "--json", "--root", f.root])
@@ -112,7 +112,7 @@ import Testing
         // config (its index entry names no platform either) and names the difference.
         let tag = try #require((images["app"] as? [String: Any])?["tag"] as? String)
         let tampered = try f.kiln(["bake", "--quiet", "--base", "multi:1", "--overlay", "\(f.dir("overlay")):/etc/app", "--platform", "linux/arm64",
-                                   "--env", "B=2", "--output", "oci:\(f.dir("out")):\(tag)"])
+                                   "--env", "B=2", "--output", "oci:\(f.dir("repo/out")):\(tag)"])
         #expect(tampered.status == 0, "\(tampered.stderr)")
         let differs = try f.kiln(["verify", "--root", f.root])
         #expect(differs.status == 1)

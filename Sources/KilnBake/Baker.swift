@@ -41,13 +41,15 @@ public struct Baker {
         // Checked before anything is written (the derivation would find it only afterwards).
         if request.addsLayer { for image in base.images { _ = try Derivation.layerMediaType(of: image.manifest, request: request) } }
         let archiveImage = try DockerArchiveImage.choose(among: base.images.map(\.platform), for: request.output, wanted: request.archivePlatform)
+        // Secrets in what the bake adds: refused before the destination exists.
+        let digests = try checkSecrets(request, entries: entries)
 
         let destination = try chosen ?? store.destination(request.output)
         // The destination's own preparation (an ECR repository exists, its tag rules), all
         // before a byte is written.
         try await store.prepare(destination, reference: request.output, create: request.createRepository)
         do {
-            let result = try await write(request, base: base, entries: entries, archiveImage: archiveImage, from: source, to: destination)
+            let result = try await write(request, base: base, entries: entries, digests: digests, archiveImage: archiveImage, from: source, to: destination)
             return result
         } catch {
             destination.abort()
@@ -57,14 +59,14 @@ public struct Baker {
 
     /// - Parameter archiveImage: for a docker-archive output, the one image (position in
     ///   `base.images`) it gets.
-    private func write(_ request: BakeRequest, base: BaseImage, entries: LayerEntries?, archiveImage: Int?, from source: ImageSource, to destination: ImageDestination) async throws -> BakeResult {
+    private func write(_ request: BakeRequest, base: BaseImage, entries: LayerEntries?, digests: [FileSource: [UInt8]], archiveImage: Int?, from source: ImageSource, to destination: ImageDestination) async throws -> BakeResult {
         var layers: [BuiltLayer]?
         if let entries {
             var built: [BuiltLayer] = []
             for distinct in entries.distinct {
                 let writer = try destination.makeBlobWriter()
                 do {
-                    let layer = try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build(distinct) { try writer.write($0) }
+                    let layer = try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes, knownDigests: digests).build(distinct) { try writer.write($0) }
                     let descriptor = Descriptor(mediaType: "", digest: layer.digest, size: layer.size)
                     try await writer.commit(as: descriptor)
                     progress.finished(descriptor, .written)
@@ -165,8 +167,11 @@ public struct Baker {
                 return tree
             }
             let entries = try LayerEntries(request, trees: trees)
-            let built = try entries.distinct.map { try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build($0) { _ in } }
+            let digests = try checkSecrets(request, entries: entries)
+            let built = try entries.distinct.map { try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes, knownDigests: digests).build($0) { _ in } }
             layers = entries.ofImage.map { built[$0] }
+        } else {
+            _ = try checkSecrets(request, entries: nil)
         }
         return (try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: snapshot.imageName)), layers?.first)
     }

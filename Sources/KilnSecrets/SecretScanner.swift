@@ -660,6 +660,11 @@ extension SecretScanner {
                 }
             }
         }
-        return scanner.finish()
+        // A value has no lines: the finding is named by where the value was set.
+        return scanner.finish().map { finding in
+            var finding = finding
+            finding.line = 0
+            return finding
+        }
     }
 }

@@ -15,18 +15,39 @@ extension Baker {
     /// - Returns: the SHA-256 of each file read.
     /// - Throws: ``SecretsRefused`` listing every finding the policy does not allow.
     func checkSecrets(_ request: BakeRequest, entries: LayerEntries?) throws -> [FileSource: [UInt8]] {
-        var digests: [FileSource: [UInt8]] = [:]
-        var findingsOf: [FileSource: [SecretFinding]] = [:]
+        // Off: the layer hashes each file itself, as before the scan existed.
+        if request.secrets.mode == .off { return [:] }
         var located: [LocatedFinding] = []
         let names = SourceNames(request)
+        // Each file once, on every core: the files are independent, and the hashing moved here
+        // from the layer's own loop.
+        var files: [(source: FileSource, size: Int64)] = []
+        var seen: Set<FileSource> = []
         for list in entries?.distinct ?? [] {
             for entry in list {
-                guard case .file(let source, let size) = entry.kind else { continue }
-                if digests[source] == nil {
-                    let scanner = SecretScanner(fileName: source.components.last ?? "")
-                    digests[source] = try LayerBuilder.readFile(source, size: size) { scanner.update($0) }
-                    findingsOf[source] = scanner.finish()
-                }
+                if case .file(let source, let size) = entry.kind, seen.insert(source).inserted { files.append((source, size)) }
+            }
+        }
+        let results = FileScans(count: files.count)
+        let toRead = files
+        DispatchQueue.concurrentPerform(iterations: toRead.count) { number in
+            let file = toRead[number]
+            let scanner = SecretScanner(fileName: file.source.components.last ?? "")
+            results.set(number, Result {
+                let digest = try LayerBuilder.readFile(file.source, size: file.size) { scanner.update($0) }
+                return (digest, scanner.finish())
+            })
+        }
+        var digests: [FileSource: [UInt8]] = [:]
+        var findingsOf: [FileSource: [SecretFinding]] = [:]
+        for (number, file) in files.enumerated() {
+            let (digest, findings) = try results.get(number)
+            digests[file.source] = digest
+            findingsOf[file.source] = findings
+        }
+        for list in entries?.distinct ?? [] {
+            for entry in list {
+                guard case .file(let source, _) = entry.kind else { continue }
                 for finding in findingsOf[source] ?? [] {
                     let item = LocatedFinding(source: names.name(of: source), target: .file(entry.path.description), finding: finding)
                     if !located.contains(item) { located.append(item) }
@@ -48,10 +69,36 @@ extension Baker {
         switch request.secrets.mode {
         case .refuse:
             throw SecretsRefused(refused)
-        case .warn:
+        case .warn, .off:
             for item in refused { logger.warning("\(item.message)") }
             return digests
         }
+    }
+}
+
+/// The outcome of each file's read, written by one worker each (distinct slots, then read
+/// after all workers finished).
+private final class FileScans: @unchecked Sendable {
+    typealias Outcome = Result<([UInt8], [SecretFinding]), Error>?
+    private let slots: UnsafeMutableBufferPointer<Outcome>
+
+    init(count: Int) {
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: nil)
+    }
+
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
+    }
+
+    /// Called once per slot, from any thread: slots are memory of their own, not a property
+    /// the workers share.
+    func set(_ number: Int, _ result: Result<([UInt8], [SecretFinding]), Error>) { slots[number] = result }
+
+    func get(_ number: Int) throws -> ([UInt8], [SecretFinding]) {
+        guard let result = slots[number] else { throw LayerError.archive("internal: a file was not scanned") }
+        return try result.get()
     }
 }
 

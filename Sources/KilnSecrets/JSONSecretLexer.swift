@@ -24,14 +24,36 @@ struct JSONSecretLexer {
     private var string: [UInt8] = []
     private var stringLine = 1
     private var line = 1
-    /// The last string of an object that may be a key (it is one when a `:` follows).
-    private var candidateKey: [UInt8]?
-    private var currentKey: [UInt8]?
+    /// The last string of an object that may be a key (it is one when a `:` follows); buffers
+    /// reused from string to string.
+    private var candidateKey: [UInt8] = []
+    private var hasCandidateKey = false
+    private var currentKey: [UInt8] = []
+    private var hasCurrentKey = false
     private var afterColon = false
 
     mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>, report: (SecretFinding) -> Void) {
-        for byte in bytes {
+        var index = 0
+        let count = bytes.count
+        while index < count {
             if inString {
+                // The run of plain string bytes, kept in one append.
+                var end = index
+                if !escaped {
+                    while end < count {
+                        let byte = bytes[end]
+                        if byte == 0x22 || byte == 0x5C || byte == 0x0A { break }
+                        end += 1
+                    }
+                    if end > index, string.count < Self.maximumString {
+                        let room = Self.maximumString - string.count
+                        string.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<min(end, index + room)]))
+                    }
+                    index = end
+                    guard index < count else { break }
+                }
+                let byte = bytes[index]
+                index += 1
                 if escaped {
                     escaped = false
                 } else if byte == UInt8(ascii: "\\") {
@@ -45,6 +67,8 @@ struct JSONSecretLexer {
                 if string.count < Self.maximumString { string.append(byte) }
                 continue
             }
+            let byte = bytes[index]
+            index += 1
             switch byte {
             case 0x0A:
                 line += 1
@@ -53,51 +77,64 @@ struct JSONSecretLexer {
                 string.removeAll(keepingCapacity: true)
                 stringLine = line
             case UInt8(ascii: ":"):
-                if let top = frames.last, !top.isArray, deeper == 0 {
-                    currentKey = candidateKey
+                if let top = frames.last, !top.isArray, deeper == 0, hasCandidateKey {
+                    swap(&currentKey, &candidateKey)
+                    hasCurrentKey = true
                     afterColon = true
                 }
-                candidateKey = nil
+                hasCandidateKey = false
             case UInt8(ascii: ","):
                 afterColon = false
-                candidateKey = nil
+                hasCandidateKey = false
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 let parent = frames.last
-                let key = parent.map { $0.isArray ? $0.key : (afterColon ? currentKey : nil) } ?? nil
-                let inCredentials = (parent?.inCredentials ?? false) || key.map { Self.lowercased($0) == Array("credentials".utf8) } == true
+                var key: [UInt8]?
+                if let parent { key = parent.isArray ? parent.key : (afterColon && hasCurrentKey ? currentKey : nil) }
+                let inCredentials = (parent?.inCredentials ?? false) || key.map { Self.lowercased($0) == Self.credentialsWord } == true
                 if frames.count < Self.maximumDepth && deeper == 0 {
                     frames.append(Frame(isArray: byte == UInt8(ascii: "["), key: key, inCredentials: inCredentials))
                 } else {
                     deeper += 1
                 }
                 afterColon = false
-                candidateKey = nil
+                hasCandidateKey = false
             case UInt8(ascii: "}"), UInt8(ascii: "]"):
                 if deeper > 0 { deeper -= 1 } else if !frames.isEmpty { frames.removeLast() }
                 afterColon = false
-                candidateKey = nil
+                hasCandidateKey = false
             default:
                 break
             }
         }
     }
 
+    private static let credentialsWord = Array("credentials".utf8)
+    private static let credentialWords = [Array("value".utf8), Array("secretdata".utf8), Array("hashedsaltedvalue".utf8)]
+
     private mutating func endString(report: (SecretFinding) -> Void) {
         guard deeper == 0, let top = frames.last else { return }
         if !top.isArray, !afterColon {
-            candidateKey = Array(string.prefix(256))
+            candidateKey.removeAll(keepingCapacity: true)
+            candidateKey.append(contentsOf: string.prefix(256))
+            hasCandidateKey = true
             return
         }
-        let key = top.isArray ? top.key : currentKey
-        if !top.isArray { afterColon = false }
-        guard let key else { return }
-        guard !Placeholder.isPlaceholder(string[...]) else { return }
+        let key: [UInt8]
+        if top.isArray {
+            guard let arrayKey = top.key else { return }
+            key = arrayKey
+        } else {
+            afterColon = false
+            guard hasCurrentKey else { return }
+            key = currentKey
+        }
         let what: String
-        let lower = Self.lowercased(key)
-        if top.inCredentials, lower == Array("value".utf8) || lower == Array("secretdata".utf8) || lower == Array("hashedsaltedvalue".utf8) {
-            what = "a user credential (JSON key \"\(SecretNames.display(key[...]))\" in \"credentials\")"
-        } else if let noun = SecretNames.noun(forKey: key[...]) {
+        if let noun = SecretNames.noun(forKey: key[...]) {
+            guard !Placeholder.isPlaceholder(string[...]) else { return }
             what = "\(noun) (JSON key \"\(SecretNames.display(key[...]))\")"
+        } else if top.inCredentials, Self.credentialWords.contains(Self.lowercased(key)) {
+            guard !Placeholder.isPlaceholder(string[...]) else { return }
+            what = "a user credential (JSON key \"\(SecretNames.display(key[...]))\" in \"credentials\")"
         } else {
             return
         }

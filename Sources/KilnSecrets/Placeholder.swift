@@ -69,10 +69,13 @@ enum Placeholder {
     }
 
     /// null, none, nil, ~, true, false, yes, no, on, off: no secret is spelled like that.
+    private static let words: [[UInt8]] = ["null", "none", "nil", "~", "true", "false", "yes", "no", "on", "off", "\"\"", "''"].map { Array($0.utf8) }
+
     private static func isWord(_ bytes: ArraySlice<UInt8>) -> Bool {
         guard bytes.count <= 5 else { return false }
-        let lower = String(decoding: bytes.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 }, as: UTF8.self)
-        return ["null", "none", "nil", "~", "true", "false", "yes", "no", "on", "off", "\"\"", "''"].contains(lower)
+        return words.contains { word in
+            word.count == bytes.count && zip(word, bytes).allSatisfy { $0 == (($1 >= 65 && $1 <= 90) ? $1 + 32 : $1) }
+        }
     }
 
     static func trim(_ value: ArraySlice<UInt8>) -> ArraySlice<UInt8> {

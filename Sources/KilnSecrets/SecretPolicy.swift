@@ -9,6 +9,9 @@ public struct SecretPolicy: Sendable, Equatable {
         /// Findings are printed as warnings and the bake goes on (`--secrets warn`, for a first
         /// migration).
         case warn
+        /// No scan at all: what `warn` lets through, without reading for it (benchmarks; inputs
+        /// known to be public). Never the default.
+        case off
     }
 
     public var mode: Mode

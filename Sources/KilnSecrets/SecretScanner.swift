@@ -309,37 +309,45 @@ public final class SecretScanner {
         (97...122).contains(byte) || (65...90).contains(byte) || (48...57).contains(byte) || byte == 0x5F || byte == 0x2D
     }
 
-    /// The first bytes that may start a token (a run), as a table: the rest are skipped cheaply.
-    private static let startsToken: [Bool] = {
-        var table = [Bool](repeating: false, count: 256)
-        for byte in "AgxsrnpeGP-".utf8 { table[Int(byte)] = true }
+    /// Each byte's part in the token rules, one table look-up per byte: ``runByte`` (token
+    /// bodies: letters, digits, `_`, `-`), ``startsToken`` (a run starting with it may be a
+    /// token), ``colon`` (a URL's `://`).
+    private static let runByte: UInt8 = 1
+    private static let startsTokenBit: UInt8 = 2
+    private static let colon: UInt8 = 4
+    private static let byteClass: [UInt8] = {
+        var table = [UInt8](repeating: 0, count: 256)
+        for byte in 0..<256 where isRunByte(UInt8(byte)) { table[byte] = runByte }
+        for byte in "AgxsrnpeGP-".utf8 { table[Int(byte)] |= startsTokenBit }
+        table[Int(UInt8(ascii: ":"))] = colon
         return table
     }()
 
     private func scanTokens(_ text: UnsafeBufferPointer<UInt8>) {
-        let count = text.count
-        let startsToken = Self.startsToken
-        var index = 0
-        while index < count {
-            let byte = text[index]
-            if byte == UInt8(ascii: ":") {
-                if index + 2 < count, text[index + 1] == UInt8(ascii: "/"), text[index + 2] == UInt8(ascii: "/") {
-                    index = checkURL(text, from: index + 3)
-                } else {
+        Self.byteClass.withUnsafeBufferPointer { table in
+            let count = text.count
+            var index = 0
+            while index < count {
+                let kind = table[Int(text[index])]
+                if kind == 0 {
                     index += 1
+                    continue
                 }
-                continue
-            }
-            guard Self.isRunByte(byte) else {
-                index += 1
-                continue
-            }
-            var end = index + 1
-            while end < count, Self.isRunByte(text[end]) { end += 1 }
-            if startsToken[Int(byte)], end - index >= 4 {
-                index = max(end, checkToken(text, start: index, end: end))
-            } else {
-                index = end
+                if kind == Self.colon {
+                    if index + 2 < count, text[index + 1] == UInt8(ascii: "/"), text[index + 2] == UInt8(ascii: "/") {
+                        index = checkURL(text, from: index + 3)
+                    } else {
+                        index += 1
+                    }
+                    continue
+                }
+                var end = index + 1
+                while end < count, table[Int(text[end])] & Self.runByte != 0 { end += 1 }
+                if kind & Self.startsTokenBit != 0, end - index >= 4 {
+                    index = max(end, checkToken(text, start: index, end: end))
+                } else {
+                    index = end
+                }
             }
         }
     }

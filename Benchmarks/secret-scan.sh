@@ -25,7 +25,8 @@ make_files() { # EXT SOURCE...
   while [ "$(stat -c %s "$work/page.$ext")" -lt 102400 ]; do cat "$work/unit.$ext" >> "$work/page.$ext"; done
   for i in $(seq 0 199); do
     # Each file differs (its number on the first line), as real config files do.
-    { echo "# file $i"; head -c 102390 "$work/page.$ext"; } > "$overlay/page$i.$ext"
+    # (Whole lines: a value cut in half is a different value.)
+    { echo "# file $i"; head -c 102390 "$work/page.$ext" | sed '$d'; } > "$overlay/page$i.$ext"
   done
 }
 make_files conf $clean/kong.conf overlays/gateway/kong.conf $clean/app.env $clean/service.ini $clean/config.toml

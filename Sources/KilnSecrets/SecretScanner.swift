@@ -579,7 +579,9 @@ public final class SecretScanner {
             }
             return UnsafeBufferPointer(rebasing: text[(index + 1)..<min(end, count)])
         }
-        if yaml, first == UInt8(ascii: "|") || first == UInt8(ascii: ">") || first == UInt8(ascii: "&") || first == UInt8(ascii: "*") || first == UInt8(ascii: "!") || first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
+        // A structure opens (JSON or a flow collection read as lines): its values are not here.
+        if first == UInt8(ascii: "{") || first == UInt8(ascii: "[") { return nil }
+        if yaml, first == UInt8(ascii: "|") || first == UInt8(ascii: ">") || first == UInt8(ascii: "&") || first == UInt8(ascii: "*") || first == UInt8(ascii: "!") {
             return nil
         }
         var end = index

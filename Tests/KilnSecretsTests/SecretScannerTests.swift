@@ -69,6 +69,8 @@ import Testing
         #expect(rules(clean, as: "app.properties") == [])
         #expect(rules(#"{"secret": "${KC_SECRET}", "password": "**********", "credentials": [{"value": "${ADMIN}"}], "token": null}"#, as: "r.json") == [])
         #expect(rules("password: \"{{ vault_password }}\"\nsecret: |\n  block\n", as: "v.yaml") == [])
+        // JSON read as lines (not starting with `{`): an opening structure is no value.
+        #expect(rules("# generated\n{\n  \"credentials\": [\n    {\"value\": \"${A}\"}\n  ],\n  \"secrets\": {}\n}\n", as: "realm.json") == [])
         // A prefix before a placeholder is baked: a finding.
         #expect(rules("password=prefix${X}\n", as: "a.env") == ["1:named-value"])
     }

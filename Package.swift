@@ -5,13 +5,14 @@ import PackageDescription
 //   KilnPlatform (Glibc or Darwin, the one platform shim), CArchive, COpenSSL (C bridges)
 //   KilnCrypto  -> COpenSSL          SHA-256 (and later HMAC) through OpenSSL EVP
 //   OCI         -> KilnCrypto        pure image model: digests, descriptors, manifests, JSON
+//   KilnSecrets -> KilnCrypto        secret rules over bytes and config values (no NIO: fuzzed)
 //   KilnLayer   -> OCI, CArchive     overlay tree -> deterministic tar (+gzip/zstd)
 //   KilnStore   -> OCI, KilnLayer    image sources/destinations, references, the OCI layout, image archives (KilnLayer's tar writer)
 //   KilnRecipe  -> KilnStore         what a bake is asked to do: config edits, platforms, locked base documents
 //   KilnDockerfile -> KilnRecipe, KilnLayer   the Dockerfile subset: parser, variable expansion, .dockerignore, evaluation (no NIO: fuzzed)
 //   KilnRegistry -> KilnStore        the registry over HTTP (AsyncHTTPClient): auth, retries, streaming
 //   KilnAWS     -> KilnRegistry      ECR on top: SigV4, AWS credential chain, ECR API
-//   KilnBake    -> KilnRegistry, KilnLayer, KilnRecipe   one ImageStore per run; resolve base -> build layer -> mutate -> write
+//   KilnBake    -> KilnRegistry, KilnLayer, KilnRecipe, KilnSecrets   one ImageStore per run; resolve base -> scan -> build layer -> mutate -> write
 //                                    (knows no ECR: the destination preparation step comes from KilnAWS via the CLI)
 //   KilnSpec    -> KilnRecipe, KilnLayer   images/*.yaml and kiln.lock (no NIO: fuzzed)
 //   KilnProject -> KilnSpec, KilnBake      lock, plan, build, verify
@@ -49,6 +50,9 @@ let package = Package(
         .target(name: "OCI", dependencies: ["KilnCrypto", "KilnPlatform"]),
         .target(name: "KilnLayer", dependencies: ["OCI", "KilnCrypto", "CArchive", "KilnPlatform"]),
         .target(name: "KilnStore", dependencies: ["OCI", "KilnCrypto", "KilnLayer", "KilnPlatform"]),
+        // Finds secrets in what a bake adds (files, Env, Labels), fed as the layer's hashing
+        // pass reads it. No transport, no regular expressions (fuzzed).
+        .target(name: "KilnSecrets", dependencies: ["KilnCrypto", "KilnPlatform"]),
         // What a bake is asked to do, with no transport: config edits, platforms, a base's
         // locked documents. Specs and the lock parse into these without NIO (fast fuzz builds).
         .target(name: "KilnRecipe", dependencies: ["OCI", "KilnStore", "KilnLayer"]),
@@ -82,28 +86,28 @@ let package = Package(
         .target(
             name: "KilnBake",
             dependencies: [
-                "OCI", "KilnLayer", "KilnStore", "KilnRecipe", "KilnRegistry", "KilnPlatform",
+                "OCI", "KilnLayer", "KilnStore", "KilnRecipe", "KilnRegistry", "KilnPlatform", "KilnSecrets",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // images/NAME.yaml specs and kiln.lock: the declarative files.
         .target(
             name: "KilnSpec",
-            dependencies: ["KilnRecipe", "KilnLayer", "KilnStore", "KilnDockerfile", "OCI", .product(name: "Yams", package: "Yams")]
+            dependencies: ["KilnRecipe", "KilnLayer", "KilnStore", "KilnDockerfile", "KilnSecrets", "OCI", .product(name: "Yams", package: "Yams")]
         ),
         // The spec-driven commands: lock, plan, build, verify.
         .target(
             name: "KilnProject",
-            dependencies: ["KilnSpec", "KilnDockerfile", "KilnRecipe", "KilnBake", "KilnLayer", "KilnRegistry", "KilnStore", "OCI"]
+            dependencies: ["KilnSpec", "KilnDockerfile", "KilnRecipe", "KilnBake", "KilnLayer", "KilnRegistry", "KilnStore", "KilnSecrets", "OCI"]
         ),
         .target(
             name: "KilnDocker",
-            dependencies: ["KilnBake", "KilnDockerfile", "KilnRecipe", "KilnLayer", "KilnRegistry", "KilnStore", "KilnPlatform", "OCI"]
+            dependencies: ["KilnBake", "KilnDockerfile", "KilnRecipe", "KilnLayer", "KilnRegistry", "KilnStore", "KilnPlatform", "KilnSecrets", "OCI"]
         ),
         .executableTarget(
             name: "kiln",
             dependencies: [
-                "KilnBake", "KilnRecipe", "KilnAWS", "KilnProject", "KilnSpec", "KilnStore", "KilnLayer", "KilnRegistry", "KilnDocker", "OCI",
+                "KilnBake", "KilnRecipe", "KilnAWS", "KilnProject", "KilnSpec", "KilnStore", "KilnLayer", "KilnRegistry", "KilnDocker", "KilnSecrets", "OCI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -113,7 +117,7 @@ let package = Package(
         .target(name: "CFuzzDriver", path: "Fuzz/CDriver"),
         .executableTarget(
             name: "kiln-fuzz",
-            dependencies: ["OCI", "KilnStore", "KilnLayer", "KilnSpec", "KilnDockerfile", "CFuzzDriver"],
+            dependencies: ["OCI", "KilnStore", "KilnLayer", "KilnSpec", "KilnDockerfile", "KilnSecrets", "CFuzzDriver"],
             path: "Fuzz/Sources"
         ),
         // Helpers shared by the test targets: temp dirs, running peers, peer-built base images.
@@ -135,9 +139,10 @@ let package = Package(
         .testTarget(name: "KilnAWSTests", dependencies: ["KilnAWS", "KilnCrypto", "KilnTestSupport"]),
         .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile", "KilnRecipe", "KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI", "KilnTestSupport"]),
+        .testTarget(name: "KilnSecretsTests", dependencies: ["KilnSecrets", "KilnTestSupport"]),
         .testTarget(
             name: "KilnBakeTests",
-            dependencies: ["KilnBake", "KilnRecipe", "KilnStore", "OCI", "KilnTestSupport", "kiln"]
+            dependencies: ["KilnBake", "KilnRecipe", "KilnStore", "KilnSecrets", "OCI", "KilnTestSupport", "kiln"]
         ),
     ]
 )

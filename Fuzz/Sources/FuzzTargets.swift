@@ -1,6 +1,7 @@
 import Foundation
 import KilnDockerfile
 import KilnLayer
+import KilnSecrets
 import KilnSpec
 import KilnStore
 import OCI
@@ -22,7 +23,32 @@ enum FuzzTargets {
         "archive-unpack": archiveUnpack,
         "image-archive": imageArchive,
         "referrers": referrers,
+        "secrets": secrets,
     ]
+
+    /// Overlay files (from a pull request) through the secret scanner in every format: no trap,
+    /// and the findings do not depend on how the bytes are split into chunks (the first byte
+    /// picks a chunk size); messages never carry more than the key names and bounded text.
+    static func secrets(_ bytes: [UInt8]) {
+        let chunk = Int(bytes.first ?? 1) % 64 + 1
+        for format: SecretScanner.Format in [.keyValue, .yaml, .json, .xml] {
+            let whole = SecretScanner.scan(bytes, format: format)
+            let scanner = SecretScanner(format: format)
+            var start = 0
+            while start < bytes.count {
+                let end = min(bytes.count, start + chunk)
+                bytes[start..<end].withUnsafeBytes { scanner.update($0) }
+                start = end
+            }
+            precondition(scanner.finish() == whole, "findings depend on chunking")
+            for finding in whole {
+                precondition(finding.what.utf8.count < 400, "a finding's text is unbounded")
+                _ = LocatedFinding(source: "f", target: .file("/f"), finding: finding).message
+            }
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        _ = SecretScanner.scan(key: String(text.prefix(40)), value: text, kind: .environment)
+    }
 
     /// Referrers lists and artifact manifests from registries (API answers, schema indexes,
     /// signatures and attestations of any config type): parsing never traps, and adding an

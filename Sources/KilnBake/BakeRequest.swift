@@ -3,6 +3,7 @@ import KilnLayer
 import KilnStore
 import OCI
 import KilnRecipe
+import KilnSecrets
 
 /// Everything a bake needs, with every input already parsed and validated.
 public struct BakeRequest: Sendable {
@@ -44,6 +45,15 @@ public struct BakeRequest: Sendable {
     public var archivePlatform: Platform?
     /// Whether the result carries ``ProvenanceFacts`` (the overlay files are hashed once more).
     public var recordsProvenanceFacts = false
+    /// What the bake does with secrets in what it adds: refuse (the default) or warn, and
+    /// which findings are allowed (docs/secrets.md).
+    public var secrets = SecretPolicy()
+    /// How findings name overlay sources the user did not name (ADD's unpacked archives):
+    /// overlay source -> name.
+    public var sourceNames: [String: String] = [:]
+    /// Where the Env and Labels came from, as findings name it (`images/gateway.yaml`, a
+    /// Dockerfile); `nil`: the `--env` and `--label` flags.
+    public var configOrigin: String?
 
     /// The annotation value to write, given the base's own registry name.
     func baseNameAnnotation(default sourceName: String?) -> String? {

@@ -41,12 +41,14 @@ public struct Baker {
         // Checked before anything is written (the derivation would find it only afterwards).
         if request.addsLayer { for image in base.images { _ = try Derivation.layerMediaType(of: image.manifest, request: request) } }
         let archiveImage = try DockerArchiveImage.choose(among: base.images.map(\.platform), for: request.output, wanted: request.archivePlatform)
+        // Secrets in what the bake adds: refused before the destination exists.
+        let digests = try checkSecrets(request, entries: entries)
 
         let writer = try ImageGraphWriter(store: store, to: request.output, destination: chosen, create: request.createRepository, progress: progress)
         // Prepared first (an ECR repository exists, its tag rules), then the layer is built into
         // the destination and the documents derived; removed again when anything fails.
         let (derived, layers, platforms) = try await writer.write(from: source) { destination -> (ImageGraphWriter.Graph, (Derivation, [BuiltLayer]?, [Platform])) in
-            let layers = try await buildLayers(request, entries: entries, into: destination)
+            let layers = try await buildLayers(request, entries: entries, digests: digests, into: destination)
             // The derived documents, checked against the plan before any base blob is copied.
             let derived = try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: source.imageName))
             if let expected = request.expectedDigest, expected != derived.root.digest {
@@ -87,13 +89,15 @@ public struct Baker {
 
     /// Builds the new layer(s) into the destination (one per distinct skeleton placement).
     /// - Returns: the layer of each platform image; `nil` for a config-only bake.
-    private func buildLayers(_ request: BakeRequest, entries: LayerEntries?, into destination: ImageDestination) async throws -> [BuiltLayer]? {
+    /// - Parameter digests: each overlay file's content digest from the secret scan's read, so the
+    ///   layer reads each file once more, not twice.
+    private func buildLayers(_ request: BakeRequest, entries: LayerEntries?, digests: [FileSource: [UInt8]], into destination: ImageDestination) async throws -> [BuiltLayer]? {
         guard let entries else { return nil }
         var built: [BuiltLayer] = []
         for distinct in entries.distinct {
             let writer = try destination.makeBlobWriter()
             do {
-                let layer = try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build(distinct) { try writer.write($0) }
+                let layer = try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes, knownDigests: digests).build(distinct) { try writer.write($0) }
                 let descriptor = Descriptor(mediaType: "", digest: layer.digest, size: layer.size)
                 try await writer.commit(as: descriptor)
                 progress.finished(descriptor, .written)
@@ -160,8 +164,11 @@ public struct Baker {
         var layers: [BuiltLayer]?
         if request.addsLayer {
             let entries = try LayerEntries(request, trees: try await baseTrees(of: base, locked: snapshot.trees, from: nil, reference: request.base.description))
-            let built = try entries.distinct.map { try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build($0) { _ in } }
+            let digests = try checkSecrets(request, entries: entries)
+            let built = try entries.distinct.map { try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes, knownDigests: digests).build($0) { _ in } }
             layers = entries.ofImage.map { built[$0] }
+        } else {
+            _ = try checkSecrets(request, entries: nil)
         }
         return (try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: snapshot.imageName)), layers?.first)
     }

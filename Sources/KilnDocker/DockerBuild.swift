@@ -3,6 +3,7 @@ import KilnBake
 import KilnDockerfile
 import KilnLayer
 import KilnRecipe
+import KilnSecrets
 import KilnStore
 import OCI
 
@@ -22,6 +23,8 @@ package struct DockerBuild {
         /// `--target`: must name the Dockerfile's only stage.
         package var target: String?
         package var names: [DockerImageName]
+        /// What to do with secrets in the files, ENV and LABEL values the build adds.
+        package var secrets = SecretPolicy()
 
         package init(dockerfile: Dockerfile, context: BuildContext, buildArgs: [String: String], platform: Platform?, target: String?, names: [DockerImageName]) {
             self.dockerfile = dockerfile
@@ -105,6 +108,11 @@ package struct DockerBuild {
         var bake = BakeRequest(base: .registry(base), output: .layout(LayoutReference(directory: images.directory, tag: name.description)), overlays: overlays, edits: recipe.edits)
         // The documents just read serve the bake too (as a lock's do): none is fetched twice.
         bake.lockedBase = pinned.documents
+        bake.secrets = request.secrets
+        bake.configOrigin = dockerfile.path
+        // Files from ADD's archives are named by the archive, not the staging directory.
+        let unpacked = overlays.filter { !recipe.overlays.contains($0) }
+        for (overlay, archive) in zip(unpacked, recipe.archives) { bake.sourceNames[overlay.source] = archive.source + "!" }
         // Each name once (`-t a -t docker.io/library/a` are one name).
         var seen: Set<String> = [name.description]
         bake.additionalTags = request.names.dropFirst().map(\.description).filter { seen.insert($0).inserted }

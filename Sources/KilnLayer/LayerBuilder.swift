@@ -21,10 +21,15 @@ public struct LayerBuilder {
     public var compression: LayerCompression
     /// How entries are dated (their tar mtime).
     public var entryTimes: EntryTimes
+    /// The SHA-256 of files read before the layer is written (``readFile(_:size:inspect:)``,
+    /// the pass that also scans them for secrets): such a file is not hashed again for its
+    /// date, and its copy is checked against this digest whatever the dates.
+    public var knownDigests: [FileSource: [UInt8]] = [:]
 
-    public init(compression: LayerCompression = .storedGzip, entryTimes: EntryTimes = .content) {
+    public init(compression: LayerCompression = .storedGzip, entryTimes: EntryTimes = .content, knownDigests: [FileSource: [UInt8]] = [:]) {
         self.compression = compression
         self.entryTimes = entryTimes
+        self.knownDigests = knownDigests
     }
 
     /// Builds the layer.
@@ -83,11 +88,14 @@ public struct LayerBuilder {
         defer { file?.closeFile() }
         let time: Int64
         var contentDigest: [UInt8]?
+        if case .file(let source, _) = entry.kind { contentDigest = knownDigests[source] }
         switch entryTimes {
         case .fixed(let fixed):
             time = fixed
         case .content:
-            if let file {
+            if let known = contentDigest {
+                time = EntryTimes.contentTime(sha256: known)
+            } else if let file {
                 // Read twice (hash, then copy) rather than held in memory: overlays may be large,
                 // and reading from the page cache the second time costs little (docs/benchmarks.md).
                 let digest = try file.sha256(buffer: buffer)
@@ -130,6 +138,18 @@ public struct LayerBuilder {
 }
 
 extension LayerBuilder {
+    /// Reads an overlay file as the layer reads it, once, before the layer is written: hands
+    /// each piece to `inspect` (the secret scan) and returns the file's SHA-256, which
+    /// ``knownDigests`` then gives the layer (its date, and the check that the copy has the
+    /// same bytes).
+    public static func readFile(_ source: FileSource, size: Int64, inspect: (UnsafeRawBufferPointer) -> Void) throws -> [UInt8] {
+        let file = try OpenedFile(source, expectedSize: size)
+        defer { file.closeFile() }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { buffer.deallocate() }
+        return try file.sha256(buffer: buffer, inspect: inspect)
+    }
+
     /// The SHA-256 of an overlay file as the layer reads it (opened beneath its overlay, without
     /// following links, and of the scanned size): what provenance records for it.
     public static func fileDigest(_ source: FileSource, size: Int64) throws -> Digest {
@@ -163,9 +183,12 @@ private struct OpenedFile {
     func closeFile() { close(fd) }
 
     /// The SHA-256 of the file's bytes; the next read starts from the beginning again.
-    func sha256(buffer: UnsafeMutableRawBufferPointer) throws -> [UInt8] {
+    func sha256(buffer: UnsafeMutableRawBufferPointer, inspect: (UnsafeRawBufferPointer) -> Void = { _ in }) throws -> [UInt8] {
         let hash = SHA256()
-        try readAll(buffer: buffer) { hash.update($0) }
+        try readAll(buffer: buffer) { chunk in
+            hash.update(chunk)
+            inspect(chunk)
+        }
         guard lseek(fd, 0, SEEK_SET) == 0 else {
             throw LayerError.unreadable(path: source.description, reason: String(cString: strerror(errno)))
         }

@@ -27,7 +27,7 @@ public struct LayerEntry: Sendable, Equatable {
 /// Where a file's bytes are on disk: a directory that was resolved once (its real path) and the
 /// names below it, which are opened one by one without following links, so a name swapped for a
 /// symlink after the scan cannot redirect the read outside the overlay.
-public struct FileSource: Sendable, Equatable, CustomStringConvertible {
+public struct FileSource: Sendable, Hashable, CustomStringConvertible {
     /// The real path of the overlay directory (or of the directory holding a single file).
     public var root: String
     /// The names from `root` down to the file; never empty.

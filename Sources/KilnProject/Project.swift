@@ -1,6 +1,7 @@
 import KilnRecipe
 import Foundation
 import KilnBake
+import KilnSecrets
 import KilnSpec
 import KilnStore
 
@@ -107,10 +108,18 @@ extension ImageSpec {
     func request(base: ImageReference, output: ImageReference, snapshot: BaseSnapshot) async throws -> BakeRequest {
         var request = BakeRequest(base: base, output: output, overlays: overlays, removals: removals, edits: edits, platforms: platforms,
                                   compression: compression, entryTimes: entryTimes)
+        request.configOrigin = path
+        request.secrets.allowed = allowSecrets
         if let dockerfile {
             let recipe = try await dockerfile.recipe(for: self, snapshot: snapshot)
             request.overlays = recipe.overlays
             request.edits = recipe.edits
+            request.configOrigin = recipe.path
+        }
+        // Findings name files as the spec does: relative to the repository root.
+        let prefix = repositoryRoot.hasSuffix("/") ? repositoryRoot : repositoryRoot + "/"
+        for overlay in request.overlays where !repositoryRoot.isEmpty && overlay.source.hasPrefix(prefix) {
+            request.sourceNames[overlay.source] = String(overlay.source.dropFirst(prefix.count))
         }
         return request
     }

@@ -4,6 +4,7 @@ import KilnRecipe
 import KilnLayer
 import KilnStore
 import OCI
+import KilnSecrets
 import Yams
 
 extension ImageSpec {
@@ -73,7 +74,7 @@ private struct SpecReader {
             throw SpecError(location: path, message: "not valid YAML (\(String(describing: error).split(separator: "\n").first ?? ""))")
         }
         guard let root else { throw SpecError(location: path, message: "the spec is empty") }
-        let fields = try mapping(root, "", allowed: ["base", "platforms", "target", "tags", "overlays", "remove", "config", "compression", "mtime", "dockerfile", "context", "build-args"])
+        let fields = try mapping(root, "", allowed: ["base", "platforms", "target", "tags", "overlays", "remove", "config", "compression", "mtime", "dockerfile", "context", "build-args", "allow-secrets"])
         func field(_ name: String) -> (node: Node, keyNode: Node)? { fields.first { $0.key == name }.map { ($0.node, $0.keyNode) } }
 
         var dockerfile: SpecDockerfile?
@@ -207,10 +208,19 @@ private struct SpecReader {
             }
         }
 
+        var allowSecrets: Set<String> = []
+        if let node = field("allow-secrets")?.node {
+            for (index, text) in try strings(node, "allow-secrets").enumerated() {
+                do { allowSecrets.formUnion(try SecretPolicy.fingerprints(parsing: text, what: "fingerprint")) } catch let error as SecretPolicyError {
+                    throw fail(node, "allow-secrets[\(index)]", error.description)
+                }
+            }
+        }
+
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         return ImageSpec(name: name, path: path, base: base, platforms: platforms, target: target, tags: tags,
                          overlays: overlays, removals: removals, edits: edits, compression: compression, entryTimes: entryTimes,
-                         dockerfile: dockerfile)
+                         dockerfile: dockerfile, allowSecrets: allowSecrets, repositoryRoot: FileFacts.realPath(repositoryRoot) ?? repositoryRoot)
     }
 
     /// `dockerfile`, `context` and `build-args`: both paths inside the repository (links

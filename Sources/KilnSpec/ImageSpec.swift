@@ -53,6 +53,11 @@ package struct ImageSpec: Sendable {
     /// The Dockerfile the spec names instead of overlays and config (evaluated against the
     /// locked base's config when a bake is planned).
     package var dockerfile: SpecDockerfile? = nil
+    /// `allow-secrets`: fingerprints of secret findings this image may bake anyway
+    /// (docs/secrets.md).
+    package var allowSecrets: Set<String> = []
+    /// The repository root's real path: findings name overlay files relative to it.
+    package var repositoryRoot: String = ""
 }
 
 /// A spec's Dockerfile, read and checked when the spec is.

@@ -24,6 +24,13 @@ struct Bake: AsyncParsableCommand {
             oci-archive:FILE[:TAG] an OCI layout in a tar. Its config, and so the image ID, is \
             the one every other output of the same bake has.
 
+            Secrets are never baked: every added file and every --env and --label value is \
+            scanned before anything is written (private keys, key stores, cloud and API tokens, \
+            URLs with a password, values of keys named password, secret, token, ...). A finding \
+            is one line with a fingerprint; --allow-secret FINGERPRINT (or KILN_ALLOW_SECRETS, \
+            or a kiln:allow-secret comment on the line) bakes it anyway, --secrets warn only \
+            prints the findings. See docs/secrets.md.
+
             Exit status: 0 done, 1 error (one line on stderr naming the culprit; nothing \
             half-written is left in the output), 64 bad usage.
 
@@ -112,6 +119,9 @@ struct Bake: AsyncParsableCommand {
     @Option(help: ArgumentHelp("With --provenance: write the predicate alone here (what cosign attest --predicate takes).", valueName: "PATH"))
     var predicateFile: String?
 
+    @OptionGroup(title: "Secrets")
+    var secretFlags: SecretFlags
+
     @OptionGroup(title: "Registry options")
     var transport: TransportFlags
 
@@ -182,6 +192,7 @@ struct Bake: AsyncParsableCommand {
         let mutability = try TagMutability(setting: tagMutability, exclusions: tagMutabilityExclusion)
         if createRepository { request.createRepository = .init(tagMutability: mutability, kmsKey: kmsKey) }
         request.baseName = baseName
+        request.secrets = try secretFlags.policy()
         return request
     }
 }

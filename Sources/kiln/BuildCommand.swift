@@ -16,6 +16,11 @@ struct BuildCommand: AsyncParsableCommand {
             up to date | retagged) per image; exit 1 if any image failed (the others still finish). \
             Archives (--output docker-archive:DIR or oci-archive:DIR) are always written anew.
 
+            Secrets are never baked: an image whose files, env or labels carry one fails before \
+            anything is written, with one line per finding and its fingerprint; a spec's \
+            allow-secrets: [FINGERPRINT] bakes it anyway (docs/secrets.md). plan and verify \
+            refuse the same way.
+
             Each image pushed to a registry gets its provenance attached: an in-toto statement \
             with a SLSA provenance v1 predicate (docs/provenance.md), by the referrers API where \
             the registry has it, else the tag schema. It is deterministic, so an up-to-date image \

@@ -19,6 +19,11 @@ struct DockerBuildCommand: AsyncParsableCommand {
             same image, whatever the files' mtimes. --network, --cache-from, --cache-to, \
             --no-cache, --pull and --progress are accepted and mean nothing to kiln; --secret, \
             --ssh, --build-context and --output are refused.
+
+            Secrets are never baked: the files COPY and ADD add (also inside ADD's archives) and \
+            the ENV and LABEL values are scanned first; a finding fails the build with one line \
+            and its fingerprint. --allow-secret FINGERPRINT, or KILN_ALLOW_SECRETS=FP[,FP...] \
+            in the environment (the AWS CDK passes no flags), bakes it anyway (docs/secrets.md).
             """
     )
 
@@ -40,6 +45,7 @@ struct DockerBuildCommand: AsyncParsableCommand {
     @Option(help: .hidden) var ssh: [String] = []
     @Option(help: .hidden) var buildContext: [String] = []
     @Argument(help: ArgumentHelp("The build context: the directory COPY and ADD read from.", valueName: "DIR")) var context: String
+    @OptionGroup(title: "Secrets") var secretFlags: SecretFlags
 
     func run() async throws {
         try await reportingErrors {
@@ -65,8 +71,9 @@ struct DockerBuildCommand: AsyncParsableCommand {
             // quoted in an error).
             let dockerfilePath = try DockerfileLocation.inside(context: self.context, file: file)
             let dockerfile = try Dockerfile.load(path: dockerfilePath, name: file ?? "Dockerfile")
-            let request = DockerBuild.Request(dockerfile: dockerfile, context: try BuildContext(directory: self.context, dockerfile: dockerfilePath), buildArgs: arguments,
+            var request = DockerBuild.Request(dockerfile: dockerfile, context: try BuildContext(directory: self.context, dockerfile: dockerfilePath), buildArgs: arguments,
                                               platform: try platform.map(Platform.init(parsing:)), target: target, names: names)
+            request.secrets = try secretFlags.policy()
             let progress = TransferProgress.forStandardError(quiet: quiet)
             let built = try await withRunStore(context.transportOptions(quiet: quiet)) { store in
                 try await DockerBuild(images: context.images, store: store, progress: progress).build(request)

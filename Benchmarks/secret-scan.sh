@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# What the secret scan costs a bake: a 100 MB overlay of config-like text baked with the scan
+# (--secrets refuse, the default) and without it (--secrets off: the layer hashes each file
+# itself, as before the scan existed), same binary, same base, medians of RUNS.
+#
+#   overlay: 1,000 files of 100 KB in the formats people bake: kong.conf and .env (key = value),
+#            Spring .properties, YAML, JSON (Keycloak realm exports), XML, each made of the
+#            clean corpus (Tests/Fixtures/secrets/clean) and the repository's own overlays/
+#            repeated: realistic keys, many of them secret-named with placeholders, no secret.
+#
+# Usage: Benchmarks/secret-scan.sh [RUNS]   (default 5; medians are printed)
+# Needs: swift, GNU time (apt-get install -y time).
+set -euo pipefail
+runs=${1:-5}
+source "$(dirname "$0")/lib.sh"
+
+clean=Tests/Fixtures/secrets/clean
+overlay=$work/overlay
+mkdir -p "$overlay"
+# One unit per format, repeated to 100 KB per file; 200 files per format.
+make_files() { # EXT SOURCE...
+  local ext=$1; shift
+  cat "$@" > "$work/unit.$ext"
+  : > "$work/page.$ext"
+  while [ "$(stat -c %s "$work/page.$ext")" -lt 102400 ]; do cat "$work/unit.$ext" >> "$work/page.$ext"; done
+  for i in $(seq 0 199); do
+    # Each file differs (its number on the first line), as real config files do.
+    # (Whole lines: a value cut in half is a different value.)
+    { echo "# file $i"; head -c 102390 "$work/page.$ext" | sed '$d'; } > "$overlay/page$i.$ext"
+  done
+}
+make_files conf $clean/kong.conf overlays/gateway/kong.conf $clean/app.env $clean/service.ini $clean/config.toml
+make_files properties $clean/application.properties overlays/keycloak/themes/customlogin/login/theme.properties overlays/keycloak/themes/customlogin/login/messages/messages_nl.properties
+make_files yaml $clean/values.yaml overlays/gateway/declarative/kong.yml
+make_files json $clean/realm.json overlays/keycloak/import/um-realm.json
+make_files xml $clean/settings.xml
+du -sh --apparent-size "$overlay" | awk '{print "overlay: " $1 ", 1000 files"}'
+sync
+
+for run in $(seq "$runs"); do
+  for mode in refuse off; do
+    rm -rf "$work/out"; cp -a samples/base "$work/out"
+    measure "$mode" "$kiln" bake --base "oci:$work/out:1.0" --overlay "$overlay:/etc/app" \
+      --secrets "$mode" --output "oci:$work/out:$mode"
+  done
+done
+
+echo "medians of $runs runs:"
+for mode in refuse off; do
+  t=$(awk '{print $1}' "$work/$mode" | median); m=$(awk '{print $2}' "$work/$mode" | median)
+  awk -v n="$mode" -v t="$t" -v m="$m" 'BEGIN { printf "%-8s %7.3f s %6.1f MiB\n", n, t, m/1024 }'
+done
+on=$(awk '{print $1}' "$work/refuse" | median); off=$(awk '{print $1}' "$work/off" | median)
+awk -v on="$on" -v off="$off" 'BEGIN { printf "scan cost: %.3f s, %.1f%% of the bake without it\n", on - off, (on - off) / off * 100 }'

@@ -1,0 +1,680 @@
+import KilnCrypto
+import KilnPlatform
+
+/// Finds secrets in one file, fed in chunks as the layer's hashing pass reads it.
+///
+/// Linear in the input: lines are split as the bytes arrive, each byte is looked at a bounded
+/// number of times (token rules skip whole runs of token characters; a URL's user info is looked
+/// for within 512 bytes of its `://`), and a line longer than ``maximumLineLength`` is scanned
+/// in pieces of that length (a match across a piece boundary is missed). No regular expression,
+/// no backtracking. Memory is bounded by the line length, the JSON nesting depth and the number
+/// of findings.
+public final class SecretScanner {
+    /// The longest line examined as one; longer lines are examined in pieces this long.
+    public static let maximumLineLength = 64 * 1024
+    /// The most findings one input reports (the rest are counted, not kept).
+    public static let maximumFindings = 1000
+
+    /// How the file's text is read for secret-named keys (token rules apply to every format).
+    public enum Format: Sendable, Equatable {
+        /// `key = value`, `key: value`, `export KEY=value`: properties, .env, INI, kong.conf,
+        /// TOML, shell, and any file kiln knows no better format for.
+        case keyValue
+        /// YAML: `key: value`, list items, inline comments.
+        case yaml
+        /// JSON: keys and values by structure (Keycloak realm exports: `credentials[].value`).
+        case json
+        /// XML: `name="value"` attributes and `<name>value</name>` elements, plus `key = value`.
+        case xml
+
+        /// The format a file's name suggests.
+        public init(fileName: String) {
+            let lower = fileName.lowercased()
+            let ext = lower.split(separator: ".").count > 1 ? String(lower.split(separator: ".").last!) : ""
+            switch ext {
+            case "json", "jsonc", "json5", "ipynb": self = .json
+            case "yaml", "yml": self = .yaml
+            case "xml", "xsd", "xsl", "xslt", "config", "plist", "xhtml", "svg", "jnlp", "wsdl": self = .xml
+            default: self = .keyValue
+            }
+        }
+    }
+
+    let format: Format
+    private var line = 1
+    private var pending: [UInt8] = []
+    private var started = false
+    private var binary = false
+    private var keyStoreHash: SHA256?
+    private var keyStoreKind = ""
+    private var findings: [SecretFinding] = []
+    private var seen: Set<FindingKey> = []
+    private var dropped = 0
+    private var block: OpenBlock?
+    /// AWS access key ids seen: a finding only with a secret key beside them (finish()).
+    private var awsIDs: [(line: Int, digest: [UInt8], sameLineSecret: Bool, allowedInline: Bool)] = []
+    private var awsSecretLines: [Int] = []
+    private var json: JSONSecretLexer?
+
+    private struct FindingKey: Hashable {
+        var line: Int
+        var rule: SecretRule
+        var digest: [UInt8]
+    }
+
+    /// A multi-line secret being read (a PEM or PuTTY key): hashed until its end line.
+    private struct OpenBlock {
+        var finding: Int
+        var hash: SHA256
+        var endMarker: [UInt8]
+        var lines: Int
+    }
+
+    /// - Parameter fileName: the file's name (its extension picks the ``Format``).
+    public convenience init(fileName: String) {
+        self.init(format: Format(fileName: fileName))
+    }
+
+    public init(format: Format) {
+        self.format = format
+        if format == .json { json = JSONSecretLexer() }
+    }
+
+    /// Scans bytes held in memory.
+    public static func scan(_ bytes: [UInt8], format: Format) -> [SecretFinding] {
+        let scanner = SecretScanner(format: format)
+        bytes.withUnsafeBytes { scanner.update($0) }
+        return scanner.finish()
+    }
+
+    /// Findings that were not kept because the input had more than ``maximumFindings``.
+    public var droppedFindings: Int { dropped }
+
+    /// Feeds the next bytes of the input.
+    public func update(_ chunk: UnsafeRawBufferPointer) {
+        guard !chunk.isEmpty else { return }
+        if !started {
+            started = true
+            sniff(chunk)
+        }
+        if let keyStoreHash { keyStoreHash.update(chunk) }
+        if binary { return }
+        let bytes = chunk.bindMemory(to: UInt8.self)
+        if json != nil {
+            json!.feed(bytes) { self.record($0) }
+        }
+        var start = 0
+        let count = bytes.count
+        while start < count {
+            // The line's end (memchr: vectorised by the C library).
+            let end: Int
+            if let found = memchr(bytes.baseAddress! + start, 0x0A, count - start) {
+                end = start + (UnsafeRawPointer(found) - UnsafeRawPointer(bytes.baseAddress! + start))
+            } else {
+                end = count
+            }
+            if end == count {
+                // A line continues in the next chunk: kept, up to the bound.
+                // A full piece is scanned once more bytes of its line arrive, as a line in one
+                // chunk is cut, so chunking never changes the pieces.
+                if pending.count >= Self.maximumLineLength { flushPiece() }
+                let take = min(count - start, Self.maximumLineLength - pending.count)
+                pending.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<(start + take)]))
+                start += take
+                continue
+            }
+            if pending.isEmpty {
+                var piece = start
+                repeat {
+                    let take = min(end - piece, Self.maximumLineLength)
+                    scanLine(UnsafeBufferPointer(rebasing: bytes[piece..<(piece + take)]))
+                    piece += take
+                } while piece < end
+            } else {
+                let piece = min(end - start, Self.maximumLineLength - pending.count)
+                pending.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<(start + piece)]))
+                pending.withUnsafeBufferPointer { scanLine($0) }
+                pending.removeAll(keepingCapacity: true)
+                var rest = start + piece
+                while rest < end {
+                    let take = min(end - rest, Self.maximumLineLength)
+                    scanLine(UnsafeBufferPointer(rebasing: bytes[rest..<(rest + take)]))
+                    rest += take
+                }
+            }
+            line += 1
+            start = end + 1
+        }
+    }
+
+    /// A piece of an overlong line: scanned alone, the line number unchanged.
+    private func flushPiece() {
+        pending.withUnsafeBufferPointer { scanLine($0) }
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    /// Ends the input and returns what was found, in line order.
+    public func finish() -> [SecretFinding] {
+        if !pending.isEmpty { flushPiece() }
+        if let open = block {
+            findings[open.finding].secretDigest = open.hash.finalize()
+            block = nil
+        }
+        if let keyStoreHash {
+            append(SecretFinding(line: 0, rule: .keyStore, what: "a \(keyStoreKind) key store", secretDigest: keyStoreHash.finalize()))
+            self.keyStoreHash = nil
+        }
+        if let lexer = json {
+            lexer.finish { self.record($0) }
+            json = nil
+        }
+        for id in awsIDs where id.sameLineSecret || awsSecretLines.contains(where: { abs($0 - id.line) <= 5 }) {
+            append(SecretFinding(line: id.line, rule: .awsAccessKey, what: "an AWS access key id with its secret key", secretDigest: id.digest, allowedInline: id.allowedInline))
+        }
+        awsIDs.removeAll()
+        return findings.sorted { ($0.line, $0.rule.rawValue) < ($1.line, $1.rule.rawValue) }
+    }
+
+    private func append(_ finding: SecretFinding) {
+        let key = FindingKey(line: finding.line, rule: finding.rule, digest: finding.secretDigest)
+        guard !seen.contains(key) else { return }
+        guard findings.count < Self.maximumFindings else {
+            dropped += 1
+            return
+        }
+        seen.insert(key)
+        findings.append(finding)
+    }
+
+    /// A finding of the JSON lexer, which knows its own line.
+    private func record(_ finding: SecretFinding) {
+        if finding.rule == .namedValue, finding.what.hasPrefix("an AWS secret") { awsSecretLines.append(finding.line) }
+        append(finding)
+    }
+
+    // MARK: - First bytes
+
+    /// Binary files (a NUL in the first 8 KiB) get only the key store check.
+    private func sniff(_ chunk: UnsafeRawBufferPointer) {
+        let head = Array(chunk.prefix(8192))
+        if head.count >= 4, head[0] == 0xFE, head[1] == 0xED, head[2] == 0xFE, head[3] == 0xED { keyStoreKind = "JKS" }
+        if head.count >= 4, head[0] == 0xCE, head[1] == 0xCE, head[2] == 0xCE, head[3] == 0xCE { keyStoreKind = "JCEKS" }
+        if Self.isPKCS12(head) { keyStoreKind = "PKCS#12" }
+        if !keyStoreKind.isEmpty { keyStoreHash = SHA256() }
+        binary = head.contains(0) || !keyStoreKind.isEmpty
+        if format == .json, let first = head.first(where: { !Placeholder.isBlank($0) && $0 != 0x0A }),
+           first != UInt8(ascii: "{"), first != UInt8(ascii: "[") {
+            // Not JSON after all (a template, JSON lines of something else): read as key = value.
+            json = nil
+        }
+    }
+
+    /// PKCS#12 (RFC 7292): `SEQUENCE { INTEGER 3, SEQUENCE { OID pkcs7-data or signedData …`.
+    static func isPKCS12(_ head: [UInt8]) -> Bool {
+        guard head.count >= 20, head[0] == 0x30 else { return false }
+        var index = 1
+        let length = head[index]
+        if length == 0x80 { index += 1 } else if length > 0x80 { index += 1 + Int(length & 0x7F) } else { index += 1 }
+        guard index + 3 <= head.count, head[index] == 0x02, head[index + 1] == 0x01, head[index + 2] == 0x03 else { return false }
+        let oid: [UInt8] = [0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07]
+        let rest = head[(index + 3)...].prefix(16)
+        guard rest.count >= oid.count else { return false }
+        for start in rest.indices where start + oid.count <= rest.endIndex {
+            if rest[start..<(start + oid.count)].elementsEqual(oid) { return true }
+        }
+        return false
+    }
+
+    // MARK: - Lines
+
+    private func scanLine(_ raw: UnsafeBufferPointer<UInt8>) {
+        var text = raw
+        if let last = text.last, last == 0x0D { text = UnsafeBufferPointer(rebasing: text[0..<(text.count - 1)]) }
+        if var open = block {
+            open.hash.update(UnsafeRawBufferPointer(text))
+            open.lines += 1
+            if Self.find(open.endMarker, in: text, from: 0) != nil || open.lines > 10_000 {
+                findings[open.finding].secretDigest = open.hash.finalize()
+                block = nil
+            } else {
+                block = open
+            }
+            return
+        }
+        scanTokens(text)
+        switch format {
+        case .json:
+            if json == nil { scanAssignment(text, word: "key") }
+        case .yaml:
+            scanAssignment(text, word: "YAML key")
+        case .keyValue:
+            scanAssignment(text, word: "key")
+        case .xml:
+            scanXML(text)
+            scanAssignment(text, word: "key")
+        }
+    }
+
+    /// Records a finding of this line, unless the same one was made already.
+    private func found(_ rule: SecretRule, _ what: String, secret: UnsafeBufferPointer<UInt8>, in text: UnsafeBufferPointer<UInt8>) {
+        found(rule, what, digest: SHA256.hash(secret), in: text)
+    }
+
+    private func found(_ rule: SecretRule, _ what: String, digest: [UInt8], in text: UnsafeBufferPointer<UInt8>) {
+        append(SecretFinding(line: line, rule: rule, what: what, secretDigest: digest, allowedInline: Self.allowsInline(text)))
+    }
+
+    /// `kiln:allow-secret` in a comment of the line (after `#`, `;`, `//`, `<!--` or `/*`).
+    static func allowsInline(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let at = find(Array("kiln:allow-secret".utf8), in: text, from: 0) else { return false }
+        var index = 0
+        while index < at {
+            let byte = text[index]
+            if byte == UInt8(ascii: "#") || byte == UInt8(ascii: ";") { return true }
+            if index + 1 < at, byte == UInt8(ascii: "/"), text[index + 1] == UInt8(ascii: "/") || text[index + 1] == UInt8(ascii: "*") { return true }
+            if index + 3 < at, byte == UInt8(ascii: "<"), text[index + 1] == UInt8(ascii: "!"), text[index + 2] == UInt8(ascii: "-") { return true }
+            index += 1
+        }
+        return false
+    }
+
+    /// The first position of `needle` in `text` at or after `from`. Callers bound `text`.
+    static func find(_ needle: [UInt8], in text: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        guard let first = needle.first, text.count >= needle.count else { return nil }
+        var index = from
+        let last = text.count - needle.count
+        while index <= last {
+            if text[index] == first {
+                var matched = 1
+                while matched < needle.count, text[index + matched] == needle[matched] { matched += 1 }
+                if matched == needle.count { return index }
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    static func hasPrefix(_ text: UnsafeBufferPointer<UInt8>, at index: Int, _ prefix: StaticString) -> Bool {
+        let count = prefix.utf8CodeUnitCount
+        guard index + count <= text.count else { return false }
+        let start = prefix.utf8Start
+        for offset in 0..<count where text[index + offset] != start[offset] { return false }
+        return true
+    }
+
+    // MARK: - Token rules
+
+    /// Bytes of token bodies: a token starts where such a run starts.
+    @inline(__always) static func isRunByte(_ byte: UInt8) -> Bool {
+        (97...122).contains(byte) || (65...90).contains(byte) || (48...57).contains(byte) || byte == 0x5F || byte == 0x2D
+    }
+
+    /// Each byte's part in the token rules, one table look-up per byte: ``runByte`` (token
+    /// bodies: letters, digits, `_`, `-`), ``startsToken`` (a run starting with it may be a
+    /// token), ``colon`` (a URL's `://`).
+    private static let runByte: UInt8 = 1
+    private static let startsTokenBit: UInt8 = 2
+    private static let colon: UInt8 = 4
+    private static let byteClass: [UInt8] = {
+        var table = [UInt8](repeating: 0, count: 256)
+        for byte in 0..<256 where isRunByte(UInt8(byte)) { table[byte] = runByte }
+        for byte in "AgxsrnpeGP-".utf8 { table[Int(byte)] |= startsTokenBit }
+        table[Int(UInt8(ascii: ":"))] = colon
+        return table
+    }()
+
+    private func scanTokens(_ text: UnsafeBufferPointer<UInt8>) {
+        Self.byteClass.withUnsafeBufferPointer { table in
+            let count = text.count
+            var index = 0
+            while index < count {
+                let kind = table[Int(text[index])]
+                if kind == 0 {
+                    index += 1
+                    continue
+                }
+                if kind == Self.colon {
+                    if index + 2 < count, text[index + 1] == UInt8(ascii: "/"), text[index + 2] == UInt8(ascii: "/") {
+                        index = checkURL(text, from: index + 3)
+                    } else {
+                        index += 1
+                    }
+                    continue
+                }
+                var end = index + 1
+                while end < count, table[Int(text[end])] & Self.runByte != 0 { end += 1 }
+                if kind & Self.startsTokenBit != 0, end - index >= 4 {
+                    index = max(end, checkToken(text, start: index, end: end))
+                } else {
+                    index = end
+                }
+            }
+        }
+    }
+
+    /// Checks the run `text[start..<end]` against the token rules.
+    /// - Returns: where scanning resumes (past a match that extends beyond the run).
+    private func checkToken(_ text: UnsafeBufferPointer<UInt8>, start: Int, end: Int) -> Int {
+        let length = end - start
+        let run = UnsafeBufferPointer(rebasing: text[start..<end])
+        func has(_ prefix: StaticString) -> Bool { Self.hasPrefix(text, at: start, prefix) }
+        switch text[start] {
+        case UInt8(ascii: "-"):
+            if has("-----BEGIN"), Self.find(Self.privateKeyWords, in: UnsafeBufferPointer(rebasing: text[start..<min(text.count, start + 120)]), from: 0) != nil {
+                openBlock(.privateKey, "a private key", text: text, from: start, endMarker: "-----END")
+                return text.count
+            }
+        case UInt8(ascii: "P"):
+            if has("PuTTY-User-Key-File-") {
+                openBlock(.puttyKey, "a PuTTY private key", text: text, from: start, endMarker: "Private-MAC")
+                return text.count
+            }
+        case UInt8(ascii: "A"):
+            if length == 20, has("AKIA") || has("ASIA") || has("ABIA") || has("ACCA") || has("A3T"),
+               run.allSatisfy({ (65...90).contains($0) || (48...57).contains($0) }) {
+                awsIDs.append((line, SHA256.hash(run), Self.hasAWSSecretRun(text, after: end), Self.allowsInline(text)))
+            } else if has("AIza"), length == 39 {
+                found(.googleAPIKey, "a Google API key", secret: run, in: text)
+            }
+        case UInt8(ascii: "G"):
+            if has("GOCSPX-"), length >= 28 {
+                found(.googleClientSecret, "a Google OAuth client secret", secret: run, in: text)
+            } else if has("GR1348941"), length >= 29 {
+                found(.gitlabToken, "a GitLab runner registration token", secret: run, in: text)
+            }
+        case UInt8(ascii: "g"):
+            if length >= 40, has("ghp_") || has("gho_") || has("ghu_") || has("ghs_") || has("ghr_") || has("github_pat_") {
+                found(.githubToken, "a GitHub token", secret: run, in: text)
+            } else if let prefix = Self.gitlabPrefixes.first(where: { Self.hasPrefix(text, at: start, $0) }), length >= prefix.utf8CodeUnitCount + 20 {
+                found(.gitlabToken, "a GitLab token", secret: run, in: text)
+            }
+        case UInt8(ascii: "x"):
+            if length >= 15, has("xoxb-") || has("xoxp-") || has("xoxa-") || has("xoxo-") || has("xoxs-") || has("xoxr-") || has("xoxe-") {
+                found(.slackToken, "a Slack token", secret: run, in: text)
+            }
+        case UInt8(ascii: "s"), UInt8(ascii: "r"):
+            if length >= 28, has("sk_live_") || has("rk_live_") || has("sk_test_") || has("rk_test_") {
+                found(.stripeKey, "a Stripe secret key", secret: run, in: text)
+            }
+        case UInt8(ascii: "n"):
+            if length == 40, has("npm_") {
+                found(.npmToken, "an npm token", secret: run, in: text)
+            }
+        case UInt8(ascii: "p"):
+            if length >= 70, has("pypi-AgEIcHlwaS5vcmc") || has("pypi-AgENdGVzdC5weXBpLm9yZw") {
+                found(.pypiToken, "a PyPI token", secret: run, in: text)
+            }
+        case UInt8(ascii: "e"):
+            if length >= 10, has("eyJ"), end < text.count, text[end] == UInt8(ascii: ".") {
+                var payloadEnd = end + 1
+                while payloadEnd < text.count, Self.isRunByte(text[payloadEnd]) || text[payloadEnd] == UInt8(ascii: "=") { payloadEnd += 1 }
+                guard payloadEnd - (end + 1) >= 2 else { return end }
+                var tokenEnd = payloadEnd
+                if tokenEnd < text.count, text[tokenEnd] == UInt8(ascii: ".") {
+                    tokenEnd += 1
+                    while tokenEnd < text.count, Self.isRunByte(text[tokenEnd]) || text[tokenEnd] == UInt8(ascii: "=") || text[tokenEnd] == UInt8(ascii: "+") || text[tokenEnd] == UInt8(ascii: "/") { tokenEnd += 1 }
+                }
+                found(.jwt, "a JSON Web Token", secret: UnsafeBufferPointer(rebasing: text[start..<tokenEnd]), in: text)
+                return tokenEnd
+            }
+        default:
+            break
+        }
+        return end
+    }
+
+    private static let privateKeyWords = Array("PRIVATE KEY".utf8)
+    private static let gitlabPrefixes: [StaticString] = ["glpat-", "gldt-", "glft-", "glsoat-", "glrt-", "glcbt-", "glimt-", "glptt-", "glagent-", "gloas-"]
+
+    /// A 40-character AWS secret access key (`[A-Za-z0-9/+]`) later on the line (a CSV of keys).
+    private static func hasAWSSecretRun(_ text: UnsafeBufferPointer<UInt8>, after start: Int) -> Bool {
+        var run = 0
+        var index = start
+        while index < text.count {
+            let byte = text[index]
+            if (97...122).contains(byte) || (65...90).contains(byte) || (48...57).contains(byte) || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "+") {
+                run += 1
+            } else {
+                if run == 40 { return true }
+                run = 0
+            }
+            index += 1
+        }
+        return run == 40
+    }
+
+    static func looksLikeAWSSecret(_ value: UnsafeBufferPointer<UInt8>) -> Bool {
+        value.count == 40 && value.allSatisfy { (97...122).contains($0) || (65...90).contains($0) || (48...57).contains($0) || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "+") }
+    }
+
+    /// A key whose text runs over lines: the finding is made now, its digest when the block ends.
+    private func openBlock(_ rule: SecretRule, _ what: String, text: UnsafeBufferPointer<UInt8>, from start: Int, endMarker: String) {
+        let hash = SHA256()
+        let rest = UnsafeBufferPointer(rebasing: text[start...])
+        hash.update(UnsafeRawBufferPointer(rest))
+        append(SecretFinding(line: line, rule: rule, what: what, secretDigest: [], allowedInline: Self.allowsInline(text)))
+        guard findings.last?.line == line, findings.last?.rule == rule else { return }
+        // A key written on one line (an escaped PEM in JSON) ends on it.
+        let marker = Array(endMarker.utf8)
+        if Self.find(marker, in: rest, from: 10) != nil {
+            findings[findings.count - 1].secretDigest = hash.finalize()
+            return
+        }
+        block = OpenBlock(finding: findings.count - 1, hash: hash, endMarker: marker, lines: 0)
+    }
+
+    /// `scheme://user:password@host`: the user info is looked for within 512 bytes; placeholders
+    /// (`${DB_PASSWORD}`) stop it at their brace. Also Slack's incoming webhooks.
+    private func checkURL(_ text: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        if Self.hasPrefix(text, at: start, "hooks.slack.com/services/T") {
+            var end = start
+            while end < text.count, Self.isRunByte(text[end]) || text[end] == UInt8(ascii: "/") || text[end] == UInt8(ascii: ".") { end += 1 }
+            found(.slackWebhook, "a Slack webhook URL", secret: UnsafeBufferPointer(rebasing: text[start..<end]), in: text)
+            return end
+        }
+        var index = start
+        var at: Int?
+        let limit = min(text.count, start + 512)
+        while index < limit {
+            let byte = text[index]
+            if byte == 0x20 || byte == 0x09 || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "?") || byte == UInt8(ascii: "#") || byte == UInt8(ascii: "\"")
+                || byte == UInt8(ascii: "'") || byte == UInt8(ascii: "<") || byte == UInt8(ascii: ">") || byte == UInt8(ascii: "{") || byte == UInt8(ascii: "}")
+                || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "`") || byte == UInt8(ascii: "[") || byte == UInt8(ascii: "]") {
+                break
+            }
+            if byte == UInt8(ascii: "@") { at = index }
+            index += 1
+        }
+        guard let at else { return index }
+        var colon: Int?
+        for position in start..<at where text[position] == UInt8(ascii: ":") {
+            colon = position
+            break
+        }
+        guard let colon else { return index }
+        let password = UnsafeBufferPointer(rebasing: text[(colon + 1)..<at])
+        if !password.isEmpty, !Placeholder.isPlaceholder(ArraySlice(password)), !Placeholder.isNameInCapitals(ArraySlice(password)) {
+            found(.urlPassword, "a password in a URL", secret: password, in: text)
+        }
+        return index
+    }
+
+    // MARK: - Secret-named keys
+
+    /// `key = value`, `key: value`, `export KEY="value"`, `- key: value` at the start of a line.
+    private func scanAssignment(_ text: UnsafeBufferPointer<UInt8>, word: String) {
+        var index = 0
+        let count = text.count
+        while index < count, text[index] == 0x20 || text[index] == 0x09 { index += 1 }
+        guard index < count else { return }
+        let first = text[index]
+        // Comment lines: their tokens count (checked above), their examples of keys do not.
+        if first == UInt8(ascii: "#") || first == UInt8(ascii: ";") || first == UInt8(ascii: "!") || first == UInt8(ascii: "[") || first == UInt8(ascii: "<") { return }
+        if first == UInt8(ascii: "/"), index + 1 < count, text[index + 1] == UInt8(ascii: "*") { return }
+        if first == UInt8(ascii: "-"), index + 1 < count, text[index + 1] == 0x20 {
+            index += 2
+            while index < count, text[index] == 0x20 { index += 1 }
+        }
+        if Self.hasPrefix(text, at: index, "export ") {
+            index += 7
+            while index < count, text[index] == 0x20 { index += 1 }
+        }
+        guard index < count else { return }
+        let keyStart: Int
+        let keyEnd: Int
+        var quotedKey = false
+        if text[index] == UInt8(ascii: "\"") || text[index] == UInt8(ascii: "'") {
+            let quote = text[index]
+            keyStart = index + 1
+            var end = keyStart
+            while end < count, text[end] != quote, end - keyStart < 256 { end += 1 }
+            guard end < count, text[end] == quote else { return }
+            keyEnd = end
+            index = end + 1
+            quotedKey = true
+        } else {
+            keyStart = index
+            var end = index
+            while end < count, end - keyStart < 256 {
+                let byte = text[end]
+                if byte == 0x20 || byte == 0x09 || byte == UInt8(ascii: "=") { break }
+                if byte == UInt8(ascii: ":"), end + 1 >= count || text[end + 1] == 0x20 || text[end + 1] == 0x09 || text[end + 1] == UInt8(ascii: "=") { break }
+                end += 1
+            }
+            keyEnd = end
+            index = end
+        }
+        guard keyEnd > keyStart else { return }
+        while index < count, text[index] == 0x20 || text[index] == 0x09 { index += 1 }
+        guard index < count else { return }
+        if text[index] == UInt8(ascii: ":") {
+            guard quotedKey || index + 1 >= count || text[index + 1] == 0x20 || text[index + 1] == 0x09 || text[index + 1] == UInt8(ascii: "=") else { return }
+            index += 1
+            if index < count, text[index] == UInt8(ascii: "=") { index += 1 }
+        } else if text[index] == UInt8(ascii: "=") {
+            index += 1
+        } else {
+            return
+        }
+        let key = UnsafeBufferPointer(rebasing: text[keyStart..<keyEnd])
+        guard let noun = SecretNames.noun(forKey: key) else { return }
+        guard let value = Self.value(in: text, from: index, yaml: format == .yaml) else { return }
+        checkNamed(noun: noun, key: key, value: value, word: word, in: text)
+    }
+
+    /// The value after a separator: quoted (to its closing quote), or bare to the line's end
+    /// without an inline ` #` comment and trailing blanks or comma. `nil` for a YAML block
+    /// scalar or anchor, whose value is not on this line.
+    static func value(in text: UnsafeBufferPointer<UInt8>, from start: Int, yaml: Bool) -> UnsafeBufferPointer<UInt8>? {
+        var index = start
+        let count = text.count
+        while index < count, text[index] == 0x20 || text[index] == 0x09 { index += 1 }
+        guard index < count else { return UnsafeBufferPointer(rebasing: text[index..<index]) }
+        let first = text[index]
+        if first == UInt8(ascii: "\"") || first == UInt8(ascii: "'") {
+            var end = index + 1
+            while end < count, text[end] != first {
+                if text[end] == UInt8(ascii: "\\"), first == UInt8(ascii: "\"") { end += 1 }
+                end += 1
+            }
+            return UnsafeBufferPointer(rebasing: text[(index + 1)..<min(end, count)])
+        }
+        // A structure opens (JSON or a flow collection read as lines): its values are not here.
+        if first == UInt8(ascii: "{") || first == UInt8(ascii: "[") { return nil }
+        if yaml, first == UInt8(ascii: "|") || first == UInt8(ascii: ">") || first == UInt8(ascii: "&") || first == UInt8(ascii: "*") || first == UInt8(ascii: "!") {
+            return nil
+        }
+        var end = index
+        while end < count {
+            if text[end] == UInt8(ascii: "#"), text[end - 1] == 0x20 || text[end - 1] == 0x09 { break }
+            end += 1
+        }
+        while end > index, text[end - 1] == 0x20 || text[end - 1] == 0x09 || text[end - 1] == UInt8(ascii: ",") || text[end - 1] == UInt8(ascii: ";") { end -= 1 }
+        return UnsafeBufferPointer(rebasing: text[index..<end])
+    }
+
+    private func checkNamed(noun: String, key: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>, word: String, in text: UnsafeBufferPointer<UInt8>) {
+        guard !Placeholder.isPlaceholder(ArraySlice(value)) else { return }
+        if noun.hasPrefix("an AWS secret"), Self.looksLikeAWSSecret(value) { awsSecretLines.append(line) }
+        found(.namedValue, "\(noun) (\(word) \"\(SecretNames.display(ArraySlice(key)))\")", secret: value, in: text)
+    }
+
+    /// `name="value"` attributes anywhere on the line and a `<name>value</name>` element.
+    private func scanXML(_ text: UnsafeBufferPointer<UInt8>) {
+        let count = text.count
+        var index = 0
+        while index < count {
+            let byte = text[index]
+            if byte == UInt8(ascii: "="), index + 1 < count, text[index + 1] == UInt8(ascii: "\"") || text[index + 1] == UInt8(ascii: "'") {
+                var nameStart = index
+                while nameStart > 0, index - nameStart < 128, Self.isXMLNameByte(text[nameStart - 1]) { nameStart -= 1 }
+                let quote = text[index + 1]
+                var end = index + 2
+                while end < count, text[end] != quote { end += 1 }
+                if nameStart < index, let noun = SecretNames.noun(forKey: UnsafeBufferPointer(rebasing: text[nameStart..<index])) {
+                    checkNamed(noun: noun, key: UnsafeBufferPointer(rebasing: text[nameStart..<index]), value: UnsafeBufferPointer(rebasing: text[(index + 2)..<min(end, count)]), word: "XML attribute", in: text)
+                }
+                index = end + 1
+                continue
+            }
+            if byte == UInt8(ascii: "<"), index + 1 < count, Self.isXMLNameByte(text[index + 1]) {
+                var nameEnd = index + 1
+                while nameEnd < count, nameEnd - index < 128, Self.isXMLNameByte(text[nameEnd]) { nameEnd += 1 }
+                if nameEnd < count, text[nameEnd] == UInt8(ascii: ">") {
+                    let name = UnsafeBufferPointer(rebasing: text[(index + 1)..<nameEnd])
+                    var close = nameEnd + 1
+                    while close < count, text[close] != UInt8(ascii: "<") { close += 1 }
+                    if close + 1 < count, text[close + 1] == UInt8(ascii: "/"), let noun = SecretNames.noun(forKey: name) {
+                        checkNamed(noun: noun, key: name, value: UnsafeBufferPointer(rebasing: text[(nameEnd + 1)..<close]), word: "XML element", in: text)
+                    }
+                    index = close
+                    continue
+                }
+                index = nameEnd
+                continue
+            }
+            index += 1
+        }
+    }
+
+    static func isXMLNameByte(_ byte: UInt8) -> Bool {
+        isRunByte(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: ":")
+    }
+}
+
+extension SecretScanner {
+    /// What a config value kiln sets is: an environment variable or a label.
+    public enum ValueKind: Sendable {
+        case environment
+        case label
+
+        var word: String {
+            switch self {
+            case .environment: return "ENV name"
+            case .label: return "label"
+            }
+        }
+    }
+
+    /// The findings in one `Env` or `Labels` entry kiln would set: a secret-named key with a
+    /// value that is not a placeholder, or a token in the value.
+    public static func scan(key: String, value: String, kind: ValueKind) -> [SecretFinding] {
+        let scanner = SecretScanner(format: .keyValue)
+        let keyBytes = Array(key.utf8)
+        let valueBytes = Array(value.utf8.prefix(maximumLineLength))
+        valueBytes.withUnsafeBufferPointer { buffer in
+            scanner.scanTokens(buffer)
+            if let noun = SecretNames.noun(forKey: keyBytes[...]) {
+                keyBytes.withUnsafeBufferPointer { keyBuffer in
+                    scanner.checkNamed(noun: noun, key: keyBuffer, value: buffer, word: kind.word, in: UnsafeBufferPointer(start: nil, count: 0))
+                }
+            }
+        }
+        // A value has no lines: the finding is named by where the value was set.
+        return scanner.finish().map { finding in
+            var finding = finding
+            finding.line = 0
+            return finding
+        }
+    }
+}

@@ -29,7 +29,7 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Terraform external data source: the query {\"spec\": PATH} on stdin, a flat JSON object of strings on stdout.")
     var terraform = false
 
-    @Option(help: "text, json (= --json), terraform (= --terraform), imagedefinitions (CodePipeline ECS) or imagedetail (CodeDeploy blue/green, one spec).")
+    @Option(help: ArgumentHelp("text, json (= --json), terraform (= --terraform), imagedefinitions (CodePipeline ECS) or imagedetail (CodeDeploy blue/green, one spec).", valueName: "FORMAT"))
     var format: PlanFormat?
 
     func validate() throws {

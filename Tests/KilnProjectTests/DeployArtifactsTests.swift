@@ -185,6 +185,11 @@ import Testing
         #expect(fromDescribe.stdout == described.replacingOccurrences(of: "service:1", with: "service@\(digest("art"))"))
         try f.dir.write("containers.json", "[{\"name\":\"web\",\"image\":\"\(Self.ecr)/art/service\"}]\n")
         #expect(try f.kiln(["render-taskdef", f.dir("containers.json")]).stdout == "[{\"name\":\"web\",\"image\":\"\(Self.ecr)/art/service@\(digest("art"))\"}]\n")
+        // `-` reads standard input.
+        let environment = ProcessInfo.processInfo.environment.merging(["KILN_CONFIG": f.dir("kiln.yaml")]) { $1 }
+        let piped = try run("/bin/sh", ["-c", "exec \"$0\" render-taskdef - --root \"$1\" < \"$2\"", kilnExecutable, f.root, f.dir("containers.json")], environment: environment)
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(piped.stdout == "[{\"name\":\"web\",\"image\":\"\(Self.ecr)/art/service@\(digest("art"))\"}]\n")
     }
 
     @Test func renderTaskdefRefusesUnlockedSpecsAndBadFilesInOneLine() throws {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes kiln's parsers of untrusted text with libFuzzer (coverage + AddressSanitizer).
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
-# Targets: json reference spec lock auth overlay-path base-tree layer-headers dockerfile dockerignore archive-unpack image-archive referrers secrets (default: all), 30 s each by default.
+# Targets: json reference spec lock auth overlay-path base-tree layer-headers dockerfile dockerignore archive-unpack image-archive referrers secrets task-definition (default: all), 30 s each by default.
 # The seed corpus is Fuzz/corpus/TARGET; new inputs go to .build-fuzz/corpus/TARGET, crashes
 # to .build-fuzz/crashes/TARGET (replay one: KILN_FUZZ_TARGET=T .build/debug/kiln-fuzz DIR).
 # Prints one line per target (executions, crashes) and exits 1 when any target crashed.
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(json reference spec lock auth overlay-path base-tree layer-headers dockerfile dockerignore archive-unpack image-archive referrers secrets)
+[ ${#targets[@]} -gt 0 ] || targets=(json reference spec lock auth overlay-path base-tree layer-headers dockerfile dockerignore archive-unpack image-archive referrers secrets task-definition)
 
 # Instrumented by the frontend's -sanitize=fuzzer; linked against libFuzzer's no-main library,
 # because SwiftPM renames an executable's main (kiln-fuzz's main calls LLVMFuzzerRunDriver).

@@ -24,6 +24,7 @@ enum FuzzTargets {
         "image-archive": imageArchive,
         "referrers": referrers,
         "secrets": secrets,
+        "task-definition": taskDefinition,
     ]
 
     /// Overlay files (from a pull request) through the secret scanner in every format: no trap,
@@ -48,6 +49,23 @@ enum FuzzTargets {
         }
         let text = String(decoding: bytes, as: UTF8.self)
         _ = SecretScanner.scan(key: String(text.prefix(40)), value: text, kind: .environment)
+    }
+
+    /// ECS task definitions (`kiln render-taskdef FILE`): parsing never traps; no replacement
+    /// gives the same bytes; replacing every image gives a file that parses to the same
+    /// containers, each with the new image.
+    static func taskDefinition(_ bytes: [UInt8]) {
+        guard let definition = try? TaskDefinition(parsing: bytes, file: "fuzz.json") else { return }
+        precondition(definition.replacingImages([:]) == bytes, "no replacement changed the file")
+        let image = "registry.example/x@sha256:" + String(repeating: "a", count: 64)
+        let replaced = definition.replacingImages(Dictionary(uniqueKeysWithValues: definition.containers.map { ($0.index, image) }))
+        guard let again = try? TaskDefinition(parsing: replaced, file: "fuzz again") else {
+            preconditionFailure("the rewritten task definition does not parse")
+        }
+        precondition(again.containers.count == definition.containers.count, "rewriting changed the containers")
+        for (before, after) in zip(definition.containers, again.containers) {
+            precondition(before.name == after.name && after.image == (before.image == nil ? nil : image), "rewriting changed another field")
+        }
     }
 
     /// Referrers lists and artifact manifests from registries (API answers, schema indexes,

@@ -33,6 +33,10 @@ package struct ECRHost: Equatable, Sendable {
         return nil
     }
 
+    /// The same for every host of one registry: an account's registry in a region answers at
+    /// its standard, FIPS and dual-stack (`*.on.aws`) hosts alike, with the same repositories.
+    package var registryIdentity: String { "ecr:\(account).\(region)\(china ? ".cn" : "")" }
+
     /// The ECR API endpoint for this region (without overrides).
     package var apiEndpoint: String {
         if china { return "https://api.ecr.\(region).amazonaws.com.cn" }

@@ -74,7 +74,7 @@ private struct SpecReader {
             throw SpecError(location: path, message: "not valid YAML (\(String(describing: error).split(separator: "\n").first ?? ""))")
         }
         guard let root else { throw SpecError(location: path, message: "the spec is empty") }
-        let fields = try mapping(root, "", allowed: ["base", "platforms", "target", "tags", "overlays", "remove", "config", "compression", "mtime", "dockerfile", "context", "build-args", "allow-secrets"])
+        let fields = try mapping(root, "", allowed: ["base", "platforms", "target", "tags", "overlays", "remove", "config", "compression", "mtime", "dockerfile", "context", "build-args", "allow-secrets", "container"])
         func field(_ name: String) -> (node: Node, keyNode: Node)? { fields.first { $0.key == name }.map { ($0.node, $0.keyNode) } }
 
         var dockerfile: SpecDockerfile?
@@ -216,11 +216,19 @@ private struct SpecReader {
                 }
             }
         }
+        var container: String?
+        if let node = field("container")?.node {
+            let text = try string(node, "container")
+            guard ImageSpec.isValidContainerName(text) else {
+                throw fail(node, "container", "'\(UntrustedText.excerpt(text))' is not an ECS container name (1 to 255 letters, digits, hyphens and underscores)")
+            }
+            container = text
+        }
 
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         return ImageSpec(name: name, path: path, base: base, platforms: platforms, target: target, tags: tags,
                          overlays: overlays, removals: removals, edits: edits, compression: compression, entryTimes: entryTimes,
-                         dockerfile: dockerfile, allowSecrets: allowSecrets, repositoryRoot: FileFacts.realPath(repositoryRoot) ?? repositoryRoot)
+                         dockerfile: dockerfile, allowSecrets: allowSecrets, repositoryRoot: FileFacts.realPath(repositoryRoot) ?? repositoryRoot, container: container)
     }
 
     /// `dockerfile`, `context` and `build-args`: both paths inside the repository (links

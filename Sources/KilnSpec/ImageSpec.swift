@@ -23,6 +23,7 @@ import OCI
 ///   cmd: [kong, docker-start]
 /// compression: stored-gzip                 # optional: stored-gzip (default), gzip or zstd
 /// mtime: content                           # optional: content (default), epoch (0) or seconds
+/// container: gateway                       # optional: the ECS container name (default: the spec's name)
 /// ```
 ///
 /// Or, instead of `base`, `overlays`, `remove` and `config`, a Dockerfile of the subset
@@ -58,6 +59,18 @@ package struct ImageSpec: Sendable {
     package var allowSecrets: Set<String> = []
     /// The repository root's real path: findings name overlay files relative to it.
     package var repositoryRoot: String = ""
+    /// The ECS container name `kiln plan --format imagedefinitions` writes, when the spec sets
+    /// `container:` (checked against ECS's rule); else the spec's name is used.
+    package var container: String? = nil
+
+    /// Whether `name` is a valid ECS container name: 1 to 255 ASCII letters, digits, hyphens
+    /// and underscores.
+    package static func isValidContainerName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        return (1...255).contains(bytes.count) && bytes.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x5F
+        }
+    }
 }
 
 /// A spec's Dockerfile, read and checked when the spec is.

@@ -14,7 +14,7 @@ struct Kiln: AsyncParsableCommand {
             digest on every machine.
             """,
         version: kilnVersion,
-        subcommands: [Bake.self, LockCommand.self, OutdatedCommand.self, PlanCommand.self, BuildCommand.self, VerifyCommand.self, CopyCommand.self, DigestCommand.self, DockerCommand.self]
+        subcommands: [Bake.self, LockCommand.self, OutdatedCommand.self, PlanCommand.self, BuildCommand.self, VerifyCommand.self, RenderTaskdefCommand.self, CopyCommand.self, DigestCommand.self, DockerCommand.self]
     )
 
     static func main() async {

@@ -13,6 +13,11 @@ struct PlanCommand: AsyncParsableCommand {
             {"images": {"NAME": {"image", "digest", "tag", "repository"}}}. --terraform speaks \
             Terraform's external data source protocol: it reads {"spec": "images/NAME.yaml"} on \
             standard input and prints {"image", "digest", "tag", "repository", "reference"}.
+            --format chooses the output: text (the default), json (= --json), terraform \
+            (= --terraform), imagedefinitions (CodePipeline's ECS standard deploy file: \
+            [{"name": CONTAINER, "imageUri": "REPO@sha256:..."}], one entry per spec, the \
+            container being the spec's container: key, else its name) or imagedetail \
+            (CodeDeploy blue/green's {"ImageURI": "REPO@sha256:..."}, for exactly one spec).
             """
     )
 
@@ -24,14 +29,19 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Terraform external data source: the query {\"spec\": PATH} on stdin, a flat JSON object of strings on stdout.")
     var terraform = false
 
+    @Option(help: ArgumentHelp("text, json (= --json), terraform (= --terraform), imagedefinitions (CodePipeline ECS) or imagedetail (CodeDeploy blue/green, one spec).", valueName: "FORMAT"))
+    var format: PlanFormat?
+
     func validate() throws {
-        if json && terraform { throw ValidationError("--json and --terraform exclude each other") }
+        let terraform = try PlanFormat.chosen(format: format, json: json, terraform: terraform) == .terraform
         if terraform && !project.specs.isEmpty { throw ValidationError("--terraform takes the spec from its query on standard input, not as an argument") }
     }
 
     func run() async throws {
         try await reportingErrors {
             let project = project.project
+            let format = try PlanFormat.chosen(format: format, json: json, terraform: terraform)
+            let terraform = format == .terraform
             var specPaths = self.project.specs
             if terraform { specPaths = [try Self.terraformQuery(FileHandle.standardInput.readDataToEndOfFile(), root: project.root)] }
             let specs = try project.loadSpecs(specPaths)
@@ -39,11 +49,17 @@ struct PlanCommand: AsyncParsableCommand {
             let planner = Planner(project: project)
             var plans: [ImagePlan] = []
             for spec in specs { plans.append(try await planner.plan(spec, lock: lock)) }
-            if terraform, let plan = plans.first {
+            switch format {
+            case .terraform:
+                guard let plan = plans.first else { return }
                 print(Self.render(.object(Self.fields(plan) + [("reference", .string(plan.taggedReference))])))
-            } else if json {
+            case .json:
                 print(Self.render(.object([("images", .object(plans.map { ($0.name, .object(Self.fields($0))) }))])))
-            } else {
+            case .imagedefinitions:
+                print(Self.render(try DeployArtifacts.imageDefinitions(Array(zip(specs, plans)))))
+            case .imagedetail:
+                print(Self.render(try DeployArtifacts.imageDetail(Array(zip(specs, plans)))))
+            case .text:
                 for plan in plans { print("\(plan.name) \(plan.image)") }
             }
         }

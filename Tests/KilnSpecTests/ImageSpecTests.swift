@@ -50,7 +50,7 @@ import KilnRecipe
 
     @Test func errorsNameFileLineAndKey() throws {
         let good = "base: kong:2.6.0-alpine\ntarget: oci:out\n"
-        #expect(error(good + "colour: blue\n") == "images/x.yaml:3: colour: unknown key (known: base, platforms, target, tags, overlays, remove, config, compression, mtime, dockerfile, context, build-args, allow-secrets)")
+        #expect(error(good + "colour: blue\n") == "images/x.yaml:3: colour: unknown key (known: base, platforms, target, tags, overlays, remove, config, compression, mtime, dockerfile, context, build-args, allow-secrets, container)")
         #expect(error(good + "tags: latest\n") == "images/x.yaml:3: tags: must be a list of strings")
         #expect(error(good + "config:\n  env: [A]\n") == "images/x.yaml:4: config.env: must map names to strings")
         #expect(error(good + "config:\n  usr: kong\n") == "images/x.yaml:4: config.usr: unknown key (known: env, labels, user, workdir, entrypoint, cmd)")
@@ -66,6 +66,16 @@ import KilnRecipe
         #expect(error("base: kong\ntarget: docker-archive:out.tar\n").hasPrefix("images/x.yaml:2: target: must be a repository or oci:DIR, not an archive"))
         #expect(error("base: oci-archive:in.tar\ntarget: oci:out\n").hasPrefix("images/x.yaml:1: base: oci-archive:in.tar: kiln writes image archives but does not read them"))
         #expect(error("base: [kong\n").hasPrefix("images/x.yaml: not valid YAML"))
+    }
+
+    /// `container:` names the ECS container `kiln plan --format imagedefinitions` writes.
+    @Test func containerIsAnECSContainerName() throws {
+        let good = "base: kong:2.6.0-alpine\ntarget: oci:out\n"
+        #expect(try ImageSpec.parse(good + "container: art_web-1\n", path: "images/x.yaml", repositoryRoot: repositoryRoot).container == "art_web-1")
+        #expect(try ImageSpec.parse(good, path: "images/x.yaml", repositoryRoot: repositoryRoot).container == nil)
+        #expect(error(good + "container: art.web\n") == "images/x.yaml:3: container: 'art.web' is not an ECS container name (1 to 255 letters, digits, hyphens and underscores)")
+        #expect(error(good + "container: [a]\n") == "images/x.yaml:3: container: must be a string")
+        #expect(error(good + "container: \(String(repeating: "a", count: 256))\n").hasPrefix("images/x.yaml:3: container: '"))
     }
 
     @Test func compressionAndMtimeAreExplicitChoices() throws {

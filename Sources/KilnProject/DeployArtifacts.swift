@@ -1,0 +1,51 @@
+import KilnSpec
+import OCI
+
+/// The files AWS's deploy actions read, written from the plan (offline, pinned by digest):
+/// CodePipeline's ECS standard deploy `imagedefinitions.json` and CodeDeploy blue/green's
+/// `imageDetail.json`.
+package enum DeployArtifacts {
+    /// `[{"name": CONTAINER, "imageUri": "REPO@sha256:…"}, …]`, one entry per spec, in the
+    /// order planned. The container is the spec's `container:`, else its name.
+    /// - Throws: ``SpecError`` naming the spec whose target is a layout, whose name is no ECS
+    ///   container name (and sets no `container:`), or whose container another spec names too.
+    package static func imageDefinitions(_ planned: [(spec: ImageSpec, plan: ImagePlan)]) throws -> JSONValue {
+        var entries: [JSONValue] = []
+        var containers: [String: String] = [:]
+        for (spec, plan) in planned {
+            let name = try containerName(spec)
+            if let other = containers[name] {
+                throw SpecError(location: spec.path, message: "container '\(name)' is also spec \(other)'s: CodePipeline matches entries by container name (set container:)")
+            }
+            containers[name] = spec.name
+            entries.append(.object([("name", .string(name)), ("imageUri", .string(try imageURI(spec, plan)))]))
+        }
+        return .array(entries)
+    }
+
+    /// `{"ImageURI": "REPO@sha256:…"}` for exactly one spec.
+    /// - Throws: ``SpecError`` when not exactly one spec is planned or its target is a layout.
+    package static func imageDetail(_ planned: [(spec: ImageSpec, plan: ImagePlan)]) throws -> JSONValue {
+        guard planned.count == 1, let (spec, plan) = planned.first else {
+            let names = planned.map(\.spec.name).prefix(5).joined(separator: ", ")
+            throw SpecError(location: "imagedetail", message: "describes one image: name one spec (\(planned.count) planned: \(names)\(planned.count > 5 ? ", …" : ""))")
+        }
+        return .object([("ImageURI", .string(try imageURI(spec, plan)))])
+    }
+
+    /// The ECS container name of a spec's image.
+    static func containerName(_ spec: ImageSpec) throws -> String {
+        if let container = spec.container { return container }
+        guard ImageSpec.isValidContainerName(spec.name) else {
+            throw SpecError(location: spec.path, message: "the spec's name '\(spec.name)' is not an ECS container name (1 to 255 letters, digits, hyphens and underscores); set container:")
+        }
+        return spec.name
+    }
+
+    static func imageURI(_ spec: ImageSpec, _ plan: ImagePlan) throws -> String {
+        guard case .registry = spec.target else {
+            throw SpecError(location: spec.path, message: "target \(plan.repository) is a layout: ECS deploys images from a registry repository")
+        }
+        return plan.image
+    }
+}

@@ -1,0 +1,298 @@
+import Foundation
+import KilnTestSupport
+import Testing
+
+/// From digest to running service: `kiln plan --format imagedefinitions|imagedetail` and
+/// `kiln render-taskdef`, offline from specs and the lock, checked against what AWS's schemas
+/// say and what ECS (moto, through the AWS CLI) and Terraform accept.
+@Suite struct DeployArtifactsTests {
+    static let ecr = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+
+    /// Three specs on one umoci-built layout base: two ECR targets (one with `container:`), one
+    /// on Docker Hub; locked, no registry anywhere.
+    final class Fixture {
+        let dir: TemporaryDirectory
+        var root: String { dir("repo") }
+
+        init() throws {
+            dir = try TemporaryDirectory()
+            try PeerImages.makeOCIBase(at: dir("repo/base"), tag: "1.0", work: dir)
+            try dir.write("kiln.yaml", "registries: {}\n")
+            for (name, target, extra) in [("art", "\(DeployArtifactsTests.ecr)/art/service", "container: web\n"),
+                                          ("numbers", "\(DeployArtifactsTests.ecr)/numbers", ""),
+                                          ("hub", "docker.io/acme/web", "")] {
+                try dir.write("repo/overlays/\(name)/app.conf", "service = \(name)\n")
+                try dir.write("repo/images/\(name).yaml", """
+                    base: oci:\(dir("repo/base")):1.0
+                    target: \(target)
+                    overlays:
+                      - from: overlays/\(name)/app.conf
+                        to: /etc/app.conf
+                    \(extra)
+                    """)
+            }
+            let lock = try kiln(["lock"])
+            #expect(lock.status == 0, "\(lock.stderr)")
+        }
+
+        func kiln(_ arguments: [String]) throws -> ProcessResult {
+            try KilnTestSupport.kiln(arguments + ["--root", root], extraEnvironment: ["KILN_CONFIG": dir("kiln.yaml")])
+        }
+
+        /// `NAME -> REPO@sha256:…` from `kiln plan`.
+        func planned() throws -> [String: String] {
+            let plan = try kiln(["plan"])
+            #expect(plan.status == 0, "\(plan.stderr)")
+            var images: [String: String] = [:]
+            for line in plan.output.split(separator: "\n") {
+                let parts = line.split(separator: " ")
+                images[String(parts[0])] = String(parts[1])
+            }
+            return images
+        }
+    }
+
+    /// CodePipeline's ECS standard deployment reads imagedefinitions.json: "a JSON array of
+    /// container name and image URI pairs", `[{"name": …, "imageUri": …}]` (AWS CodePipeline
+    /// User Guide, "imagedefinitions.json file for Amazon ECS standard deployment actions").
+    /// The check is that schema: an array of objects with exactly `name` and `imageUri`,
+    /// both strings, the name an ECS container name.
+    static func checkImageDefinitionsSchema(_ text: String) throws -> [String: String] {
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Any], "not a JSON array: \(text)")
+        var pairs: [String: String] = [:]
+        for element in array {
+            let object = try #require(element as? [String: Any], "not an object: \(element)")
+            #expect(Set(object.keys) == ["name", "imageUri"])
+            let name = try #require(object["name"] as? String)
+            let uri = try #require(object["imageUri"] as? String)
+            #expect(name.range(of: "^[A-Za-z0-9_-]{1,255}$", options: .regularExpression) != nil)
+            #expect(uri.range(of: "^[^@]+@sha256:[0-9a-f]{64}$", options: .regularExpression) != nil)
+            pairs[name] = uri
+        }
+        return pairs
+    }
+
+    @Test func imageDefinitionsAndImageDetailFollowAWSSchemas() throws {
+        let f = try Fixture()
+        let planned = try f.planned()
+        let definitions = try f.kiln(["plan", "--format", "imagedefinitions"])
+        #expect(definitions.status == 0, "\(definitions.stderr)")
+        #expect(definitions.stdout.hasSuffix("]\n"))
+        // The container is `container:` (art: web), else the spec's name; in the order planned.
+        #expect(try Self.checkImageDefinitionsSchema(definitions.stdout) == ["web": planned["art"], "hub": planned["hub"], "numbers": planned["numbers"]])
+        #expect(definitions.output.hasPrefix("[{\"name\":\"web\",\"imageUri\":\"\(Self.ecr)/art/service@sha256:"))
+        let one = try f.kiln(["plan", "--format", "imagedefinitions", f.dir("repo/images/numbers.yaml")])
+        #expect(try Self.checkImageDefinitionsSchema(one.stdout) == ["numbers": planned["numbers"]])
+
+        // CodeDeploy blue/green's imageDetail.json: {"ImageURI": …} (AWS CodePipeline User
+        // Guide, "imageDetail.json file for Amazon ECS blue/green deployment actions").
+        let detail = try f.kiln(["plan", "--format", "imagedetail", f.dir("repo/images/art.yaml")])
+        #expect(detail.status == 0, "\(detail.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(detail.stdout.utf8)) as? [String: Any])
+        #expect(Set(object.keys) == ["ImageURI"])
+        #expect(object["ImageURI"] as? String == planned["art"])
+
+        // More than one spec for imagedetail: one line, exit 1.
+        let many = try f.kiln(["plan", "--format", "imagedetail"])
+        #expect(many.status == 1)
+        #expect(many.stderr == "kiln: error: imagedetail: describes one image: name one spec (3 planned: art, hub, numbers)\n")
+
+        // The old flags are spellings of --format; two choices are refused.
+        #expect(try f.kiln(["plan", "--format", "json"]).stdout == (try f.kiln(["plan", "--json"])).stdout)
+        let both = try f.kiln(["plan", "--json", "--format", "imagedefinitions"])
+        #expect(both.status != 0 && both.stderr.contains("--format, --json and --terraform each choose the output"))
+        #expect(!both.stderr.trimmingCharacters(in: .newlines).contains("\n"))
+
+        // A spec whose name is no container name and that sets no container: names itself.
+        try FileManager.default.copyItem(atPath: f.dir("repo/images/numbers.yaml"), toPath: f.dir("repo/images/numbers.v2.yaml"))
+        #expect(try f.kiln(["lock"]).status == 0)
+        let dotted = try f.kiln(["plan", "--format", "imagedefinitions"])
+        #expect(dotted.status == 1)
+        #expect(dotted.stderr == "kiln: error: \(f.root)/images/numbers.v2.yaml: the spec's name 'numbers.v2' is not an ECS container name (1 to 255 letters, digits, hyphens and underscores); set container:\n")
+        // Two specs for one container name would leave CodePipeline guessing.
+        try f.dir.write("repo/images/numbers.v2.yaml", (try String(contentsOfFile: f.dir("repo/images/numbers.yaml"), encoding: .utf8)) + "container: numbers\n")
+        let twice = try f.kiln(["plan", "--format", "imagedefinitions"])
+        #expect(twice.status == 1)
+        #expect(twice.stderr == "kiln: error: \(f.root)/images/numbers.yaml: container 'numbers' is also spec numbers.v2's: CodePipeline matches entries by container name (set container:)\n")
+    }
+
+    @Test func helpDescribesTheFormatsAndRenderTaskdef() throws {
+        let plan = try runChecked(kilnExecutable, ["help", "plan"]).stdout
+        for word in ["--format", "imagedefinitions", "imagedetail", "container:", "--json", "--terraform"] {
+            #expect(plan.contains(word), "kiln help plan lacks \(word)")
+        }
+        let render = try runChecked(kilnExecutable, ["help", "render-taskdef"]).stdout
+        for word in ["FILE", "SPEC", "--output", "containerDefinitions", "taskDefinition", "dual-stack", "kiln.lock"] {
+            #expect(render.contains(word), "kiln help render-taskdef lacks \(word)")
+        }
+        #expect(try runChecked(kilnExecutable, ["--help"]).stdout.contains("render-taskdef"))
+    }
+
+    /// The art service's task definition, as a RegisterTaskDefinition document: containers
+    /// naming the specs' repositories by tag, by no tag, through ECR's FIPS and dual-stack hosts
+    /// and Docker Hub's short form are pinned; a sidecar from elsewhere is listed and kept.
+    static let taskDefinition = """
+        {
+            "family": "art",
+            "requiresCompatibilities": ["FARGATE"],
+            "networkMode": "awsvpc",
+            "cpu": "256",
+            "memory": "512",
+            "containerDefinitions": [
+                {
+                    "name": "web",
+                    "image": "\(ecr)/art/service:latest",
+                    "essential": true,
+                    "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+                    "environment": [{"name": "MODE", "value": "production"}]
+                },
+                {"name": "numbers", "image": "123456789012.dkr-ecr.eu-west-1.on.aws/numbers:1.2", "essential": false},
+                {"name": "web-fips", "image": "123456789012.dkr.ecr-fips.eu-west-1.amazonaws.com/art/service", "essential": false},
+                {"name": "hub", "image": "acme/web@sha256:\(String(repeating: "0", count: 64))", "essential": false},
+                {"name": "otel", "image": "public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0", "essential": false}
+            ]
+        }
+
+        """
+
+    @Test func renderTaskdefPinsEveryContainerOfASpecAndKeepsEveryOtherByte() throws {
+        let f = try Fixture()
+        let planned = try f.planned()
+        func digest(_ name: String) -> String { String(planned[name]?.split(separator: "@").last ?? "") }
+        try f.dir.write("taskdef.json", Self.taskDefinition)
+        let rendered = try f.kiln(["render-taskdef", f.dir("taskdef.json"), "--output", f.dir("rendered.json")])
+        #expect(rendered.status == 0, "\(rendered.stderr)")
+        #expect(rendered.stdout.isEmpty)
+        #expect(rendered.stderr == "kiln: note: container 'otel' (public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0) is no spec's image; left as is\n")
+        // Only the image strings changed; each keeps the host it was written with.
+        let expected = Self.taskDefinition
+            .replacingOccurrences(of: "\(Self.ecr)/art/service:latest", with: "\(Self.ecr)/art/service@\(digest("art"))")
+            .replacingOccurrences(of: "on.aws/numbers:1.2", with: "on.aws/numbers@\(digest("numbers"))")
+            .replacingOccurrences(of: "amazonaws.com/art/service\"", with: "amazonaws.com/art/service@\(digest("art"))\"")
+            .replacingOccurrences(of: "acme/web@sha256:\(String(repeating: "0", count: 64))", with: "acme/web@\(digest("hub"))")
+        #expect(try String(contentsOfFile: f.dir("rendered.json"), encoding: .utf8) == expected)
+
+        // Standard output by default; naming specs limits the rendering to them.
+        let onlyArt = try f.kiln(["render-taskdef", f.dir("taskdef.json"), f.dir("repo/images/art.yaml")])
+        #expect(onlyArt.status == 0, "\(onlyArt.stderr)")
+        #expect(onlyArt.stdout.contains("\(Self.ecr)/art/service@\(digest("art"))") && onlyArt.stdout.contains("numbers:1.2"))
+        #expect(onlyArt.stderr.split(separator: "\n").count == 3)
+
+        // describe-task-definition's whole answer and a bare containerDefinitions array.
+        let described = "{\"taskDefinition\":{\"taskDefinitionArn\":\"arn:aws:ecs:eu-west-1:123456789012:task-definition/art:1\",\"containerDefinitions\":[{\"name\":\"web\",\"image\":\"\(Self.ecr)/art/service:1\"}],\"revision\":1}}"
+        try f.dir.write("described.json", described)
+        let fromDescribe = try f.kiln(["render-taskdef", f.dir("described.json")])
+        #expect(fromDescribe.stdout == described.replacingOccurrences(of: "service:1", with: "service@\(digest("art"))"))
+        try f.dir.write("containers.json", "[{\"name\":\"web\",\"image\":\"\(Self.ecr)/art/service\"}]\n")
+        #expect(try f.kiln(["render-taskdef", f.dir("containers.json")]).stdout == "[{\"name\":\"web\",\"image\":\"\(Self.ecr)/art/service@\(digest("art"))\"}]\n")
+        // `-` reads standard input.
+        let environment = ProcessInfo.processInfo.environment.merging(["KILN_CONFIG": f.dir("kiln.yaml")]) { $1 }
+        let piped = try run("/bin/sh", ["-c", "exec \"$0\" render-taskdef - --root \"$1\" < \"$2\"", kilnExecutable, f.root, f.dir("containers.json")], environment: environment)
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(piped.stdout == "[{\"name\":\"web\",\"image\":\"\(Self.ecr)/art/service@\(digest("art"))\"}]\n")
+    }
+
+    @Test func renderTaskdefRefusesUnlockedSpecsAndBadFilesInOneLine() throws {
+        let f = try Fixture()
+        try f.dir.write("repo/overlays/late/app.conf", "late\n")
+        try f.dir.write("repo/images/late.yaml", "base: oci:\(f.dir("repo/base")):1.0\ntarget: \(Self.ecr)/late\n")
+        try f.dir.write("late.json", "[{\"name\": \"late-web\", \"image\": \"\(Self.ecr)/late:v1\"}, {\"name\": \"web\", \"image\": \"\(Self.ecr)/art/service\"}]")
+        let unlocked = try f.kiln(["render-taskdef", f.dir("late.json")])
+        #expect(unlocked.status == 1)
+        #expect(unlocked.stderr == "kiln: error: \(f.dir("late.json")): container 'late-web' names \(Self.ecr)/late:v1, the target of \(f.root)/images/late.yaml, which is not in \(f.root)/kiln.lock; run kiln lock\n")
+        #expect(unlocked.stdout.isEmpty)
+
+        try f.dir.write("broken.json", "[{\"name\": \"web\", \"image\": \"x\"")
+        let broken = try f.kiln(["render-taskdef", f.dir("broken.json"), "--output", f.dir("out.json")])
+        #expect(broken.status == 1)
+        #expect(broken.stderr == "kiln: error: \(f.dir("broken.json")): the task definition is not valid JSON: unexpected end in object at byte 29\n")
+        #expect(!FileManager.default.fileExists(atPath: f.dir("out.json")))
+
+        try f.dir.write("other.json", "[{\"name\": \"otel\", \"image\": \"public.ecr.aws/x/y:1\"}]")
+        let none = try f.kiln(["render-taskdef", f.dir("other.json")])
+        #expect(none.status == 1)
+        #expect(none.stderr.hasSuffix("kiln: error: \(f.dir("other.json")): no container's image names a spec's target repository (spec targets: \(Self.ecr)/art/service, docker.io/acme/web, \(Self.ecr)/late, \(Self.ecr)/numbers)\n"))
+
+        // Absurd input: deep nesting, a directory, too large; never a trap.
+        try f.dir.write("deep.json", String(repeating: "[", count: 200_000))
+        #expect(try f.kiln(["render-taskdef", f.dir("deep.json")]).stderr.hasPrefix("kiln: error: \(f.dir("deep.json")): the task definition is not valid JSON: nesting deeper than 256 levels"))
+        let directory = try f.kiln(["render-taskdef", f.root])
+        #expect(directory.status == 1 && directory.stderr == "kiln: error: \(f.root): cannot read the task definition\n")
+        try f.dir.write("huge.json", String(repeating: " ", count: 5 << 20))
+        #expect(try f.kiln(["render-taskdef", f.dir("huge.json")]).stderr == "kiln: error: \(f.dir("huge.json")): larger than 4 MiB; not a task definition\n")
+    }
+
+    /// What render-taskdef writes is what ECS takes: the AWS CLI registers it with moto's ECS,
+    /// and describe-task-definition gives back the digests.
+    @Test func ecsRegistersTheRenderedTaskDefinition() throws {
+        let f = try Fixture()
+        let planned = try f.planned()
+        try f.dir.write("taskdef.json", Self.taskDefinition)
+        let rendered = try f.kiln(["render-taskdef", f.dir("taskdef.json"), "--output", f.dir("taskdef.json")])
+        #expect(rendered.status == 0, "\(rendered.stderr)")
+
+        let moto = try MotoServer()
+        var env = ProcessInfo.processInfo.environment
+        env.merge(["AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "eu-west-1",
+                   "AWS_CONFIG_FILE": f.dir("aws-config"), "AWS_SHARED_CREDENTIALS_FILE": f.dir("aws-credentials")]) { $1 }
+        env["AWS_SESSION_TOKEN"] = nil
+        try runChecked("aws", ["ecs", "register-task-definition", "--endpoint-url", moto.url, "--cli-input-json", "file://\(f.dir("taskdef.json"))"], environment: env)
+        let images = try runChecked("aws", ["ecs", "describe-task-definition", "--endpoint-url", moto.url, "--task-definition", "art",
+                                            "--query", "taskDefinition.containerDefinitions[].image", "--output", "text"], environment: env).output
+        let digest = { (name: String) in String(planned[name]?.split(separator: "@").last ?? "") }
+        #expect(images.split(whereSeparator: \.isWhitespace) == [
+            "\(Self.ecr)/art/service@\(digest("art"))",
+            "123456789012.dkr-ecr.eu-west-1.on.aws/numbers@\(digest("numbers"))",
+            "123456789012.dkr.ecr-fips.eu-west-1.amazonaws.com/art/service@\(digest("art"))",
+            "acme/web@\(digest("hub"))",
+            "public.ecr.aws/aws-observability/aws-otel-collector:v0.40.0",
+        ])
+    }
+
+    /// Terraform's aws_ecs_task_definition with `container_definitions = file(…)` of a rendered
+    /// containerDefinitions file plans the task definition with the digest (the aws provider
+    /// from /opt/tf-plugins, pointed at moto).
+    @Test func terraformPlansTheRenderedContainerDefinitions() throws {
+        let f = try Fixture()
+        let planned = try f.planned()
+        try FileManager.default.createDirectory(atPath: f.dir("tf"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: "\(repositoryRoot)/Tests/Fixtures/terraform-taskdef/main.tf", toPath: f.dir("tf/main.tf"))
+        try f.dir.write("tf/containers.json", """
+            [
+              {
+                "name": "web",
+                "image": "\(Self.ecr)/art/service:latest",
+                "essential": true,
+                "portMappings": [{"containerPort": 8080}]
+              }
+            ]
+
+            """)
+        let rendered = try f.kiln(["render-taskdef", f.dir("tf/containers.json"), "--output", f.dir("tf/containers.json")])
+        #expect(rendered.status == 0, "\(rendered.stderr)")
+        try f.dir.write("terraformrc", """
+            provider_installation {
+              filesystem_mirror {
+                path    = "/opt/tf-plugins"
+                include = ["registry.terraform.io/hashicorp/*"]
+              }
+            }
+            """)
+        let moto = try MotoServer()
+        var env = ProcessInfo.processInfo.environment
+        env.merge(["TF_CLI_CONFIG_FILE": f.dir("terraformrc"), "TF_IN_AUTOMATION": "1", "HOME": f.dir.path,
+                   "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": ""]) { $1 }
+        func terraform(_ arguments: [String]) throws -> ProcessResult {
+            try runChecked("terraform", ["-chdir=\(f.dir("tf"))"] + arguments, environment: env)
+        }
+        _ = try terraform(["init", "-no-color", "-input=false"])
+        _ = try terraform(["plan", "-no-color", "-input=false", "-out=plan.bin", "-var", "aws_endpoint=\(moto.url)"])
+        let shown = try terraform(["show", "-json", "plan.bin"]).stdout
+        let plan = try #require(try JSONSerialization.jsonObject(with: Data(shown.utf8)) as? [String: Any])
+        let changes = try #require(plan["resource_changes"] as? [[String: Any]])
+        let after = try #require((changes.first { $0["address"] as? String == "aws_ecs_task_definition.art" }?["change"] as? [String: Any])?["after"] as? [String: Any])
+        let definitions = try #require(after["container_definitions"] as? String)
+        let containers = try #require(try JSONSerialization.jsonObject(with: Data(definitions.utf8)) as? [[String: Any]])
+        #expect(containers.map { $0["image"] as? String } == [planned["art"]])
+    }
+}

@@ -13,6 +13,11 @@ struct PlanCommand: AsyncParsableCommand {
             {"images": {"NAME": {"image", "digest", "tag", "repository"}}}. --terraform speaks \
             Terraform's external data source protocol: it reads {"spec": "images/NAME.yaml"} on \
             standard input and prints {"image", "digest", "tag", "repository", "reference"}.
+
+            --matrix prints the CI job matrix of the specs that need building (docs/ci-and-iac.md): \
+            those whose target lacks the content tag (or an extra tag), one HEAD per target; \
+            --all lists every spec offline. --shard K/N plans only the K-th of N groups of the specs \
+            (counted from 1), the group kiln build --shard K/N builds.
             """
     )
 
@@ -24,7 +29,11 @@ struct PlanCommand: AsyncParsableCommand {
     @Flag(help: "Terraform external data source: the query {\"spec\": PATH} on stdin, a flat JSON object of strings on stdout.")
     var terraform = false
 
+    @OptionGroup var matrix: MatrixFlags
+
     func validate() throws {
+        if matrix.matrix && (json || terraform) { throw ValidationError("--matrix excludes --json and --terraform") }
+        if terraform && matrix.shard.shard != nil { throw ValidationError("--shard does not apply to --terraform") }
         if json && terraform { throw ValidationError("--json and --terraform exclude each other") }
         if terraform && !project.specs.isEmpty { throw ValidationError("--terraform takes the spec from its query on standard input, not as an argument") }
     }
@@ -34,12 +43,14 @@ struct PlanCommand: AsyncParsableCommand {
             let project = project.project
             var specPaths = self.project.specs
             if terraform { specPaths = [try Self.terraformQuery(FileHandle.standardInput.readDataToEndOfFile(), root: project.root)] }
-            let specs = try project.loadSpecs(specPaths)
+            let specs = try matrix.shard.select(project.loadSpecs(specPaths), quiet: matrix.transport.quiet)
             let lock = try project.loadLock()
             let planner = Planner(project: project)
             var plans: [ImagePlan] = []
             for spec in specs { plans.append(try await planner.plan(spec, lock: lock)) }
-            if terraform, let plan = plans.first {
+            if matrix.matrix {
+                try await matrix.printMatrix(Array(zip(specs, plans)), root: project.root)
+            } else if terraform, let plan = plans.first {
                 print(Self.render(.object(Self.fields(plan) + [("reference", .string(plan.taggedReference))])))
             } else if json {
                 print(Self.render(.object([("images", .object(plans.map { ($0.name, .object(Self.fields($0))) }))])))

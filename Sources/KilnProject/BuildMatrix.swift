@@ -24,7 +24,7 @@ package struct BuildMatrix: Sendable {
     /// What was found at one spec's target.
     package struct Check: Sendable {
         package var name: String
-        /// The target as the spec names it (for error lines).
+        /// The target repository (for error lines).
         package var target: String
         /// `true` when the target lacks the image or one of its tags; an error when the target
         /// could not be asked (unreachable, denied, a broken answer).
@@ -44,13 +44,13 @@ package struct BuildMatrix: Sendable {
                 let reader = TagReader(store: store)
                 let content = try await reader.descriptors(of: target, tags: [item.plan.tag])
                 guard content[item.plan.tag]?.digest == item.plan.digest else {
-                    return Check(name: item.spec.name, target: target.description, needsBuild: .success(true))
+                    return Check(name: item.spec.name, target: item.plan.repository, needsBuild: .success(true))
                 }
                 let extra = try await reader.descriptors(of: target, tags: item.spec.tags)
                 let stale = item.spec.tags.contains { extra[$0]?.digest != item.plan.digest }
-                return Check(name: item.spec.name, target: target.description, needsBuild: .success(stale))
+                return Check(name: item.spec.name, target: item.plan.repository, needsBuild: .success(stale))
             } catch {
-                return Check(name: item.spec.name, target: target.description, needsBuild: .failure(error))
+                return Check(name: item.spec.name, target: item.plan.repository, needsBuild: .failure(error))
             }
         }) ?? []
     }

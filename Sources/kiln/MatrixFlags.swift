@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KilnProject
 import KilnSpec
+import KilnStore
 import OCI
 
 /// `kiln plan --matrix`: the CI job matrix of the specs to build (BuildMatrix), and `--shard`.
@@ -33,7 +34,12 @@ struct MatrixFlags: ParsableArguments {
     func printMatrix(_ items: [(spec: ImageSpec, plan: ImagePlan)], root: String) async throws {
         var pending = items.map(\.spec)
         if !all && !items.isEmpty {
-            let checks = try await withRunStore(transport.options(outputRegistry: nil)) { store in
+            // --username/--password-stdin log into the targets' registry when there is exactly one.
+            let registries = Set(items.compactMap { item -> String? in
+                if case .registry(let registry) = item.spec.target { return registry.registry }
+                return nil
+            })
+            let checks = try await withRunStore(transport.options(outputRegistry: registries.count == 1 ? registries.first : nil)) { store in
                 await BuildMatrix(store: store).check(items)
             }
             var failed = false

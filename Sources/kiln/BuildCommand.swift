@@ -26,12 +26,19 @@ struct BuildCommand: AsyncParsableCommand {
             the registry has it, else the tag schema. It is deterministic, so an up-to-date image \
             costs one HEAD more. Unsigned, this is SLSA Build L1: --provenance-file and \
             --predicate-file write it for a signer (cosign attest --predicate FILE).
+
+            --shard K/N builds only the K-th of N groups of the specs (K counted from 1; a spec's \
+            group is a hash of its name, so adding a spec moves no other). N jobs with --shard \
+            1/N to N/N build every spec once; a group with no spec builds nothing and exits 0. \
+            kiln plan --matrix --shards N lists the groups that have something to build.
             """
     )
 
     @OptionGroup var project: ProjectFlags
 
     @OptionGroup var provenance: ProvenanceFlags
+
+    @OptionGroup var shard: ShardFlags
 
     @Option(help: ArgumentHelp("Write each image's provenance statement (in-toto JSON) here; {name} is the spec's name (needed when building several).", valueName: "PATH"))
     var provenanceFile: String?
@@ -81,7 +88,8 @@ struct BuildCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let project = project.project
-            let specs = try project.loadSpecs(self.project.specs)
+            let specs = try shard.select(project.loadSpecs(self.project.specs), quiet: transport.quiet)
+            if specs.isEmpty { return }
             let lock = try project.loadLock()
             // Every spec must match the lock before anything is pushed.
             for spec in specs { _ = try project.lockedEntry(for: spec, in: lock) }

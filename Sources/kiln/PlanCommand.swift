@@ -18,6 +18,11 @@ struct PlanCommand: AsyncParsableCommand {
             [{"name": CONTAINER, "imageUri": "REPO@sha256:..."}], one entry per spec, the \
             container being the spec's container: key, else its name) or imagedetail \
             (CodeDeploy blue/green's {"ImageURI": "REPO@sha256:..."}, for exactly one spec).
+
+            --matrix prints the CI job matrix of the specs that need building (docs/ci-and-iac.md): \
+            those whose target lacks the content tag (or an extra tag), one HEAD per target; \
+            --all lists every spec offline. --shard K/N plans only the K-th of N groups of the specs \
+            (counted from 1), the group kiln build --shard K/N builds.
             """
     )
 
@@ -32,8 +37,13 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("text, json (= --json), terraform (= --terraform), imagedefinitions (CodePipeline ECS) or imagedetail (CodeDeploy blue/green, one spec).", valueName: "FORMAT"))
     var format: PlanFormat?
 
+    @OptionGroup var matrix: MatrixFlags
+
     func validate() throws {
-        let terraform = try PlanFormat.chosen(format: format, json: json, terraform: terraform) == .terraform
+        let chosen = try PlanFormat.chosen(format: format, json: json, terraform: terraform)
+        let terraform = chosen == .terraform
+        if matrix.matrix && chosen != .text { throw ValidationError("--matrix prints its own JSON: it excludes --format, --json and --terraform") }
+        if terraform && matrix.shard.shard != nil { throw ValidationError("--shard does not apply to --terraform") }
         if terraform && !project.specs.isEmpty { throw ValidationError("--terraform takes the spec from its query on standard input, not as an argument") }
     }
 
@@ -44,11 +54,15 @@ struct PlanCommand: AsyncParsableCommand {
             let terraform = format == .terraform
             var specPaths = self.project.specs
             if terraform { specPaths = [try Self.terraformQuery(FileHandle.standardInput.readDataToEndOfFile(), root: project.root)] }
-            let specs = try project.loadSpecs(specPaths)
+            let specs = try matrix.shard.select(project.loadSpecs(specPaths), quiet: matrix.transport.quiet)
             let lock = try project.loadLock()
             let planner = Planner(project: project)
             var plans: [ImagePlan] = []
             for spec in specs { plans.append(try await planner.plan(spec, lock: lock)) }
+            if matrix.matrix {
+                try await matrix.printMatrix(Array(zip(specs, plans)), root: project.root)
+                return
+            }
             switch format {
             case .terraform:
                 guard let plan = plans.first else { return }

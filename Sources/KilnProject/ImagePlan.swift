@@ -20,7 +20,7 @@ package struct ImagePlan: Sendable {
 
     /// `REPO@sha256:…`: what a task definition should pin.
     package var image: String { "\(repository)@\(digest)" }
-    /// `REPO:sha256-…`
+    /// `REPO:kiln.sha256.<hex>`: the image under its content tag.
     package var taggedReference: String { "\(repository):\(tag)" }
 
     /// `kiln.sha256.<hex>`: derived from the digest alone, under a fixed prefix an ECR lifecycle

@@ -15,7 +15,7 @@ import Testing
         "RepositoryNotFoundException", "ImageTagAlreadyExistsException", "LayerAlreadyExistsException",
         // BuildKit's and fsutil's names (warnings, lexer modes, functions).
         "MkdirAll", "ExposeProtoCasing", "ExposeInvalidFormat", "SkipUnsetEnv", "RawQuotes", "RawEscapes",
-        "SecretsUsedInArgOrEnv", "ParseHeredoc",
+        "SecretsUsedInArgOrEnv", "ParseHeredoc", "DispatchQueue.concurrentPerform",
     ]
 
     /// Spans that look like a type (`UpperCamelCase`, optionally `.member`) or a file.

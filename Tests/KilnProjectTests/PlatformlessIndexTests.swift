@@ -99,7 +99,7 @@ import Testing
             let planned = try #require((images[name] as? [String: Any])?["digest"] as? String)
             #expect(build.output.contains(planned), "\(name): \(build.output)")
             // One platform, arm64's: the index of one child baked on the arm64 manifest.
-            let out = LayoutReader(f.dir(name == "app" ? "out" : "out2"))
+            let out = LayoutReader(f.dir(name == "app" ? "repo/out" : "repo/out2"))
             let children = try #require(try out.json(planned)["manifests"] as? [[String: Any]])
             #expect(children.count == 1)
             let child = try out.json(try #require(children.first?["digest"] as? String))

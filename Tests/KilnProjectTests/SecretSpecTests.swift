@@ -14,6 +14,9 @@ import Testing
         init() throws {
             dir = try TemporaryDirectory()
             try dir.write("kiln.yaml", "registries: {}\n")
+            // A spec's layouts must be inside its repository: the sample base is copied in.
+            try FileManager.default.createDirectory(atPath: dir("repo"), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: "\(repositoryRoot)/samples/base", toPath: dir("repo/base"))
             try dir.write("repo/overlays/keycloak/realm.json", """
                 {
                   "realm": "um",
@@ -32,8 +35,8 @@ import Testing
 
         func writeSpec(extra: String = "") throws {
             try dir.write("repo/images/keycloak.yaml", """
-                base: oci:\(repositoryRoot)/samples/base:1.0
-                target: oci:\(dir("out"))
+                base: oci:\(dir("repo/base")):1.0
+                target: oci:\(dir("repo/out"))
                 overlays:
                   - from: overlays/keycloak/realm.json
                     to: /opt/keycloak/data/import/realm.json
@@ -56,7 +59,7 @@ import Testing
         #expect(build.stdout.isEmpty)
         let fingerprint = try #require(SecretSpecTests.fingerprint(in: build.stderr))
         #expect(build.stderr == "kiln: error: keycloak: overlays/keycloak/realm.json:6: a client secret (JSON key \"secret\") would be baked into /opt/keycloak/data/import/realm.json; keep it out of the image (docs/secrets.md) or allow it with allow-secrets: [\(fingerprint)]\n")
-        #expect(!FileManager.default.fileExists(atPath: f.dir("out")), "a refused build wrote its target")
+        #expect(!FileManager.default.fileExists(atPath: f.dir("repo/out")), "a refused build wrote its target")
         let plan = try f.kiln(["plan"])
         #expect(plan.status == 1)
         #expect(plan.stderr == build.stderr.replacingOccurrences(of: "error: keycloak: ", with: "error: "), "plan evaluates the same bake and refuses it the same way")
@@ -68,7 +71,7 @@ import Testing
         let env = try f.kiln(["build"])
         #expect(env.status == 1)
         #expect(env.stderr.hasPrefix("kiln: error: keycloak: \(f.root)/images/keycloak.yaml: a password (ENV name \"KC_DB_PASSWORD\") would be set in the image's Env (KC_DB_PASSWORD);"), "\(env.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: f.dir("out")))
+        #expect(!FileManager.default.fileExists(atPath: f.dir("repo/out")))
 
         try f.writeSpec(extra: "allow-secrets: [\(fingerprint)]\n")
         let allowed = try f.kiln(["build"])
@@ -94,7 +97,7 @@ import Testing
 
             """)
         try f.dir.write("repo/images/keycloak/realm.json", "{\"realm\": \"um\", \"clients\": [{\"clientId\": \"a\", \"secret\": \"${A_SECRET}\"}]}\n")
-        try f.dir.write("repo/images/keycloak.yaml", "dockerfile: images/keycloak/Dockerfile\ntarget: oci:\(f.dir("out"))\n")
+        try f.dir.write("repo/images/keycloak.yaml", "dockerfile: images/keycloak/Dockerfile\ntarget: oci:\(f.dir("repo/out"))\n")
         let lock = try f.kiln(["lock"])
         #expect(lock.status == 0, "\(lock.stderr)")
         let before = hub.requests().count
@@ -102,7 +105,7 @@ import Testing
         #expect(build.status == 1)
         #expect(build.stderr.hasPrefix("kiln: error: ") && build.stderr.contains("Dockerfile: a password (ENV name \"KC_DB_PASSWORD\") would be set in the image's Env (KC_DB_PASSWORD);"), "\(build.stderr)")
         #expect(!build.stderr.contains(SecretSpecTests.clientSecret))
-        #expect(!FileManager.default.fileExists(atPath: f.dir("out")))
+        #expect(!FileManager.default.fileExists(atPath: f.dir("repo/out")))
         #expect(hub.requests().dropFirst(before).allSatisfy { $0.hasPrefix("GET ") || $0.hasPrefix("HEAD ") }, "only reads of the base")
     }
 

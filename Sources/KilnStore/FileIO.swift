@@ -197,9 +197,20 @@ package enum FileIO {
     }
 
     /// Writes `bytes` to `path` atomically: a reader sees the old file or the new one, never half.
+    /// kiln's one atomic file write (no Foundation `.atomic`): its temporary file is a
+    /// `.kiln-tmp-*` in `directory`, and the ones of dead runs there are swept first
+    /// (``sweepAbandonedTemporaries(in:minimumAge:)``), so a killed run leaves nothing for long.
     /// - Parameter mode: the file's permissions (`0o600` for a secret).
     package static func writeAtomically(_ bytes: [UInt8], to path: String, in directory: String, mode: mode_t = 0o644) throws {
+        sweepAbandonedTemporaries(in: directory)
         try writeTemporary(bytes, in: directory, mode: mode) { temporary in try rename(temporary, to: path) }
+    }
+
+    /// ``writeAtomically(_:to:in:mode:)`` with the temporary file beside `path` (in `.` for a
+    /// bare file name).
+    package static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+        let parent = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        try writeAtomically(bytes, to: path, in: parent, mode: mode)
     }
 
     /// Writes `bytes` to a new temporary file and hands its path to `place` while the file is

@@ -45,6 +45,11 @@ package enum FileIO {
     static func openForReading(_ path: String) throws -> Int32 {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw StoreError.io(path: path, reason: errorText()) }
+        return try regularFile(fd, path: path)
+    }
+
+    /// `fd` when it is open on a regular file; else it is closed and the error names `path`.
+    private static func regularFile(_ fd: Int32, path: String) throws -> Int32 {
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             let reason = errorText()
@@ -79,17 +84,7 @@ package enum FileIO {
             }
             parent = next
         }
-        var info = stat()
-        guard fstat(parent, &info) == 0 else {
-            let reason = errorText()
-            close(parent)
-            throw StoreError.io(path: shown, reason: reason)
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            close(parent)
-            throw StoreError.io(path: shown, reason: "not a regular file")
-        }
-        return parent
+        return try regularFile(parent, path: shown)
     }
 
     /// Reads the whole regular file `names` below `directory` without following links

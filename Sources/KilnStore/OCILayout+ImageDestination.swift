@@ -61,7 +61,7 @@ extension OCILayout: ImageDestination {
         }
         let markerPath = "\(directory)/oci-layout"
         if !FileIO.exists(markerPath) {
-            if try FileIO.writeNew(Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: markerPath, in: directory) {
+            if try FileIO.writeNew(OCILayout.markerBytes, to: markerPath, in: directory) {
                 recordCreated(path: markerPath)
             }
         }
@@ -75,13 +75,7 @@ extension OCILayout: ImageDestination {
             return !tags.contains(name)
         }
         for tag in tags {
-            var entry: JSONValue = .object([
-                ("mediaType", .string(descriptor.mediaType)),
-                ("digest", .string(descriptor.digest.description)),
-                ("size", .integer(descriptor.size)),
-            ])
-            if let tag { entry["annotations"] = .object([(AnnotationKey.refName, .string(tag))]) }
-            entries.append(entry)
+            entries.append(OCILayout.indexEntry(descriptor, tag: tag))
         }
         index["manifests"] = .array(entries)
         try FileIO.writeAtomically(index.serialized(), to: "\(directory)/index.json", in: directory)

@@ -6,8 +6,11 @@ import PackageDescription
 //   KilnCrypto  -> COpenSSL          SHA-256 (and later HMAC) through OpenSSL EVP
 //   OCI         -> KilnCrypto        pure image model: digests, descriptors, manifests, JSON
 //   KilnLayer   -> OCI, CArchive     overlay tree -> deterministic tar (+gzip/zstd)
-//   KilnStore   -> OCI, KilnLayer    image sources/destinations, references, the OCI layout, image archives (KilnLayer's tar writer)
-//   KilnRecipe  -> KilnStore         what a bake is asked to do: config edits, platforms, locked base documents
+//   KilnStore   -> OCI, KilnLayer    image sources/destinations, references, the OCI layout, image archives
+//                                    (read and written through KilnLayer's libarchive tar reader and writer: one bridge)
+//                                    also AuthChallenge, the registry's WWW-Authenticate parser: pure text, kept here
+//                                    so the fuzz build stays NIO-free (KilnRegistry links AsyncHTTPClient)
+//   KilnRecipe  -> KilnStore         what a bake is asked to do: config edits (ConfigEditError), platforms, locked base documents
 //   KilnDockerfile -> KilnRecipe, KilnLayer   the Dockerfile subset: parser, variable expansion, .dockerignore, evaluation (no NIO: fuzzed)
 //   KilnRegistry -> KilnStore        the registry over HTTP (AsyncHTTPClient): auth, retries, streaming
 //   KilnAWS     -> KilnRegistry      ECR on top: SigV4, AWS credential chain, ECR API

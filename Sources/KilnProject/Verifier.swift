@@ -29,7 +29,7 @@ package struct Verifier: Sendable {
         // The lock's base must still be what its registry serves under that digest.
         let pinned = try ImageReference(parsing: entry.pinned)
         do {
-            let served = try await DigestResolver(store: store).resolve(pinned)
+            let served = try await store.head(pinned)
             if served.digest != entry.snapshot.root.digest {
                 differences.append("base: \(entry.pinned) resolves to \(served.digest)")
             }

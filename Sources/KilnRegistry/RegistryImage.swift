@@ -24,7 +24,7 @@ public final class RegistryImage: @unchecked Sendable {
         get { lock.withLock { state.resolvedRoot } }
         set { lock.withLock { state.resolvedRoot = newValue } }
     }
-    /// When set, ``tag(_:bytes:)`` refuses to move a tag that holds another digest (ECR
+    /// When set, ``putTag(_:bytes:)`` refuses to move a tag that holds another digest (ECR
     /// repositories with IMMUTABLE tags) instead of leaving it to the registry.
     public var tagsAreImmutable: Bool {
         get { lock.withLock { state.tagsAreImmutable } }

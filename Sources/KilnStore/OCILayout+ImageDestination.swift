@@ -39,12 +39,7 @@ extension OCILayout: ImageDestination {
     }
 
     /// Adds the image to `index.json` under the reference's tag (replacing an image that had the
-    /// tag), after every blob is in place.
-    public func tag(_ descriptor: Descriptor, bytes: [UInt8]) async throws {
-        try await tag(descriptor, bytes: bytes, additionalTags: [])
-    }
-
-    /// Adds the image under the reference's tag and `additionalTags` in ONE atomic `index.json`
+    /// tag), after every blob is in place, and `additionalTags` in ONE atomic `index.json`
     /// update, under the layout lock, so two kiln runs tagging one layout never lose a tag and a
     /// failure leaves either every tag or none.
     public func tag(_ descriptor: Descriptor, bytes: [UInt8], additionalTags: [String]) async throws {

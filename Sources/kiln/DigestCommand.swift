@@ -18,7 +18,7 @@ struct DigestCommand: AsyncParsableCommand {
         try await reportingErrors {
             let reference = try ImageReference(parsing: reference)
             let descriptor = try await withRunStore(transport.options(outputRegistry: nil)) { store in
-                try await DigestResolver(store: store).resolve(reference)
+                try await store.head(reference)
             }
             print(descriptor.digest)
         }

@@ -14,7 +14,7 @@ import PackageDescription
 //   KilnDockerfile -> KilnRecipe, KilnLayer   the Dockerfile subset: parser, variable expansion, .dockerignore, evaluation (no NIO: fuzzed)
 //   KilnRegistry -> KilnStore        the registry over HTTP (AsyncHTTPClient): auth, retries, streaming
 //   KilnAWS     -> KilnRegistry      ECR on top: SigV4, AWS credential chain, ECR API
-//   KilnBake    -> KilnRegistry, KilnLayer, KilnRecipe   one ImageStore per run; resolve base -> build layer -> mutate -> write
+//   KilnBake    -> KilnRegistry, KilnLayer, KilnRecipe   one ImageSession per run; resolve base -> build layer -> mutate -> write
 //                                    (knows no ECR: the destination preparation step comes from KilnAWS via the CLI)
 //   KilnSpec    -> KilnRecipe, KilnLayer   images/*.yaml and kiln.lock (no NIO: fuzzed)
 //   KilnProject -> KilnSpec, KilnBake      lock, plan, build, verify

@@ -86,6 +86,6 @@ struct LayerChangesCache: Sendable {
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temporary = "\(file).kiln-tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0...UInt64.max))"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(changes.serialized())) else { return }
-        if Platform.rename(temporary, file) != 0 { try? FileManager.default.removeItem(atPath: temporary) }
+        if LibC.rename(temporary, file) != 0 { try? FileManager.default.removeItem(atPath: temporary) }
     }
 }

@@ -98,7 +98,7 @@ package enum FileIO {
     /// Reads into `buffer`, retrying on EINTR; 0 at the end.
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
         while true {
-            let count = Platform.read(fd, buffer.baseAddress, buffer.count)
+            let count = LibC.read(fd, buffer.baseAddress, buffer.count)
             if count >= 0 { return count }
             if errno != EINTR { throw StoreError.io(path: path, reason: errorText()) }
         }
@@ -183,7 +183,7 @@ package enum FileIO {
             defer { close(fd) }
             var info = stat()
             guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
-                  Int(time(nil)) - Platform.modificationSeconds(info) >= minimumAge,
+                  Int(time(nil)) - LibC.modificationSeconds(info) >= minimumAge,
                   flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
             // Still the same file under that name: then nobody is writing it.
             var named = stat()
@@ -266,10 +266,10 @@ package enum FileIO {
     }
 
     static func rename(_ from: String, to: String) throws {
-        guard Platform.rename(from, to) == 0 else { throw StoreError.io(path: to, reason: errorText()) }
+        guard LibC.rename(from, to) == 0 else { throw StoreError.io(path: to, reason: errorText()) }
     }
 
     static func remove(_ path: String) { unlink(path) }
-    static func close(_ fd: Int32) { _ = Platform.close(fd) }
+    static func close(_ fd: Int32) { _ = LibC.close(fd) }
     static func removeDirectory(_ path: String) { rmdir(path) }
 }

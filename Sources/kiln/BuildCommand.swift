@@ -92,7 +92,7 @@ struct BuildCommand: AsyncParsableCommand {
             let provenanceSettings = Builder.ProvenanceSettings(builderID: provenance.builderID, attach: provenance.enabled, statementPath: provenanceFile, predicatePath: predicateFile)
             let creation = createRepository ? RepositoryCreation(tagMutability: tagMutability.rawValue) : nil
             // One store for every image: each registry is probed and authenticated once.
-            let reports = try await withRunStore(transport.options(outputRegistry: targetRegistries.first)) { store in
+            let reports = try await withRunSession(transport.options(outputRegistry: targetRegistries.first)) { store in
                 await Builder(project: project, store: store, progress: progress, provenance: provenanceSettings)
                     .buildAll(specs, lock: lock, output: buildOutput, createRepository: creation, parallel: parallel)
             }

@@ -17,7 +17,7 @@ struct DigestCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let reference = try ImageReference(parsing: reference)
-            let descriptor = try await withRunStore(transport.options(outputRegistry: nil)) { store in
+            let descriptor = try await withRunSession(transport.options(outputRegistry: nil)) { store in
                 try await store.head(reference)
             }
             print(descriptor.digest)

@@ -68,7 +68,7 @@ struct DockerBuildCommand: AsyncParsableCommand {
             let request = DockerBuild.Request(dockerfile: dockerfile, context: try BuildContext(directory: self.context, dockerfile: dockerfilePath), buildArgs: arguments,
                                               platform: try platform.map(Platform.init(parsing:)), target: target, names: names)
             let progress = TransferProgress.forStandardError(quiet: quiet)
-            let built = try await withRunStore(context.transportOptions(quiet: quiet)) { store in
+            let built = try await withRunSession(context.transportOptions(quiet: quiet)) { store in
                 try await DockerBuild(images: context.images, store: store, progress: progress).build(request)
             }
             // Each warning names itself (`Dockerfile:3: warning: ...`).

@@ -7,12 +7,15 @@ import PackageDescription
 //   OCI         -> KilnCrypto        pure image model: digests, descriptors, manifests, JSON
 //   KilnSecrets -> KilnCrypto        secret rules over bytes and config values (no NIO: fuzzed)
 //   KilnLayer   -> OCI, CArchive     overlay tree -> deterministic tar (+gzip/zstd)
-//   KilnStore   -> OCI, KilnLayer    image sources/destinations, references, the OCI layout, image archives (KilnLayer's tar writer)
-//   KilnRecipe  -> KilnStore         what a bake is asked to do: config edits, platforms, locked base documents
+//   KilnStore   -> OCI, KilnLayer    image sources/destinations, references, the OCI layout, image archives
+//                                    (read and written through KilnLayer's libarchive tar reader and writer: one bridge)
+//                                    also AuthChallenge, the registry's WWW-Authenticate parser: pure text, kept here
+//                                    so the fuzz build stays NIO-free (KilnRegistry links AsyncHTTPClient)
+//   KilnRecipe  -> KilnStore         what a bake is asked to do: config edits (ConfigEditError), platforms, locked base documents
 //   KilnDockerfile -> KilnRecipe, KilnLayer   the Dockerfile subset: parser, variable expansion, .dockerignore, evaluation (no NIO: fuzzed)
 //   KilnRegistry -> KilnStore        the registry over HTTP (AsyncHTTPClient): auth, retries, streaming
 //   KilnAWS     -> KilnRegistry      ECR on top: SigV4, AWS credential chain, ECR API
-//   KilnBake    -> KilnRegistry, KilnLayer, KilnRecipe, KilnSecrets   one ImageStore per run; resolve base -> scan -> build layer -> mutate -> write
+//   KilnBake    -> KilnRegistry, KilnLayer, KilnRecipe, KilnSecrets   one ImageSession per run; resolve base -> scan -> build layer -> mutate -> write
 //                                    (knows no ECR: the destination preparation step comes from KilnAWS via the CLI)
 //   KilnSpec    -> KilnRecipe, KilnLayer   images/*.yaml and kiln.lock (no NIO: fuzzed)
 //   KilnProject -> KilnSpec, KilnBake      lock, plan, build, verify

@@ -2,11 +2,10 @@ import Foundation
 import KilnRegistry
 
 /// Registry credentials for ECR hosts from the AWS credential chain and `GetAuthorizationToken`;
-/// every other host is asked of `fallback` (Docker config). Tokens are kept until half their
+/// nil for every other host (``RegistryCredentials`` asks the next source). Tokens are kept until half their
 /// lifetime, so one run fetches one per registry.
 // Sendable: `cache` and `awsCredentials` are read and written only under `lock`.
 package final class ECRCredentials: CredentialProvider, @unchecked Sendable {
-    private let fallback: CredentialProvider
     private let environment: [String: String]
     private let lock = NSLock()
     private var cache: [String: (credential: Credential, renewAfter: Date)] = [:]
@@ -15,15 +14,14 @@ package final class ECRCredentials: CredentialProvider, @unchecked Sendable {
     /// (they await the one lookup in flight).
     private var awsCredentials: Task<AWSCredentials, Error>?
 
-    package init(fallback: CredentialProvider, environment: [String: String] = ProcessInfo.processInfo.environment) {
-        self.fallback = fallback
+    package init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.environment = environment
     }
 
-    package var searchedLocations: [String] { AWSCredentialChain(environment: environment).searchedLocations + fallback.searchedLocations }
+    package var searchedLocations: [String] { AWSCredentialChain(environment: environment).searchedLocations }
 
     package func credential(for registry: String) async throws -> Credential? {
-        guard let host = ECRHost(registry) else { return try await fallback.credential(for: registry) }
+        guard let host = ECRHost(registry) else { return nil }
         if let cached = lock.withLock({ cache[registry] }), cached.renewAfter > Date() { return cached.credential }
         let client = try await ecrClient(for: host)
         let token = try await client.authorizationToken()

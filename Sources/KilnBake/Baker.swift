@@ -10,7 +10,7 @@ import KilnRecipe
 /// Every input error is found before the destination is touched; anything written before a
 /// later failure is removed again, and the tag is written last.
 public struct Baker {
-    let store: ImageStore
+    let store: ImageSession
     let progress: TransferProgress
     var transport: TransportOptions { store.options }
     var logger: Logger { transport.logger }
@@ -18,7 +18,7 @@ public struct Baker {
     /// - Parameters:
     ///   - store: the run's images (layouts, and registries over one HTTP client).
     ///   - progress: where blob transfers are reported.
-    public init(store: ImageStore = ImageStore(), progress: TransferProgress = TransferProgress(mode: .quiet)) {
+    public init(store: ImageSession = ImageSession(), progress: TransferProgress = TransferProgress(mode: .quiet)) {
         self.store = store
         self.progress = progress
     }

@@ -41,7 +41,7 @@ package struct ImageGraphWriter {
         }
     }
 
-    let store: ImageStore
+    let store: ImageSession
     let reference: ImageReference
     /// Where the graph goes; ``destination(_:)`` unless the caller chose another (`kiln docker`'s store).
     package let destination: ImageDestination
@@ -52,7 +52,7 @@ package struct ImageGraphWriter {
     ///   - reference: the destination reference (its preparation and errors name it).
     ///   - destination: where to write instead of the store's destination for `reference`.
     ///   - create: `--create-repository`.
-    package init(store: ImageStore, to reference: ImageReference, destination: ImageDestination? = nil, create: RepositoryCreation? = nil, progress: TransferProgress) throws {
+    package init(store: ImageSession, to reference: ImageReference, destination: ImageDestination? = nil, create: RepositoryCreation? = nil, progress: TransferProgress) throws {
         self.store = store
         self.reference = reference
         self.destination = try destination ?? store.destination(reference)

@@ -8,7 +8,7 @@ import OCI
 /// referrers there. One level: the referrers of the image and of each manifest copied, not
 /// referrers of referrers (a signature on an SBOM stays behind).
 package struct ReferrersCopy {
-    let store: ImageStore
+    let store: ImageSession
 
     /// The referrers read from the source, per subject, with the blobs they name.
     package struct Attached {
@@ -22,7 +22,7 @@ package struct ReferrersCopy {
         /// Attaches each subject's referrers at the destination (their blobs are there by now).
         /// A registry refusing a referrer (ECR refuses those whose subject is an index) is a
         /// note, not a failure: the image itself was copied.
-        func write(to destination: ImageReference, store: ImageStore) async throws {
+        func write(to destination: ImageReference, store: ImageSession) async throws {
             guard let image = try store.registryImage(destination) else { return }
             for (subject, manifests) in bySubject where !manifests.isEmpty {
                 do {

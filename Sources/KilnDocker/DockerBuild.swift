@@ -45,10 +45,10 @@ package struct DockerBuild {
     }
 
     let images: DockerImageStore
-    let store: ImageStore
+    let store: ImageSession
     let progress: TransferProgress
 
-    package init(images: DockerImageStore, store: ImageStore, progress: TransferProgress) {
+    package init(images: DockerImageStore, store: ImageSession, progress: TransferProgress) {
         self.images = images
         self.store = store
         self.progress = progress

@@ -87,7 +87,7 @@ package struct DockerImageStore: Sendable {
         guard let descriptor = try lookUp(source) else { throw DockerError.noSuchImage(source.description) }
         let layout = self.layout(tag: target)
         let bytes = try await self.source(source).fetch(descriptor)
-        try await layout.tag(descriptor, bytes: bytes)
+        try await layout.tag(descriptor, bytes: bytes, additionalTags: [])
     }
 
     private func readIndex() throws -> ImageIndex {

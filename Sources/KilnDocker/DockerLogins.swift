@@ -35,8 +35,7 @@ package struct DockerLogins: Sendable {
         }
         var auths = config["auths"] ?? .object([])
         guard auths.isObject else { throw RegistryError.invalidConfig(path: file, reason: "'auths' is not an object") }
-        let auth = Data("\(credential.username):\(credential.secret)".utf8).base64EncodedString()
-        auths[host] = .object([("auth", .string(auth))])
+        auths[host] = .object([("auth", .string(credential.basicToken))])
         config["auths"] = auths
         try FileIO.writeAtomically(config.serialized(), to: file, in: directory, mode: 0o600)
     }
@@ -80,23 +79,4 @@ package struct DockerLogins: Sendable {
         guard !bytes.isEmpty else { throw DockerError.invalidArgument("--password-stdin read an empty password") }
         return String(decoding: bytes, as: UTF8.self)
     }
-
-    /// The credentials a later command uses: what was logged in to first (exact host), then
-    /// `fallback` (ECR's own, Docker's config).
-    package func provider(fallback: CredentialProvider) -> CredentialProvider {
-        LoggedInCredentials(file: file, fallback: fallback)
-    }
-}
-
-/// Credentials from a login file first, then `fallback`.
-struct LoggedInCredentials: CredentialProvider {
-    let file: String
-    let fallback: CredentialProvider
-
-    func credential(for registry: String) async throws -> Credential? {
-        if FileIO.exists(file), let found = try DockerConfigCredentials(files: [file]).lookUp(registry) { return found }
-        return try await fallback.credential(for: registry)
-    }
-
-    var searchedLocations: [String] { [file] + fallback.searchedLocations }
 }

@@ -8,10 +8,10 @@ import OCI
 /// sent again and the tag is written last, and not at all when it already points at the digest.
 package struct DockerPush {
     let images: DockerImageStore
-    let store: ImageStore
+    let store: ImageSession
     let progress: TransferProgress
 
-    package init(images: DockerImageStore, store: ImageStore, progress: TransferProgress) {
+    package init(images: DockerImageStore, store: ImageSession, progress: TransferProgress) {
         self.images = images
         self.store = store
         self.progress = progress

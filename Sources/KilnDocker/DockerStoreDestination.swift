@@ -18,7 +18,10 @@ final class DockerStoreDestination: ImageDestination, Sendable {
 
     func hasBlob(_ descriptor: Descriptor) async throws -> Bool { try await layout.hasBlob(descriptor) }
 
-    /// Base layers come from the base's registry: they stay there.
+    /// Mounts nothing: a blob with a registry source (a base layer) is not copied into the store
+    /// at all, it stays in the base's registry (recorded by ``tag(_:bytes:additionalTags:)``),
+    /// where `kiln docker push` mounts or streams it from. `true` tells the copier it needs no
+    /// copy; a blob without a registry source is written as usual.
     func mountBlob(_ descriptor: Descriptor, from source: RegistryReference?) async throws -> Bool { source != nil }
 
     func putBlob(_ descriptor: Descriptor, from open: @escaping () async throws -> BlobStream) async throws {
@@ -30,10 +33,6 @@ final class DockerStoreDestination: ImageDestination, Sendable {
     func put(_ bytes: [UInt8], as descriptor: Descriptor) async throws { try await layout.put(bytes, as: descriptor) }
 
     func putManifest(_ bytes: [UInt8], as descriptor: Descriptor) async throws { try await layout.putManifest(bytes, as: descriptor) }
-
-    func tag(_ descriptor: Descriptor, bytes: [UInt8]) async throws {
-        try await tag(descriptor, bytes: bytes, additionalTags: [])
-    }
 
     func tag(_ descriptor: Descriptor, bytes: [UInt8], additionalTags: [String]) async throws {
         try images.recordBase(base, of: descriptor.digest)

@@ -38,7 +38,7 @@ final class StagingDirectory {
         let lock = open("\(path)/\(lockName)", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard lock >= 0, flock(lock, LOCK_EX | LOCK_NB) == 0 else {
             let reason = String(cString: strerror(errno))
-            if lock >= 0 { _ = Platform.close(lock) }
+            if lock >= 0 { _ = LibC.close(lock) }
             try? DirectoryTree.remove(path)
             throw StoreError.io(path: path, reason: reason)
         }
@@ -51,7 +51,7 @@ final class StagingDirectory {
     func remove() {
         guard lock >= 0 else { return }
         try? DirectoryTree.remove(path)
-        _ = Platform.close(lock)
+        _ = LibC.close(lock)
         lock = -1
     }
 
@@ -68,19 +68,19 @@ final class StagingDirectory {
             let path = "\(parent)/\(name)"
             let directory = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard directory >= 0 else { continue }
-            defer { _ = Platform.close(directory) }
+            defer { _ = LibC.close(directory) }
             var info = stat()
             guard fstat(directory, &info) == 0, info.st_uid == getuid() else { continue }
             let lock = openat(directory, lockName, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
             if lock >= 0 {
-                defer { _ = Platform.close(lock) }
+                defer { _ = LibC.close(lock) }
                 var lockInfo = stat()
                 guard fstat(lock, &lockInfo) == 0, (lockInfo.st_mode & S_IFMT) == S_IFREG,
-                      Int(time(nil)) - Platform.modificationSeconds(lockInfo) >= minimumAge,
+                      Int(time(nil)) - LibC.modificationSeconds(lockInfo) >= minimumAge,
                       flock(lock, LOCK_EX | LOCK_NB) == 0 else { continue }
                 // Held while removing: another sweep finds it locked and leaves it.
                 try? DirectoryTree.remove(path)
-            } else if errno == ENOENT, Int(time(nil)) - Platform.modificationSeconds(info) >= unlockedAge {
+            } else if errno == ENOENT, Int(time(nil)) - LibC.modificationSeconds(info) >= unlockedAge {
                 // No lock: its build died between making the directory and locking it, or an
                 // earlier kiln made it (they locked nothing; an hour untouched, no build is on it).
                 try? DirectoryTree.remove(path)

@@ -277,12 +277,7 @@ private struct Evaluation {
             }
             for (key, value) in expanded {
                 variables[key] = value
-                if let index = envIndex[key] {
-                    edits.env[index].value = value
-                } else {
-                    envIndex[key] = edits.env.count
-                    edits.env.append((key, value))
-                }
+                Self.set(key, to: value, in: &edits.env, index: &envIndex)
             }
         case "LABEL":
             try noFlags(instruction)
@@ -290,13 +285,7 @@ private struct Evaluation {
             for pair in instruction.pairs {
                 let key = try expand(pair.key, instruction)
                 guard !key.isEmpty else { throw fail(instruction, "LABEL names can not be blank") }
-                let value = try expand(pair.value, instruction)
-                if let index = labelIndex[key] {
-                    edits.labels[index].value = value
-                } else {
-                    labelIndex[key] = edits.labels.count
-                    edits.labels.append((key, value))
-                }
+                Self.set(key, to: try expand(pair.value, instruction), in: &edits.labels, index: &labelIndex)
             }
         case "MAINTAINER":
             try noFlags(instruction)
@@ -519,6 +508,17 @@ private struct Evaluation {
     private static func isRemote(_ source: String) -> Bool {
         let lower = source.lowercased()
         return lower.contains("://") || lower.hasPrefix("git@")
+    }
+
+    /// ENV and LABEL: `key` set to `value`, replacing an earlier one in place (the first
+    /// setting's position is kept), else appended; `index` says where each key sits.
+    static func set(_ key: String, to value: String, in pairs: inout [(key: String, value: String)], index: inout [String: Int]) {
+        if let position = index[key] {
+            pairs[position].value = value
+        } else {
+            index[key] = pairs.count
+            pairs.append((key, value))
+        }
     }
 
     /// BuildKit's `pathRelativeToWorkingDir`: relative to WORKDIR, cleaned, a trailing `/` (or

@@ -6,9 +6,9 @@ import KilnStore
 /// `kiln lock`: pins each spec's base to a digest and records the documents a bake reads.
 package struct Locker: Sendable {
     package let project: Project
-    private let store: ImageStore
+    private let store: ImageSession
 
-    package init(project: Project, store: ImageStore) {
+    package init(project: Project, store: ImageSession) {
         self.project = project
         self.store = store
     }

@@ -52,11 +52,11 @@ package struct Project: Sendable {
     package func saveLock(_ lock: LockFile) throws {
         let directory = LockFile.treeDirectory(ofLock: lockPath)
         let files = lock.treeFiles()
-        if !files.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        if !files.isEmpty { _ = try FileIO.makeDirectories(directory) }
         for (name, bytes) in files where FileManager.default.contents(atPath: "\(directory)/\(name)") != Data(bytes) {
-            try Data(bytes).write(to: URL(fileURLWithPath: "\(directory)/\(name)"), options: .atomic)
+            try FileIO.writeAtomically(bytes, to: "\(directory)/\(name)", in: directory)
         }
-        try lock.serialized().write(to: URL(fileURLWithPath: lockPath), options: .atomic)
+        try FileIO.writeAtomically(Array(lock.serialized()), to: lockPath)
         let present = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         for name in present where name.hasPrefix("sha256-") && name.hasSuffix(".jsonl") && files[name] == nil {
             try? FileManager.default.removeItem(atPath: "\(directory)/\(name)")

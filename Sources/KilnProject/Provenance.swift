@@ -255,7 +255,9 @@ package struct Provenance: Sendable {
         for (path, bytes) in [(statementPath, statementBytes), (predicatePath, predicateBytes)] {
             guard let path else { continue }
             let file = path.replacingOccurrences(of: "{name}", with: name)
-            guard FileManager.default.createFile(atPath: file, contents: Data(bytes + [0x0A])) else {
+            do {
+                try FileIO.writeAtomically(bytes + [0x0A], to: file)
+            } catch {
                 throw SpecError(location: file, message: "cannot be written")
             }
         }

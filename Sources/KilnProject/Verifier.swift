@@ -8,12 +8,12 @@ import OCI
 /// compares them with what the target holds under the content tag and the extra tags.
 package struct Verifier: Sendable {
     package let project: Project
-    private let store: ImageStore
+    private let store: ImageSession
 
     /// The builder id the provenance was made with; `nil`: provenance is not checked.
     private let provenanceBuilderID: String?
 
-    package init(project: Project, store: ImageStore, provenanceBuilderID: String? = nil) {
+    package init(project: Project, store: ImageSession, provenanceBuilderID: String? = nil) {
         self.project = project
         self.store = store
         self.provenanceBuilderID = provenanceBuilderID
@@ -29,7 +29,7 @@ package struct Verifier: Sendable {
         // The lock's base must still be what its registry serves under that digest.
         let pinned = try ImageReference(parsing: entry.pinned)
         do {
-            let served = try await DigestResolver(store: store).resolve(pinned)
+            let served = try await store.head(pinned)
             if served.digest != entry.snapshot.root.digest {
                 differences.append("base: \(entry.pinned) resolves to \(served.digest)")
             }
@@ -37,7 +37,7 @@ package struct Verifier: Sendable {
             differences.append("base: \(entry.pinned) is no longer in its registry")
         }
 
-        let reader = TagReader(store: store)
+        let reader = TargetTags(store: store)
         let held = try await reader.descriptors(of: spec.target, tags: [plan.tag] + spec.tags)
         guard let actual = held[plan.tag] else {
             return (plan, differences + ["\(plan.taggedReference) is missing (not built yet?)"])
@@ -66,7 +66,7 @@ package struct Verifier: Sendable {
 
     /// Which platform, blob or config field differs between the derived documents and the
     /// target's.
-    private func documentDifferences(expected: Derivation, actual root: Descriptor, target: ImageReference, reader: TagReader) async throws -> [String] {
+    private func documentDifferences(expected: Derivation, actual root: Descriptor, target: ImageReference, reader: TargetTags) async throws -> [String] {
         let graph = try await ImageGraph.read(from: try store.source(target.pinnedReference(root.digest)), root: root, what: "\(target)")
         if let index = graph.index {
             guard expected.isIndex else {
@@ -94,7 +94,7 @@ package struct Verifier: Sendable {
         return try await manifestDifferences(image, actual: manifest, target: target, reader: reader)
     }
 
-    private func manifestDifferences(_ expected: Derivation.Platformed, actual: ImageManifest, target: ImageReference, reader: TagReader) async throws -> [String] {
+    private func manifestDifferences(_ expected: Derivation.Platformed, actual: ImageManifest, target: ImageReference, reader: TargetTags) async throws -> [String] {
         let mine = try ImageManifest(raw: expected.manifestBytes, what: "derived manifest")
         var lines: [String] = []
         if mine.mediaType != actual.mediaType { lines.append("manifest mediaType: expected \(mine.mediaType), found \(actual.mediaType)") }

@@ -65,7 +65,7 @@ public struct ConfigEdits: Sendable, Equatable {
     /// Parses `KEY=VALUE` as given to `--env` or `--label`.
     public static func parseKeyValue(_ text: String, flag: String) throws -> (key: String, value: String) {
         guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
-            throw BakeError.invalidKeyValue(flag: flag, text: text)
+            throw ConfigEditError.invalidKeyValue(flag: flag, text: text)
         }
         return (String(text[..<equals]), String(text[text.index(after: equals)...]))
     }
@@ -73,10 +73,10 @@ public struct ConfigEdits: Sendable, Equatable {
     /// Parses a JSON array of strings as given to `--entrypoint` or `--cmd`.
     public static func parseStringArray(_ text: String, flag: String) throws -> [String] {
         guard let value = try? JSONValue(parsing: Array(text.utf8), what: flag), let elements = value.arrayValue else {
-            throw BakeError.invalidJSONArray(flag: flag, text: text)
+            throw ConfigEditError.invalidJSONArray(flag: flag, text: text)
         }
         return try elements.map { element in
-            guard let string = element.stringValue else { throw BakeError.invalidJSONArray(flag: flag, text: text) }
+            guard let string = element.stringValue else { throw ConfigEditError.invalidJSONArray(flag: flag, text: text) }
             return string
         }
     }

@@ -87,8 +87,8 @@ public final class BlobLocations: @unchecked Sendable {
             }
         }
         let directory = (file as NSString).deletingLastPathComponent
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try? Data(merged.serialized()).write(to: URL(fileURLWithPath: file), options: .atomic)
+        _ = try? FileIO.makeDirectories(directory)
+        try? FileIO.writeAtomically(merged.serialized(), to: file, in: directory)
     }
 
     private func serialized() -> [UInt8] {

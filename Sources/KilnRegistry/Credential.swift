@@ -14,9 +14,21 @@ public struct Credential: Sendable, Equatable, CustomStringConvertible {
         self.source = source
     }
 
+    /// HTTP Basic authentication's token, `base64(user:secret)`: the `Authorization: Basic`
+    /// header's value and the `auth` entry of Docker's config files. The one place it is made.
+    public var basicToken: String {
+        Data("\(username):\(secret)".utf8).base64EncodedString()
+    }
+
     /// `Basic base64(user:secret)`.
-    var basicAuthorization: String {
-        "Basic " + Data("\(username):\(secret)".utf8).base64EncodedString()
+    var basicAuthorization: String { "Basic " + basicToken }
+
+    /// The credential a ``basicToken`` encodes (split at the first `:`, as Basic authentication
+    /// does); nil when it is not base64 of UTF-8 `user:secret`.
+    public init?(basicToken: String, source: String) {
+        guard let decoded = Data(base64Encoded: basicToken).flatMap({ String(data: $0, encoding: .utf8) }),
+              let colon = decoded.firstIndex(of: ":") else { return nil }
+        self.init(username: String(decoded[..<colon]), secret: String(decoded[decoded.index(after: colon)...]), source: source)
     }
 
     public var description: String { "credentials from \(source)" }

@@ -61,11 +61,10 @@ public struct DockerConfigCredentials: CredentialProvider {
         }
         if let auths = config["auths"], let entry = keys.lazy.compactMap({ auths[$0] }).first(where: \.isObject) {
             if let auth = entry["auth"]?.stringValue, !auth.isEmpty {
-                guard let decoded = Data(base64Encoded: auth).flatMap({ String(data: $0, encoding: .utf8) }),
-                      let colon = decoded.firstIndex(of: ":") else {
+                guard let credential = Credential(basicToken: auth, source: file) else {
                     throw RegistryError.invalidConfig(path: file, reason: "the auth entry for \(registry) is not base64 of user:password")
                 }
-                return Credential(username: String(decoded[..<colon]), secret: String(decoded[decoded.index(after: colon)...]), source: file)
+                return credential
             }
             if let user = entry["username"]?.stringValue, let password = entry["password"]?.stringValue {
                 return Credential(username: user, secret: password, source: file)
@@ -76,23 +75,4 @@ public struct DockerConfigCredentials: CredentialProvider {
         }
         return nil
     }
-}
-
-/// Fixed credentials given on the command line (`--username` with `--password-stdin`).
-public struct StaticCredentials: CredentialProvider {
-    let registry: String
-    let credential: Credential
-    let fallback: CredentialProvider
-
-    public init(registry: String, credential: Credential, fallback: CredentialProvider) {
-        self.registry = registry
-        self.credential = credential
-        self.fallback = fallback
-    }
-
-    public func credential(for registry: String) async throws -> Credential? {
-        registry == self.registry ? credential : try await fallback.credential(for: registry)
-    }
-
-    public var searchedLocations: [String] { ["--username/--password-stdin"] + fallback.searchedLocations }
 }

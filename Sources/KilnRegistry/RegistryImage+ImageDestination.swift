@@ -118,9 +118,10 @@ extension RegistryImage: ImageDestination {
         try await putManifest(bytes, descriptor: descriptor, reference: descriptor.digest.description)
     }
 
-    /// PUTs the root under the tag, unless the tag already holds exactly this digest (immutable
-    /// tags reject even an identical re-push).
-    public func tag(_ descriptor: Descriptor, bytes: [UInt8]) async throws {
+    /// PUTs the root under the reference's one tag, unless the tag already holds exactly this
+    /// digest (immutable tags reject even an identical re-push): a registry's tag write, which
+    /// ``tag(_:bytes:additionalTags:)`` does once per tag.
+    func putTag(_ descriptor: Descriptor, bytes: [UInt8]) async throws {
         let tag = reference.tag ?? "latest"
         let session = await session
         let head = try await session.send(.HEAD, "/v2/\(repository)/manifests/\(tag)", headers: ["Accept": Self.manifestAccept], scopes: pushScopes, action: "HEAD manifest \(tag)")

@@ -45,6 +45,11 @@ package enum FileIO {
     static func openForReading(_ path: String) throws -> Int32 {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw StoreError.io(path: path, reason: errorText()) }
+        return try regularFile(fd, path: path)
+    }
+
+    /// `fd` when it is open on a regular file; else it is closed and the error names `path`.
+    private static func regularFile(_ fd: Int32, path: String) throws -> Int32 {
         var info = stat()
         guard fstat(fd, &info) == 0 else {
             let reason = errorText()
@@ -79,17 +84,7 @@ package enum FileIO {
             }
             parent = next
         }
-        var info = stat()
-        guard fstat(parent, &info) == 0 else {
-            let reason = errorText()
-            close(parent)
-            throw StoreError.io(path: shown, reason: reason)
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            close(parent)
-            throw StoreError.io(path: shown, reason: "not a regular file")
-        }
-        return parent
+        return try regularFile(parent, path: shown)
     }
 
     /// Reads the whole regular file `names` below `directory` without following links
@@ -103,7 +98,7 @@ package enum FileIO {
     /// Reads into `buffer`, retrying on EINTR; 0 at the end.
     static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws -> Int {
         while true {
-            let count = Platform.read(fd, buffer.baseAddress, buffer.count)
+            let count = LibC.read(fd, buffer.baseAddress, buffer.count)
             if count >= 0 { return count }
             if errno != EINTR { throw StoreError.io(path: path, reason: errorText()) }
         }
@@ -188,7 +183,7 @@ package enum FileIO {
             defer { close(fd) }
             var info = stat()
             guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG,
-                  Int(time(nil)) - Platform.modificationSeconds(info) >= minimumAge,
+                  Int(time(nil)) - LibC.modificationSeconds(info) >= minimumAge,
                   flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
             // Still the same file under that name: then nobody is writing it.
             var named = stat()
@@ -197,9 +192,20 @@ package enum FileIO {
     }
 
     /// Writes `bytes` to `path` atomically: a reader sees the old file or the new one, never half.
+    /// kiln's one atomic file write (no Foundation `.atomic`): its temporary file is a
+    /// `.kiln-tmp-*` in `directory`, and the ones of dead runs there are swept first
+    /// (``sweepAbandonedTemporaries(in:minimumAge:)``), so a killed run leaves nothing for long.
     /// - Parameter mode: the file's permissions (`0o600` for a secret).
     package static func writeAtomically(_ bytes: [UInt8], to path: String, in directory: String, mode: mode_t = 0o644) throws {
+        sweepAbandonedTemporaries(in: directory)
         try writeTemporary(bytes, in: directory, mode: mode) { temporary in try rename(temporary, to: path) }
+    }
+
+    /// ``writeAtomically(_:to:in:mode:)`` with the temporary file beside `path` (in `.` for a
+    /// bare file name).
+    package static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+        let parent = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        try writeAtomically(bytes, to: path, in: parent, mode: mode)
     }
 
     /// Writes `bytes` to a new temporary file and hands its path to `place` while the file is
@@ -260,10 +266,10 @@ package enum FileIO {
     }
 
     static func rename(_ from: String, to: String) throws {
-        guard Platform.rename(from, to) == 0 else { throw StoreError.io(path: to, reason: errorText()) }
+        guard LibC.rename(from, to) == 0 else { throw StoreError.io(path: to, reason: errorText()) }
     }
 
     static func remove(_ path: String) { unlink(path) }
-    static func close(_ fd: Int32) { _ = Platform.close(fd) }
+    static func close(_ fd: Int32) { _ = LibC.close(fd) }
     static func removeDirectory(_ path: String) { rmdir(path) }
 }

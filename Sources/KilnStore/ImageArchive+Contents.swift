@@ -60,17 +60,11 @@ struct ArchiveContents {
 
         var entries: [JSONValue] = []
         for tag in tags.isEmpty ? [nil] : tags.map(Optional.some) {
-            var entry: JSONValue = .object([
-                ("mediaType", .string(root.mediaType)),
-                ("digest", .string(root.digest.description)),
-                ("size", .integer(root.size)),
-            ])
-            if let tag { entry["annotations"] = .object([(AnnotationKey.refName, .string(tag))]) }
-            entries.append(entry)
+            entries.append(OCILayout.indexEntry(root, tag: tag))
         }
         let index: JSONValue = .object([("schemaVersion", .integer(2)), ("mediaType", .string(MediaType.ociIndex)), ("manifests", .array(entries))])
         contents.add("index.json", .bytes(index.serialized()))
-        contents.add("oci-layout", .bytes(Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8)))
+        contents.add("oci-layout", .bytes(OCILayout.markerBytes))
         return contents
     }
 

@@ -32,10 +32,6 @@ extension ImageArchive: ImageDestination {
         record(bytes, as: descriptor)
     }
 
-    public func tag(_ descriptor: Descriptor, bytes: [UInt8]) async throws {
-        try await tag(descriptor, bytes: bytes, additionalTags: [])
-    }
-
     /// Writes the archive, the last step: docker-archive names the image `NAME:TAG` for the
     /// reference's tag and each of `additionalTags`; oci-archive lists the root once per tag.
     public func tag(_ descriptor: Descriptor, bytes: [UInt8], additionalTags: [String]) async throws {

@@ -25,14 +25,15 @@ public protocol ImageSource: AnyObject, Sendable {
 }
 
 /// Somewhere images are written to. Nothing becomes visible under a tag before
-/// ``ImageDestination/tag(_:bytes:)``.
+/// ``ImageDestination/tag(_:bytes:additionalTags:)``.
 public protocol ImageDestination: AnyObject, Sendable {
     /// Whether the destination already holds this blob (then it is not written again).
     func hasBlob(_ descriptor: Descriptor) async throws -> Bool
 
     /// Tries to take the blob from another repository of the same registry without copying it:
     /// from `source` when it is on this registry, else from a repository known to hold it.
-    /// - Returns: whether the blob is now present.
+    /// - Returns: whether the blob needs no copy: it is now present (the Docker store, which
+    ///   keeps base layers in their registry, also answers `true` for those).
     func mountBlob(_ descriptor: Descriptor, from source: RegistryReference?) async throws -> Bool
 
     /// Stores a blob from a stream. `open` may be called again to retry from the start.
@@ -47,11 +48,9 @@ public protocol ImageDestination: AnyObject, Sendable {
     /// Stores a manifest that is not the one being tagged (a child of an index), by digest.
     func putManifest(_ bytes: [UInt8], as descriptor: Descriptor) async throws
 
-    /// Points the reference's tag at the root manifest or index: the last step of a bake.
-    func tag(_ descriptor: Descriptor, bytes: [UInt8]) async throws
-
-    /// Tags the root under the reference's tag and `additionalTags` too, as one step where the
-    /// destination allows (a layout writes all of them in one `index.json` update).
+    /// Points the reference's tag, and `additionalTags` too, at the root manifest or index: the
+    /// last step of a write, as one step where the destination allows (a layout writes all of
+    /// them in one `index.json` update).
     func tag(_ descriptor: Descriptor, bytes: [UInt8], additionalTags: [String]) async throws
 
     /// Removes what this destination wrote since it was opened, where it can. Called after a failure.

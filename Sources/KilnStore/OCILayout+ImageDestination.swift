@@ -39,12 +39,7 @@ extension OCILayout: ImageDestination {
     }
 
     /// Adds the image to `index.json` under the reference's tag (replacing an image that had the
-    /// tag), after every blob is in place.
-    public func tag(_ descriptor: Descriptor, bytes: [UInt8]) async throws {
-        try await tag(descriptor, bytes: bytes, additionalTags: [])
-    }
-
-    /// Adds the image under the reference's tag and `additionalTags` in ONE atomic `index.json`
+    /// tag), after every blob is in place, and `additionalTags` in ONE atomic `index.json`
     /// update, under the layout lock, so two kiln runs tagging one layout never lose a tag and a
     /// failure leaves either every tag or none.
     public func tag(_ descriptor: Descriptor, bytes: [UInt8], additionalTags: [String]) async throws {
@@ -61,7 +56,7 @@ extension OCILayout: ImageDestination {
         }
         let markerPath = "\(directory)/oci-layout"
         if !FileIO.exists(markerPath) {
-            if try FileIO.writeNew(Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: markerPath, in: directory) {
+            if try FileIO.writeNew(OCILayout.markerBytes, to: markerPath, in: directory) {
                 recordCreated(path: markerPath)
             }
         }
@@ -75,13 +70,7 @@ extension OCILayout: ImageDestination {
             return !tags.contains(name)
         }
         for tag in tags {
-            var entry: JSONValue = .object([
-                ("mediaType", .string(descriptor.mediaType)),
-                ("digest", .string(descriptor.digest.description)),
-                ("size", .integer(descriptor.size)),
-            ])
-            if let tag { entry["annotations"] = .object([(AnnotationKey.refName, .string(tag))]) }
-            entries.append(entry)
+            entries.append(OCILayout.indexEntry(descriptor, tag: tag))
         }
         index["manifests"] = .array(entries)
         try FileIO.writeAtomically(index.serialized(), to: "\(directory)/index.json", in: directory)

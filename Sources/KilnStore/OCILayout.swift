@@ -73,3 +73,22 @@ public final class OCILayout: @unchecked Sendable {
         return try ImageIndex(raw: bytes, descriptorMediaType: MediaType.ociIndex, what: indexPath)
     }
 }
+
+// The image-layout spec's two files as kiln writes them, for a layout directory and an
+// oci-archive alike.
+extension OCILayout {
+    /// `oci-layout`'s bytes.
+    static let markerBytes = Array(#"{"imageLayoutVersion":"1.0.0"}"#.utf8)
+
+    /// The `index.json` entry for `descriptor`, named `tag` (`org.opencontainers.image.ref.name`)
+    /// when there is one.
+    static func indexEntry(_ descriptor: Descriptor, tag: String?) -> JSONValue {
+        var entry: JSONValue = .object([
+            ("mediaType", .string(descriptor.mediaType)),
+            ("digest", .string(descriptor.digest.description)),
+            ("size", .integer(descriptor.size)),
+        ])
+        if let tag { entry["annotations"] = .object([(AnnotationKey.refName, .string(tag))]) }
+        return entry
+    }
+}

@@ -2,7 +2,7 @@ import OCI
 
 /// The one place where bytes read from an image source are checked against their descriptor:
 /// documents whole (size and digest), blobs as their stream ends. Every source a run reads
-/// through (`ImageStore.source`, a lock's snapshot) is wrapped in one; sources themselves only
+/// through (`ImageSession.source`, a lock's snapshot) is wrapped in one; sources themselves only
 /// fetch. A mismatch is an error naming where the bytes came from.
 public final class VerifyingSource: ImageSource {
     public let inner: ImageSource

@@ -139,7 +139,7 @@ struct Bake: AsyncParsableCommand {
             var outputRegistry: String?
             if case .registry(let registry) = request.output { outputRegistry = registry.registry }
             let progress = TransferProgress.forStandardError(quiet: transport.quiet)
-            let result = try await withRunStore(transport.options(outputRegistry: outputRegistry)) { store in
+            let result = try await withRunSession(transport.options(outputRegistry: outputRegistry)) { store in
                 let result = try await Baker(store: store, progress: progress).bake(request)
                 if let facts = result.provenanceFacts {
                     let made = try Provenance.make(bake: request, facts: facts, overlayArguments: request.overlays.map { ($0.source, $0.destination.description) },

@@ -110,7 +110,7 @@ struct BuildCommand: AsyncParsableCommand {
             let mutability = try TagMutability(setting: tagMutability, exclusions: tagMutabilityExclusion)
             let creation = createRepository ? RepositoryCreation(tagMutability: mutability) : nil
             // One store for every image: each registry is probed and authenticated once.
-            let reports = try await withRunStore(transport.options(outputRegistry: targetRegistries.first)) { store in
+            let reports = try await withRunSession(transport.options(outputRegistry: targetRegistries.first)) { store in
                 await Builder(project: project, store: store, progress: progress, provenance: provenanceSettings)
                     .buildAll(specs, lock: lock, output: buildOutput, createRepository: creation, parallel: parallel)
             }

@@ -66,7 +66,7 @@ struct CopyCommand: AsyncParsableCommand {
             var outputRegistry: String? = nil
             if case .registry(let registry) = destination { outputRegistry = registry.registry }
             let progress = TransferProgress.forStandardError(quiet: transport.quiet)
-            let copied = try await withRunStore(transport.options(outputRegistry: outputRegistry)) { store in
+            let copied = try await withRunSession(transport.options(outputRegistry: outputRegistry)) { store in
                 try await Baker(store: store, progress: progress).copy(from: source, to: destination, platform: platform, referrers: referrers, createRepository: creation)
             }
             if copied.referrers > 0, !transport.quiet {

@@ -17,8 +17,8 @@ struct DigestCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let reference = try ImageReference(parsing: reference)
-            let descriptor = try await withRunStore(transport.options(outputRegistry: nil)) { store in
-                try await DigestResolver(store: store).resolve(reference)
+            let descriptor = try await withRunSession(transport.options(outputRegistry: nil)) { store in
+                try await store.head(reference)
             }
             print(descriptor.digest)
         }

@@ -75,7 +75,7 @@ struct DockerBuildCommand: AsyncParsableCommand {
                                               platform: try platform.map(Platform.init(parsing:)), target: target, names: names)
             request.secrets = try secretFlags.policy()
             let progress = TransferProgress.forStandardError(quiet: quiet)
-            let built = try await withRunStore(context.transportOptions(quiet: quiet)) { store in
+            let built = try await withRunSession(context.transportOptions(quiet: quiet)) { store in
                 try await DockerBuild(images: context.images, store: store, progress: progress).build(request)
             }
             // Each warning names itself (`Dockerfile:3: warning: ...`).

@@ -44,17 +44,12 @@ struct DockerContext {
         logins = try DockerLogins(configDirectory: configDirectory)
     }
 
-    /// Transport options as kiln's other commands make them, with credentials looked up in
-    /// this order: the login file (`--config DIR`'s config.json, with its credential helpers,
-    /// else kiln's own), then for ECR hosts AWS credentials, then, without `--config`, the
-    /// user's Docker config.
+    /// Transport options as kiln's other commands make them, with the login file
+    /// (`--config DIR`'s config.json, else kiln's own) asked first and, with `--config`, no
+    /// Docker config of the user's (``RegistryCredentials`` says the order).
     func transportOptions(quiet: Bool) throws -> TransportOptions {
         var flags = try TransportFlags.parse([])
         flags.quiet = quiet
-        var options = try flags.options(outputRegistry: nil)
-        let ecr = ECRCredentials(fallback: configDirectory == nil ? DockerConfigCredentials() : DockerConfigCredentials(files: []))
-        options.credentials = logins.provider(fallback: ecr)
-        options.destinationPreparations = [ECRRepositoryCheck(credentials: ecr)]
-        return options
+        return try flags.options(outputRegistry: nil, loginFile: logins.file, dockerConfig: configDirectory == nil ? DockerConfigCredentials() : DockerConfigCredentials(files: []))
     }
 }

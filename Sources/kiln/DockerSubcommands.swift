@@ -32,7 +32,7 @@ struct DockerPushCommand: AsyncParsableCommand {
             let context = try docker.context()
             let name = try DockerImageName(parsing: name)
             let progress = TransferProgress.forStandardError(quiet: quiet)
-            let pushed = try await withRunStore(context.transportOptions(quiet: quiet)) { store in
+            let pushed = try await withRunSession(context.transportOptions(quiet: quiet)) { store in
                 try await DockerPush(images: context.images, store: store, progress: progress).push(name)
             }
             // Docker's last line of a push.

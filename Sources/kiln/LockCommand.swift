@@ -47,7 +47,7 @@ struct LockCommand: AsyncParsableCommand {
                 print("\(project.lockPath) matches \(specs.count) spec(s)")
                 return
             }
-            let (lock, changes) = try await withRunStore(transport.options(outputRegistry: nil)) { store in
+            let (lock, changes) = try await withRunSession(transport.options(outputRegistry: nil)) { store in
                 try await Locker(project: project, store: store).lock(specs, into: existing, update: update, all: all)
             }
             // What each moved base changes, and warnings, before anything is written.

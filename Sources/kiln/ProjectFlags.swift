@@ -35,8 +35,8 @@ func reportingErrors(_ body: () async throws -> Void) async throws {
 
 /// Runs a command's work with the run's one store; AWS calls (ECR, STS, credential endpoints)
 /// go through the store's HTTP client too, so `--ca-file` applies to them.
-func withRunStore<T>(_ options: TransportOptions, _ body: (ImageStore) async throws -> T) async throws -> T {
-    try await ImageStore.withStore(options: options) { store in
+func withRunSession<T>(_ options: TransportOptions, _ body: (ImageSession) async throws -> T) async throws -> T {
+    try await ImageSession.withSession(options: options) { store in
         AWSHTTPClient.use { try store.httpClient() }
         defer { AWSHTTPClient.use(nil) }
         return try await body(store)

@@ -29,10 +29,12 @@ struct TransportFlags: ParsableArguments {
     var quiet = false
 
     /// Builds the transport options; `outputRegistry` receives --username/--password-stdin.
-    func options(outputRegistry: String?) throws -> TransportOptions {
-        // ECR hosts authenticate with AWS credentials; every other registry with Docker's config.
-        let ecr = ECRCredentials(fallback: DockerConfigCredentials())
-        var options = TransportOptions(credentials: ecr)
+    /// Credentials are chosen here, for every command (``RegistryCredentials`` says the order):
+    /// `kiln docker` adds its login file and may leave out Docker's config (`--config DIR`).
+    func options(outputRegistry: String?, loginFile: String? = nil, dockerConfig: DockerConfigCredentials = DockerConfigCredentials()) throws -> TransportOptions {
+        let ecr = ECRCredentials()
+        var credentials = RegistryCredentials(loginFile: loginFile, ecr: ecr, dockerConfig: dockerConfig)
+        var options = TransportOptions(credentials: credentials)
         options.destinationPreparations = [ECRRepositoryCheck(credentials: ecr)]
         let file = try RegistryConfigFile.load()
         options.endpoints = file.endpoints
@@ -52,7 +54,8 @@ struct TransportFlags: ParsableArguments {
             guard let outputRegistry else { throw ValidationError("--username applies to a registry output; the output is not in a registry") }
             let password = (readLine(strippingNewline: true) ?? "")
             guard !password.isEmpty else { throw ValidationError("--password-stdin read an empty password") }
-            options.credentials = StaticCredentials(registry: outputRegistry, credential: Credential(username: username, secret: password, source: "--username/--password-stdin"), fallback: options.credentials)
+            credentials.flags = (outputRegistry, Credential(username: username, secret: password, source: RegistryCredentials.flagsSource))
+            options.credentials = credentials
         }
         var logger = Logger(label: "kiln")
         logger.logLevel = quiet ? .warning : .info

@@ -27,7 +27,7 @@ struct VerifyCommand: AsyncParsableCommand {
             let project = project.project
             let specs = try project.loadSpecs(self.project.specs)
             let lock = try project.loadLock()
-            try await withRunStore(transport.options(outputRegistry: nil)) { store in
+            try await withRunSession(transport.options(outputRegistry: nil)) { store in
                 let verifier = Verifier(project: project, store: store, provenanceBuilderID: provenance.enabled ? provenance.builderID : nil)
                 var mismatched: [String] = []
                 for spec in specs {

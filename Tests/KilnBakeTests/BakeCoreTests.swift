@@ -102,7 +102,7 @@ import Testing
     let output = ImageReference.layout(LayoutReference(directory: "/nonexistent/kiln-unit", tag: "t"))
 
     private func writer(create: RepositoryCreation? = nil) throws -> ImageGraphWriter {
-        try ImageGraphWriter(store: ImageStore(), to: output, destination: destination, create: create, progress: TransferProgress(mode: .quiet))
+        try ImageGraphWriter(store: ImageSession(), to: output, destination: destination, create: create, progress: TransferProgress(mode: .quiet))
     }
 
     /// A two-platform graph: two shared-layer images, their configs as documents, an index.

@@ -81,10 +81,6 @@ final class MemoryImages: ImageSource, ImageDestination, @unchecked Sendable {
         try store(bytes, as: descriptor, event: "putManifest")
     }
 
-    func tag(_ descriptor: Descriptor, bytes: [UInt8]) async throws {
-        try await tag(descriptor, bytes: bytes, additionalTags: [])
-    }
-
     func tag(_ descriptor: Descriptor, bytes: [UInt8], additionalTags: [String]) async throws {
         try fail("tag")
         try store(bytes, as: descriptor, event: "root")

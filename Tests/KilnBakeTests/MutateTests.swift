@@ -80,11 +80,11 @@ import KilnRecipe
 
     @Test func flagValuesAreParsedStrictly() throws {
         #expect(try ConfigEdits.parseKeyValue("A=b=c", flag: "--env") == ("A", "b=c"))
-        #expect(throws: BakeError.invalidKeyValue(flag: "--env", text: "=x")) { try ConfigEdits.parseKeyValue("=x", flag: "--env") }
-        #expect(throws: BakeError.invalidKeyValue(flag: "--label", text: "novalue")) { try ConfigEdits.parseKeyValue("novalue", flag: "--label") }
+        #expect(throws: ConfigEditError.invalidKeyValue(flag: "--env", text: "=x")) { try ConfigEdits.parseKeyValue("=x", flag: "--env") }
+        #expect(throws: ConfigEditError.invalidKeyValue(flag: "--label", text: "novalue")) { try ConfigEdits.parseKeyValue("novalue", flag: "--label") }
         #expect(try ConfigEdits.parseStringArray(#"["kong","docker-start"]"#, flag: "--cmd") == ["kong", "docker-start"])
-        #expect(throws: BakeError.invalidJSONArray(flag: "--cmd", text: "kong start")) { try ConfigEdits.parseStringArray("kong start", flag: "--cmd") }
-        #expect(throws: BakeError.invalidJSONArray(flag: "--cmd", text: "[1]")) { try ConfigEdits.parseStringArray("[1]", flag: "--cmd") }
+        #expect(throws: ConfigEditError.invalidJSONArray(flag: "--cmd", text: "kong start")) { try ConfigEdits.parseStringArray("kong start", flag: "--cmd") }
+        #expect(throws: ConfigEditError.invalidJSONArray(flag: "--cmd", text: "[1]")) { try ConfigEdits.parseStringArray("[1]", flag: "--cmd") }
     }
 
     @Test func manifestAnnotationsOnlyForOCI() throws {

@@ -16,7 +16,7 @@ import Testing
 
     static func transport(for server: ScriptedHTTPServer, credential: Credential? = nil) throws -> RegistryTransport {
         var options = TransportOptions(credentials: NoCredentials())
-        if let credential { options.credentials = StaticCredentials(registry: server.host, credential: credential, fallback: NoCredentials()) }
+        if let credential { options.credentials = RegistryCredentials(flags: (server.host, credential), dockerConfig: DockerConfigCredentials(files: [])) }
         options.retry = RetryPolicy(attempts: 3, baseDelay: 0.01, maxDelay: 0.02)
         options.blobLocationFile = nil
         return try RegistryTransport(options: options)

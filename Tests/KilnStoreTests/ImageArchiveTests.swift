@@ -62,14 +62,14 @@ import Testing
         try await image.collect(into: archive)
         try await archive.putManifest(image.manifest, as: image.manifestDescriptor)
         await #expect(throws: StoreError.notOneImage(location: "docker-archive '\(dir("app.tar"))'")) {
-            try await archive.tag(.of(index, mediaType: MediaType.ociIndex), bytes: index)
+            try await archive.tag(.of(index, mediaType: MediaType.ociIndex), bytes: index, additionalTags: [])
         }
         archive.abort()
 
         let missing = ImageArchive(try ArchiveReference(parsing: "oci-archive:\(dir("app.tar")):x"))
         try await missing.put(image.config, as: image.configDescriptor)
         await #expect(throws: StoreError.blobMissing(location: "oci-archive '\(dir("app.tar"))'", digest: image.layerDescriptor.digest)) {
-            try await missing.tag(image.manifestDescriptor, bytes: image.manifest)
+            try await missing.tag(image.manifestDescriptor, bytes: image.manifest, additionalTags: [])
         }
         missing.abort()
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)

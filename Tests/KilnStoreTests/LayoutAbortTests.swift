@@ -18,7 +18,7 @@ import Testing
         let first = OCILayout(LayoutReference(directory: dir("layout"), tag: "a"))
         try await first.put(config, as: configDescriptor)
         let second = OCILayout(LayoutReference(directory: dir("layout"), tag: "b"))
-        try await second.tag(manifestDescriptor, bytes: manifest)
+        try await second.tag(manifestDescriptor, bytes: manifest, additionalTags: [])
 
         // Then A fails: its abort must not take B's config away, nor the layout's own files.
         first.abort()

@@ -6,8 +6,8 @@ import OCI
 /// Reads and moves the tags of a target (registry repository or layout) without baking: what
 /// `build` needs to see that an image is already there, and `verify` to compare. Everything
 /// goes through the run's store, so a registry is probed and authenticated once per run.
-struct TagReader: Sendable {
-    let store: ImageStore
+struct TargetTags: Sendable {
+    let store: ImageSession
 
     /// What each tag holds; a missing tag (or repository, or layout) has no entry.
     func descriptors(of target: ImageReference, tags: [String]) async throws -> [String: Descriptor] {

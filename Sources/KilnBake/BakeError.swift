@@ -2,8 +2,6 @@ import OCI
 
 /// Problems with a bake request as a whole. Each names the culprit in one line.
 public enum BakeError: Error, Equatable, CustomStringConvertible {
-    case invalidKeyValue(flag: String, text: String)
-    case invalidJSONArray(flag: String, text: String)
     case unsupportedCompression(String)
     case malformedConfig(what: String, reason: String)
     case invalidSourceDateEpoch(String)
@@ -14,10 +12,6 @@ public enum BakeError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidKeyValue(let flag, let text):
-            return "\(flag) '\(text)' must have the form KEY=VALUE with a non-empty KEY"
-        case .invalidJSONArray(let flag, let text):
-            return "\(flag) '\(text)' must be a JSON array of strings, e.g. [\"kong\",\"docker-start\"]"
         case .unsupportedCompression(let message):
             return message
         case .malformedConfig(let what, let reason):

@@ -1,6 +1,6 @@
 // The one place that knows which C library kiln runs on. Every other file imports this module
 // (which re-exports the POSIX API of Glibc or Darwin) and never names Glibc or Darwin itself;
-// what differs between the two, or exists on one only, is a function of `Platform` below.
+// what differs between the two, or exists on one only, is a function of `LibC` below.
 // A test (PlatformShimTests) fails on any Glibc or Darwin name elsewhere in Sources/.
 #if canImport(Glibc)
 @_exported import Glibc
@@ -10,7 +10,7 @@
 #error("kiln runs on Linux (Glibc) and macOS (Darwin)")
 #endif
 
-package enum Platform {
+package enum LibC {
     /// The text of the current `errno`.
     package static func errorText() -> String { String(cString: strerror(errno)) }
 

@@ -10,7 +10,7 @@ import OCI
 /// bakes, reads or tags). Created and shut down once by the command; every operation (bake,
 /// copy, digest, lock, build, verify) takes it, none makes its own client.
 // Sendable: `transport`, made on first use, is read and written only under `lock`.
-public final class ImageStore: @unchecked Sendable {
+public final class ImageSession: @unchecked Sendable {
     public let options: TransportOptions
     private let lock = NSLock()
     /// Made on first use: a run that touches only layouts never starts an event loop.
@@ -21,8 +21,8 @@ public final class ImageStore: @unchecked Sendable {
     }
 
     /// Runs `body` with a new store and shuts it down afterwards, however `body` ends.
-    public static func withStore<T>(options: TransportOptions, _ body: (ImageStore) async throws -> T) async throws -> T {
-        let store = ImageStore(options: options)
+    public static func withSession<T>(options: TransportOptions, _ body: (ImageSession) async throws -> T) async throws -> T {
+        let store = ImageSession(options: options)
         do {
             let result = try await body(store)
             await store.shutdown()

@@ -69,7 +69,7 @@ struct LayerChangesCache: Sendable {
         let line = JSONValue.array([.string("hmac-sha256"), .string(mac.map { String(format: "%02x", $0) }.joined())]).serialized()
         let temporary = "\(file).kiln-tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0...UInt64.max))"
         guard FileManager.default.createFile(atPath: temporary, contents: Data(body + line + [UInt8(ascii: "\n")])) else { return }
-        if Platform.rename(temporary, file) != 0 { try? FileManager.default.removeItem(atPath: temporary) }
+        if LibC.rename(temporary, file) != 0 { try? FileManager.default.removeItem(atPath: temporary) }
     }
 
     /// The file's bytes, when it is a regular file (no link followed, no FIFO waited on) of at
@@ -77,13 +77,13 @@ struct LayerChangesCache: Sendable {
     private static func readBounded(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
-        defer { _ = Platform.close(fd) }
+        defer { _ = LibC.close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size <= off_t(maxFileSize) else { return nil }
         var data = [UInt8](repeating: 0, count: Int(info.st_size))
         var filled = 0
         while filled < data.count {
-            let count = data.withUnsafeMutableBytes { Platform.read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            let count = data.withUnsafeMutableBytes { LibC.read(fd, $0.baseAddress! + filled, $0.count - filled) }
             guard count > 0 else { return nil }
             filled += count
         }

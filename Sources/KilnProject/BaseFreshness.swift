@@ -16,9 +16,9 @@ import OCI
 /// takes the new base's snapshot as `kiln lock` would (skeletons cached as always).
 package struct BaseFreshness: Sendable {
     package let project: Project
-    private let store: ImageStore
+    private let store: ImageSession
 
-    package init(project: Project, store: ImageStore) {
+    package init(project: Project, store: ImageSession) {
         self.project = project
         self.store = store
     }

@@ -11,13 +11,13 @@ import OCI
 /// `kiln.sha256.<hex>` is missing (one HEAD per target, several targets at once), or, when it is
 /// there, one of the spec's extra tags does not hold the digest yet (`kiln build` would retag).
 package struct BuildMatrix: Sendable {
-    private let store: ImageStore
+    private let store: ImageSession
 
     /// HEAD requests in flight at once: enough to hide the latency of a remote registry behind a
     /// few dozen specs, few enough not to look like a flood to it.
     package static let concurrentChecks = 8
 
-    package init(store: ImageStore) {
+    package init(store: ImageSession) {
         self.store = store
     }
 
@@ -41,7 +41,7 @@ package struct BuildMatrix: Sendable {
         return (try? await BoundedConcurrency.map(work, limit: Self.concurrentChecks) { item -> Check in
             let target = item.spec.target
             do {
-                let reader = TagReader(store: store)
+                let reader = TargetTags(store: store)
                 let content = try await reader.descriptors(of: target, tags: [item.plan.tag])
                 guard content[item.plan.tag]?.digest == item.plan.digest else {
                     return Check(name: item.spec.name, target: item.plan.repository, needsBuild: .success(true))

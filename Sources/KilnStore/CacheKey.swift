@@ -36,7 +36,7 @@ package struct CacheKey: Sendable {
         guard fd >= 0 else { return nil }
         let written = secret.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         let synced = fsync(fd) == 0
-        _ = Platform.close(fd)
+        _ = LibC.close(fd)
         if written == size, synced { _ = link(temporary, path) }
         unlink(temporary)
         return read(path)
@@ -45,12 +45,12 @@ package struct CacheKey: Sendable {
     private static func read(_ path: String) -> CacheKey? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
-        defer { _ = Platform.close(fd) }
+        defer { _ = LibC.close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_uid == geteuid(),
               info.st_mode & 0o077 == 0, info.st_size == off_t(size) else { return nil }
         var secret = [UInt8](repeating: 0, count: size)
-        let count = secret.withUnsafeMutableBytes { Platform.read(fd, $0.baseAddress, $0.count) }
+        let count = secret.withUnsafeMutableBytes { LibC.read(fd, $0.baseAddress, $0.count) }
         guard count == size else { return nil }
         return CacheKey(secret: secret)
     }

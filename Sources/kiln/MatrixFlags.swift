@@ -39,7 +39,7 @@ struct MatrixFlags: ParsableArguments {
                 if case .registry(let registry) = item.spec.target { return registry.registry }
                 return nil
             })
-            let checks = try await withRunStore(transport.options(outputRegistry: registries.count == 1 ? registries.first : nil)) { store in
+            let checks = try await withRunSession(transport.options(outputRegistry: registries.count == 1 ? registries.first : nil)) { store in
                 await BuildMatrix(store: store).check(items)
             }
             var failed = false

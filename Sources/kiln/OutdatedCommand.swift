@@ -51,7 +51,7 @@ struct OutdatedCommand: AsyncParsableCommand {
             let specs = try project.loadSpecs(self.project.specs)
             let lock = try project.loadLock()
             let now = Int64(Date().timeIntervalSince1970)
-            findings = try await withRunStore(transport.options(outputRegistry: nil)) { store in
+            findings = try await withRunSession(transport.options(outputRegistry: nil)) { store in
                 await BaseFreshness(project: project, store: store).check(specs, lock: lock, maxAgeDays: maxAge, explain: explain, now: now)
             }
         } catch let error as ValidationError {

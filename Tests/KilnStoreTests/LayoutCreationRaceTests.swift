@@ -24,7 +24,7 @@ import Testing
                         let layout = OCILayout(LayoutReference(directory: directory, tag: "t\(writer)"))
                         do {
                             try await layout.put(config, as: configDescriptor)
-                            try await layout.tag(manifestDescriptor, bytes: manifest)
+                            try await layout.tag(manifestDescriptor, bytes: manifest, additionalTags: [])
                             return nil
                         } catch {
                             layout.abort()

@@ -46,7 +46,7 @@ extension RegistryImage: ImageDestination {
         return false
     }
 
-    /// Sibling repositories a mount tries after the source's (docs/design.md: "up to two"): each
+    /// Sibling repositories a mount tries after the source's (docs/internals.md: "up to two"): each
     /// refusal costs a request, and a blob that three repositories refuse is streamed anyway.
     static let siblingMountAttempts = 2
 

@@ -248,6 +248,6 @@ import Testing
         }
         #expect(kilnEntries["home/games/w"] == "drwxr-xr-x 5/60")
         #expect(kilnEntries["var/local/newsub"] == "drwxr-sr-x 0/50", "Docker's mkdir below a setgid directory")
-        #expect(buildahEntries["var/local/newsub"] == "drwxr-xr-x 0/0", "buildah's departure, documented in docs/design.md")
+        #expect(buildahEntries["var/local/newsub"] == "drwxr-xr-x 0/0", "buildah's departure, documented in docs/internals.md")
     }
 }

@@ -4,7 +4,7 @@ import Testing
 
 /// The blob-location cache may come from another run (CI restores caches): a repository name
 /// in it is checked against distribution's grammar before it reaches a mount's query, and a
-/// mount tries the source and at most two siblings (docs/design.md), whatever the cache holds.
+/// mount tries the source and at most two siblings (docs/internals.md), whatever the cache holds.
 @Suite struct BlobLocationCacheHardeningTests {
     /// A cache naming `repositories` as holders of every base layer on the target registry.
     private func plant(_ repositories: [String], for f: BlobLocationTests.Fixture, in cache: String) throws {

@@ -2,8 +2,9 @@ import Foundation
 import KilnTestSupport
 import Testing
 
-/// docs/design.md is the map a newcomer reads first: every kiln type, module, file or test it
-/// names in backticks must exist, so a rename or a removal that forgets the map fails here.
+/// docs/design.md is the map a newcomer reads first, docs/internals.md the reasoning behind it:
+/// every kiln type, module, file or test either names in backticks must exist, so a rename or a
+/// removal that forgets the docs fails here.
 @Suite struct DesignDocTests {
     /// Names design.md uses for things outside kiln (AWS APIs, image-config fields, BuildKit's
     /// and botocore's functions): not looked up in kiln's sources.
@@ -65,16 +66,27 @@ import Testing
         return known
     }
 
-    @Test func everyNameInTheDesignDocExists() throws {
-        let doc = try String(contentsOfFile: "\(repositoryRoot)/docs/design.md", encoding: .utf8)
+    @Test(arguments: ["docs/design.md", "docs/internals.md"])
+    func everyNameInTheDesignDocExists(_ file: String) throws {
+        let doc = try String(contentsOfFile: "\(repositoryRoot)/\(file)", encoding: .utf8)
         let named = Self.namedThings(in: doc)
-        #expect(named.count > 30, "design.md names \(named.count) things: did the parser break?")
+        #expect(named.count > 30, "\(file) names \(named.count) things: did the parser break?")
         let known = try Self.known()
         let missing = named.filter { name in
             let head = name.split(separator: ".", maxSplits: 1).first.map(String.init) ?? name
             return !Self.external.contains(name) && !known.contains(name) && !known.contains(head)
         }
-        #expect(missing.isEmpty, "docs/design.md names what does not exist: \(missing.sorted())")
+        #expect(missing.isEmpty, "\(file) names what does not exist: \(missing.sorted())")
+    }
+
+    /// The map answers "where does X live" for the concepts a newcomer asks about first.
+    @Test func theMapSaysWhereEachConceptLives() throws {
+        let doc = try String(contentsOfFile: "\(repositoryRoot)/docs/design.md", encoding: .utf8)
+        for question in ["Bytes are verified", "The write order", "Credentials are chosen", "The platform is chosen",
+                         "A Dockerfile becomes a bake", "A spec becomes a plan"] {
+            #expect(doc.contains("**\(question)**"), "design.md does not say where: \(question)")
+        }
+        #expect(doc.split(separator: "\n").count < 250, "design.md is a map, not the whole reasoning (that is internals.md)")
     }
 }
 

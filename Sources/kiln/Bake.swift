@@ -98,11 +98,7 @@ struct Bake: AsyncParsableCommand {
     @Flag(help: "Create the output's ECR repository when it does not exist.")
     var createRepository = false
 
-    @Option(help: "Tag mutability of a repository --create-repository creates.")
-    var tagMutability: TagMutability.Setting = .mutable
-
-    @Option(help: ArgumentHelp("With a _WITH_EXCLUSION --tag-mutability: a tag filter (* matches any run) whose tags follow the opposite rule; repeatable, 1 to 5.", valueName: "FILTER"))
-    var tagMutabilityExclusion: [String] = []
+    @OptionGroup var tagMutability: TagMutabilityFlags
 
     @Option(help: ArgumentHelp("KMS key for a repository --create-repository creates (default: AES-256).", valueName: "ARN"))
     var kmsKey: String?
@@ -129,7 +125,6 @@ struct Bake: AsyncParsableCommand {
         if !provenance, builderID != nil || provenanceFile != nil || predicateFile != nil {
             throw ValidationError("--builder-id, --provenance-file and --predicate-file go with --provenance")
         }
-        _ = try TagMutability(setting: tagMutability, exclusions: tagMutabilityExclusion)
     }
 
     func run() async throws {
@@ -189,7 +184,7 @@ struct Bake: AsyncParsableCommand {
             entryTimes: entryTimes,
             sourceDateEpoch: sourceDateEpoch
         )
-        let mutability = try TagMutability(setting: tagMutability, exclusions: tagMutabilityExclusion)
+        let mutability = try tagMutability.rule()
         if createRepository { request.createRepository = .init(tagMutability: mutability, kmsKey: kmsKey) }
         request.baseName = baseName
         request.secrets = try secretFlags.policy()

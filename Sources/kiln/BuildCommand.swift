@@ -58,11 +58,7 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(help: "Create missing ECR target repositories.")
     var createRepository = false
 
-    @Option(help: "Tag mutability of repositories --create-repository makes.")
-    var tagMutability: TagMutability.Setting = .mutable
-
-    @Option(help: ArgumentHelp("With a _WITH_EXCLUSION --tag-mutability: a tag filter (* matches any run) whose tags follow the opposite rule; repeatable, 1 to 5.", valueName: "FILTER"))
-    var tagMutabilityExclusion: [String] = []
+    @OptionGroup var tagMutability: TagMutabilityFlags
 
     @Flag(help: "Print JSON like kiln plan --json, with \"action\" per image.")
     var json = false
@@ -72,7 +68,6 @@ struct BuildCommand: AsyncParsableCommand {
     func validate() throws {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
         _ = try buildOutput()
-        _ = try TagMutability(setting: tagMutability, exclusions: tagMutabilityExclusion)
     }
 
     private func buildOutput() throws -> BuildOutput {
@@ -107,7 +102,7 @@ struct BuildCommand: AsyncParsableCommand {
                 throw ValidationError("'\(path)' names one file for \(specs.count) images; put {name} in it")
             }
             let provenanceSettings = Builder.ProvenanceSettings(builderID: provenance.builderID, attach: provenance.enabled, statementPath: provenanceFile, predicatePath: predicateFile)
-            let mutability = try TagMutability(setting: tagMutability, exclusions: tagMutabilityExclusion)
+            let mutability = try tagMutability.rule()
             let creation = createRepository ? RepositoryCreation(tagMutability: mutability) : nil
             // One store for every image: each registry is probed and authenticated once.
             let reports = try await withRunSession(transport.options(outputRegistry: targetRegistries.first)) { store in

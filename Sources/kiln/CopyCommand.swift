@@ -42,27 +42,19 @@ struct CopyCommand: AsyncParsableCommand {
     @Flag(help: "Create the destination's ECR repository when it does not exist.")
     var createRepository = false
 
-    @Option(help: "Tag mutability of a repository --create-repository creates.")
-    var tagMutability: TagMutability.Setting = .mutable
-
-    @Option(help: ArgumentHelp("With a _WITH_EXCLUSION --tag-mutability: a tag filter (* matches any run) whose tags follow the opposite rule; repeatable, 1 to 5.", valueName: "FILTER"))
-    var tagMutabilityExclusion: [String] = []
+    @OptionGroup var tagMutability: TagMutabilityFlags
 
     @Option(help: ArgumentHelp("KMS key for a repository --create-repository creates (default: AES-256).", valueName: "ARN"))
     var kmsKey: String?
 
     @OptionGroup var transport: TransportFlags
 
-    func validate() throws {
-        _ = try TagMutability(setting: tagMutability, exclusions: tagMutabilityExclusion)
-    }
-
     func run() async throws {
         try await reportingErrors {
             let source = try ImageReference(parsing: source)
             let destination = try ImageReference(parsing: destination)
             let platform = try platform.map(Platform.init(parsing:))
-            let creation = createRepository ? RepositoryCreation(tagMutability: try TagMutability(setting: tagMutability, exclusions: tagMutabilityExclusion), kmsKey: kmsKey) : nil
+            let creation = createRepository ? RepositoryCreation(tagMutability: try tagMutability.rule(), kmsKey: kmsKey) : nil
             var outputRegistry: String? = nil
             if case .registry(let registry) = destination { outputRegistry = registry.registry }
             let progress = TransferProgress.forStandardError(quiet: transport.quiet)

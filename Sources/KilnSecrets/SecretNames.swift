@@ -20,15 +20,92 @@ enum SecretNames {
         ("token", "a token"),
         ("pwd", "a password"),
     ]
-    /// The endings as bytes, checked from their last byte; and which last bytes any ending has,
-    /// so most keys are done after one table look-up.
-    private static let endingBytes: [(ending: [UInt8], noun: String)] = endings.map { (Array($0.ending.utf8), $0.noun) }
-    private static let lastBytes: [Bool] = {
-        var table = [Bool](repeating: false, count: 256)
-        for (ending, _) in endings { table[Int(ending.utf8.last!)] = true }
-        for byte in "swh".utf8 { table[Int(byte)] = true }
-        return table
-    }()
+    /// An ending packed as the tail of a key is (``Tail``): compared in two word operations.
+    /// (Its noun stays in ``endings``: no reference counting while comparing.)
+    private struct PackedEnding {
+        var low: UInt64
+        var high: UInt64
+        var lowMask: UInt64
+        var highMask: UInt64
+    }
+
+    private static let packedEndings: [PackedEnding] = endings.map { entry in
+        let tail = Tail(normalized: Array(entry.ending.utf8))
+        let count = entry.ending.utf8.count
+        let lowMask: UInt64 = count >= 8 ? ~0 : (1 << (8 * UInt64(count))) - 1
+        let highMask: UInt64 = count >= 16 ? ~0 : count <= 8 ? 0 : (1 << (8 * UInt64(count - 8))) - 1
+        return PackedEnding(low: tail.low, high: tail.high, lowMask: lowMask, highMask: highMask)
+    }
+
+    /// The last 16 letters and digits of a key, lowercased, last one in the lowest byte
+    /// (nothing else of the key counts for an ending): every ending is checked against it with
+    /// two masked compares, no loop per ending.
+    private struct Tail {
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+        /// Letters and digits packed (at most 16).
+        var count = 0
+        /// Whether the key has more letters and digits than were packed.
+        var more = false
+
+        init(normalized bytes: [UInt8]) {
+            for byte in bytes.reversed() { push(byte) }
+        }
+
+        init(key: UnsafeBufferPointer<UInt8>, end: Int) {
+            var index = end
+            while index > 0 {
+                index -= 1
+                let byte = key[index]
+                guard SecretNames.isAlphanumeric(byte) else { continue }
+                if count == 16 {
+                    more = true
+                    return
+                }
+                push(SecretNames.lower(byte))
+            }
+        }
+
+        @inline(__always) mutating func push(_ byte: UInt8) {
+            if count < 8 { low |= UInt64(byte) << (8 * UInt64(count)) } else { high |= UInt64(byte) << (8 * UInt64(count - 8)) }
+            count += 1
+        }
+
+        @inline(__always) func endsWith(_ ending: PackedEnding) -> Bool {
+            low & ending.lowMask == ending.low && high & ending.highMask == ending.high
+        }
+
+        /// Whether the key's letters and digits are exactly `word`.
+        @inline(__always) func isExactly(_ word: Tail) -> Bool {
+            !more && count == word.count && high == word.high && low == word.low
+        }
+    }
+
+    /// Whether the last two letters or digits of a key, lowercased (`last` the very last), are
+    /// those of any ending, of `pass`, `pw` or `_auth`: a few compares, so most keys are done
+    /// without looking further.
+    @inline(__always) private static func mayEnd(_ previous: UInt8, _ last: UInt8) -> Bool {
+        switch (lower(previous), lower(last)) {
+        case (0x65, 0x79), // ey: secretaccesskey, privatekey, secretkey, apikey
+             (0x65, 0x74), // et: clientsecret, secret
+             (0x73, 0x65), // se: passphrase
+             (0x6C, 0x73), // ls: credentials
+             (0x61, 0x6C), // al: credential
+             (0x72, 0x64), // rd: password
+             (0x77, 0x64), // wd: passwd, pwd
+             (0x73, 0x73), // ss: storepass, keypass, pass
+             (0x65, 0x6E), // en: token
+             (0x70, 0x77), // pw
+             (0x74, 0x68): // th: _auth
+            return true
+        default:
+            return false
+        }
+    }
+
+    private static let pwdWord = Tail(normalized: Array("pwd".utf8))
+    private static let oldpwdWord = Tail(normalized: Array("oldpwd".utf8))
+    private static let secretWord = Tail(normalized: Array("secret".utf8))
 
     static func noun(forKey key: ArraySlice<UInt8>) -> String? {
         key.withUnsafeBufferPointer { noun(forKey: $0) }
@@ -36,51 +113,39 @@ enum SecretNames {
 
     /// What the value of `key` is when the name says it is secret, else `nil`. Called for the
     /// key of nearly every line of a config file: no allocation, most keys rejected by their
-    /// last letter.
+    /// last letter, the others by comparing packed words.
     static func noun(forKey key: UnsafeBufferPointer<UInt8>) -> String? {
         guard !key.isEmpty, key.count <= 256 else { return nil }
         // The last letter or digit, lowercased: no ending fits most keys.
         var end = key.count
         while end > 0, !isAlphanumeric(key[end - 1]) { end -= 1 }
-        guard end > 0, lastBytes[Int(lower(key[end - 1]))] else { return nil }
-        /// Whether the key, lowercased and with letters and digits only, ends with `ending`;
-        /// `exactly`: is nothing but it.
-        func endsWith(_ ending: [UInt8], exactly: Bool = false) -> Bool {
-            var index = end
-            var matched = ending.count
-            while matched > 0 {
-                guard index > 0 else { return false }
-                index -= 1
-                let byte = key[index]
-                guard isAlphanumeric(byte) else { continue }
-                matched -= 1
-                if lower(byte) != ending[matched] { return false }
-            }
-            if exactly { while index > 0 { index -= 1; if isAlphanumeric(key[index]) { return false } } }
-            return true
+        guard end > 1 else { return nil }
+        var previous = end - 1
+        while previous > 0, !isAlphanumeric(key[previous - 1]) { previous -= 1 }
+        guard previous > 0, mayEnd(key[previous - 1], key[end - 1]) else { return nil }
+        let tail = Tail(key: key, end: end)
+        // "pwd", "oldpwd" (shells' working directory), "secret" (Keycloak's client `secret`).
+        if tail.isExactly(pwdWord) || tail.isExactly(oldpwdWord) { return nil }
+        if tail.isExactly(secretWord) { return "a client secret" }
+        let found: Int? = packedEndings.withUnsafeBufferPointer { packed in
+            for index in 0..<packed.count where tail.endsWith(packed[index]) { return index }
+            return nil
         }
-        if endsWith(pwdWord, exactly: true) || endsWith(oldpwdWord, exactly: true) { return nil }
-        // Keycloak's client `secret`: the issue's own example wording.
-        if endsWith(secretWord, exactly: true) { return "a client secret" }
-        for entry in endingBytes where endsWith(entry.ending) { return entry.noun }
+        if let found { return endings[found].noun }
         // Whole last segments that name a secret alone (`db_pass`, `pw`), and npm's `_auth`
         // (base64 of user:password, also as `//registry/:_auth`).
-        var last = 0
-        for index in 0..<key.count {
-            let byte = key[index]
-            if byte == 0x2E || byte == 0x5F || byte == 0x2D || byte == 0x3A || byte == 0x2F || byte == 0x20 { last = index + 1 }
+        let count = key.count
+        @inline(__always) func isSeparator(_ byte: UInt8) -> Bool {
+            byte == 0x2E || byte == 0x5F || byte == 0x2D || byte == 0x3A || byte == 0x2F || byte == 0x20
         }
-        let segment = UnsafeBufferPointer(rebasing: key[last...])
-        if segment.count == 4, lower(segment[0]) == 0x70, lower(segment[1]) == 0x61, lower(segment[2]) == 0x73, lower(segment[3]) == 0x73 { return "a password" }
-        if segment.count == 2, lower(segment[0]) == 0x70, lower(segment[1]) == 0x77 { return "a password" }
+        if count >= 4, count == 4 || isSeparator(key[count - 5]), lower(key[count - 4]) == 0x70, lower(key[count - 3]) == 0x61,
+           lower(key[count - 2]) == 0x73, lower(key[count - 1]) == 0x73 { return "a password" }
+        if count >= 2, count == 2 || isSeparator(key[count - 3]), lower(key[count - 2]) == 0x70, lower(key[count - 1]) == 0x77 { return "a password" }
         if key.count >= 5, key[key.count - 5] == 0x5F, lower(key[key.count - 4]) == 0x61, lower(key[key.count - 3]) == 0x75,
            lower(key[key.count - 2]) == 0x74, lower(key[key.count - 1]) == 0x68 { return "credentials" }
         return nil
     }
 
-    private static let secretWord = Array("secret".utf8)
-    private static let pwdWord = Array("pwd".utf8)
-    private static let oldpwdWord = Array("oldpwd".utf8)
 
     @inline(__always) static func lower(_ byte: UInt8) -> UInt8 { (65...90).contains(byte) ? byte + 32 : byte }
     @inline(__always) static func isAlphanumeric(_ byte: UInt8) -> Bool {

@@ -309,48 +309,59 @@ public final class SecretScanner {
         (97...122).contains(byte) || (65...90).contains(byte) || (48...57).contains(byte) || byte == 0x5F || byte == 0x2D
     }
 
-    /// Each byte's part in the token rules, one table look-up per byte: ``runByte`` (token
-    /// bodies: letters, digits, `_`, `-`), ``startsToken`` (a run starting with it may be a
-    /// token), ``colon`` (a URL's `://`).
-    private static let runByte: UInt8 = 1
-    private static let startsTokenBit: UInt8 = 2
-    private static let colon: UInt8 = 4
-    private static let byteClass: [UInt8] = {
-        var table = [UInt8](repeating: 0, count: 256)
-        for byte in 0..<256 where isRunByte(UInt8(byte)) { table[byte] = runByte }
-        for byte in "AgxsrnpeGP-".utf8 { table[Int(byte)] |= startsTokenBit }
-        table[Int(UInt8(ascii: ":"))] = colon
-        return table
+    /// The first two bytes of every token rule (`--` of `-----BEGIN`, `gh` of `ghp_`, `ey` of
+    /// `eyJ`, …) and `:/` of a URL's `://`, as a bit set of 65,536 byte pairs: the token pass
+    /// looks at each position with one look-up, and only a pair in this set (rare in config
+    /// text, unlike the single letters tokens start with) is looked at further.
+    private static let tokenPairs: [UInt64] = {
+        var bits = [UInt64](repeating: 0, count: 1024)
+        let pairs = ["--", "Pu", "AK", "AS", "AB", "AC", "A3", "AI", "GO", "GR", "gh", "gi", "gl", "xo", "sk", "rk", "np", "py", "ey", ":/"]
+        for pair in pairs {
+            let bytes = Array(pair.utf8)
+            let index = Int(bytes[0]) | Int(bytes[1]) << 8
+            bits[index >> 6] |= 1 << UInt64(index & 63)
+        }
+        return bits
     }()
 
+    /// Runs of token characters that start with a pair of ``tokenPairs`` (a token starts only
+    /// where such a run starts, or where the previous match ended), and each `://`.
     private func scanTokens(_ text: UnsafeBufferPointer<UInt8>) {
-        Self.byteClass.withUnsafeBufferPointer { table in
-            let count = text.count
+        let count = text.count
+        guard count >= 2, let base = text.baseAddress else { return }
+        tokenPairs.withUnsafeBufferPointer { pairs in
+            // Where scanning resumed after a match: a run starts there whatever precedes it.
+            var resume = 0
             var index = 0
-            while index < count {
-                let kind = table[Int(text[index])]
-                if kind == 0 {
+            while index < count - 1 {
+                let pair = Int(base[index]) | Int(base[index + 1]) << 8
+                guard pairs[pair >> 6] & (1 << UInt64(pair & 63)) != 0 else {
                     index += 1
                     continue
                 }
-                if kind == Self.colon {
-                    if index + 2 < count, text[index + 1] == UInt8(ascii: "/"), text[index + 2] == UInt8(ascii: "/") {
+                if base[index] == UInt8(ascii: ":") {
+                    if index + 2 < count, base[index + 2] == UInt8(ascii: "/") {
                         index = checkURL(text, from: index + 3)
+                        resume = index
                     } else {
                         index += 1
                     }
                     continue
                 }
-                var end = index + 1
-                while end < count, table[Int(text[end])] & Self.runByte != 0 { end += 1 }
-                if kind & Self.startsTokenBit != 0, end - index >= 4 {
-                    index = max(end, checkToken(text, start: index, end: end))
-                } else {
-                    index = end
+                guard index == resume || !Self.isRunByte(base[index - 1]) else {
+                    index += 1
+                    continue
                 }
+                var end = index + 1
+                while end < count, Self.isRunByte(base[end]) { end += 1 }
+                index = end - index >= 4 ? max(end, checkToken(text, start: index, end: end)) : end
+                resume = index
             }
         }
     }
+
+    /// ``tokenPairs``, kept by each scanner (a static is looked up through a lazy-init check).
+    private let tokenPairs = SecretScanner.tokenPairs
 
     /// Checks the run `text[start..<end]` against the token rules.
     /// - Returns: where scanning resumes (past a match that extends beyond the run).

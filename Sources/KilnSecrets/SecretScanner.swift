@@ -44,6 +44,9 @@ public final class SecretScanner {
     private var line = 1
     private var pending: [UInt8] = []
     private var started = false
+    /// The input's first bytes, held until 8 KiB or the end: the sniff (binary, key store) sees
+    /// the same head however the input is split into chunks.
+    private var head: [UInt8] = []
     private var binary = false
     private var keyStoreHash: SHA256?
     private var keyStoreKind = ""
@@ -94,9 +97,28 @@ public final class SecretScanner {
     public func update(_ chunk: UnsafeRawBufferPointer) {
         guard !chunk.isEmpty else { return }
         if !started {
-            started = true
-            sniff(chunk)
+            head.append(contentsOf: chunk)
+            if head.count >= Self.sniffedBytes { start() }
+            return
         }
+        scan(chunk)
+    }
+
+    /// How much of the input's start decides whether it is binary or a key store.
+    static let sniffedBytes = 8192
+
+    /// Sniffs the held head and scans it: once, at 8 KiB or at the end of a shorter input.
+    private func start() {
+        started = true
+        let held = head
+        head = []
+        held.withUnsafeBytes { bytes in
+            sniff(bytes)
+            scan(bytes)
+        }
+    }
+
+    private func scan(_ chunk: UnsafeRawBufferPointer) {
         if let keyStoreHash { keyStoreHash.update(chunk) }
         if binary { return }
         let bytes = chunk.bindMemory(to: UInt8.self)
@@ -155,6 +177,7 @@ public final class SecretScanner {
 
     /// Ends the input and returns what was found, in line order.
     public func finish() -> [SecretFinding] {
+        if !started && !head.isEmpty { start() }
         if !pending.isEmpty { flushPiece() }
         if let open = block {
             findings[open.finding].secretDigest = open.hash.finalize()

@@ -92,32 +92,32 @@ public struct BuildContext: Sendable {
     /// walked and matched, and no Dockerfile needs a hundred.
     static let maximumPatternComponents = 128
 
-    /// Follows `relative` as BuildKit's COPY does (fsutil's `RootPath`): through symlinks, with
-    /// an absolute link target taken from the context's root and `..` stopping at it, so nothing
-    /// outside the context is ever looked at (`link -> /etc/passwd` means the context's
-    /// `etc/passwd`, as in Docker). Returns the resolved path relative to the context.
+    /// Follows `relative` as BuildKit's COPY does (fsutil's `RootPath`, kiln's ``RootedPath``):
+    /// through symlinks, with an absolute link target taken from the context's root and `..`
+    /// stopping at it, so nothing outside the context is ever looked at (`link -> /etc/passwd`
+    /// means the context's `etc/passwd`, as in Docker). Returns the resolved path relative to
+    /// the context.
     func resolve(_ relative: String) throws(Failure) -> String {
-        var resolved: [String] = []
-        var pending = Array(relative.split(separator: "/").map(String.init).reversed())
-        var hops = 0
-        while let part = pending.popLast() {
-            if part == "." { continue }
-            if part == ".." {
-                if !resolved.isEmpty { resolved.removeLast() }
-                continue
-            }
-            let candidate = resolved + [part]
-            let path = absolute(candidate.joined(separator: "/"))
-            if case .symlink? = (try? FileFacts.read(path))??.kind {
-                hops += 1
-                guard hops <= 255, let target = try? FileFacts.readLink(path), !target.isEmpty else { throw .notFound(relative) }
-                if target.hasPrefix("/") { resolved = [] }
-                pending.append(contentsOf: target.split(separator: "/").map(String.init).reversed())
-            } else {
-                resolved = candidate
-            }
+        do {
+            let resolved = try RootedPath.resolve(relative, in: Disk(context: self))
+            return resolved.isEmpty ? "." : resolved.joined(separator: "/")
+        } catch {
+            // A loop, an empty or unreadable link: nothing to copy there.
+            throw .notFound(relative)
         }
-        return resolved.isEmpty ? "." : resolved.joined(separator: "/")
+    }
+
+    /// The context's directory on disk as ``RootedPath`` walks it: `lstat` of each resolved name.
+    private struct Disk: LinkedTree {
+        let context: BuildContext
+
+        var rootPlace: Void { () }
+
+        func step(into _: String, of _: Void, path: [String], isLast _: Bool) throws -> (place: Void, linkTarget: String?) {
+            let absolute = context.absolute(path.joined(separator: "/"))
+            guard case .symlink? = (try? FileFacts.read(absolute))??.kind else { return ((), nil) }
+            return ((), try FileFacts.readLink(absolute))
+        }
     }
 
     /// A source as BuildKit's COPY finds it: links followed inside the context (``resolve(_:)``),

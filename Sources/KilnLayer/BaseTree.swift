@@ -119,58 +119,49 @@ public struct BaseTree: Sendable {
         return all.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { (ImagePath(key: $0.key), $0.node) }
     }
 
-    /// At most this many links are followed resolving one path, as the `RootPath` of BuildKit's
-    /// copy (continuity's) allows; a longer chain is a loop.
-    static let maxLinksFollowed = 255
-
     /// Resolves `path` through the base's symlinks the way BuildKit's `COPY` resolves its
-    /// destination: every component that is a symlink is replaced by its target, relative
-    /// targets from the link's directory, absolute ones from the image root, and `..` stops at
-    /// the root instead of leaving it.
+    /// destination (``RootedPath``: every component that is a symlink is replaced by its target,
+    /// relative targets from the link's directory, absolute ones from the image root, and `..`
+    /// stops at the root instead of leaving it).
     ///
     /// - Parameter followingLast: whether a symlink in the last component is followed too
     ///   (`COPY`'s destination: yes; a name inside a copied tree or a removal: no).
-    /// - Throws: ``LayerError/conflict(_:)`` when the links loop.
+    /// - Throws: ``LayerError/conflict(_:)`` when the links loop (more than
+    ///   ``RootedPath/maxLinksFollowed``), or lead to a path longer than the kernel opens.
     public func resolve(_ path: ImagePath, followingLast: Bool) throws -> ImagePath {
-        var resolved: [String] = []
-        // The slot of each resolved name, `nil` where the base has nothing: each step looks up
-        // one name below the previous one, never a whole path again.
-        var resolvedSlots: [Int?] = []
-        var pending = Array(path.components.reversed())
-        var followed = 0
-        // The resolved path's length with its slashes: links may not make it longer than the
-        // kernel would open (and 255 long targets could otherwise make it megabytes deep).
-        var length = 0
-        func dropLast() {
-            length -= 1 + resolved.removeLast().utf8.count
-            resolvedSlots.removeLast()
+        do {
+            return ImagePath(components: try RootedPath.resolve(components: path.components, in: Resolution(tree: self, path: path), followingLast: followingLast))
+        } catch RootedPath.Failure.tooManyLinks {
+            throw LayerError.conflict("'\(path)' goes through a loop of symlinks in the base (more than \(RootedPath.maxLinksFollowed))")
+        } catch RootedPath.Failure.emptyLinkTarget(let at) {
+            throw LayerError.conflict("'\(path)' goes through the symlink '/\(at.joined(separator: "/"))' of the base, which has no target")
         }
-        while let part = pending.popLast() {
-            if part == "." || part.isEmpty { continue }
-            if part == ".." {
-                if !resolved.isEmpty { dropLast() }
-                continue
+    }
+
+    /// The base's skeleton as ``RootedPath`` walks it: each step looks up one name below the
+    /// previous one (never a whole path again) and keeps the resolved path's length, which links
+    /// may not make longer than the kernel would open (long targets followed again and again
+    /// could otherwise make it megabytes deep).
+    private struct Resolution: LinkedTree {
+        let tree: BaseTree
+        /// The path asked for, for the error.
+        let path: ImagePath
+
+        /// The slot of the resolved name, `nil` where the base has nothing; the resolved
+        /// path's length with its slashes.
+        typealias Place = (slot: Int?, length: Int)
+
+        var rootPlace: Place { (BaseTree.rootIndex, 0) }
+
+        func step(into name: String, of parent: Place, path _: [String], isLast _: Bool) throws -> (place: Place, linkTarget: String?) {
+            let slot = parent.slot.flatMap { tree.slots[$0].children[Array(name.utf8)] }
+            let length = parent.length + 1 + name.utf8.count
+            guard length <= BaseTree.maxPathLength, name.utf8.count <= BaseTree.maxNameLength else {
+                throw LayerError.conflict("'\(path.description.prefix(64))' resolves through the base's symlinks to a path longer than the kernel opens (PATH_MAX, \(BaseTree.maxPathLength) bytes, or a name over NAME_MAX, \(BaseTree.maxNameLength))")
             }
-            let parent = resolvedSlots.isEmpty ? Self.rootIndex : resolvedSlots[resolvedSlots.count - 1]
-            let slot = parent.flatMap { slots[$0].children[Array(part.utf8)] }
-            resolved.append(part)
-            resolvedSlots.append(slot)
-            length += 1 + part.utf8.count
-            guard length <= Self.maxPathLength, part.utf8.count <= Self.maxNameLength else {
-                throw LayerError.conflict("'\(path.description.prefix(64))' resolves through the base's symlinks to a path longer than the kernel opens (PATH_MAX, \(Self.maxPathLength) bytes, or a name over NAME_MAX, \(Self.maxNameLength))")
-            }
-            let isLast = pending.isEmpty
-            guard !isLast || followingLast else { break }
-            guard let slot, case .symlink(let target) = slots[slot].node else { continue }
-            followed += 1
-            guard followed <= Self.maxLinksFollowed else {
-                throw LayerError.conflict("'\(path)' goes through a loop of symlinks in the base")
-            }
-            dropLast()
-            if target.hasPrefix("/") { resolved = []; resolvedSlots = []; length = 0 }
-            pending.append(contentsOf: target.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
+            guard let slot, case .symlink(let target) = tree.slots[slot].node else { return ((slot, length), nil) }
+            return ((slot, length), target)
         }
-        return ImagePath(components: resolved)
     }
 }
 

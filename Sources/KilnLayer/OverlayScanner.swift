@@ -278,32 +278,33 @@ private struct EntryTable {
         }
     }
 
-    /// Whether `target`, written at `path`, names a place inside `boundary`: after every name
-    /// added the path must be inside or an ancestor of it (`..` may step out and come back, as in
-    /// `../app/x`), and at most 40 links are followed, as the kernel does.
+    /// Whether `target`, written at `path`, names a place inside `boundary`, resolved by
+    /// ``RootedPath`` through the links of the layer (at most
+    /// ``RootedPath/maxLinksFollowed``, as the kernel follows): after every name added the path
+    /// must be inside or an ancestor of the boundary (`..` may step out and come back, as in
+    /// `../app/x`).
     private func resolvesInside(_ path: ImagePath, target: String, boundary: ImagePath) -> Bool {
-        var resolved = target.hasPrefix("/") ? [] : path.parent.components
-        var pending = target.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed() as [String]
-        var hops = 0
-        while let part = pending.popLast() {
-            if part == "." { continue }
-            if part == ".." {
-                if !resolved.isEmpty { resolved.removeLast() }
-                continue
-            }
-            resolved.append(part)
-            let current = ImagePath(components: resolved)
-            // Inside, or still on the way down to the boundary (`/etc` for `/etc/app/x`).
-            guard current.isWithin(boundary) || boundary.isWithin(current) else { return false }
-            if let entry = entries[current.key], case .symlink(let next) = entry.entry.kind {
-                hops += 1
-                guard hops <= 40, !next.isEmpty else { return false }
-                resolved.removeLast()
-                if next.hasPrefix("/") { resolved = [] }
-                pending.append(contentsOf: next.split(separator: "/", omittingEmptySubsequences: true).map(String.init).reversed())
-            }
-        }
+        guard let resolved = try? RootedPath.resolve(linkTarget: target, in: path.parent.components, of: Links(table: self, boundary: boundary)) else { return false }
         return ImagePath(components: resolved).isWithin(boundary)
+    }
+
+    /// The layer's entries as ``RootedPath`` walks them, kept to the ancestors of one
+    /// overlay's destination and what lies below it.
+    private struct Links: LinkedTree {
+        let table: EntryTable
+        let boundary: ImagePath
+
+        struct LeftBoundary: Error {}
+
+        var rootPlace: Void { () }
+
+        func step(into _: String, of _: Void, path: [String], isLast _: Bool) throws -> (place: Void, linkTarget: String?) {
+            let current = ImagePath(components: path)
+            // Inside, or still on the way down to the boundary (`/etc` for `/etc/app/x`).
+            guard current.isWithin(boundary) || boundary.isWithin(current) else { throw LeftBoundary() }
+            guard let entry = table.entries[current.key], case .symlink(let target) = entry.entry.kind else { return ((), nil) }
+            return ((), target)
+        }
     }
 
     func sorted() -> [LayerEntry] {

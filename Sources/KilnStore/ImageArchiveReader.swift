@@ -20,14 +20,13 @@ package struct ArchiveImage: Sendable {
 ///
 /// The archive is untrusted. It is read in one pass: every file's bytes go to one nameless
 /// spool file (``SpoolFile``, so a killed run leaves nothing) and are hashed on the way; links
-/// are followed inside the archive only (a target outside it stops at its root, as moby's loader
-/// does), at most ``maxLinks`` of them per name. Documents are capped at
-/// ``maxMetadataBlobSize``; every blob a document names is checked against its digest, and each
-/// layer's uncompressed digest against the config's diff_id, before the caller stores anything.
+/// are followed inside the archive only (``RootedPath``: a target outside it stops at its root,
+/// as moby's loader does), at most ``RootedPath/maxLinksFollowed`` of them per name, as the
+/// kernel follows. Documents are capped at ``maxMetadataBlobSize``; every blob a document
+/// names is checked against its digest, and each layer's uncompressed digest against the
+/// config's diff_id, before the caller stores anything.
 /// Errors are one line naming the archive, with bounded excerpts of names from it.
 package struct ImageArchiveReader {
-    /// Links followed resolving one name.
-    static let maxLinks = 32
     /// Images one archive may hold; layers one image may have.
     static let maxImages = 256
     static let maxLayers = 1024
@@ -90,43 +89,44 @@ package struct ImageArchiveReader {
 
     // MARK: - Names
 
-    /// The file `name` leads to, following the archive's links (in every component) inside it.
+    /// The file `name` leads to, following the archive's links (in every component) inside it
+    /// (``RootedPath``): a symlink as the kernel follows it, a hard link from the archive's root.
     private func file(_ name: String) throws -> (start: Int64, size: Int64, digest: Digest) {
-        var pending = Self.components(name)
-        var resolved: [String] = []
-        var hops = 0
-        while !pending.isEmpty {
-            let part = pending.removeFirst()
-            if part == ".." {
-                if !resolved.isEmpty { resolved.removeLast() }
-                continue
-            }
-            resolved.append(part)
-            let path = resolved.joined(separator: "/")
-            switch entries[path] {
-            case .symlink(let target)?:
-                hops += 1
-                guard hops <= Self.maxLinks else { throw fail("'\(TarFileReader.excerpt(name))' goes through more than \(Self.maxLinks) links") }
-                resolved.removeLast()
-                if target.hasPrefix("/") { resolved = [] }
-                pending = Self.components(target) + pending
-            case .hardlink(let target)?:
-                hops += 1
-                guard hops <= Self.maxLinks else { throw fail("'\(TarFileReader.excerpt(name))' goes through more than \(Self.maxLinks) links") }
-                resolved = []
-                pending = Self.components(target) + pending
-            case .file(let start, let size, let digest)?:
-                guard pending.isEmpty else { throw fail("'\(TarFileReader.excerpt(name))' goes through a file") }
-                return (start, size, digest)
-            case .directory?, nil:
-                continue
-            }
+        let resolved: [String]
+        do {
+            resolved = try RootedPath.resolve(name, in: Names(entries: entries))
+        } catch RootedPath.Failure.tooManyLinks {
+            throw fail("'\(TarFileReader.excerpt(name))' goes through more than \(RootedPath.maxLinksFollowed) links")
+        } catch RootedPath.Failure.emptyLinkTarget {
+            throw fail("'\(TarFileReader.excerpt(name))' goes through a link with no target")
+        } catch is Names.ThroughFile {
+            throw fail("'\(TarFileReader.excerpt(name))' goes through a file")
         }
-        throw fail("it has no file '\(TarFileReader.excerpt(name))'")
+        guard case .file(let start, let size, let digest)? = entries[resolved.joined(separator: "/")] else {
+            throw fail("it has no file '\(TarFileReader.excerpt(name))'")
+        }
+        return (start, size, digest)
     }
 
-    private static func components(_ text: String) -> [String] {
-        text.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }.map(String.init)
+    /// The archive's entries as ``RootedPath`` walks them.
+    private struct Names: LinkedTree {
+        let entries: [String: Stored]
+
+        struct ThroughFile: Error {}
+
+        var rootPlace: Void { () }
+
+        func step(into _: String, of _: Void, path: [String], isLast: Bool) throws -> (place: Void, linkTarget: String?) {
+            switch entries[path.joined(separator: "/")] {
+            case .symlink(let target)?: return ((), target)
+            // A hard link names its target from the archive's root.
+            case .hardlink(let target)?: return ((), "/" + target)
+            case .file?:
+                guard isLast else { throw ThroughFile() }
+                return ((), nil)
+            case .directory?, nil: return ((), nil)
+            }
+        }
     }
 
     /// A document of the archive: whole, at most ``maxMetadataBlobSize`` bytes.

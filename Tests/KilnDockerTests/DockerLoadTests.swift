@@ -125,7 +125,7 @@ import Testing
         ("wrong-diff-id.tar", "but the config's diff_id is sha256:"),
         ("wrong-name.tar", "not what its name says"),
         ("huge-manifest.tar", "'manifest.json' is larger than 4194304 bytes"),
-        ("link-loop.tar", "'a.tar' goes through more than 32 links"),
+        ("link-loop.tar", "'a.tar' goes through more than 40 links"),
         ("outside-link.tar", "it is not an image archive"),
         ("no-image.tar", "it is not an image archive (no manifest.json or index.json)"),
     ])

@@ -71,22 +71,3 @@ extension Baker {
         return try DockerArchiveImage.choose(among: images.map(\.platform), for: destination, wanted: nil).map { images[$0] }
     }
 }
-
-extension ImageReference {
-    /// The repository or layout of this reference pinned to a digest, as text; an archive as
-    /// written, followed by `@` and the digest the image has in a registry or layout.
-    public func pinned(_ digest: Digest) -> String {
-        if case .archive(let archive) = self { return "\(archive)@\(digest)" }
-        return pinnedReference(digest).description
-    }
-
-    /// The same repository or layout, by digest. An archive has no such form (and is never
-    /// read): it stays as it is.
-    public func pinnedReference(_ digest: Digest) -> ImageReference {
-        switch self {
-        case .layout(let layout): return .layout(LayoutReference(directory: layout.directory, digest: digest))
-        case .registry(let registry): return .registry(registry.with(digest: digest))
-        case .archive: return self
-        }
-    }
-}

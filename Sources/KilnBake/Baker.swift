@@ -147,13 +147,7 @@ public struct Baker {
         let read = try await baseTrees(of: base, locked: nil, from: source, reference: reference.description)
         let trees = Dictionary(zip(base.images.map(\.descriptor.digest), read)) { first, _ in first }
         let root = try await source.resolve()
-        let pinned: ImageReference
-        switch reference {
-        case .layout(let layout): pinned = .layout(LayoutReference(directory: layout.directory, digest: root.digest))
-        case .registry(let registry): pinned = .registry(RegistryReference(registry: registry.registry, repository: registry.repository, tag: registry.tag, digest: root.digest))
-        case .archive: throw StoreError.archiveIsOutputOnly(reference.description)
-        }
-        return (BaseSnapshot(root: root, documents: source.documents, imageName: source.imageName, trees: trees), pinned)
+        return (BaseSnapshot(root: root, documents: source.documents, imageName: source.imageName, trees: trees), try reference.pinnedKeepingTag(root.digest))
     }
 
     /// What a bake of `request` would produce, computed from the base's documents and

@@ -158,7 +158,7 @@ package struct DockerBuild {
         // The bake's base is the one manifest: every document it needs was just read (an
         // index entry without `platform` had its manifest and config read to learn it).
         let root = Descriptor(mediaType: image.manifest.mediaType, digest: descriptor.digest, size: descriptor.size)
-        return PinnedBase(reference: RegistryReference(registry: reference.registry, repository: reference.repository, tag: reference.tag, digest: descriptor.digest),
+        return PinnedBase(reference: reference.pinnedKeepingTag(descriptor.digest),
                           image: image,
                           documents: BaseSnapshot(root: root, documents: source.documents, imageName: source.imageName))
     }

@@ -153,7 +153,7 @@ package struct BaseFreshness: Sendable {
             let key = "\(spec.base) \(spec.platforms.text) \(latest)"
             do {
                 if snapshots[key] == nil {
-                    let pinned = try Self.pinned(spec.base, to: latest)
+                    let pinned = try spec.base.pinnedKeepingTag(latest)
                     let (snapshot, reference) = try await Baker(store: store).snapshot(of: pinned, platforms: spec.platforms)
                     snapshots[key] = LockFile.Entry(base: spec.base.description, platforms: spec.platforms.text, pinned: reference.description, snapshot: snapshot)
                 }
@@ -168,19 +168,10 @@ package struct BaseFreshness: Sendable {
         return findings
     }
 
-    /// The base reference pinned to `digest`, keeping its tag (the `base.name` annotation).
-    static func pinned(_ reference: ImageReference, to digest: Digest) throws -> ImageReference {
-        switch reference {
-        case .layout(let layout): return .layout(LayoutReference(directory: layout.directory, digest: digest))
-        case .registry(let registry): return .registry(RegistryReference(registry: registry.registry, repository: registry.repository, tag: registry.tag, digest: digest))
-        case .archive: throw StoreError.archiveIsOutputOnly(reference.description)
-        }
-    }
-
     /// The document `descriptor` names, read by its digest (and checked against it).
     private func fetchDocument(_ reference: ImageReference, _ descriptor: Descriptor) async -> Answer {
         do {
-            let source = try store.source(try Self.pinned(reference, to: descriptor.digest))
+            let source = try store.source(try reference.pinnedKeepingTag(descriptor.digest))
             return Answer(bytes: try await source.fetch(try await source.resolve()))
         } catch {
             return Answer(error: "\(error)")

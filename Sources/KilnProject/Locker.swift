@@ -39,7 +39,7 @@ package struct Locker: Sendable {
             if update, case .registry(let registry) = reference, registry.digest == nil {
                 // Re-pin to what the registry itself names now, as `kiln outdated` asks it: a
                 // pull-through mirror allowed to serve tags may still hold the tag's old image.
-                reference = try BaseFreshness.pinned(reference, to: try await store.head(reference).digest)
+                reference = try reference.pinnedKeepingTag(try await store.head(reference).digest)
             }
             let (snapshot, pinned) = try await baker.snapshot(of: reference, platforms: spec.platforms)
             let entry = LockFile.Entry(base: spec.base.description, platforms: spec.platforms.text, pinned: pinned.description, snapshot: snapshot)

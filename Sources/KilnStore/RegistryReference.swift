@@ -142,7 +142,7 @@ public struct RegistryReference: Equatable, Sendable, CustomStringConvertible {
     /// This repository with another tag.
     public func with(tag: String) -> RegistryReference { RegistryReference(registry: registry, repository: repository, tag: tag) }
 
-    /// This repository pinned to a digest.
+    /// This repository by digest alone (a tag dropped; ``pinnedKeepingTag(_:)`` keeps it).
     public func with(digest: Digest) -> RegistryReference { RegistryReference(registry: registry, repository: repository, digest: digest) }
 
     public var description: String {

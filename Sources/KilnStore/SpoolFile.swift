@@ -33,31 +33,12 @@ package final class SpoolFile: @unchecked Sendable {
     }
 
     /// The bytes written so far, from the start; independent of other streams of this file.
-    package func stream() -> BlobStream {
-        let offset = Offset()
-        return BlobStream { [self] in
-            guard offset.value < length else { return nil }
-            var chunk = [UInt8](repeating: 0, count: Int(min(Int64(1 << 20), length - offset.value)))
-            let count = try chunk.withUnsafeMutableBytes { try FileIO.read(fd, at: offset.value, into: $0, path: label) }
-            guard count > 0 else { throw StoreError.io(path: label, reason: "ended before its \(length) bytes") }
-            offset.value += Int64(count)
-            chunk.removeLast(chunk.count - count)
-            return chunk
-        }
-    }
+    package func stream() -> BlobStream { stream(from: 0, length: size) }
 
     /// Hands the bytes written so far, from the start, to `body` in pieces of up to 1 MiB.
     package func read(into body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        var offset: Int64 = 0
-        while offset < length {
-            let wanted = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(Int64(buffer.count), length - offset))])
-            let count = try FileIO.read(fd, at: offset, into: wanted, path: label)
-            guard count > 0 else { throw StoreError.io(path: label, reason: "ended before its \(length) bytes") }
-            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-            offset += Int64(count)
-        }
+        let next = chunks(from: 0, length: size)
+        while let chunk = try next() { try chunk.withUnsafeBytes(body) }
     }
 
     /// `length` bytes from `start` (within what was written), in chunks of up to 1 MiB.
@@ -67,7 +48,7 @@ package final class SpoolFile: @unchecked Sendable {
     }
 
     /// The same range as a function returning the next chunk, `nil` at the end (for readers
-    /// that are not async).
+    /// that are not async): the one read loop of a spool file.
     package func chunks(from start: Int64, length: Int64) -> @Sendable () throws -> [UInt8]? {
         let offset = Offset()
         let end = min(start + length, self.length)

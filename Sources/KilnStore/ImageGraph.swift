@@ -5,7 +5,8 @@ import OCI
 /// only the root up front; a platform image only when asked for, and one whose index entry
 /// declares a platform nobody wants is never fetched. Every caller that walks
 /// root -> index -> manifest -> config (bake, lock, plan, copy, docker build, a Dockerfile
-/// spec, verify, a layout's tag step) walks it here.
+/// spec, verify) walks it here. (The blobs a root reaches, every child included, are another
+/// walk: a layout's tag step and abort, an oci-archive's contents.)
 ///
 /// **The platform rule**, the one place kiln decides what platform an image is and which image
 /// a platform asks for:

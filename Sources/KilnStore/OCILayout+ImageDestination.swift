@@ -92,6 +92,7 @@ extension OCILayout: ImageDestination {
 
     /// Every blob a root document needs: its configs and child manifests (documents), and the
     /// layers.
+    // Not ImageGraph (platform images only, configs read, async): tag and abort need every child, attestations too, synchronously under the lock.
     private func referencedDigests(of bytes: [UInt8], descriptor: Descriptor) throws -> (documents: [Digest], layers: [Digest]) {
         switch try ManifestKind(raw: bytes, descriptorMediaType: descriptor.mediaType, what: "\(location) \(descriptor.digest)") {
         case .image(let manifest):

@@ -95,13 +95,7 @@ struct Bake: AsyncParsableCommand {
     @Flag(help: "Print one JSON object with digest, mediaType, platforms and layer instead of the reference.")
     var json = false
 
-    @Flag(help: "Create the output's ECR repository when it does not exist.")
-    var createRepository = false
-
-    @OptionGroup var tagMutability: TagMutabilityFlags
-
-    @Option(help: ArgumentHelp("KMS key for a repository --create-repository creates (default: AES-256).", valueName: "ARN"))
-    var kmsKey: String?
+    @OptionGroup var repositoryCreation: RepositoryCreationFlags
 
     @Flag(help: "Attach the image's provenance (an in-toto statement with a SLSA provenance v1 predicate; registry outputs) as kiln build does.")
     var provenance = false
@@ -184,8 +178,7 @@ struct Bake: AsyncParsableCommand {
             entryTimes: entryTimes,
             sourceDateEpoch: sourceDateEpoch
         )
-        let mutability = try tagMutability.rule()
-        if createRepository { request.createRepository = .init(tagMutability: mutability, kmsKey: kmsKey) }
+        request.createRepository = try repositoryCreation.creation()
         request.baseName = baseName
         request.secrets = try secretFlags.policy()
         return request

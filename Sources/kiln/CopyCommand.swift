@@ -39,13 +39,7 @@ struct CopyCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Copy the image's referrers too (registry to registry).")
     var referrers = true
 
-    @Flag(help: "Create the destination's ECR repository when it does not exist.")
-    var createRepository = false
-
-    @OptionGroup var tagMutability: TagMutabilityFlags
-
-    @Option(help: ArgumentHelp("KMS key for a repository --create-repository creates (default: AES-256).", valueName: "ARN"))
-    var kmsKey: String?
+    @OptionGroup var repositoryCreation: RepositoryCreationFlags
 
     @OptionGroup var transport: TransportFlags
 
@@ -54,7 +48,7 @@ struct CopyCommand: AsyncParsableCommand {
             let source = try ImageReference(parsing: source)
             let destination = try ImageReference(parsing: destination)
             let platform = try platform.map(Platform.init(parsing:))
-            let creation = createRepository ? RepositoryCreation(tagMutability: try tagMutability.rule(), kmsKey: kmsKey) : nil
+            let creation = try repositoryCreation.creation()
             var outputRegistry: String? = nil
             if case .registry(let registry) = destination { outputRegistry = registry.registry }
             let progress = TransferProgress.forStandardError(quiet: transport.quiet)

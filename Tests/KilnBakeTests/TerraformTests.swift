@@ -10,24 +10,9 @@ import Testing
         let moto = try MotoServer()
         let registry = try RegistryServer(tls: true, user: ("AWS", "123456789012-auth-token"))
         let dir = try TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: dir("tf"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: "\(repositoryRoot)/Tests/Fixtures/terraform/main.tf", toPath: dir("tf/main.tf"))
-        try dir.write("terraformrc", """
-            provider_installation {
-              filesystem_mirror {
-                path    = "/opt/tf-plugins"
-                include = ["registry.terraform.io/hashicorp/*"]
-              }
-            }
-            """)
-        var env = ProcessInfo.processInfo.environment
-        env.merge(["TF_CLI_CONFIG_FILE": dir("terraformrc"), "TF_IN_AUTOMATION": "1", "HOME": dir.path,
-                   "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": ""]) { $1 }
-        func terraform(_ arguments: [String]) throws {
-            try runChecked("terraform", ["-chdir=\(dir("tf"))"] + arguments + ["-no-color", "-input=false"], environment: env)
-        }
-        try terraform(["init"])
-        try terraform(["apply", "-auto-approve", "-var", "aws_endpoint=\(moto.url)"])
+        let terraform = try Terraform(fixture: "terraform", in: dir)
+        try terraform(["init", "-no-color", "-input=false"])
+        try terraform(["apply", "-no-color", "-input=false", "-auto-approve", "-var", "aws_endpoint=\(moto.url)"])
 
         try PeerImages.makeOCIBase(at: dir("base"), work: dir)
         try dir.write("overlay/kong.conf", "database = off\n")
@@ -42,7 +27,7 @@ import Testing
         let image = bake.output
         #expect(image.hasPrefix("\(ecr)/um/gateway@sha256:"))
 
-        try terraform(["apply", "-auto-approve", "-var", "aws_endpoint=\(moto.url)", "-var", "image=\(image)"])
+        try terraform(["apply", "-no-color", "-input=false", "-auto-approve", "-var", "aws_endpoint=\(moto.url)", "-var", "image=\(image)"])
         let described = try runChecked("python3", ["-c", """
             import boto3
             kw = dict(region_name="eu-west-1", endpoint_url="\(moto.url)", aws_access_key_id="x", aws_secret_access_key="y")

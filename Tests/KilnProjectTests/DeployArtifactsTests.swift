@@ -255,8 +255,7 @@ import Testing
     @Test func terraformPlansTheRenderedContainerDefinitions() throws {
         let f = try Fixture()
         let planned = try f.planned()
-        try FileManager.default.createDirectory(atPath: f.dir("tf"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: "\(repositoryRoot)/Tests/Fixtures/terraform-taskdef/main.tf", toPath: f.dir("tf/main.tf"))
+        let terraform = try Terraform(fixture: "terraform-taskdef", in: f.dir)
         try f.dir.write("tf/containers.json", """
             [
               {
@@ -270,21 +269,7 @@ import Testing
             """)
         let rendered = try f.kiln(["render-taskdef", f.dir("tf/containers.json"), "--output", f.dir("tf/containers.json")])
         #expect(rendered.status == 0, "\(rendered.stderr)")
-        try f.dir.write("terraformrc", """
-            provider_installation {
-              filesystem_mirror {
-                path    = "/opt/tf-plugins"
-                include = ["registry.terraform.io/hashicorp/*"]
-              }
-            }
-            """)
         let moto = try MotoServer()
-        var env = ProcessInfo.processInfo.environment
-        env.merge(["TF_CLI_CONFIG_FILE": f.dir("terraformrc"), "TF_IN_AUTOMATION": "1", "HOME": f.dir.path,
-                   "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": ""]) { $1 }
-        func terraform(_ arguments: [String]) throws -> ProcessResult {
-            try runChecked("terraform", ["-chdir=\(f.dir("tf"))"] + arguments, environment: env)
-        }
         _ = try terraform(["init", "-no-color", "-input=false"])
         _ = try terraform(["plan", "-no-color", "-input=false", "-out=plan.bin", "-var", "aws_endpoint=\(moto.url)"])
         let shown = try terraform(["show", "-json", "plan.bin"]).stdout

@@ -316,6 +316,13 @@ import Testing
         #expect(try evaluate("FROM x\nCOPY out /dest\n", in: build).overlays.map(\.source) == [real(dir("etc/hostname"))])
         try FileManager.default.createSymbolicLink(atPath: dir("up"), withDestinationPath: "../../../../a")
         #expect(try evaluate("FROM x\nCOPY up /dest\n", in: build).overlays.map(\.source) == [real(dir("a"))])
+        // Links in the context are followed as the kernel follows them: 40 at most (a loop is
+        // a source that is not there).
+        for i in 0..<41 { try FileManager.default.createSymbolicLink(atPath: dir("chain\(i)"), withDestinationPath: i == 40 ? "a" : "chain\(i + 1)") }
+        #expect(try evaluate("FROM x\nCOPY chain1 /dest\n", in: build).overlays.map(\.source) == [real(dir("a"))])
+        #expect(failure("FROM x\nCOPY chain0 /dest\n", in: build) == "Dockerfile:2: COPY: 'chain0' is not in the build context")
+        try FileManager.default.createSymbolicLink(atPath: dir("loop"), withDestinationPath: "loop")
+        #expect(failure("FROM x\nCOPY loop /dest\n", in: build) == "Dockerfile:2: COPY: 'loop' is not in the build context")
         #expect(failure("FROM x\nCOPY --chmod=u+x a /dest\n", in: build) == "Dockerfile:2: COPY: --chmod=u+x: only octal modes between 0 and 07777 are supported")
         #expect(failure("FROM x\nCOPY a\n", in: build) == "Dockerfile:2: COPY: COPY requires at least two arguments, but only one was provided. Destination could not be determined")
         // `..` cannot climb out: it is cleaned against the context's root, as in BuildKit.

@@ -36,6 +36,18 @@ import Testing
         #expect(throws: LayerError.self) { try tree.resolve(Self.path("/bin/loop1/x"), followingLast: true) }
     }
 
+    /// The kernel's limit (RootedPath's): a destination through 40 links resolves, through 41
+    /// it is refused as a loop.
+    @Test func destinationsFollowAtMostFortyLinks() throws {
+        var changes = [Self.dir("/end")]
+        for i in 0..<41 { changes.append(Self.link("/l\(i)", i == 40 ? "/end" : "l\(i + 1)")) }
+        let tree = BaseTree().applying(LayerChanges(changes: changes, passwd: nil, group: nil))
+        #expect(try tree.resolve(Self.path("/l1/app.conf"), followingLast: true) == Self.path("/end/app.conf"))
+        #expect { try tree.resolve(Self.path("/l0/app.conf"), followingLast: true) } throws: { "\($0)".contains("loop of symlinks") }
+        // Links not followed (the last name of a removal) do not count.
+        #expect(try tree.resolve(Self.path("/l0"), followingLast: false) == Self.path("/l0"))
+    }
+
     @Test func upperLayersWhiteoutsOpaqueDirectoriesAndReplacementsCount() {
         var tree = BaseTree().applying(LayerChanges(changes: [
             Self.dir("/a"), Self.dir("/a/b"), Self.dir("/a/b/c"), Self.dir("/keep"), Self.dir("/keep/old"), Self.dir("/d"), Self.dir("/d/sub"),

@@ -7,6 +7,7 @@ import PackageDescription
 //   OCI         -> KilnCrypto        pure image model: digests, descriptors, manifests, JSON
 //   KilnSecrets -> KilnCrypto        secret rules over bytes and config values (no NIO: fuzzed)
 //   KilnLayer   -> OCI, CArchive     overlay tree -> deterministic tar (+gzip/zstd)
+//                                    and RootedPath, kiln's one link-following walk (KilnDockerfile's context, KilnStore's archives use it too)
 //   KilnStore   -> OCI, KilnLayer    image sources/destinations, references, the OCI layout, image archives
 //                                    (read and written through KilnLayer's libarchive tar reader and writer: one bridge)
 //                                    also AuthChallenge, the registry's WWW-Authenticate parser: pure text, kept here

@@ -28,9 +28,10 @@ package protocol LinkedTree {
 /// scanner's containment check of overlay links, a Dockerfile's sources in the build context and
 /// the names of an archive `kiln docker load` reads all go through it.
 package enum RootedPath {
-    /// The most links one resolution follows: the kernel's `MAXSYMLINKS` (Linux, 40 since 4.2;
-    /// `ELOOP` beyond), so kiln refuses a chain exactly where a container's kernel would stop
-    /// following it, and a loop ends after at most 40 targets.
+    /// The most links one resolution follows: Linux's `MAXSYMLINKS` (`ELOOP` beyond), so kiln
+    /// refuses a chain exactly where a container's kernel would stop following it, and a loop
+    /// ends after 40 targets. (Continuity's `RootPath`, which BuildKit's `COPY` uses, allows
+    /// 255; a path the running container cannot open is no place to write to.)
     package static let maxLinksFollowed = 40
 
     /// Why a walk stopped on its own (a tree's lookup may throw its own errors).

@@ -81,25 +81,31 @@ enum SecretNames {
         }
     }
 
-    /// Whether the last two letters or digits of a key, lowercased (`last` the very last), are
-    /// those of any ending, of `pass`, `pw` or `_auth`: a few compares, so most keys are done
-    /// without looking further.
-    @inline(__always) private static func mayEnd(_ previous: UInt8, _ last: UInt8) -> Bool {
-        switch (lower(previous), lower(last)) {
-        case (0x65, 0x79), // ey: secretaccesskey, privatekey, secretkey, apikey
-             (0x65, 0x74), // et: clientsecret, secret
-             (0x73, 0x65), // se: passphrase
-             (0x6C, 0x73), // ls: credentials
-             (0x61, 0x6C), // al: credential
-             (0x72, 0x64), // rd: password
-             (0x77, 0x64), // wd: passwd, pwd
-             (0x73, 0x73), // ss: storepass, keypass, pass
-             (0x65, 0x6E), // en: token
-             (0x70, 0x77), // pw
-             (0x74, 0x68): // th: _auth
+    /// Whether the last four letters or digits of a key, lowercased and packed as ``Tail``
+    /// packs them (`tail4`, the last in the lowest byte), are those of any ending, of `pass`,
+    /// `pw` or `_auth`: a few compares, so nearly every key is done without looking further.
+    @inline(__always) private static func mayEnd(_ tail4: UInt32) -> Bool {
+        @inline(__always) func word(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) -> UInt32 {
+            UInt32(d) | UInt32(c) << 8 | UInt32(b) << 16 | UInt32(a) << 24
+        }
+        switch tail4 {
+        case word(0x73, 0x6B, 0x65, 0x79), // skey: secretaccesskey
+             word(0x65, 0x6B, 0x65, 0x79), // ekey: privatekey
+             word(0x74, 0x6B, 0x65, 0x79), // tkey: secretkey
+             word(0x69, 0x6B, 0x65, 0x79), // ikey: apikey
+             word(0x63, 0x72, 0x65, 0x74), // cret: clientsecret, secret
+             word(0x72, 0x61, 0x73, 0x65), // rase: passphrase
+             word(0x69, 0x61, 0x6C, 0x73), // ials: credentials
+             word(0x74, 0x69, 0x61, 0x6C), // tial: credential
+             word(0x77, 0x6F, 0x72, 0x64), // word: password
+             word(0x73, 0x73, 0x77, 0x64), // sswd: passwd
+             word(0x70, 0x61, 0x73, 0x73), // pass: storepass, keypass, pass
+             word(0x6F, 0x6B, 0x65, 0x6E), // oken: token
+             word(0x61, 0x75, 0x74, 0x68): // auth: _auth
             return true
         default:
-            return false
+            // pwd (any letter before it), pw.
+            return tail4 & 0xFF_FFFF == 0x70_7764 || tail4 & 0xFFFF == 0x7077
         }
     }
 
@@ -115,14 +121,22 @@ enum SecretNames {
     /// key of nearly every line of a config file: no allocation, most keys rejected by their
     /// last letter, the others by comparing packed words.
     static func noun(forKey key: UnsafeBufferPointer<UInt8>) -> String? {
-        guard !key.isEmpty, key.count <= 256 else { return nil }
-        // The last letter or digit, lowercased: no ending fits most keys.
+        guard !key.isEmpty, key.count <= 256, let base = key.baseAddress else { return nil }
+        // The last four letters and digits, lowercased: no ending fits most keys.
         var end = key.count
-        while end > 0, !isAlphanumeric(key[end - 1]) { end -= 1 }
+        while end > 0, !isAlphanumeric(base[end - 1]) { end -= 1 }
         guard end > 1 else { return nil }
-        var previous = end - 1
-        while previous > 0, !isAlphanumeric(key[previous - 1]) { previous -= 1 }
-        guard previous > 0, mayEnd(key[previous - 1], key[end - 1]) else { return nil }
+        var tail4: UInt32 = 0
+        var packed = 0
+        var index = end
+        while index > 0, packed < 4 {
+            index -= 1
+            let byte = base[index]
+            guard isAlphanumeric(byte) else { continue }
+            tail4 |= UInt32(lower(byte)) << (8 * UInt32(packed))
+            packed += 1
+        }
+        guard mayEnd(tail4) else { return nil }
         let tail = Tail(key: key, end: end)
         // "pwd", "oldpwd" (shells' working directory), "secret" (Keycloak's client `secret`).
         if tail.isExactly(pwdWord) || tail.isExactly(oldpwdWord) { return nil }

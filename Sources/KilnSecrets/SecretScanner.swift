@@ -54,6 +54,8 @@ public final class SecretScanner {
     private var seen: Set<FindingKey> = []
     private var dropped = 0
     private var block: OpenBlock?
+    /// A YAML block scalar (`password: |`) under a secret-named key being read.
+    private var yamlBlock: YAMLBlock?
     /// AWS access key ids seen: a finding only with a secret key beside them (finish()).
     private var awsIDs: [(line: Int, digest: [UInt8], sameLineSecret: Bool, allowedInline: Bool)] = []
     private var awsSecretLines: [Int] = []
@@ -71,6 +73,24 @@ public final class SecretScanner {
         var hash: SHA256
         var endMarker: [UInt8]
         var lines: Int
+    }
+
+    /// The value of a secret-named YAML key written as a block scalar (`|`, `>`, with chomping or
+    /// indentation indicators): the lines indented deeper than the key, and blank lines among
+    /// them. Hashed as they pass (each line less the first line's indentation, newline-ended);
+    /// the finding is made on the key's line when the block ends, unless every line was a
+    /// placeholder or blank. (A private key in the block is also found by its own rule, on its
+    /// `BEGIN` line, as in a JSON string under `"private_key"`.)
+    private struct YAMLBlock {
+        var keyLine: Int
+        var keyColumn: Int
+        var what: String
+        var allowedInline: Bool
+        var hash = SHA256()
+        /// The first content line's indentation, once seen.
+        var indentation: Int?
+        var onlyPlaceholders = true
+        var lines = 0
     }
 
     /// - Parameter fileName: the file's name (its extension picks the ``Format``).
@@ -179,6 +199,7 @@ public final class SecretScanner {
     public func finish() -> [SecretFinding] {
         if !started && !head.isEmpty { start() }
         if !pending.isEmpty { flushPiece() }
+        closeYAMLBlock()
         if let open = block {
             findings[open.finding].secretDigest = open.hash.finalize()
             block = nil
@@ -253,6 +274,7 @@ public final class SecretScanner {
     private func scanLine(_ raw: UnsafeBufferPointer<UInt8>) {
         var text = raw
         if let last = text.last, last == 0x0D { text = UnsafeBufferPointer(rebasing: text[0..<(text.count - 1)]) }
+        if yamlBlock != nil { continueYAMLBlock(text) }
         if var open = block {
             open.hash.update(UnsafeRawBufferPointer(text))
             open.lines += 1
@@ -333,18 +355,18 @@ public final class SecretScanner {
     }
 
     /// The first two bytes of every token rule (`--` of `-----BEGIN`, `gh` of `ghp_`, `ey` of
-    /// `eyJ`, …) and `:/` of a URL's `://`, as a bit set of 65,536 byte pairs: the token pass
-    /// looks at each position with one look-up, and only a pair in this set (rare in config
-    /// text, unlike the single letters tokens start with) is looked at further.
-    private static let tokenPairs: [UInt64] = {
-        var bits = [UInt64](repeating: 0, count: 1024)
+    /// `eyJ`, …) and `:/` of a URL's `://`, as a table of 65,536 byte pairs indexed by the two
+    /// bytes read as one little-endian 16-bit number: the token pass reads each position's pair
+    /// with one load and one look-up, eight positions at a time, and only a pair in this table
+    /// (rare in config text, unlike the single letters tokens start with) is looked at further.
+    private static let tokenPairs: [UInt8] = {
+        var table = [UInt8](repeating: 0, count: 65_536)
         let pairs = ["--", "Pu", "AK", "AS", "AB", "AC", "A3", "AI", "GO", "GR", "gh", "gi", "gl", "xo", "sk", "rk", "np", "py", "ey", ":/"]
         for pair in pairs {
             let bytes = Array(pair.utf8)
-            let index = Int(bytes[0]) | Int(bytes[1]) << 8
-            bits[index >> 6] |= 1 << UInt64(index & 63)
+            table[Int(bytes[0]) | Int(bytes[1]) << 8] = 1
         }
-        return bits
+        return table
     }()
 
     /// Runs of token characters that start with a pair of ``tokenPairs`` (a token starts only
@@ -352,13 +374,26 @@ public final class SecretScanner {
     private func scanTokens(_ text: UnsafeBufferPointer<UInt8>) {
         let count = text.count
         guard count >= 2, let base = text.baseAddress else { return }
-        tokenPairs.withUnsafeBufferPointer { pairs in
+        let raw = UnsafeRawPointer(base)
+        tokenPairs.withUnsafeBufferPointer { table in
+            let pairs = table.baseAddress!
+            @inline(__always) func startsRule(_ position: Int) -> UInt8 {
+                pairs[Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt16.self)))]
+            }
             // Where scanning resumed after a match: a run starts there whatever precedes it.
             var resume = 0
             var index = 0
             while index < count - 1 {
-                let pair = Int(base[index]) | Int(base[index + 1]) << 8
-                guard pairs[pair >> 6] & (1 << UInt64(pair & 63)) != 0 else {
+                // Eight positions whose pairs start no rule are passed over at once (the
+                // byte-by-byte steps below would pass each of them too).
+                while index + 9 <= count {
+                    let any = startsRule(index) | startsRule(index + 1) | startsRule(index + 2) | startsRule(index + 3)
+                        | startsRule(index + 4) | startsRule(index + 5) | startsRule(index + 6) | startsRule(index + 7)
+                    guard any == 0 else { break }
+                    index += 8
+                }
+                guard index < count - 1 else { break }
+                guard startsRule(index) != 0 else {
                     index += 1
                     continue
                 }
@@ -554,6 +589,7 @@ public final class SecretScanner {
             while index < count, text[index] == 0x20 { index += 1 }
         }
         guard index < count else { return }
+        let keyColumn = index
         let keyStart: Int
         let keyEnd: Int
         var quotedKey = false
@@ -592,7 +628,13 @@ public final class SecretScanner {
         }
         let key = UnsafeBufferPointer(rebasing: text[keyStart..<keyEnd])
         guard let noun = SecretNames.noun(forKey: key) else { return }
-        guard let value = Self.value(in: text, from: index, yaml: format == .yaml) else { return }
+        guard let value = Self.value(in: text, from: index, yaml: format == .yaml) else {
+            if format == .yaml, yamlBlock == nil, Self.isBlockScalarHeader(text, from: index) {
+                yamlBlock = YAMLBlock(keyLine: line, keyColumn: keyColumn, what: "\(noun) (YAML key \"\(SecretNames.display(ArraySlice(key)))\", block scalar)",
+                                      allowedInline: Self.allowsInline(text))
+            }
+            return
+        }
         checkNamed(noun: noun, key: key, value: value, word: word, in: text)
     }
 
@@ -625,6 +667,55 @@ public final class SecretScanner {
         }
         while end > index, text[end - 1] == 0x20 || text[end - 1] == 0x09 || text[end - 1] == UInt8(ascii: ",") || text[end - 1] == UInt8(ascii: ";") { end -= 1 }
         return UnsafeBufferPointer(rebasing: text[index..<end])
+    }
+
+    /// `|` or `>`, then chomping (`-`, `+`) and indentation (a digit) indicators in any order,
+    /// then blanks and an optional comment: a block scalar's header, its value on the lines below.
+    static func isBlockScalarHeader(_ text: UnsafeBufferPointer<UInt8>, from start: Int) -> Bool {
+        var index = start
+        let count = text.count
+        while index < count, text[index] == 0x20 || text[index] == 0x09 { index += 1 }
+        guard index < count, text[index] == UInt8(ascii: "|") || text[index] == UInt8(ascii: ">") else { return false }
+        index += 1
+        var indicators = 0
+        while index < count, indicators < 2, text[index] == UInt8(ascii: "-") || text[index] == UInt8(ascii: "+") || (49...57).contains(text[index]) {
+            index += 1
+            indicators += 1
+        }
+        guard index == count || text[index] == 0x20 || text[index] == 0x09 else { return false }
+        while index < count, text[index] == 0x20 || text[index] == 0x09 { index += 1 }
+        return index == count || text[index] == UInt8(ascii: "#")
+    }
+
+    /// A line after a block scalar's header: more of its value, or (indented no deeper than the
+    /// key and not blank) the end of it, and then an ordinary line.
+    private func continueYAMLBlock(_ text: UnsafeBufferPointer<UInt8>) {
+        guard var open = yamlBlock else { return }
+        var indentation = 0
+        while indentation < text.count, text[indentation] == 0x20 { indentation += 1 }
+        var rest = indentation
+        while rest < text.count, text[rest] == 0x20 || text[rest] == 0x09 { rest += 1 }
+        if rest < text.count {
+            guard indentation > open.keyColumn, open.lines < 10_000 else {
+                closeYAMLBlock()
+                return
+            }
+            if open.indentation == nil { open.indentation = indentation }
+            let content = UnsafeBufferPointer(rebasing: text[min(indentation, open.indentation!)...])
+            open.hash.update(UnsafeRawBufferPointer(content))
+            if open.onlyPlaceholders, !Placeholder.isPlaceholder(ArraySlice(content)) { open.onlyPlaceholders = false }
+        }
+        open.hash.update(CollectionOfOne(UInt8(0x0A)))
+        open.lines += 1
+        yamlBlock = open
+    }
+
+    /// Ends a block scalar: its finding, unless it held only placeholders.
+    private func closeYAMLBlock() {
+        guard let open = yamlBlock else { return }
+        yamlBlock = nil
+        guard !open.onlyPlaceholders else { return }
+        append(SecretFinding(line: open.keyLine, rule: .namedValue, what: open.what, secretDigest: open.hash.finalize(), allowedInline: open.allowedInline))
     }
 
     private func checkNamed(noun: String, key: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>, word: String, in text: UnsafeBufferPointer<UInt8>) {

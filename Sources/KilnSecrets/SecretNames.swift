@@ -81,31 +81,33 @@ enum SecretNames {
         }
     }
 
-    /// Whether the last four letters or digits of a key, lowercased and packed as ``Tail``
-    /// packs them (`tail4`, the last in the lowest byte), are those of any ending, of `pass`,
-    /// `pw` or `_auth`: a few compares, so nearly every key is done without looking further.
-    @inline(__always) private static func mayEnd(_ tail4: UInt32) -> Bool {
+    /// The indices in ``endings`` of the endings whose last four letters (or three, for `pwd`)
+    /// are `tail4`, the last four letters or digits of a key lowercased and packed as ``Tail``
+    /// packs them (the last in the lowest byte); `nil` when the key cannot name a secret, not
+    /// even by `pass`, `pw` or `_auth` (an empty range when only those may): a few compares,
+    /// so nearly every key is done without looking further.
+    @inline(__always) private static func endingsEndingLike(_ tail4: UInt32) -> Range<Int>? {
         @inline(__always) func word(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) -> UInt32 {
             UInt32(d) | UInt32(c) << 8 | UInt32(b) << 16 | UInt32(a) << 24
         }
         switch tail4 {
-        case word(0x73, 0x6B, 0x65, 0x79), // skey: secretaccesskey
-             word(0x65, 0x6B, 0x65, 0x79), // ekey: privatekey
-             word(0x74, 0x6B, 0x65, 0x79), // tkey: secretkey
-             word(0x69, 0x6B, 0x65, 0x79), // ikey: apikey
-             word(0x63, 0x72, 0x65, 0x74), // cret: clientsecret, secret
-             word(0x72, 0x61, 0x73, 0x65), // rase: passphrase
-             word(0x69, 0x61, 0x6C, 0x73), // ials: credentials
-             word(0x74, 0x69, 0x61, 0x6C), // tial: credential
-             word(0x77, 0x6F, 0x72, 0x64), // word: password
-             word(0x73, 0x73, 0x77, 0x64), // sswd: passwd
-             word(0x70, 0x61, 0x73, 0x73), // pass: storepass, keypass, pass
-             word(0x6F, 0x6B, 0x65, 0x6E), // oken: token
-             word(0x61, 0x75, 0x74, 0x68): // auth: _auth
-            return true
+        case word(0x73, 0x6B, 0x65, 0x79): return 0..<1 // skey: secretaccesskey
+        case word(0x63, 0x72, 0x65, 0x74): return 1..<13 // cret: clientsecret, secret (the others between cannot match)
+        case word(0x65, 0x6B, 0x65, 0x79): return 2..<3 // ekey: privatekey
+        case word(0x72, 0x61, 0x73, 0x65): return 3..<4 // rase: passphrase
+        case word(0x69, 0x61, 0x6C, 0x73): return 4..<5 // ials: credentials
+        case word(0x74, 0x69, 0x61, 0x6C): return 5..<6 // tial: credential
+        case word(0x74, 0x6B, 0x65, 0x79): return 6..<7 // tkey: secretkey
+        case word(0x77, 0x6F, 0x72, 0x64): return 7..<8 // word: password
+        case word(0x73, 0x73, 0x77, 0x64): return 8..<9 // sswd: passwd
+        case word(0x70, 0x61, 0x73, 0x73): return 9..<11 // pass: storepass, keypass (and pass)
+        case word(0x69, 0x6B, 0x65, 0x79): return 11..<12 // ikey: apikey
+        case word(0x6F, 0x6B, 0x65, 0x6E): return 13..<14 // oken: token
+        case word(0x61, 0x75, 0x74, 0x68): return 0..<0 // auth: _auth
         default:
-            // pwd (any letter before it), pw.
-            return tail4 & 0xFF_FFFF == 0x70_7764 || tail4 & 0xFFFF == 0x7077
+            if tail4 & 0xFF_FFFF == 0x70_7764 { return 14..<15 } // pwd
+            if tail4 & 0xFFFF == 0x7077 { return 0..<0 } // pw
+            return nil
         }
     }
 
@@ -136,13 +138,14 @@ enum SecretNames {
             tail4 |= UInt32(lower(byte)) << (8 * UInt32(packed))
             packed += 1
         }
-        guard mayEnd(tail4) else { return nil }
+        guard let candidates = endingsEndingLike(tail4) else { return nil }
         let tail = Tail(key: key, end: end)
         // "pwd", "oldpwd" (shells' working directory), "secret" (Keycloak's client `secret`).
         if tail.isExactly(pwdWord) || tail.isExactly(oldpwdWord) { return nil }
         if tail.isExactly(secretWord) { return "a client secret" }
+        // Only the endings with these last letters can match (in ``endings`` order).
         let found: Int? = packedEndings.withUnsafeBufferPointer { packed in
-            for index in 0..<packed.count where tail.endsWith(packed[index]) { return index }
+            for index in candidates where tail.endsWith(packed[index]) { return index }
             return nil
         }
         if let found { return endings[found].noun }

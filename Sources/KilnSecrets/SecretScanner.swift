@@ -116,6 +116,13 @@ public final class SecretScanner {
     /// Feeds the next bytes of the input.
     public func update(_ chunk: UnsafeRawBufferPointer) {
         guard !chunk.isEmpty else { return }
+        if !started, head.isEmpty, chunk.count >= Self.sniffedBytes {
+            // The whole head in the first chunk (the usual case): sniffed where it lies.
+            started = true
+            sniff(chunk)
+            scan(chunk)
+            return
+        }
         if !started {
             head.append(contentsOf: chunk)
             if head.count >= Self.sniffedBytes { start() }
@@ -418,6 +425,16 @@ public final class SecretScanner {
         }
     }
 
+    /// `=` and `<`, where XML attributes and elements are looked for.
+    private static let markupTable: [UInt8] = (0..<256).map { $0 == 0x3D || $0 == 0x3C ? 1 : 0 }
+    /// ``markupTable``, kept by each scanner.
+    private let markupBytes = SecretScanner.markupTable
+
+    /// The bytes that may end a key: blanks, `=` and `:`.
+    private static let keyStopTable: [UInt8] = (0..<256).map { [0x20, 0x09, 0x3D, 0x3A].contains($0) ? 1 : 0 }
+    /// ``keyStopTable``, kept by each scanner.
+    private let keyStops = SecretScanner.keyStopTable
+
     /// ``tokenPairs``, kept by each scanner (a static is looked up through a lazy-init check).
     private let tokenPairs = SecretScanner.tokenPairs
 
@@ -562,7 +579,7 @@ public final class SecretScanner {
         }
         guard let colon else { return index }
         let password = UnsafeBufferPointer(rebasing: text[(colon + 1)..<at])
-        if !password.isEmpty, !Placeholder.isPlaceholder(ArraySlice(password)), !Placeholder.isNameInCapitals(ArraySlice(password)) {
+        if !password.isEmpty, !Placeholder.isPlaceholder(password[...]), !Placeholder.isNameInCapitals(password[...]) {
             found(.urlPassword, "a password in a URL", secret: password, in: text)
         }
         return index
@@ -584,7 +601,7 @@ public final class SecretScanner {
             index += 2
             while index < count, text[index] == 0x20 { index += 1 }
         }
-        if Self.hasPrefix(text, at: index, "export ") {
+        if index < count, text[index] == UInt8(ascii: "e"), Self.hasPrefix(text, at: index, "export ") {
             index += 7
             while index < count, text[index] == 0x20 { index += 1 }
         }
@@ -605,11 +622,17 @@ public final class SecretScanner {
         } else {
             keyStart = index
             var end = index
-            while end < count, end - keyStart < 256 {
-                let byte = text[end]
-                if byte == 0x20 || byte == 0x09 || byte == UInt8(ascii: "=") { break }
-                if byte == UInt8(ascii: ":"), end + 1 >= count || text[end + 1] == 0x20 || text[end + 1] == 0x09 || text[end + 1] == UInt8(ascii: "=") { break }
-                end += 1
+            let limit = min(count, keyStart + 256)
+            keyStops.withUnsafeBufferPointer { stops in
+                // Bytes that are no blank, `=` or `:` (most of a key) in one look-up each.
+                while end < limit {
+                    let byte = text[end]
+                    if stops[Int(byte)] != 0 {
+                        if byte != UInt8(ascii: ":") { break }
+                        if end + 1 >= count || text[end + 1] == 0x20 || text[end + 1] == 0x09 || text[end + 1] == UInt8(ascii: "=") { break }
+                    }
+                    end += 1
+                }
             }
             keyEnd = end
             index = end
@@ -703,7 +726,7 @@ public final class SecretScanner {
             if open.indentation == nil { open.indentation = indentation }
             let content = UnsafeBufferPointer(rebasing: text[min(indentation, open.indentation!)...])
             open.hash.update(UnsafeRawBufferPointer(content))
-            if open.onlyPlaceholders, !Placeholder.isPlaceholder(ArraySlice(content)) { open.onlyPlaceholders = false }
+            if open.onlyPlaceholders, !Placeholder.isPlaceholder(content[...]) { open.onlyPlaceholders = false }
         }
         open.hash.update(CollectionOfOne(UInt8(0x0A)))
         open.lines += 1
@@ -719,7 +742,7 @@ public final class SecretScanner {
     }
 
     private func checkNamed(noun: String, key: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>, word: String, in text: UnsafeBufferPointer<UInt8>) {
-        guard !Placeholder.isPlaceholder(ArraySlice(value)) else { return }
+        guard !Placeholder.isPlaceholder(value[...]) else { return }
         if noun.hasPrefix("an AWS secret"), Self.looksLikeAWSSecret(value) { awsSecretLines.append(line) }
         found(.namedValue, "\(noun) (\(word) \"\(SecretNames.display(ArraySlice(key)))\")", secret: value, in: text)
     }
@@ -730,6 +753,11 @@ public final class SecretScanner {
         var index = 0
         while index < count {
             let byte = text[index]
+            // Most bytes are neither `=` nor `<`: one look-up each.
+            guard markupBytes[Int(byte)] != 0 else {
+                index += 1
+                continue
+            }
             if byte == UInt8(ascii: "="), index + 1 < count, text[index + 1] == UInt8(ascii: "\"") || text[index + 1] == UInt8(ascii: "'") {
                 var nameStart = index
                 while nameStart > 0, index - nameStart < 128, Self.isXMLNameByte(text[nameStart - 1]) { nameStart -= 1 }

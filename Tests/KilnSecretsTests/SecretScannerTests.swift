@@ -43,6 +43,18 @@ import Testing
         // `|` is the value itself, as before.
         #expect(rules("password: |abc\n  def\ndescription: |\n  the password is set elsewhere\n", as: "a.yaml") == [])
         #expect(rules("password: |\n  abc\n", as: "a.properties") == ["1:named-value"])
+        // However the input is split into chunks.
+        let bytes = Array(text.utf8)
+        for size in [1, 5, 17] {
+            let scanner = SecretScanner(format: .yaml)
+            var start = 0
+            while start < bytes.count {
+                let end = min(bytes.count, start + size)
+                bytes[start..<end].withUnsafeBytes { scanner.update($0) }
+                start = end
+            }
+            #expect(scanner.finish() == scan(text, as: "values.yaml"), "chunks of \(size)")
+        }
         // A private key in a block scalar: its own rule on its BEGIN line, as before.
         #expect(rules("tls.key: |\n  -----BEGIN PRIVATE KEY-----\n  MIIE\n  -----END PRIVATE KEY-----\n", as: "a.yaml") == ["2:private-key"])
     }

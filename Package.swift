@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(name: "KilnAWSTests", dependencies: ["KilnAWS", "KilnCrypto", "KilnTestSupport"]),
         .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile", "KilnRecipe", "KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI", "KilnTestSupport"]),
-        .testTarget(name: "KilnSecretsTests", dependencies: ["KilnSecrets", "KilnTestSupport"]),
+        .testTarget(name: "KilnSecretsTests", dependencies: ["KilnSecrets", "KilnCrypto", "KilnTestSupport"]),
         .testTarget(
             name: "KilnBakeTests",
             dependencies: ["KilnBake", "KilnRecipe", "KilnStore", "KilnSecrets", "OCI", "KilnTestSupport", "kiln"]

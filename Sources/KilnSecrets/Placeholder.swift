@@ -2,8 +2,10 @@
 /// `${VAR}` (with defaults, nested), `$VAR`, `{{ … }}`, `%(x)s`, `<…>`, `***`, `null` and the
 /// other spellings of nothing or of a flag.
 enum Placeholder {
+    // Generic over the bytes' collection (an array's slice, a slice of the scanned buffer, with
+    // absolute indices) so the scanner checks a value where it lies, without copying it.
     /// Whether `value` (quotes already removed) is nothing but placeholders and blanks.
-    static func isPlaceholder(_ value: ArraySlice<UInt8>) -> Bool {
+    static func isPlaceholder<Bytes: RandomAccessCollection>(_ value: Bytes) -> Bool where Bytes.Element == UInt8, Bytes.Index == Int, Bytes.SubSequence == Bytes {
         let trimmed = trim(value)
         if trimmed.isEmpty { return true }
         if isWord(trimmed) { return true }
@@ -21,7 +23,7 @@ enum Placeholder {
 
     /// The end of the placeholder construct starting at `index`, or `nil` when none starts there.
     /// Linear: each construct is scanned once, nesting is counted, not recursed into.
-    private static func construct(in bytes: ArraySlice<UInt8>, at index: Int) -> Int? {
+    private static func construct<Bytes: RandomAccessCollection>(in bytes: Bytes, at index: Int) -> Int? where Bytes.Element == UInt8, Bytes.Index == Int {
         let byte = bytes[index]
         let next = index + 1 < bytes.endIndex ? bytes[index + 1] : 0
         if byte == UInt8(ascii: "$"), next == UInt8(ascii: "{") { return closing(bytes, from: index + 2, open: UInt8(ascii: "{"), close: UInt8(ascii: "}")) }
@@ -49,12 +51,12 @@ enum Placeholder {
 
     /// A password in a URL that is a name in capitals (`postgres://USER:PASSWORD@HOST/DB`,
     /// `:DB_PASSWORD@`): how documentation writes where a value goes, not a value.
-    static func isNameInCapitals(_ value: ArraySlice<UInt8>) -> Bool {
+    static func isNameInCapitals<Bytes: RandomAccessCollection>(_ value: Bytes) -> Bool where Bytes.Element == UInt8 {
         !value.isEmpty && value.count <= 40 && value.contains(where: { (65...90).contains($0) })
             && value.allSatisfy { (65...90).contains($0) || (48...57).contains($0) || $0 == UInt8(ascii: "_") }
     }
 
-    private static func closing(_ bytes: ArraySlice<UInt8>, from start: Int, open: UInt8, close: UInt8) -> Int? {
+    private static func closing<Bytes: RandomAccessCollection>(_ bytes: Bytes, from start: Int, open: UInt8, close: UInt8) -> Int? where Bytes.Element == UInt8, Bytes.Index == Int {
         var depth = 1
         var index = start
         while index < bytes.endIndex {
@@ -71,14 +73,14 @@ enum Placeholder {
     /// null, none, nil, ~, true, false, yes, no, on, off: no secret is spelled like that.
     private static let words: [[UInt8]] = ["null", "none", "nil", "~", "true", "false", "yes", "no", "on", "off", "\"\"", "''"].map { Array($0.utf8) }
 
-    private static func isWord(_ bytes: ArraySlice<UInt8>) -> Bool {
+    private static func isWord<Bytes: RandomAccessCollection>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8 {
         guard bytes.count <= 5 else { return false }
         return words.contains { word in
             word.count == bytes.count && zip(word, bytes).allSatisfy { $0 == (($1 >= 65 && $1 <= 90) ? $1 + 32 : $1) }
         }
     }
 
-    static func trim(_ value: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+    static func trim<Bytes: RandomAccessCollection>(_ value: Bytes) -> Bytes where Bytes.Element == UInt8, Bytes.Index == Int, Bytes.SubSequence == Bytes {
         var start = value.startIndex
         var end = value.endIndex
         while start < end, isBlank(value[start]) { start += 1 }

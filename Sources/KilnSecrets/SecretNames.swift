@@ -81,25 +81,33 @@ enum SecretNames {
         }
     }
 
-    /// Whether the last two letters or digits of a key, lowercased (`last` the very last), are
-    /// those of any ending, of `pass`, `pw` or `_auth`: a few compares, so most keys are done
-    /// without looking further.
-    @inline(__always) private static func mayEnd(_ previous: UInt8, _ last: UInt8) -> Bool {
-        switch (lower(previous), lower(last)) {
-        case (0x65, 0x79), // ey: secretaccesskey, privatekey, secretkey, apikey
-             (0x65, 0x74), // et: clientsecret, secret
-             (0x73, 0x65), // se: passphrase
-             (0x6C, 0x73), // ls: credentials
-             (0x61, 0x6C), // al: credential
-             (0x72, 0x64), // rd: password
-             (0x77, 0x64), // wd: passwd, pwd
-             (0x73, 0x73), // ss: storepass, keypass, pass
-             (0x65, 0x6E), // en: token
-             (0x70, 0x77), // pw
-             (0x74, 0x68): // th: _auth
-            return true
+    /// The indices in ``endings`` of the endings whose last four letters (or three, for `pwd`)
+    /// are `tail4`, the last four letters or digits of a key lowercased and packed as ``Tail``
+    /// packs them (the last in the lowest byte); `nil` when the key cannot name a secret, not
+    /// even by `pass`, `pw` or `_auth` (an empty range when only those may): a few compares,
+    /// so nearly every key is done without looking further.
+    @inline(__always) private static func endingsEndingLike(_ tail4: UInt32) -> Range<Int>? {
+        @inline(__always) func word(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) -> UInt32 {
+            UInt32(d) | UInt32(c) << 8 | UInt32(b) << 16 | UInt32(a) << 24
+        }
+        switch tail4 {
+        case word(0x73, 0x6B, 0x65, 0x79): return 0..<1 // skey: secretaccesskey
+        case word(0x63, 0x72, 0x65, 0x74): return 1..<13 // cret: clientsecret, secret (the others between cannot match)
+        case word(0x65, 0x6B, 0x65, 0x79): return 2..<3 // ekey: privatekey
+        case word(0x72, 0x61, 0x73, 0x65): return 3..<4 // rase: passphrase
+        case word(0x69, 0x61, 0x6C, 0x73): return 4..<5 // ials: credentials
+        case word(0x74, 0x69, 0x61, 0x6C): return 5..<6 // tial: credential
+        case word(0x74, 0x6B, 0x65, 0x79): return 6..<7 // tkey: secretkey
+        case word(0x77, 0x6F, 0x72, 0x64): return 7..<8 // word: password
+        case word(0x73, 0x73, 0x77, 0x64): return 8..<9 // sswd: passwd
+        case word(0x70, 0x61, 0x73, 0x73): return 9..<11 // pass: storepass, keypass (and pass)
+        case word(0x69, 0x6B, 0x65, 0x79): return 11..<12 // ikey: apikey
+        case word(0x6F, 0x6B, 0x65, 0x6E): return 13..<14 // oken: token
+        case word(0x61, 0x75, 0x74, 0x68): return 0..<0 // auth: _auth
         default:
-            return false
+            if tail4 & 0xFF_FFFF == 0x70_7764 { return 14..<15 } // pwd
+            if tail4 & 0xFFFF == 0x7077 { return 0..<0 } // pw
+            return nil
         }
     }
 
@@ -115,20 +123,29 @@ enum SecretNames {
     /// key of nearly every line of a config file: no allocation, most keys rejected by their
     /// last letter, the others by comparing packed words.
     static func noun(forKey key: UnsafeBufferPointer<UInt8>) -> String? {
-        guard !key.isEmpty, key.count <= 256 else { return nil }
-        // The last letter or digit, lowercased: no ending fits most keys.
+        guard !key.isEmpty, key.count <= 256, let base = key.baseAddress else { return nil }
+        // The last four letters and digits, lowercased: no ending fits most keys.
         var end = key.count
-        while end > 0, !isAlphanumeric(key[end - 1]) { end -= 1 }
+        while end > 0, !isAlphanumeric(base[end - 1]) { end -= 1 }
         guard end > 1 else { return nil }
-        var previous = end - 1
-        while previous > 0, !isAlphanumeric(key[previous - 1]) { previous -= 1 }
-        guard previous > 0, mayEnd(key[previous - 1], key[end - 1]) else { return nil }
+        var tail4: UInt32 = 0
+        var packed = 0
+        var index = end
+        while index > 0, packed < 4 {
+            index -= 1
+            let byte = base[index]
+            guard isAlphanumeric(byte) else { continue }
+            tail4 |= UInt32(lower(byte)) << (8 * UInt32(packed))
+            packed += 1
+        }
+        guard let candidates = endingsEndingLike(tail4) else { return nil }
         let tail = Tail(key: key, end: end)
         // "pwd", "oldpwd" (shells' working directory), "secret" (Keycloak's client `secret`).
         if tail.isExactly(pwdWord) || tail.isExactly(oldpwdWord) { return nil }
         if tail.isExactly(secretWord) { return "a client secret" }
+        // Only the endings with these last letters can match (in ``endings`` order).
         let found: Int? = packedEndings.withUnsafeBufferPointer { packed in
-            for index in 0..<packed.count where tail.endsWith(packed[index]) { return index }
+            for index in candidates where tail.endsWith(packed[index]) { return index }
             return nil
         }
         if let found { return endings[found].noun }

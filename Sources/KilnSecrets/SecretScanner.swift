@@ -54,6 +54,8 @@ public final class SecretScanner {
     private var seen: Set<FindingKey> = []
     private var dropped = 0
     private var block: OpenBlock?
+    /// A YAML block scalar (`password: |`) under a secret-named key being read.
+    private var yamlBlock: YAMLBlock?
     /// AWS access key ids seen: a finding only with a secret key beside them (finish()).
     private var awsIDs: [(line: Int, digest: [UInt8], sameLineSecret: Bool, allowedInline: Bool)] = []
     private var awsSecretLines: [Int] = []
@@ -71,6 +73,24 @@ public final class SecretScanner {
         var hash: SHA256
         var endMarker: [UInt8]
         var lines: Int
+    }
+
+    /// The value of a secret-named YAML key written as a block scalar (`|`, `>`, with chomping or
+    /// indentation indicators): the lines indented deeper than the key, and blank lines among
+    /// them. Hashed as they pass (each line less the first line's indentation, newline-ended);
+    /// the finding is made on the key's line when the block ends, unless every line was a
+    /// placeholder or blank. (A private key in the block is also found by its own rule, on its
+    /// `BEGIN` line, as in a JSON string under `"private_key"`.)
+    private struct YAMLBlock {
+        var keyLine: Int
+        var keyColumn: Int
+        var what: String
+        var allowedInline: Bool
+        var hash = SHA256()
+        /// The first content line's indentation, once seen.
+        var indentation: Int?
+        var onlyPlaceholders = true
+        var lines = 0
     }
 
     /// - Parameter fileName: the file's name (its extension picks the ``Format``).
@@ -96,6 +116,13 @@ public final class SecretScanner {
     /// Feeds the next bytes of the input.
     public func update(_ chunk: UnsafeRawBufferPointer) {
         guard !chunk.isEmpty else { return }
+        if !started, head.isEmpty, chunk.count >= Self.sniffedBytes {
+            // The whole head in the first chunk (the usual case): sniffed where it lies.
+            started = true
+            sniff(chunk)
+            scan(chunk)
+            return
+        }
         if !started {
             head.append(contentsOf: chunk)
             if head.count >= Self.sniffedBytes { start() }
@@ -179,6 +206,7 @@ public final class SecretScanner {
     public func finish() -> [SecretFinding] {
         if !started && !head.isEmpty { start() }
         if !pending.isEmpty { flushPiece() }
+        closeYAMLBlock()
         if let open = block {
             findings[open.finding].secretDigest = open.hash.finalize()
             block = nil
@@ -253,6 +281,7 @@ public final class SecretScanner {
     private func scanLine(_ raw: UnsafeBufferPointer<UInt8>) {
         var text = raw
         if let last = text.last, last == 0x0D { text = UnsafeBufferPointer(rebasing: text[0..<(text.count - 1)]) }
+        if yamlBlock != nil { continueYAMLBlock(text) }
         if var open = block {
             open.hash.update(UnsafeRawBufferPointer(text))
             open.lines += 1
@@ -333,18 +362,18 @@ public final class SecretScanner {
     }
 
     /// The first two bytes of every token rule (`--` of `-----BEGIN`, `gh` of `ghp_`, `ey` of
-    /// `eyJ`, …) and `:/` of a URL's `://`, as a bit set of 65,536 byte pairs: the token pass
-    /// looks at each position with one look-up, and only a pair in this set (rare in config
-    /// text, unlike the single letters tokens start with) is looked at further.
-    private static let tokenPairs: [UInt64] = {
-        var bits = [UInt64](repeating: 0, count: 1024)
+    /// `eyJ`, …) and `:/` of a URL's `://`, as a table of 65,536 byte pairs indexed by the two
+    /// bytes read as one little-endian 16-bit number: the token pass reads each position's pair
+    /// with one load and one look-up, eight positions at a time, and only a pair in this table
+    /// (rare in config text, unlike the single letters tokens start with) is looked at further.
+    private static let tokenPairs: [UInt8] = {
+        var table = [UInt8](repeating: 0, count: 65_536)
         let pairs = ["--", "Pu", "AK", "AS", "AB", "AC", "A3", "AI", "GO", "GR", "gh", "gi", "gl", "xo", "sk", "rk", "np", "py", "ey", ":/"]
         for pair in pairs {
             let bytes = Array(pair.utf8)
-            let index = Int(bytes[0]) | Int(bytes[1]) << 8
-            bits[index >> 6] |= 1 << UInt64(index & 63)
+            table[Int(bytes[0]) | Int(bytes[1]) << 8] = 1
         }
-        return bits
+        return table
     }()
 
     /// Runs of token characters that start with a pair of ``tokenPairs`` (a token starts only
@@ -352,13 +381,26 @@ public final class SecretScanner {
     private func scanTokens(_ text: UnsafeBufferPointer<UInt8>) {
         let count = text.count
         guard count >= 2, let base = text.baseAddress else { return }
-        tokenPairs.withUnsafeBufferPointer { pairs in
+        let raw = UnsafeRawPointer(base)
+        tokenPairs.withUnsafeBufferPointer { table in
+            let pairs = table.baseAddress!
+            @inline(__always) func startsRule(_ position: Int) -> UInt8 {
+                pairs[Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt16.self)))]
+            }
             // Where scanning resumed after a match: a run starts there whatever precedes it.
             var resume = 0
             var index = 0
             while index < count - 1 {
-                let pair = Int(base[index]) | Int(base[index + 1]) << 8
-                guard pairs[pair >> 6] & (1 << UInt64(pair & 63)) != 0 else {
+                // Eight positions whose pairs start no rule are passed over at once (the
+                // byte-by-byte steps below would pass each of them too).
+                while index + 9 <= count {
+                    let any = startsRule(index) | startsRule(index + 1) | startsRule(index + 2) | startsRule(index + 3)
+                        | startsRule(index + 4) | startsRule(index + 5) | startsRule(index + 6) | startsRule(index + 7)
+                    guard any == 0 else { break }
+                    index += 8
+                }
+                guard index < count - 1 else { break }
+                guard startsRule(index) != 0 else {
                     index += 1
                     continue
                 }
@@ -382,6 +424,16 @@ public final class SecretScanner {
             }
         }
     }
+
+    /// `=` and `<`, where XML attributes and elements are looked for.
+    private static let markupTable: [UInt8] = (0..<256).map { $0 == 0x3D || $0 == 0x3C ? 1 : 0 }
+    /// ``markupTable``, kept by each scanner.
+    private let markupBytes = SecretScanner.markupTable
+
+    /// The bytes that may end a key: blanks, `=` and `:`.
+    private static let keyStopTable: [UInt8] = (0..<256).map { [0x20, 0x09, 0x3D, 0x3A].contains($0) ? 1 : 0 }
+    /// ``keyStopTable``, kept by each scanner.
+    private let keyStops = SecretScanner.keyStopTable
 
     /// ``tokenPairs``, kept by each scanner (a static is looked up through a lazy-init check).
     private let tokenPairs = SecretScanner.tokenPairs
@@ -527,7 +579,7 @@ public final class SecretScanner {
         }
         guard let colon else { return index }
         let password = UnsafeBufferPointer(rebasing: text[(colon + 1)..<at])
-        if !password.isEmpty, !Placeholder.isPlaceholder(ArraySlice(password)), !Placeholder.isNameInCapitals(ArraySlice(password)) {
+        if !password.isEmpty, !Placeholder.isPlaceholder(password[...]), !Placeholder.isNameInCapitals(password[...]) {
             found(.urlPassword, "a password in a URL", secret: password, in: text)
         }
         return index
@@ -549,11 +601,12 @@ public final class SecretScanner {
             index += 2
             while index < count, text[index] == 0x20 { index += 1 }
         }
-        if Self.hasPrefix(text, at: index, "export ") {
+        if index < count, text[index] == UInt8(ascii: "e"), Self.hasPrefix(text, at: index, "export ") {
             index += 7
             while index < count, text[index] == 0x20 { index += 1 }
         }
         guard index < count else { return }
+        let keyColumn = index
         let keyStart: Int
         let keyEnd: Int
         var quotedKey = false
@@ -569,11 +622,17 @@ public final class SecretScanner {
         } else {
             keyStart = index
             var end = index
-            while end < count, end - keyStart < 256 {
-                let byte = text[end]
-                if byte == 0x20 || byte == 0x09 || byte == UInt8(ascii: "=") { break }
-                if byte == UInt8(ascii: ":"), end + 1 >= count || text[end + 1] == 0x20 || text[end + 1] == 0x09 || text[end + 1] == UInt8(ascii: "=") { break }
-                end += 1
+            let limit = min(count, keyStart + 256)
+            keyStops.withUnsafeBufferPointer { stops in
+                // Bytes that are no blank, `=` or `:` (most of a key) in one look-up each.
+                while end < limit {
+                    let byte = text[end]
+                    if stops[Int(byte)] != 0 {
+                        if byte != UInt8(ascii: ":") { break }
+                        if end + 1 >= count || text[end + 1] == 0x20 || text[end + 1] == 0x09 || text[end + 1] == UInt8(ascii: "=") { break }
+                    }
+                    end += 1
+                }
             }
             keyEnd = end
             index = end
@@ -592,7 +651,13 @@ public final class SecretScanner {
         }
         let key = UnsafeBufferPointer(rebasing: text[keyStart..<keyEnd])
         guard let noun = SecretNames.noun(forKey: key) else { return }
-        guard let value = Self.value(in: text, from: index, yaml: format == .yaml) else { return }
+        guard let value = Self.value(in: text, from: index, yaml: format == .yaml) else {
+            if format == .yaml, yamlBlock == nil, Self.isBlockScalarHeader(text, from: index) {
+                yamlBlock = YAMLBlock(keyLine: line, keyColumn: keyColumn, what: "\(noun) (YAML key \"\(SecretNames.display(ArraySlice(key)))\", block scalar)",
+                                      allowedInline: Self.allowsInline(text))
+            }
+            return
+        }
         checkNamed(noun: noun, key: key, value: value, word: word, in: text)
     }
 
@@ -627,8 +692,57 @@ public final class SecretScanner {
         return UnsafeBufferPointer(rebasing: text[index..<end])
     }
 
+    /// `|` or `>`, then chomping (`-`, `+`) and indentation (a digit) indicators in any order,
+    /// then blanks and an optional comment: a block scalar's header, its value on the lines below.
+    static func isBlockScalarHeader(_ text: UnsafeBufferPointer<UInt8>, from start: Int) -> Bool {
+        var index = start
+        let count = text.count
+        while index < count, text[index] == 0x20 || text[index] == 0x09 { index += 1 }
+        guard index < count, text[index] == UInt8(ascii: "|") || text[index] == UInt8(ascii: ">") else { return false }
+        index += 1
+        var indicators = 0
+        while index < count, indicators < 2, text[index] == UInt8(ascii: "-") || text[index] == UInt8(ascii: "+") || (49...57).contains(text[index]) {
+            index += 1
+            indicators += 1
+        }
+        guard index == count || text[index] == 0x20 || text[index] == 0x09 else { return false }
+        while index < count, text[index] == 0x20 || text[index] == 0x09 { index += 1 }
+        return index == count || text[index] == UInt8(ascii: "#")
+    }
+
+    /// A line after a block scalar's header: more of its value, or (indented no deeper than the
+    /// key and not blank) the end of it, and then an ordinary line.
+    private func continueYAMLBlock(_ text: UnsafeBufferPointer<UInt8>) {
+        guard var open = yamlBlock else { return }
+        var indentation = 0
+        while indentation < text.count, text[indentation] == 0x20 { indentation += 1 }
+        var rest = indentation
+        while rest < text.count, text[rest] == 0x20 || text[rest] == 0x09 { rest += 1 }
+        if rest < text.count {
+            guard indentation > open.keyColumn, open.lines < 10_000 else {
+                closeYAMLBlock()
+                return
+            }
+            if open.indentation == nil { open.indentation = indentation }
+            let content = UnsafeBufferPointer(rebasing: text[min(indentation, open.indentation!)...])
+            open.hash.update(UnsafeRawBufferPointer(content))
+            if open.onlyPlaceholders, !Placeholder.isPlaceholder(content[...]) { open.onlyPlaceholders = false }
+        }
+        open.hash.update(CollectionOfOne(UInt8(0x0A)))
+        open.lines += 1
+        yamlBlock = open
+    }
+
+    /// Ends a block scalar: its finding, unless it held only placeholders.
+    private func closeYAMLBlock() {
+        guard let open = yamlBlock else { return }
+        yamlBlock = nil
+        guard !open.onlyPlaceholders else { return }
+        append(SecretFinding(line: open.keyLine, rule: .namedValue, what: open.what, secretDigest: open.hash.finalize(), allowedInline: open.allowedInline))
+    }
+
     private func checkNamed(noun: String, key: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>, word: String, in text: UnsafeBufferPointer<UInt8>) {
-        guard !Placeholder.isPlaceholder(ArraySlice(value)) else { return }
+        guard !Placeholder.isPlaceholder(value[...]) else { return }
         if noun.hasPrefix("an AWS secret"), Self.looksLikeAWSSecret(value) { awsSecretLines.append(line) }
         found(.namedValue, "\(noun) (\(word) \"\(SecretNames.display(ArraySlice(key)))\")", secret: value, in: text)
     }
@@ -639,6 +753,11 @@ public final class SecretScanner {
         var index = 0
         while index < count {
             let byte = text[index]
+            // Most bytes are neither `=` nor `<`: one look-up each.
+            guard markupBytes[Int(byte)] != 0 else {
+                index += 1
+                continue
+            }
             if byte == UInt8(ascii: "="), index + 1 < count, text[index + 1] == UInt8(ascii: "\"") || text[index + 1] == UInt8(ascii: "'") {
                 var nameStart = index
                 while nameStart > 0, index - nameStart < 128, Self.isXMLNameByte(text[nameStart - 1]) { nameStart -= 1 }

@@ -93,8 +93,9 @@ import Testing
             try runChecked("skopeo", ["--insecure-policy", "copy", "--quiet", "oci:\(dir("base")):base", "docker-archive:\(dir("app/image.tar")):kong:tarball"])
         }
 
-        /// `cdk publish-assets`, as `cdk deploy` publishes before it deploys.
-        func publish() throws -> ProcessResult {
+        /// `cdk publish-assets`, as `cdk deploy` publishes before it deploys; `environment` adds
+        /// to the CDK's environment, which it hands on to `$CDK_DOCKER`.
+        func publish(environment extra: [String: String] = [:]) throws -> ProcessResult {
             try run("node", [cdk, "publish-assets", "--unstable=publish-assets", "--app", "node app.js", "--ci", "--no-notices", "--output", dir("cdk.out")],
                     environment: ProcessInfo.processInfo.environment.merging([
                         "CDK_DOCKER": dir("bin/kiln-docker"), "HOME": dir("home"), "CDK_DISABLE_VERSION_CHECK": "1",
@@ -102,7 +103,7 @@ import Testing
                         "AWS_REGION": CDKPublishTests.region, "AWS_DEFAULT_REGION": CDKPublishTests.region, "AWS_PROFILE": "",
                         "AWS_CONFIG_FILE": dir("none"), "AWS_SHARED_CREDENTIALS_FILE": dir("none"), "AWS_EC2_METADATA_DISABLED": "true",
                         "KILN_CONFIG": dir("kiln.yaml"), "KILN_DOCKER_STORE": dir("store"), "SSL_CERT_FILE": ecr.caFile!, "DOCKER_CONFIG": dir("docker"),
-                    ]) { $1 },
+                    ]) { $1 }.merging(extra) { $1 },
                     currentDirectory: dir("app"))
         }
 
@@ -189,6 +190,45 @@ import Testing
         let second = try f.publish()
         #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
         #expect(f.writes() == before)
+    }
+
+    /// Issue 23: a planted password in the COPY'd kong.conf fails the publish with the one-line
+    /// finding, before kiln's store or ECR is written; no part of the secret is in any output or
+    /// log; `KILN_ALLOW_SECRETS` (the CDK passes `docker build` no flags of ours) lets it through.
+    @Test func aPlantedSecretFailsThePublishUntilItsFingerprintIsAllowed() throws {
+        let f = try Fixture()
+        let password = "Qv7-planted-cdk-Password-4412"
+        try f.writeApp(dockerfile: Self.gatewayDockerfile)
+        try f.dir.write("app/image/kong.conf", "database = off\npg_password = \(password)\n")
+        let refused = try f.publish()
+        #expect(refused.status != 0)
+        let output = refused.stdout + refused.stderr
+        let finding = try #require(output.split(separator: "\n").first { $0.contains("would be baked into") }, "\(output)")
+        #expect(finding.hasSuffix("kong.conf:2: a password (key \"pg_password\") would be baked into /etc/kong/kong.conf; keep it out of the image (docs/secrets.md) or allow it with allow-secrets: [\(finding.suffix(17).prefix(16))]"), "\(finding)")
+        #expect(output.split(separator: "\n").filter { $0.contains("would be baked into") }.count >= 1)
+        let fingerprint = String(finding.suffix(17).prefix(16))
+        #expect(fingerprint.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }, "\(finding)")
+        // Nothing pushed, nothing in kiln's store but its own bookkeeping.
+        #expect(f.writes().isEmpty, "\(f.writes())")
+        let stored = (FileManager.default.enumerator(atPath: f.dir("store"))?.compactMap { $0 as? String } ?? []).filter { $0.contains("blobs/sha256/") }
+        #expect(stored.isEmpty, "a refused publish stored blobs: \(stored)")
+        // No part of the secret anywhere: the outputs, the registry's access log, kiln's store and
+        // cdk.out (less the asset directories, the CDK's own copies of the build context).
+        var logs = ["output": output, "registry access log": f.ecr.requests().joined(separator: "\n")]
+        for directory in [f.dir("cdk.out"), f.dir("store")] {
+            for name in FileManager.default.enumerator(atPath: directory)?.compactMap({ $0 as? String }) ?? [] where !name.hasPrefix("asset.") {
+                if let data = FileManager.default.contents(atPath: "\(directory)/\(name)") { logs["\(directory)/\(name)"] = String(decoding: data, as: UTF8.self) }
+            }
+        }
+        #expect(logs.count > 3)
+        for (name, text) in logs {
+            #expect(!text.contains(password) && !text.contains("Qv7-planted"), "the secret is in \(name)")
+        }
+
+        let allowed = try f.publish(environment: ["KILN_ALLOW_SECRETS": fingerprint])
+        #expect(allowed.status == 0, "\(allowed.stdout)\(allowed.stderr)")
+        #expect(f.writes().contains { $0.hasPrefix("PUT") && $0.contains("/manifests/") }, "the allowed image was pushed: \(f.writes())")
+        #expect(!(allowed.stdout + allowed.stderr).contains(password))
     }
 
     @Test func aDockerfileWithRunFailsThePublishNamingTheLine() throws {

@@ -25,6 +25,40 @@ import Testing
         #expect(rules("//registry.npmjs.org/:_auth=dXNlcjpwYXNz\n", as: ".npmrc") == ["1:named-value"])
     }
 
+    @Test func yamlBlockScalars() {
+        // The value is the lines indented deeper than the key (blank lines among them), whatever
+        // the indicators; the finding is on the key's line; the next key ends the block.
+        let text = "db:\n  password: |\n    hunter2hunter2\n\n    second line\n  user: app\n- api_key: >-2 # folded\n    abc123\ntoken: |+\n"
+        #expect(scan(text, as: "values.yaml").map { "\($0.line):\($0.what)" } == [
+            "2:a password (YAML key \"password\", block scalar)", "7:an API key (YAML key \"api_key\", block scalar)",
+        ])
+        // The digest covers the value: another value, another fingerprint; indentation alone is not a change.
+        let one = scan("password: |\n  abc\n  def\n", as: "a.yaml")
+        #expect(one.count == 1)
+        #expect(scan("password: |\n  abc\n  deg\n", as: "a.yaml").first?.secretDigest != one.first?.secretDigest)
+        #expect(scan("password: |\n      abc\n      def\n", as: "a.yaml").first?.secretDigest == one.first?.secretDigest)
+        // The end of the input ends the block; an inline allow on the key's line allows it.
+        #expect(scan("password: |  # kiln:allow-secret\n  abc", as: "a.yaml").first?.allowedInline == true)
+        // Not a block scalar: `|abc` (no header), a key not named for a secret; in other formats
+        // `|` is the value itself, as before.
+        #expect(rules("password: |abc\n  def\ndescription: |\n  the password is set elsewhere\n", as: "a.yaml") == [])
+        #expect(rules("password: |\n  abc\n", as: "a.properties") == ["1:named-value"])
+        // However the input is split into chunks.
+        let bytes = Array(text.utf8)
+        for size in [1, 5, 17] {
+            let scanner = SecretScanner(format: .yaml)
+            var start = 0
+            while start < bytes.count {
+                let end = min(bytes.count, start + size)
+                bytes[start..<end].withUnsafeBytes { scanner.update($0) }
+                start = end
+            }
+            #expect(scanner.finish() == scan(text, as: "values.yaml"), "chunks of \(size)")
+        }
+        // A private key in a block scalar: its own rule on its BEGIN line, as before.
+        #expect(rules("tls.key: |\n  -----BEGIN PRIVATE KEY-----\n  MIIE\n  -----END PRIVATE KEY-----\n", as: "a.yaml") == ["2:private-key"])
+    }
+
     @Test func jsonByStructure() {
         let realm = """
             {
@@ -68,7 +102,7 @@ import Testing
             """
         #expect(rules(clean, as: "app.properties") == [])
         #expect(rules(#"{"secret": "${KC_SECRET}", "password": "**********", "credentials": [{"value": "${ADMIN}"}], "token": null}"#, as: "r.json") == [])
-        #expect(rules("password: \"{{ vault_password }}\"\nsecret: |\n  block\n", as: "v.yaml") == [])
+        #expect(rules("password: \"{{ vault_password }}\"\nsecret: |\n  ${BLOCK}\n\n  {{ .x }}\n", as: "v.yaml") == [])
         // JSON read as lines (not starting with `{`): an opening structure is no value.
         #expect(rules("# generated\n{\n  \"credentials\": [\n    {\"value\": \"${A}\"}\n  ],\n  \"secrets\": {}\n}\n", as: "realm.json") == [])
         // A prefix before a placeholder is baked: a finding.

@@ -58,8 +58,9 @@ package struct Provenance: Sendable {
         return localBuilderID
     }
 
-    /// The provenance of `plan`, built from `spec` and its lock `entry`.
-    package static func make(plan: ImagePlan, spec: ImageSpec, entry: LockFile.Entry, lock: LockFile, project: Project, builderID: String) async throws -> Provenance {
+    /// The provenance of `plan`, built from `spec` and its lock `entry`: no file is hashed
+    /// again, the overlay files' digests and the config edits are the plan's.
+    package static func make(plan: ImagePlan, spec: ImageSpec, entry: LockFile.Entry, lock: LockFile, project: Project, builderID: String) throws -> Provenance {
         let root = Self.realPath(project.root)
         func relative(_ path: String) -> String {
             let real = Self.realPath(path)
@@ -72,8 +73,7 @@ package struct Provenance: Sendable {
             throw SpecError(location: spec.path, message: "cannot be read again for its provenance")
         }
         let lockEntry = Digest.of(Array(try LockFile(entries: [spec.name: entry]).serialized()))
-        let request = try await spec.request(base: try ImageReference(parsing: entry.pinned), output: ImagePlan.output(spec.target, tag: plan.tag), snapshot: entry.snapshot)
-        let files = try await Baker().overlayFiles(request, base: entry.snapshot)
+        let files = plan.overlayFiles
 
         var external: [(key: String, value: JSONValue)] = [
             ("spec", .object([("path", .string(relative(spec.path))), ("digest", digestMap(Digest.of(specBytes)))])),
@@ -81,7 +81,7 @@ package struct Provenance: Sendable {
             ("target", .string(plan.repository.hasPrefix("oci:") ? "oci:" + relative(String(plan.repository.dropFirst(4))) : plan.repository)),
             ("tags", .strings([plan.tag] + spec.tags)),
             ("platforms", .string(entry.platforms)),
-            ("configEdits", configEdits(request.edits)),
+            ("configEdits", configEdits(plan.edits)),
         ]
         if !spec.removals.isEmpty { external.append(("removals", .strings(spec.removals.map(\.description)))) }
         if let dockerfile = spec.dockerfile {
@@ -249,9 +249,16 @@ package struct Provenance: Sendable {
     /// --provenance` and `kiln build` do it: the statement and the predicate written to their
     /// files (`{name}` in a path becomes `name`), then attached to `image` when there is one
     /// (layouts and archives have no referrers API: the files are all they get).
-    /// - Parameter skipIfAttached: asks the registry first (one HEAD) and attaches nothing when
-    ///   the root's artifact is already there: an image found up to date.
-    package func deliver(statementPath: String?, predicatePath: String?, name: String, to image: RegistryImage?, skipIfAttached: Bool) async throws {
+    ///
+    /// Both commands call it from inside the image's write (``Baker``'s `beforeTagging`, the
+    /// step ``ImageGraphWriter`` runs after the blobs and manifests and before the tags), so
+    /// the image is visible under a tag only once its provenance is attached, as `kiln copy`
+    /// writes referrers before the tag: a run that dies in between leaves no tag, and the next
+    /// run writes the image and its provenance again. An image already tagged (found up to
+    /// date) gets it from ``Builder`` when ``isAttached(in:)`` says it lacks it.
+    /// - Parameter writingSubject: writes the image's root by digest, for a registry that
+    ///   refuses a referrer whose subject is not there yet; `nil` when the root is there.
+    package func deliver(statementPath: String?, predicatePath: String?, name: String, to image: RegistryImage?, writingSubject: (() async throws -> Void)? = nil) async throws {
         for (path, bytes) in [(statementPath, statementBytes), (predicatePath, predicateBytes)] {
             guard let path else { continue }
             let file = path.replacingOccurrences(of: "{name}", with: name)
@@ -262,8 +269,7 @@ package struct Provenance: Sendable {
             }
         }
         guard let image else { return }
-        if skipIfAttached, try await isAttached(in: image) { return }
-        try await attach(to: image)
+        try await attach(to: image, writingSubject: writingSubject)
     }
 
     // MARK: - In a registry
@@ -274,18 +280,39 @@ package struct Provenance: Sendable {
     }
 
     /// Pushes the statement and attaches one artifact per subject (referrers API where the
-    /// registry has it, else the tag schema). A registry refusing an artifact whose subject is
-    /// an index (ECR: aws/containers-roadmap#2783) gets a note: the per-platform ones stand.
-    package func attach(to image: RegistryImage) async throws {
-        try await image.put(Self.emptyConfig, as: Descriptor.of(Self.emptyConfig, mediaType: Self.emptyMediaType))
-        try await image.put(statementBytes, as: Descriptor.of(statementBytes, mediaType: Self.artifactType))
-        for artifact in artifacts {
-            guard let subject = artifact.subject else { continue }
-            do {
-                try await image.attach([artifact], to: subject.digest)
-            } catch RegistryError.unexpectedStatus(let host, _, let status, let message) where MediaType.indexes.contains(subject.mediaType) && (400..<500).contains(status) {
-                image.transport.options.logger.notice("\(host) refused the provenance of index \(subject.digest) (HTTP \(status) \(message)); each platform manifest has its own")
-            }
+    /// registry has it, else the tag schema). The subjects need not be in the repository yet
+    /// (distribution-spec 1.1), so this runs before the image's root is written; a registry
+    /// that refuses the root's artifact all the same (a 4xx) gets the root by digest from
+    /// `writingSubject` and the artifact once more. The two blobs
+    /// go up together, each in one request when the repository holds it and two when not
+    /// (``RegistryImage/putSmall(_:as:)``); the platform manifests' artifacts are attached
+    /// together, the root's last (so a root artifact present means the run that wrote it got
+    /// that far). A registry refusing an artifact whose subject is an index (ECR:
+    /// aws/containers-roadmap#2783) gets a note: the per-platform ones stand.
+    package func attach(to image: RegistryImage, writingSubject: (() async throws -> Void)? = nil) async throws {
+        async let config: Void = image.putSmall(Self.emptyConfig, as: Descriptor.of(Self.emptyConfig, mediaType: Self.emptyMediaType))
+        async let statement: Void = image.putSmall(statementBytes, as: Descriptor.of(statementBytes, mediaType: Self.artifactType))
+        try await config
+        try await statement
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for artifact in artifacts.dropLast() { group.addTask { try await Self.attach(artifact, to: image) } }
+            try await group.waitForAll()
+        }
+        guard let writingSubject, let subject = rootArtifact.subject else { return try await Self.attach(rootArtifact, to: image) }
+        do {
+            try await image.attach([rootArtifact], to: subject.digest)
+        } catch RegistryError.unexpectedStatus(_, _, let status, _) where (400..<500).contains(status) {
+            try await writingSubject()
+            try await Self.attach(rootArtifact, to: image)
+        }
+    }
+
+    private static func attach(_ artifact: ArtifactManifest, to image: RegistryImage) async throws {
+        guard let subject = artifact.subject else { return }
+        do {
+            try await image.attach([artifact], to: subject.digest)
+        } catch RegistryError.unexpectedStatus(let host, _, let status, let message) where MediaType.indexes.contains(subject.mediaType) && (400..<500).contains(status) {
+            image.transport.options.logger.notice("\(host) refused the provenance of index \(subject.digest) (HTTP \(status) \(message)); each platform manifest has its own")
         }
     }
 

@@ -38,6 +38,19 @@ public struct Baker {
     ///   image is visible under a tag, i.e. its provenance. A failure there fails the bake, and
     ///   no tag is written.
     package func bake(_ request: BakeRequest, into chosen: ImageDestination? = nil, beforeTagging: (Untagged) async throws -> Void = { _ in }) async throws -> BakeResult {
+        try await bake(request, into: chosen, beside: {}, beforeTagging: { untagged, _ in try await beforeTagging(untagged) })
+    }
+
+    /// Bakes with work of the caller's running beside the image's own writes.
+    /// - Parameters:
+    ///   - beside: started once the destination is prepared and the derived documents matched
+    ///     the request's expected digest, it runs while the blobs and documents are written
+    ///     (`kiln build` pushes the provenance's blobs and artifacts there); cancelled when the
+    ///     bake fails, awaited before `beforeTagging`, which gets what it returned. Its failure
+    ///     fails the bake.
+    ///   - beforeTagging: as in ``bake(_:into:beforeTagging:)``.
+    package func bake<Beside: Sendable>(_ request: BakeRequest, into chosen: ImageDestination? = nil, beside: @escaping @Sendable () async throws -> Beside,
+                                        beforeTagging: (Untagged, Beside) async throws -> Void) async throws -> BakeResult {
         var source = try store.source(request.base)
         if let locked = request.lockedBase { source = LockedBaseSource(documents: locked, blobs: source) }
         let base = try await BaseImage.load(from: source, reference: request.base.description, platforms: request.platforms, logger: logger)
@@ -51,6 +64,8 @@ public struct Baker {
         let writer = try ImageGraphWriter(store: store, to: request.output, destination: chosen, create: request.createRepository, progress: progress)
         // The result is known once the documents are derived; `beforeTagging` gets it then.
         let staged = StagedResult()
+        let running = BesideTask<Beside>()
+        defer { running.task?.cancel() }
         // Prepared first (an ECR repository exists, its tag rules), then the layer is built into
         // the destination and the documents derived; removed again when anything fails.
         try await writer.write(from: source, { destination -> (ImageGraphWriter.Graph, Void) in
@@ -61,6 +76,7 @@ public struct Baker {
             if let expected = request.expectedDigest, expected != derived.root.digest {
                 throw BakeError.differsFromExpected(built: derived.root.digest, expected: expected)
             }
+            running.task = Task { try await beside() }
             if let chosen = archiveImage {
                 // Only that image's blobs are copied; its manifest is the root the archive holds.
                 let image = derived.images[chosen]
@@ -85,7 +101,8 @@ public struct Baker {
             staged.root = graph.root
             return (graph, ())
         }, beforeTagging: {
-            try await beforeTagging(staged.untagged())
+            guard let task = running.task else { preconditionFailure("the bake's work beside was not started") }
+            try await beforeTagging(staged.untagged(), try await task.value)
         })
         return staged.untagged().result
     }
@@ -119,6 +136,12 @@ public struct Baker {
                                                      overlayFiles: try OverlayFile.list(entries?.distinct ?? [], known: digests))
         }
         return result
+    }
+
+    /// The task a bake runs beside its writes, started in the write's stage, awaited before its
+    /// tags.
+    private final class BesideTask<Value: Sendable> {
+        var task: Task<Value, any Error>?
     }
 
     /// The result of a bake, set where the write derives it and read after the write (and by

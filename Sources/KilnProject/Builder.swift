@@ -112,24 +112,29 @@ package struct Builder: Sendable {
         request.lockedBase = entry.snapshot
         request.archivePlatform = output.archivePlatform
         // The bake checks its derived root against the plan's digest before writing anything
-        // (BakeError.differsFromExpected); the provenance goes in before the tags.
-        _ = try await Baker(store: store, progress: progress).bake(request) { untagged in
-            try await delivery?.deliver(attaching: true, writingSubject: untagged.writeRootByDigest)
+        // (BakeError.differsFromExpected). The provenance's blobs and artifacts go up beside the
+        // image's own writes; their listing, the part a reader of tags sees, before the tags.
+        let push: @Sendable () async throws -> Provenance.Pushed? = { [delivery] in
+            guard let delivery, let image = delivery.image else { return nil }
+            return try await delivery.provenance.push(to: image)
+        }
+        _ = try await Baker(store: store, progress: progress).bake(request, beside: push) { untagged, pushed in
+            try await delivery?.deliver(attaching: true, pushed: pushed, writingSubject: untagged.writeRootByDigest)
         }
         return Outcome(plan: plan, reference: pinned, action: .built)
     }
 
     /// Where one image's provenance goes.
-    private struct Delivery {
+    private struct Delivery: Sendable {
         var provenance: Provenance
         var settings: ProvenanceSettings
         var name: String
         /// The registry image to attach it to; `nil` for layouts and archives.
         var image: RegistryImage?
 
-        func deliver(attaching: Bool, writingSubject: (() async throws -> Void)? = nil) async throws {
+        func deliver(attaching: Bool, pushed: Provenance.Pushed? = nil, writingSubject: (() async throws -> Void)? = nil) async throws {
             try await provenance.deliver(statementPath: settings.statementPath, predicatePath: settings.predicatePath, name: name,
-                                         to: attaching ? image : nil, writingSubject: writingSubject)
+                                         to: attaching ? image : nil, pushed: pushed, writingSubject: writingSubject)
         }
     }
 

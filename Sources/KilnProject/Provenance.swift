@@ -258,7 +258,10 @@ package struct Provenance: Sendable {
     /// date) gets it from ``Builder`` when ``isAttached(in:)`` says it lacks it.
     /// - Parameter writingSubject: writes the image's root by digest, for a registry that
     ///   refuses a referrer whose subject is not there yet; `nil` when the root is there.
-    package func deliver(statementPath: String?, predicatePath: String?, name: String, to image: RegistryImage?, writingSubject: (() async throws -> Void)? = nil) async throws {
+    /// - Parameter pushed: what ``push(to:)`` already did beside the image's writes (`kiln
+    ///   build`); `nil`: it is done here.
+    package func deliver(statementPath: String?, predicatePath: String?, name: String, to image: RegistryImage?, pushed: Pushed? = nil,
+                         writingSubject: (() async throws -> Void)? = nil) async throws {
         for (path, bytes) in [(statementPath, statementBytes), (predicatePath, predicateBytes)] {
             guard let path else { continue }
             let file = path.replacingOccurrences(of: "{name}", with: name)
@@ -269,7 +272,11 @@ package struct Provenance: Sendable {
             }
         }
         guard let image else { return }
-        try await attach(to: image, writingSubject: writingSubject)
+        if let pushed {
+            try await list(pushed, in: image, writingSubject: writingSubject)
+        } else {
+            try await attach(to: image, writingSubject: writingSubject)
+        }
     }
 
     // MARK: - In a registry
@@ -280,39 +287,74 @@ package struct Provenance: Sendable {
     }
 
     /// Pushes the statement and attaches one artifact per subject (referrers API where the
-    /// registry has it, else the tag schema). The subjects need not be in the repository yet
-    /// (distribution-spec 1.1), so this runs before the image's root is written; a registry
-    /// that refuses the root's artifact all the same (a 4xx) gets the root by digest from
-    /// `writingSubject` and the artifact once more. The two blobs
-    /// go up together, each in one request when the repository holds it and two when not
-    /// (``RegistryImage/putSmall(_:as:)``); the platform manifests' artifacts are attached
-    /// together, the root's last (so a root artifact present means the run that wrote it got
-    /// that far). A registry refusing an artifact whose subject is an index (ECR:
-    /// aws/containers-roadmap#2783) gets a note: the per-platform ones stand.
+    /// registry has it, else the tag schema): ``push(to:)``, then ``list(_:in:writingSubject:)``.
     package func attach(to image: RegistryImage, writingSubject: (() async throws -> Void)? = nil) async throws {
+        try await list(try await push(to: image), in: image, writingSubject: writingSubject)
+    }
+
+    /// What ``push(to:)`` left for ``list(_:in:writingSubject:)``.
+    package struct Pushed: Sendable {
+        /// Artifacts the registry did not index itself: they go in their subjects' tag-schema
+        /// indexes, platform manifests' first, the root's last.
+        var unlisted: [ArtifactManifest] = []
+        /// The registry refused the root's artifact (a 4xx): some want the subject first.
+        var rootRefused = false
+    }
+
+    /// The first half of an attach, nothing a reader of tags sees: the empty config and the
+    /// statement (together, each in one request when the repository holds it and two when not:
+    /// ``RegistryImage/putSmall(_:as:)``), then every artifact manifest by digest, the
+    /// platform manifests' together, the root's last. The subjects need not be in the
+    /// repository yet (distribution-spec 1.1), so `kiln build` runs this beside the image's
+    /// own uploads. A registry refusing an artifact whose subject is an index (ECR:
+    /// aws/containers-roadmap#2783) gets a note: the per-platform ones stand.
+    package func push(to image: RegistryImage) async throws -> Pushed {
         async let config: Void = image.putSmall(Self.emptyConfig, as: Descriptor.of(Self.emptyConfig, mediaType: Self.emptyMediaType))
         async let statement: Void = image.putSmall(statementBytes, as: Descriptor.of(statementBytes, mediaType: Self.artifactType))
         try await config
         try await statement
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for artifact in artifacts.dropLast() { group.addTask { try await Self.attach(artifact, to: image) } }
-            try await group.waitForAll()
+        var pushed = Pushed()
+        pushed.unlisted = try await withThrowingTaskGroup(of: (Int, ArtifactManifest?).self) { group in
+            for (number, artifact) in artifacts.dropLast().enumerated() {
+                group.addTask { (number, try await Self.push(artifact, to: image) ? nil : artifact) }
+            }
+            var unlisted: [(Int, ArtifactManifest)] = []
+            for try await case (let number, let artifact?) in group { unlisted.append((number, artifact)) }
+            return unlisted.sorted { $0.0 < $1.0 }.map(\.1)
         }
-        guard let writingSubject, let subject = rootArtifact.subject else { return try await Self.attach(rootArtifact, to: image) }
         do {
-            try await image.attach([rootArtifact], to: subject.digest)
+            if try await !Self.push(rootArtifact, to: image) { pushed.unlisted.append(rootArtifact) }
         } catch RegistryError.unexpectedStatus(_, _, let status, _) where (400..<500).contains(status) {
-            try await writingSubject()
-            try await Self.attach(rootArtifact, to: image)
+            pushed.rootRefused = true
+        }
+        return pushed
+    }
+
+    /// The second half, the one that must come before the image's tags: each subject's
+    /// tag-schema index gets its artifact (one GET, one PUT; the root's last). A root artifact
+    /// refused in ``push(to:)`` is pushed again after `writingSubject` wrote the root by digest
+    /// (without it, the refusal stands as the error it was).
+    package func list(_ pushed: Pushed, in image: RegistryImage, writingSubject: (() async throws -> Void)?) async throws {
+        var unlisted = pushed.unlisted
+        if pushed.rootRefused {
+            if let writingSubject { try await writingSubject() }
+            if try await !Self.push(rootArtifact, to: image) { unlisted.append(rootArtifact) }
+        }
+        for artifact in unlisted {
+            guard let subject = artifact.subject else { continue }
+            try await image.listInSchemaIndex([artifact], subject: subject.digest)
         }
     }
 
-    private static func attach(_ artifact: ArtifactManifest, to image: RegistryImage) async throws {
-        guard let subject = artifact.subject else { return }
+    /// Pushes one artifact. - Returns: whether the registry indexed it; `true` also when the
+    /// registry refused it because its subject is an index (noted).
+    private static func push(_ artifact: ArtifactManifest, to image: RegistryImage) async throws -> Bool {
+        guard let subject = artifact.subject else { return true }
         do {
-            try await image.attach([artifact], to: subject.digest)
+            return try await image.pushReferrer(artifact)
         } catch RegistryError.unexpectedStatus(let host, _, let status, let message) where MediaType.indexes.contains(subject.mediaType) && (400..<500).contains(status) {
             image.transport.options.logger.notice("\(host) refused the provenance of index \(subject.digest) (HTTP \(status) \(message)); each platform manifest has its own")
+            return true
         }
     }
 

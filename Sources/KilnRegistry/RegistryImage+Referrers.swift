@@ -133,9 +133,7 @@ extension RegistryImage {
             guard manifest.subject?.digest == subject else {
                 throw RegistryError.invalidResponse(host: reference.registry, reason: "referrer \(Digest.of(manifest.raw)) does not name \(subject) as its subject")
             }
-            let descriptor = Descriptor.of(manifest.raw, mediaType: MediaType.ociManifest)
-            let headers = try await putManifest(manifest.raw, descriptor: descriptor, reference: descriptor.digest.description)
-            if headers.first(name: "OCI-Subject") == subject.description {
+            if try await pushReferrer(manifest) {
                 outcomes.append(.indexedByRegistry)
             } else {
                 outcomes.append(.alreadyListed)
@@ -143,7 +141,7 @@ extension RegistryImage {
             }
         }
         guard !pending.isEmpty else { return outcomes }
-        let added = try await addToSchemaIndex(pending, subject: subject)
+        let added = try await listInSchemaIndex(pending, subject: subject)
         var position = 0
         for (index, outcome) in outcomes.enumerated() where outcome == .alreadyListed {
             if added.contains(Digest.of(pending[position].raw)) { outcomes[index] = .addedToSchemaIndex }
@@ -152,8 +150,26 @@ extension RegistryImage {
         return outcomes
     }
 
-    /// One read-modify-write of the schema index. - Returns: the digests it added.
-    private func addToSchemaIndex(_ manifests: [ArtifactManifest], subject: Digest) async throws -> Set<Digest> {
+    /// The first half of ``attach(_:to:)``: PUTs a referrer manifest by digest (the blobs it
+    /// names must be here, its subject need not be).
+    /// - Returns: whether the registry indexed it (it answered `OCI-Subject`); when not, the
+    ///   referrer belongs in the tag schema's index (``listInSchemaIndex(_:subject:)``).
+    public func pushReferrer(_ manifest: ArtifactManifest) async throws -> Bool {
+        guard let subject = manifest.subject?.digest else {
+            throw RegistryError.invalidResponse(host: reference.registry, reason: "referrer \(Digest.of(manifest.raw)) names no subject")
+        }
+        let descriptor = Descriptor.of(manifest.raw, mediaType: MediaType.ociManifest)
+        let headers = try await putManifest(manifest.raw, descriptor: descriptor, reference: descriptor.digest.description)
+        return headers.first(name: "OCI-Subject") == subject.description
+    }
+
+    /// The second half of ``attach(_:to:)``: one read-modify-write of `subject`'s tag-schema
+    /// index for referrers already pushed.
+    /// - Returns: the digests it added (none when all were listed already: nothing written).
+    public func listInSchemaIndex(_ manifests: [ArtifactManifest], subject: Digest) async throws -> Set<Digest> {
+        for manifest in manifests where manifest.subject?.digest != subject {
+            throw RegistryError.invalidResponse(host: reference.registry, reason: "referrer \(Digest.of(manifest.raw)) does not name \(subject) as its subject")
+        }
         let tag = Self.schemaTag(of: subject)
         var index = ReferrersIndex()
         if let (_, bytes) = try await schemaIndex(of: subject) {

@@ -18,9 +18,9 @@ import Testing
     }
 
     /// Runs `kiln` and returns its result with the registry requests it made.
-    static func counted(_ f: Fixture, _ arguments: [String]) throws -> (result: ProcessResult, requests: [String]) {
+    static func counted(_ f: Fixture, _ arguments: [String], environment: [String: String] = [:]) throws -> (result: ProcessResult, requests: [String]) {
         let before = f.registry.requests().count
-        let result = try f.kiln(arguments)
+        let result = try f.kiln(arguments, environment: environment)
         return (result, Array(f.registry.requests().dropFirst(before)))
     }
 
@@ -40,7 +40,9 @@ import Testing
         #expect(plainNoop.result.output.hasSuffix("(up to date)"), "\(plainNoop.result.stdout)")
 
         try Self.target(f, "svc/app")
-        let full = try Self.counted(f, ["build", "--quiet", "--json"])
+        // With a cache of its own: the blob locations it remembers serve the third build below.
+        let cache = ["KILN_CACHE_DIR": f.dir("cache"), "XDG_CONFIG_HOME": f.dir("config")]
+        let full = try Self.counted(f, ["build", "--quiet", "--json"], environment: cache)
         #expect(full.result.status == 0, "\(full.result.stderr)")
         let hex = String(try Self.digest(full.result).dropFirst("sha256:".count))
         let requests = full.requests
@@ -70,6 +72,14 @@ import Testing
         #expect(noop.requests.count == plainNoop.requests.count + 1, "\(plainNoop.requests)\n\(noop.requests)")
         #expect(noop.requests.allSatisfy { $0.hasPrefix("HEAD ") || $0 == "GET /v2/" }, "\(noop.requests)")
         #expect(try f.kiln(["verify"]).status == 0)
+
+        // The next repository of the registry mounts the empty config from the last one that
+        // took it (one request, no upload): six more than without provenance.
+        try Self.target(f, "svc/third")
+        let third = try Self.counted(f, ["build", "--quiet"], environment: cache)
+        #expect(third.result.status == 0, "\(third.result.stderr)")
+        #expect(third.requests.contains("POST /v2/svc/third/blobs/uploads/?mount=sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a&from=svc/app"), "\(third.requests)")
+        #expect(third.requests.count - plain.requests.count <= 6, "\(third.requests)")
     }
 
     @Test func anImageTaggedWithoutItsProvenanceGetsItWhenFoundUpToDate() throws {

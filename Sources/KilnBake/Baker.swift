@@ -190,7 +190,7 @@ public struct Baker {
 
     /// Each platform image's skeleton, in `base.images`' order: the lock's when it has it, else
     /// read from the base's layers through `source` (or the cache), each manifest's once. The
-    /// one lookup of bake, lock, plan and provenance.
+    /// one lookup of bake, lock and plan (provenance takes the plan's).
     /// - Parameter source: `nil` (plan, provenance): a skeleton the lock lacks is an error.
     func baseTrees(of base: BaseImage, locked: [Digest: BaseTree]?, from source: ImageSource?, reference: String) async throws -> [BaseTree] {
         let loader = BaseTreeLoader(cache: .default, jobs: transport.jobs)

@@ -13,12 +13,14 @@
 # Usage: Benchmarks/bake-registry.sh [RUNS]   (default 5; medians are printed)
 # Environment: BASE_MIB=N makes the base 3 layers of N MiB (default 43; 341 is a 1 GiB base);
 #   CASES=cross measures only the cross-registry pair (CASES=same only the same-registry one);
-#   KILN=PATH measures that binary (lib.sh).
+#   COLD=1 turns kiln's caches off (KILN_CACHE_DIR=''), so every bake reads the base's skeleton
+#   from its layers as a first bake on a fresh CI runner does; KILN=PATH measures that binary.
 # Needs: swift, umoci, skopeo, docker-registry, GNU time.
 set -euo pipefail
 runs=${1:-5}
 cases=${CASES:-same cross}
 source "$(dirname "$0")/lib.sh"
+[[ ${COLD:-0} != 1 ]] || export KILN_CACHE_DIR=
 
 reg1=127.0.0.1:55001
 reg2=127.0.0.1:55002
@@ -26,7 +28,7 @@ start_registry reg1 55001
 start_registry reg2 55002
 
 make_base "$work/base" "${BASE_MIB:-43}"
-echo "kiln: $("$kiln" --version), $(git log -1 --format=%h)$(git diff --quiet HEAD -- Sources Package.swift || echo ' + local changes')${KILN:+ (binary $KILN)}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "kiln: $("$kiln" --version), $(git log -1 --format=%h)$(git diff --quiet HEAD -- Sources Package.swift || echo ' + local changes')${KILN:+ (binary $KILN)}$([[ ${COLD:-0} != 1 ]] || echo ', caches off'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 skopeo copy --quiet --dest-tls-verify=false "oci:$work/base:base" "docker://$reg1/base/app:1"
 export DOCKER_CONFIG=$work/docker && mkdir -p "$DOCKER_CONFIG" && echo '{"auths":{}}' > "$DOCKER_CONFIG/config.json"
 

@@ -166,6 +166,7 @@ extension RegistryImage {
     /// The second half of ``attach(_:to:)``: one read-modify-write of `subject`'s tag-schema
     /// index for referrers already pushed.
     /// - Returns: the digests it added (none when all were listed already: nothing written).
+    @discardableResult
     public func listInSchemaIndex(_ manifests: [ArtifactManifest], subject: Digest) async throws -> Set<Digest> {
         for manifest in manifests where manifest.subject?.digest != subject {
             throw RegistryError.invalidResponse(host: reference.registry, reason: "referrer \(Digest.of(manifest.raw)) does not name \(subject) as its subject")

@@ -294,9 +294,9 @@ package struct Provenance: Sendable {
 
     /// What ``push(to:)`` left for ``list(_:in:writingSubject:)``.
     package struct Pushed: Sendable {
-        /// Artifacts the registry did not index itself: they go in their subjects' tag-schema
-        /// indexes, platform manifests' first, the root's last.
-        var unlisted: [ArtifactManifest] = []
+        /// Artifacts the registry did not index itself, with their subjects' tag-schema indexes
+        /// as read right after: they go in there, platform manifests' first, the root's last.
+        var unlisted: [(artifact: ArtifactManifest, index: ReferrersIndex?)] = []
         /// The registry refused the root's artifact (a 4xx): some want the subject first.
         var rootRefused = false
     }
@@ -304,7 +304,9 @@ package struct Provenance: Sendable {
     /// The first half of an attach, nothing a reader of tags sees: the empty config and the
     /// statement (together, each in one request when the repository holds it and two when not:
     /// ``RegistryImage/putSmall(_:as:)``), then every artifact manifest by digest, the
-    /// platform manifests' together, the root's last. The subjects need not be in the
+    /// platform manifests' together, the root's last, each followed, when the registry did not
+    /// index it, by a GET of its subject's tag-schema index (so that only its PUT is left for
+    /// the step before the tags). The subjects need not be in the
     /// repository yet (distribution-spec 1.1), so `kiln build` runs this beside the image's
     /// own uploads. A registry refusing an artifact whose subject is an index (ECR:
     /// aws/containers-roadmap#2783) gets a note: the per-platform ones stand.
@@ -314,35 +316,43 @@ package struct Provenance: Sendable {
         try await config
         try await statement
         var pushed = Pushed()
-        pushed.unlisted = try await withThrowingTaskGroup(of: (Int, ArtifactManifest?).self) { group in
+        pushed.unlisted = try await withThrowingTaskGroup(of: (Int, ArtifactManifest, ReferrersIndex)?.self) { group in
             for (number, artifact) in artifacts.dropLast().enumerated() {
-                group.addTask { (number, try await Self.push(artifact, to: image) ? nil : artifact) }
+                group.addTask { try await Self.pushReadingIndex(artifact, to: image).map { (number, artifact, $0) } }
             }
-            var unlisted: [(Int, ArtifactManifest)] = []
-            for try await case (let number, let artifact?) in group { unlisted.append((number, artifact)) }
-            return unlisted.sorted { $0.0 < $1.0 }.map(\.1)
+            var unlisted: [(Int, ArtifactManifest, ReferrersIndex)] = []
+            for try await case let found? in group { unlisted.append(found) }
+            return unlisted.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
         }
         do {
-            if try await !Self.push(rootArtifact, to: image) { pushed.unlisted.append(rootArtifact) }
+            if let index = try await Self.pushReadingIndex(rootArtifact, to: image) { pushed.unlisted.append((rootArtifact, index)) }
         } catch RegistryError.unexpectedStatus(_, _, let status, _) where (400..<500).contains(status) {
             pushed.rootRefused = true
         }
         return pushed
     }
 
+    /// Pushes one artifact. - Returns: its subject's tag-schema index, read after the push,
+    /// when the registry did not index it; `nil` when it did.
+    private static func pushReadingIndex(_ artifact: ArtifactManifest, to image: RegistryImage) async throws -> ReferrersIndex? {
+        guard try await !push(artifact, to: image), let subject = artifact.subject else { return nil }
+        return try await image.readSchemaIndex(of: subject.digest)
+    }
+
     /// The second half, the one that must come before the image's tags: each subject's
-    /// tag-schema index gets its artifact (one GET, one PUT; the root's last). A root artifact
+    /// tag-schema index, as ``push(to:)`` read it, gets its artifact (one PUT; the root's last:
+    /// nothing written when it is listed already). A root artifact
     /// refused in ``push(to:)`` is pushed again after `writingSubject` wrote the root by digest
     /// (without it, the refusal stands as the error it was).
     package func list(_ pushed: Pushed, in image: RegistryImage, writingSubject: (() async throws -> Void)?) async throws {
         var unlisted = pushed.unlisted
         if pushed.rootRefused {
             if let writingSubject { try await writingSubject() }
-            if try await !Self.push(rootArtifact, to: image) { unlisted.append(rootArtifact) }
+            if try await !Self.push(rootArtifact, to: image) { unlisted.append((rootArtifact, nil)) }
         }
-        for artifact in unlisted {
+        for (artifact, index) in unlisted {
             guard let subject = artifact.subject else { continue }
-            try await image.listInSchemaIndex([artifact], subject: subject.digest)
+            try await image.listInSchemaIndex([artifact], subject: subject.digest, read: index)
         }
     }
 

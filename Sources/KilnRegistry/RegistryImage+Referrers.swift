@@ -163,19 +163,26 @@ extension RegistryImage {
         return headers.first(name: "OCI-Subject") == subject.description
     }
 
+    /// The tag schema's index of `subject`'s referrers as it is now (one GET; a 404 is an empty
+    /// index), for ``listInSchemaIndex(_:subject:read:)``.
+    public func readSchemaIndex(of subject: Digest) async throws -> ReferrersIndex {
+        guard let (_, bytes) = try await schemaIndex(of: subject) else { return ReferrersIndex() }
+        return try ReferrersIndex(raw: bytes, what: "referrers index \(reference.name):\(Self.schemaTag(of: subject))")
+    }
+
     /// The second half of ``attach(_:to:)``: one read-modify-write of `subject`'s tag-schema
     /// index for referrers already pushed.
+    /// - Parameter read: the index as ``readSchemaIndex(of:)`` read it a moment ago (a caller
+    ///   that read it beside other work); `nil`: read here.
     /// - Returns: the digests it added (none when all were listed already: nothing written).
     @discardableResult
-    public func listInSchemaIndex(_ manifests: [ArtifactManifest], subject: Digest) async throws -> Set<Digest> {
+    public func listInSchemaIndex(_ manifests: [ArtifactManifest], subject: Digest, read: ReferrersIndex? = nil) async throws -> Set<Digest> {
         for manifest in manifests where manifest.subject?.digest != subject {
             throw RegistryError.invalidResponse(host: reference.registry, reason: "referrer \(Digest.of(manifest.raw)) does not name \(subject) as its subject")
         }
         let tag = Self.schemaTag(of: subject)
-        var index = ReferrersIndex()
-        if let (_, bytes) = try await schemaIndex(of: subject) {
-            index = try ReferrersIndex(raw: bytes, what: "referrers index \(reference.name):\(tag)")
-        }
+        var index: ReferrersIndex
+        if let read { index = read } else { index = try await readSchemaIndex(of: subject) }
         var added = Set<Digest>()
         for manifest in manifests {
             let digest = Digest.of(manifest.raw)

@@ -89,15 +89,18 @@ package struct Builder: Sendable {
 
         // An archive is written whole every time: there are no tags to compare.
         if !target.isArchive {
-            let current = try await TargetTags(store: store).descriptors(of: target, tags: [plan.tag] + spec.tags).mapValues(\.digest)
-            if current[plan.tag] == plan.digest {
+            let tags = TargetTags(store: store)
+            // The content tag first: a new image needs no other look (its tags are written last
+            // by the bake, each after its own HEAD).
+            if try await tags.descriptors(of: target, tags: [plan.tag])[plan.tag]?.digest == plan.digest {
                 // Tagged: by this kiln, its provenance went in before the tag, but the builder
-                // may differ, or an older kiln or `--no-provenance` tagged it; one HEAD says.
-                if let delivery {
-                    var attached = true
-                    if let image = delivery.image { attached = try await delivery.provenance.isAttached(in: image) }
-                    try await delivery.deliver(attaching: !attached)
-                }
+                // may differ, or an older kiln or `--no-provenance` tagged it; one HEAD says,
+                // asked together with the extra tags'.
+                async let extra = tags.descriptors(of: target, tags: spec.tags)
+                var attached = true
+                if let image = delivery?.image { attached = try await delivery?.provenance.isAttached(in: image) ?? true }
+                let current = try await extra.mapValues(\.digest)
+                try await delivery?.deliver(attaching: !attached)
                 let stale = spec.tags.filter { current[$0] != plan.digest }
                 if stale.isEmpty { return Outcome(plan: plan, reference: pinned, action: .upToDate) }
                 try await TargetTags(store: store).point(target, tags: stale, at: plan.derivation.root, bytes: plan.derivation.rootBytes)

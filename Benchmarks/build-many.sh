@@ -14,14 +14,22 @@
 #     peer:   skopeo copy of the base to 50 new repositories, one process each (skopeo mounts the
 #             layers through its blob-info cache; it bakes nothing, so it is a floor, not a twin)
 #
+#   Both with provenance (kiln build's default: an in-toto statement attached to each image; the
+#   loopback registry has no referrers API, so by the tag schema) and with --no-provenance, the
+#   two modes interleaved run by run (which goes first alternates), each into repositories of
+#   its own: cases full/noop (provenance) and full-np/noop-np (--no-provenance).
+#
 # The issue's targets: no-op <= 1 s, full <= 5 s (wall, all 50); requests per image: no-op <= 2,
-# and a new image on a warm session makes no second /v2/ probe and no second token fetch.
+# and a new image on a warm session makes no second /v2/ probe and no second token fetch; with
+# provenance at most 1.2 times the time without it, full and no-op (issue 24).
 # With python3's jwt and cryptography modules the same is repeated on a second registry with
 # `auth: token` (Tests/Fixtures/token_issuer.py as the realm), where token fetches are counted
 # from the issuer's log; TOKEN=0 skips that part.
 #
 # Usage: Benchmarks/build-many.sh [RUNS]   (default 3; medians are printed)
 # Environment: SPECS (default 50), PARALLEL (default 8), BASE_MIB (default 4), TOKEN (auto|0|1),
+#   PEER=0 skips the skopeo peer, PROVENANCE=both|on|off (default both), KILN=PATH measures that
+#   kiln binary instead of building this one (lib.sh; an older build, for a before/after),
 #   LOGS=DIR keeps the access logs and the last run's outputs in DIR.
 # Needs: swift, umoci, skopeo, docker-registry, GNU time, curl; python3 with jwt+cryptography
 #   for the token part.
@@ -31,7 +39,12 @@ specs=${SPECS:-50}
 parallel=${PARALLEL:-8}
 base_mib=${BASE_MIB:-4}
 token_mode=${TOKEN:-auto}
+peer=${PEER:-1}
 logs=${LOGS:-}
+case ${PROVENANCE:-both} in
+  both) modes=("" -np);; on) modes=("");; off) modes=(-np);;
+  *) echo "PROVENANCE: both, on or off" >&2; exit 64;;
+esac
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [RUNS]" >&2; exit 64; }
 [[ -z $logs ]] || logs=$(mkdir -p "$logs" && cd "$logs" && pwd)
 source "$(dirname "$0")/lib.sh"
@@ -166,19 +179,27 @@ SPEC
   done
   "$kiln" lock --root "$project" --quiet >/dev/null
 
-  local run
+  local run mode i
+  local -a order flags
   for run in $(seq "$runs"); do
-    sed -i "s|^target: $host/run$((run - 1))/|target: $host/run$run/|" "$project"/images/*.yaml
-    mark "$reg"
-    timed "$label-full" "$work/out-full" "$kiln" build --root "$project" --parallel "$parallel" --quiet
-    cut_window "$reg" "$label-full"
-    expect "$work/out-full" "$specs" built
+    # The modes take turns going first.
+    order=("${modes[@]}")
+    ((run % 2 == 0)) && ((${#modes[@]} == 2)) && order=("${modes[1]}" "${modes[0]}")
+    for mode in "${order[@]}"; do
+      flags=(); [[ -z $mode ]] || flags=(--no-provenance)
+      sed -i -E "s|^target: $host/[^/]+/|target: $host/run$run$mode/|" "$project"/images/*.yaml
+      mark "$reg"
+      timed "$label-full$mode" "$work/out-full" "$kiln" build --root "$project" --parallel "$parallel" --quiet "${flags[@]}"
+      cut_window "$reg" "$label-full$mode"
+      expect "$work/out-full" "$specs" built
 
-    mark "$reg"
-    timed "$label-noop" "$work/out-noop" "$kiln" build --root "$project" --parallel "$parallel" --quiet
-    cut_window "$reg" "$label-noop"
-    expect "$work/out-noop" "$specs" "up to date"
+      mark "$reg"
+      timed "$label-noop$mode" "$work/out-noop" "$kiln" build --root "$project" --parallel "$parallel" --quiet "${flags[@]}"
+      cut_window "$reg" "$label-noop$mode"
+      expect "$work/out-noop" "$specs" "up to date"
+    done
 
+    [[ $peer == 1 ]] || continue
     mark "$reg"
     timed "$label-skopeo" /dev/null bash -c 'for i in $(seq -w 1 "$1"); do
         skopeo copy --quiet "${@:4}" "docker://$2/base/app:1.0" "docker://$2/s$3/svc$i:latest" || exit 1
@@ -229,26 +250,43 @@ spread() { # NAME: "" when every run made the same requests, else a note
   done
 }
 
+# The cases measured, per registry.
+kinds_of_case=()
+for mode in "${modes[@]}"; do kinds_of_case+=("full$mode" "noop$mode"); done
+[[ $peer == 1 ]] && kinds_of_case+=(skopeo)
+
 echo
 echo "medians of $runs runs, $specs images each (wall time and peak RSS of the whole command):"
-printf '%-8s %-34s %9s %9s %10s\n' registry case "wall s" "per image" "RSS MiB"
+printf '%-8s %-44s %9s %9s %10s\n' registry case "wall s" "per image" "RSS MiB"
 for label in "${labels[@]}"; do
-  for c in full noop skopeo; do
+  for c in "${kinds_of_case[@]}"; do
     case $c in
       full) what="kiln build, all new (--parallel $parallel)";;
       noop) what="kiln build, no-op";;
+      full-np) what="kiln build --no-provenance, all new";;
+      noop-np) what="kiln build --no-provenance, no-op";;
       skopeo) what="skopeo copy base x $specs (peer)";;
     esac
     t=$(med "$label-$c" 1); m=$(med "$label-$c" 2)
     awk -v l="$label" -v w="$what" -v t="$t" -v m="$m" -v n="$specs" \
-      'BEGIN {printf "%-8s %-34s %9.3f %8.1fms %10.1f\n", l, w, t, 1000*t/n, m/1024}'
+      'BEGIN {printf "%-8s %-44s %9.3f %8.1fms %10.1f\n", l, w, t, 1000*t/n, m/1024}'
   done
 done
+if ((${#modes[@]} == 2)); then
+  echo
+  echo "provenance's cost (median with / median without; issue 24: at most 1.2):"
+  for label in "${labels[@]}"; do
+    for c in full noop; do
+      awk -v l="$label-$c" -v a="$(med "$label-$c" 1)" -v b="$(med "$label-$c-np" 1)" \
+        'BEGIN {r = a / b; printf "  %-12s %6.3f s / %6.3f s = %5.2f  %s\n", l, a, b, r, r <= 1.2 ? "met" : "NOT met"}'
+    done
+  done
+fi
 
 echo
 echo "registry requests per image (median count for the whole command / $specs; token: fetches at the realm):"
 cases=()
-for label in "${labels[@]}"; do cases+=("$label-full" "$label-noop" "$label-skopeo"); done
+for label in "${labels[@]}"; do for c in "${kinds_of_case[@]}"; do cases+=("$label-$c"); done; done
 row=$(printf '%-13s' kind); for c in "${cases[@]}"; do row+=$(printf ' %13s' "$c"); done; echo "$row"
 for k in "${kinds[@]}"; do
   row=$(printf '%-13s' "$k")
@@ -259,7 +297,7 @@ for c in "${cases[@]}"; do spread "$c"; done
 echo
 echo "totals per command (median): probes (GET /v2/) and token fetches for all $specs images:"
 for label in "${labels[@]}"; do
-  for c in full noop skopeo; do
+  for c in "${kinds_of_case[@]}"; do
     printf '  %-15s probes %4s  tokens %4s  requests %5s\n' "$label-$c" "$(medreq "$label-$c" probe)" "$(medreq "$label-$c" token)" "$(medreq "$label-$c" total)"
   done
 done
@@ -268,13 +306,14 @@ echo
 echo "against the issue's targets (warm: requests per image without GET /v2/ probes and refused-401s;"
 echo "a warm session probes once per command and fetches at most one token per image):"
 for label in "${labels[@]}"; do
-  for c in full noop; do
-    awk -v l="$label-$c" -v c="$c" -v t="$(med "$label-$c" 1)" -v tot="$(medreq "$label-$c" total)" -v p="$(medreq "$label-$c" probe)" \
+  for c in "${kinds_of_case[@]}"; do
+    [[ $c != skopeo ]] || continue
+    awk -v l="$label-$c" -v c="${c%-np}" -v t="$(med "$label-$c" 1)" -v tot="$(medreq "$label-$c" total)" -v p="$(medreq "$label-$c" probe)" \
       -v u="$(medreq "$label-$c" refused-401)" -v tok="$(medreq "$label-$c" token)" -v n="$specs" -v auth="$label" '
       function v(ok) { return ok ? "met" : "NOT met" }
       BEGIN {
         limit = c == "full" ? 5 : 1
-        line = sprintf("  %-11s %6.3f s <= %d s %-8s  requests/image %5.2f, warm %5.2f", l, t, limit, v(t <= limit), tot / n, (tot - p - u) / n)
+        line = sprintf("  %-14s %6.3f s <= %d s %-8s  requests/image %5.2f, warm %5.2f", l, t, limit, v(t <= limit), tot / n, (tot - p - u) / n)
         if (c == "noop") line = line sprintf(" <= 2 %-8s", v((tot - p - u) / n <= 2))
         else line = line sprintf("   %-8s", "")
         line = line sprintf("  probes %d (1 %s)", p, v(p <= 1))

@@ -1,11 +1,15 @@
 # Shared by the benchmark scripts: build kiln, make a base, time commands, print medians.
 # Source it after `set -euo pipefail`; it sets $kiln, $work (removed on exit) and $stage.
-# KILN_SCRATCH_PATH=DIR builds kiln there instead of .build (relative to the repository root).
+# KILN_SCRATCH_PATH=DIR builds kiln there instead of .build (relative to the repository root);
+# KILN=PATH measures that binary instead, unbuilt (another version, for a before/after).
 
+[[ -z ${KILN:-} ]] || kiln=$(realpath "$KILN")
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scratch=${KILN_SCRATCH_PATH:-.build}
-swift build -c release --product kiln --scratch-path "$scratch" >/dev/null
-kiln=$PWD/$scratch/release/kiln
+if [[ -z ${KILN:-} ]]; then
+  swift build -c release --product kiln --scratch-path "$scratch" >/dev/null
+  kiln=$PWD/$scratch/release/kiln
+fi
 work=$(mktemp -d)
 cleanup_hooks=()
 cleanup() { for hook in "${cleanup_hooks[@]}"; do eval "$hook" || true; done; rm -rf "$work"; }

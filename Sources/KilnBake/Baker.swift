@@ -33,7 +33,24 @@ public struct Baker {
     /// Bakes into `destination` instead of the one `request.output` names (`kiln docker`'s
     /// store, which keeps the base's layers in their registry); `request.output` still names
     /// the result.
-    package func bake(_ request: BakeRequest, into chosen: ImageDestination?) async throws -> BakeResult {
+    /// - Parameter beforeTagging: runs inside the write, once everything but the tags is
+    ///   written (``ImageGraphWriter``'s `beforeTagging`): what must be in place before the
+    ///   image is visible under a tag, i.e. its provenance. A failure there fails the bake, and
+    ///   no tag is written.
+    package func bake(_ request: BakeRequest, into chosen: ImageDestination? = nil, beforeTagging: (Untagged) async throws -> Void = { _ in }) async throws -> BakeResult {
+        try await bake(request, into: chosen, beside: {}, beforeTagging: { untagged, _ in try await beforeTagging(untagged) })
+    }
+
+    /// Bakes with work of the caller's running beside the image's own writes.
+    /// - Parameters:
+    ///   - beside: started once the destination is prepared and the derived documents matched
+    ///     the request's expected digest, it runs while the blobs and documents are written
+    ///     (`kiln build` pushes the provenance's blobs and artifacts there); cancelled when the
+    ///     bake fails, awaited before `beforeTagging`, which gets what it returned. Its failure
+    ///     fails the bake.
+    ///   - beforeTagging: as in ``bake(_:into:beforeTagging:)``.
+    package func bake<Beside: Sendable>(_ request: BakeRequest, into chosen: ImageDestination? = nil, beside: @escaping @Sendable () async throws -> Beside,
+                                        beforeTagging: (Untagged, Beside) async throws -> Void) async throws -> BakeResult {
         var source = try store.source(request.base)
         if let locked = request.lockedBase { source = LockedBaseSource(documents: locked, blobs: source) }
         let base = try await BaseImage.load(from: source, reference: request.base.description, platforms: request.platforms, logger: logger)
@@ -45,15 +62,21 @@ public struct Baker {
         let digests = try checkSecrets(request, entries: entries)
 
         let writer = try ImageGraphWriter(store: store, to: request.output, destination: chosen, create: request.createRepository, progress: progress)
+        // The result is known once the documents are derived; `beforeTagging` gets it then.
+        let staged = StagedResult()
+        let running = BesideTask<Beside>()
+        defer { running.task?.cancel() }
         // Prepared first (an ECR repository exists, its tag rules), then the layer is built into
         // the destination and the documents derived; removed again when anything fails.
-        let (derived, layers, platforms) = try await writer.write(from: source) { destination -> (ImageGraphWriter.Graph, (Derivation, [BuiltLayer]?, [Platform])) in
+        try await writer.write(from: source, { destination -> (ImageGraphWriter.Graph, Void) in
+            defer { staged.destination = destination }
             let layers = try await buildLayers(request, entries: entries, digests: digests, into: destination)
             // The derived documents, checked against the plan before any base blob is copied.
             let derived = try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: source.imageName))
             if let expected = request.expectedDigest, expected != derived.root.digest {
                 throw BakeError.differsFromExpected(built: derived.root.digest, expected: expected)
             }
+            running.task = Task { try await beside() }
             if let chosen = archiveImage {
                 // Only that image's blobs are copied; its manifest is the root the archive holds.
                 let image = derived.images[chosen]
@@ -63,7 +86,9 @@ public struct Baker {
                     root: .init(descriptor: image.manifest, bytes: image.manifestBytes),
                     additionalTags: request.additionalTags
                 )
-                return (graph, (derived, layers, [image.platform]))
+                staged.result = try await makeResult(request, derived: derived, layers: layers, platforms: [image.platform], source: source, entries: entries, digests: digests)
+                staged.root = graph.root
+                return (graph, ())
             }
             let graph = ImageGraphWriter.Graph(
                 blobs: base.images.flatMap(\.manifest.layers),
@@ -72,9 +97,35 @@ public struct Baker {
                 root: .init(descriptor: derived.root, bytes: derived.rootBytes),
                 additionalTags: request.additionalTags
             )
-            return (graph, (derived, layers, base.images.map(\.platform)))
-        }
+            staged.result = try await makeResult(request, derived: derived, layers: layers, platforms: base.images.map(\.platform), source: source, entries: entries, digests: digests)
+            staged.root = graph.root
+            return (graph, ())
+        }, beforeTagging: {
+            guard let task = running.task else { preconditionFailure("the bake's work beside was not started") }
+            try await beforeTagging(staged.untagged(), try await task.value)
+        })
+        return staged.untagged().result
+    }
 
+    /// A bake written but for its tags: what `beforeTagging` gets.
+    package struct Untagged {
+        /// The result the bake returns (its ``BakeResult/provenanceFacts`` when the request
+        /// records them).
+        package var result: BakeResult
+        let root: ImageGraphWriter.Document
+        let destination: ImageDestination
+
+        /// Writes the root by its digest, untagged: for a registry that wants a referrer's
+        /// subject present before the referrer (distribution-spec 1.1 says it must not, and
+        /// some do), as `kiln copy` does before its referrers.
+        package func writeRootByDigest() async throws {
+            try await destination.putManifest(root.bytes, as: root.descriptor)
+        }
+    }
+
+    /// What the bake returns, its provenance facts included when the request records them.
+    private func makeResult(_ request: BakeRequest, derived: Derivation, layers: [BuiltLayer]?, platforms: [Platform], source: ImageSource,
+                        entries: LayerEntries?, digests: [FileSource: [UInt8]]) async throws -> BakeResult {
         var result = BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: platforms, layer: layers?.first)
         if request.recordsProvenanceFacts {
             var manifests = derived.isIndex ? derived.images.map(\.manifest) : []
@@ -82,9 +133,29 @@ public struct Baker {
             let base: Descriptor
             if let locked = request.lockedBase?.root { base = locked } else { base = try await source.resolve() }
             result.provenanceFacts = ProvenanceFacts(base: base, root: derived.root, platformManifests: manifests,
-                                                     overlayFiles: try OverlayFile.list(entries?.distinct ?? []))
+                                                     overlayFiles: try OverlayFile.list(entries?.distinct ?? [], known: digests))
         }
         return result
+    }
+
+    /// The task a bake runs beside its writes, started in the write's stage, awaited before its
+    /// tags.
+    private final class BesideTask<Value: Sendable> {
+        var task: Task<Value, any Error>?
+    }
+
+    /// The result of a bake, set where the write derives it and read after the write (and by
+    /// its `beforeTagging`): the two closures of one write share it, one after the other.
+    private final class StagedResult {
+        var result: BakeResult?
+        var root: ImageGraphWriter.Document?
+        var destination: ImageDestination?
+
+        /// Read only after the write's stage returned, which sets all three.
+        func untagged() -> Untagged {
+            guard let result, let root, let destination else { preconditionFailure("a bake's result is read before its documents were derived") }
+            return Untagged(result: result, root: root, destination: destination)
+        }
     }
 
     /// Builds the new layer(s) into the destination (one per distinct skeleton placement).
@@ -119,7 +190,7 @@ public struct Baker {
 
     /// Each platform image's skeleton, in `base.images`' order: the lock's when it has it, else
     /// read from the base's layers through `source` (or the cache), each manifest's once. The
-    /// one lookup of bake, lock, plan and provenance.
+    /// one lookup of bake, lock and plan (provenance takes the plan's).
     /// - Parameter source: `nil` (plan, provenance): a skeleton the lock lacks is an error.
     func baseTrees(of base: BaseImage, locked: [Digest: BaseTree]?, from source: ImageSource?, reference: String) async throws -> [BaseTree] {
         let loader = BaseTreeLoader(cache: .default, jobs: transport.jobs)
@@ -153,18 +224,22 @@ public struct Baker {
     /// What a bake of `request` would produce, computed from the base's documents and
     /// skeletons alone (a lock's snapshot), with no network: the layer is built and hashed but
     /// written nowhere.
-    public func plan(_ request: BakeRequest, base snapshot: BaseSnapshot) async throws -> (derivation: Derivation, layer: BuiltLayer?) {
+    /// - Returns: the derivation, the (first) new layer, and the overlay files it carries with
+    ///   the digests the secret scan read (what a provenance statement lists).
+    public func plan(_ request: BakeRequest, base snapshot: BaseSnapshot) async throws -> (derivation: Derivation, layer: BuiltLayer?, overlayFiles: [OverlayFile]) {
         let base = try await BaseImage.load(from: snapshot.source, reference: request.base.description, platforms: request.platforms, logger: logger)
         var layers: [BuiltLayer]?
+        var files: [OverlayFile] = []
         if request.addsLayer {
             let entries = try LayerEntries(request, trees: try await baseTrees(of: base, locked: snapshot.trees, from: nil, reference: request.base.description))
             let digests = try checkSecrets(request, entries: entries)
             let built = try entries.distinct.map { try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes, knownDigests: digests).build($0) { _ in } }
             layers = entries.ofImage.map { built[$0] }
+            files = try OverlayFile.list(entries.distinct, known: digests)
         } else {
             _ = try checkSecrets(request, entries: nil)
         }
-        return (try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: snapshot.imageName)), layers?.first)
+        return (try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: snapshot.imageName)), layers?.first, files)
     }
 
     /// The history line: destinations only, never host paths, so it is the same on every machine.

@@ -81,30 +81,26 @@ package struct Builder: Sendable {
     /// - Parameters:
     ///   - output: the spec's target, or a layout or archive per spec instead of pushing.
     package func build(_ spec: ImageSpec, lock: LockFile, output: BuildOutput, createRepository: RepositoryCreation?) async throws -> Outcome {
-        let outcome = try await buildImage(spec, lock: lock, output: output, createRepository: createRepository)
-        guard let provenance, provenance.isNeeded else { return outcome }
-        // Registries only: a layout or archive has no referrers API (docs/provenance.md).
-        let target = try output.target(for: spec)
-        let image = provenance.attach && !target.isArchive ? try store.registryImage(target) : nil
-        guard image != nil || provenance.statementPath != nil || provenance.predicatePath != nil else { return outcome }
-        let entry = try project.lockedEntry(for: spec, in: lock)
-        let made = try await Provenance.make(plan: outcome.plan, spec: spec, entry: entry, lock: lock, project: project, builderID: provenance.builderID)
-        // An image found up to date costs one HEAD more: its root artifact.
-        try await made.deliver(statementPath: provenance.statementPath, predicatePath: provenance.predicatePath, name: spec.name,
-                               to: image, skipIfAttached: outcome.action != .built)
-        return outcome
-    }
-
-    private func buildImage(_ spec: ImageSpec, lock: LockFile, output: BuildOutput, createRepository: RepositoryCreation?) async throws -> Outcome {
         let plan = try await Planner(project: project).plan(spec, lock: lock)
         let entry = try project.lockedEntry(for: spec, in: lock)
         let target = try output.target(for: spec)
         let pinned = ImagePlan.output(target, tag: plan.tag).pinned(plan.digest)
+        let delivery = try provenanceDelivery(spec, plan: plan, entry: entry, lock: lock, target: target)
 
         // An archive is written whole every time: there are no tags to compare.
         if !target.isArchive {
-            let current = try await TargetTags(store: store).descriptors(of: target, tags: [plan.tag] + spec.tags).mapValues(\.digest)
-            if current[plan.tag] == plan.digest {
+            let tags = TargetTags(store: store)
+            // The content tag first: a new image needs no other look (its tags are written last
+            // by the bake, each after its own HEAD).
+            if try await tags.descriptors(of: target, tags: [plan.tag])[plan.tag]?.digest == plan.digest {
+                // Tagged: by this kiln, its provenance went in before the tag, but the builder
+                // may differ, or an older kiln or `--no-provenance` tagged it; one HEAD says,
+                // asked together with the extra tags'.
+                async let extra = tags.descriptors(of: target, tags: spec.tags)
+                var attached = true
+                if let image = delivery?.image { attached = try await delivery?.provenance.isAttached(in: image) ?? true }
+                let current = try await extra.mapValues(\.digest)
+                try await delivery?.deliver(attaching: !attached)
                 let stale = spec.tags.filter { current[$0] != plan.digest }
                 if stale.isEmpty { return Outcome(plan: plan, reference: pinned, action: .upToDate) }
                 try await TargetTags(store: store).point(target, tags: stale, at: plan.derivation.root, bytes: plan.derivation.rootBytes)
@@ -119,8 +115,40 @@ package struct Builder: Sendable {
         request.lockedBase = entry.snapshot
         request.archivePlatform = output.archivePlatform
         // The bake checks its derived root against the plan's digest before writing anything
-        // (BakeError.differsFromExpected).
-        _ = try await Baker(store: store, progress: progress).bake(request)
+        // (BakeError.differsFromExpected). The provenance's blobs and artifacts go up beside the
+        // image's own writes; their listing, the part a reader of tags sees, before the tags.
+        let push: @Sendable () async throws -> Provenance.Pushed? = { [delivery] in
+            guard let delivery, let image = delivery.image else { return nil }
+            return try await delivery.provenance.push(to: image)
+        }
+        _ = try await Baker(store: store, progress: progress).bake(request, beside: push) { untagged, pushed in
+            try await delivery?.deliver(attaching: true, pushed: pushed, writingSubject: untagged.writeRootByDigest)
+        }
         return Outcome(plan: plan, reference: pinned, action: .built)
+    }
+
+    /// Where one image's provenance goes.
+    private struct Delivery: Sendable {
+        var provenance: Provenance
+        var settings: ProvenanceSettings
+        var name: String
+        /// The registry image to attach it to; `nil` for layouts and archives.
+        var image: RegistryImage?
+
+        func deliver(attaching: Bool, pushed: Provenance.Pushed? = nil, writingSubject: (() async throws -> Void)? = nil) async throws {
+            try await provenance.deliver(statementPath: settings.statementPath, predicatePath: settings.predicatePath, name: name,
+                                         to: attaching ? image : nil, pushed: pushed, writingSubject: writingSubject)
+        }
+    }
+
+    /// The image's provenance when the build is to write or attach it, made from the plan (no
+    /// file is read again); `nil` otherwise.
+    private func provenanceDelivery(_ spec: ImageSpec, plan: ImagePlan, entry: LockFile.Entry, lock: LockFile, target: ImageReference) throws -> Delivery? {
+        guard let provenance, provenance.isNeeded else { return nil }
+        // Registries only: a layout or archive has no referrers API (docs/provenance.md).
+        let image = provenance.attach && !target.isArchive ? try store.registryImage(target) : nil
+        guard image != nil || provenance.statementPath != nil || provenance.predicatePath != nil else { return nil }
+        let made = try Provenance.make(plan: plan, spec: spec, entry: entry, lock: lock, project: project, builderID: provenance.builderID)
+        return Delivery(provenance: made, settings: provenance, name: spec.name, image: image)
     }
 }

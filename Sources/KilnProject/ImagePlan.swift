@@ -1,4 +1,5 @@
 import KilnBake
+import KilnRecipe
 import KilnSpec
 import KilnStore
 import OCI
@@ -17,6 +18,11 @@ package struct ImagePlan: Sendable {
     package var derivation: Derivation
     /// The spec's extra tags.
     package var extraTags: [String]
+    /// What the plan was computed from, as the provenance statement records it: the config
+    /// edits (a Dockerfile's, for a `dockerfile:` spec) and every overlay file of the layer
+    /// with its SHA-256 as the plan read it.
+    package var edits: ConfigEdits
+    package var overlayFiles: [OverlayFile]
 
     /// `REPO@sha256:…`: what a task definition should pin.
     package var image: String { "\(repository)@\(digest)" }
@@ -62,8 +68,9 @@ package struct Planner: Sendable {
     package func plan(_ spec: ImageSpec, lock: LockFile) async throws -> ImagePlan {
         let entry = try project.lockedEntry(for: spec, in: lock)
         let request = try await spec.request(base: spec.base, output: spec.target, snapshot: entry.snapshot)
-        let (derivation, _) = try await Baker().plan(request, base: entry.snapshot)
+        let (derivation, _, files) = try await Baker().plan(request, base: entry.snapshot)
         return ImagePlan(name: spec.name, repository: ImagePlan.repository(of: spec.target), digest: derivation.root.digest,
-                         tag: ImagePlan.contentTag(of: derivation.root.digest), derivation: derivation, extraTags: spec.tags)
+                         tag: ImagePlan.contentTag(of: derivation.root.digest), derivation: derivation, extraTags: spec.tags,
+                         edits: request.edits, overlayFiles: files)
     }
 }

@@ -58,8 +58,9 @@ package struct Provenance: Sendable {
         return localBuilderID
     }
 
-    /// The provenance of `plan`, built from `spec` and its lock `entry`.
-    package static func make(plan: ImagePlan, spec: ImageSpec, entry: LockFile.Entry, lock: LockFile, project: Project, builderID: String) async throws -> Provenance {
+    /// The provenance of `plan`, built from `spec` and its lock `entry`: no file is hashed
+    /// again, the overlay files' digests and the config edits are the plan's.
+    package static func make(plan: ImagePlan, spec: ImageSpec, entry: LockFile.Entry, lock: LockFile, project: Project, builderID: String) throws -> Provenance {
         let root = Self.realPath(project.root)
         func relative(_ path: String) -> String {
             let real = Self.realPath(path)
@@ -72,8 +73,7 @@ package struct Provenance: Sendable {
             throw SpecError(location: spec.path, message: "cannot be read again for its provenance")
         }
         let lockEntry = Digest.of(Array(try LockFile(entries: [spec.name: entry]).serialized()))
-        let request = try await spec.request(base: try ImageReference(parsing: entry.pinned), output: ImagePlan.output(spec.target, tag: plan.tag), snapshot: entry.snapshot)
-        let files = try await Baker().overlayFiles(request, base: entry.snapshot)
+        let files = plan.overlayFiles
 
         var external: [(key: String, value: JSONValue)] = [
             ("spec", .object([("path", .string(relative(spec.path))), ("digest", digestMap(Digest.of(specBytes)))])),
@@ -81,7 +81,7 @@ package struct Provenance: Sendable {
             ("target", .string(plan.repository.hasPrefix("oci:") ? "oci:" + relative(String(plan.repository.dropFirst(4))) : plan.repository)),
             ("tags", .strings([plan.tag] + spec.tags)),
             ("platforms", .string(entry.platforms)),
-            ("configEdits", configEdits(request.edits)),
+            ("configEdits", configEdits(plan.edits)),
         ]
         if !spec.removals.isEmpty { external.append(("removals", .strings(spec.removals.map(\.description)))) }
         if let dockerfile = spec.dockerfile {
@@ -249,9 +249,19 @@ package struct Provenance: Sendable {
     /// --provenance` and `kiln build` do it: the statement and the predicate written to their
     /// files (`{name}` in a path becomes `name`), then attached to `image` when there is one
     /// (layouts and archives have no referrers API: the files are all they get).
-    /// - Parameter skipIfAttached: asks the registry first (one HEAD) and attaches nothing when
-    ///   the root's artifact is already there: an image found up to date.
-    package func deliver(statementPath: String?, predicatePath: String?, name: String, to image: RegistryImage?, skipIfAttached: Bool) async throws {
+    ///
+    /// Both commands call it from inside the image's write (``Baker``'s `beforeTagging`, the
+    /// step ``ImageGraphWriter`` runs after the blobs and manifests and before the tags), so
+    /// the image is visible under a tag only once its provenance is attached, as `kiln copy`
+    /// writes referrers before the tag: a run that dies in between leaves no tag, and the next
+    /// run writes the image and its provenance again. An image already tagged (found up to
+    /// date) gets it from ``Builder`` when ``isAttached(in:)`` says it lacks it.
+    /// - Parameter writingSubject: writes the image's root by digest, for a registry that
+    ///   refuses a referrer whose subject is not there yet; `nil` when the root is there.
+    /// - Parameter pushed: what ``push(to:)`` already did beside the image's writes (`kiln
+    ///   build`); `nil`: it is done here.
+    package func deliver(statementPath: String?, predicatePath: String?, name: String, to image: RegistryImage?, pushed: Pushed? = nil,
+                         writingSubject: (() async throws -> Void)? = nil) async throws {
         for (path, bytes) in [(statementPath, statementBytes), (predicatePath, predicateBytes)] {
             guard let path else { continue }
             let file = path.replacingOccurrences(of: "{name}", with: name)
@@ -262,8 +272,11 @@ package struct Provenance: Sendable {
             }
         }
         guard let image else { return }
-        if skipIfAttached, try await isAttached(in: image) { return }
-        try await attach(to: image)
+        if let pushed {
+            try await list(pushed, in: image, writingSubject: writingSubject)
+        } else {
+            try await attach(to: image, writingSubject: writingSubject)
+        }
     }
 
     // MARK: - In a registry
@@ -274,18 +287,84 @@ package struct Provenance: Sendable {
     }
 
     /// Pushes the statement and attaches one artifact per subject (referrers API where the
-    /// registry has it, else the tag schema). A registry refusing an artifact whose subject is
-    /// an index (ECR: aws/containers-roadmap#2783) gets a note: the per-platform ones stand.
-    package func attach(to image: RegistryImage) async throws {
-        try await image.put(Self.emptyConfig, as: Descriptor.of(Self.emptyConfig, mediaType: Self.emptyMediaType))
-        try await image.put(statementBytes, as: Descriptor.of(statementBytes, mediaType: Self.artifactType))
-        for artifact in artifacts {
-            guard let subject = artifact.subject else { continue }
-            do {
-                try await image.attach([artifact], to: subject.digest)
-            } catch RegistryError.unexpectedStatus(let host, _, let status, let message) where MediaType.indexes.contains(subject.mediaType) && (400..<500).contains(status) {
-                image.transport.options.logger.notice("\(host) refused the provenance of index \(subject.digest) (HTTP \(status) \(message)); each platform manifest has its own")
+    /// registry has it, else the tag schema): ``push(to:)``, then ``list(_:in:writingSubject:)``.
+    package func attach(to image: RegistryImage, writingSubject: (() async throws -> Void)? = nil) async throws {
+        try await list(try await push(to: image), in: image, writingSubject: writingSubject)
+    }
+
+    /// What ``push(to:)`` left for ``list(_:in:writingSubject:)``.
+    package struct Pushed: Sendable {
+        /// Artifacts the registry did not index itself, with their subjects' tag-schema indexes
+        /// as read right after: they go in there, platform manifests' first, the root's last.
+        var unlisted: [(artifact: ArtifactManifest, index: ReferrersIndex?)] = []
+        /// The registry refused the root's artifact (a 4xx): some want the subject first.
+        var rootRefused = false
+    }
+
+    /// The first half of an attach, nothing a reader of tags sees: the empty config and the
+    /// statement (together, each in one request when the repository holds it and two when not:
+    /// ``RegistryImage/putSmall(_:as:)``), then every artifact manifest by digest, the
+    /// platform manifests' together, the root's last, each followed, when the registry did not
+    /// index it, by a GET of its subject's tag-schema index (so that only its PUT is left for
+    /// the step before the tags). The subjects need not be in the
+    /// repository yet (distribution-spec 1.1), so `kiln build` runs this beside the image's
+    /// own uploads. A registry refusing an artifact whose subject is an index (ECR:
+    /// aws/containers-roadmap#2783) gets a note: the per-platform ones stand.
+    package func push(to image: RegistryImage) async throws -> Pushed {
+        async let config: Void = image.putSmall(Self.emptyConfig, as: Descriptor.of(Self.emptyConfig, mediaType: Self.emptyMediaType))
+        async let statement: Void = image.putSmall(statementBytes, as: Descriptor.of(statementBytes, mediaType: Self.artifactType))
+        try await config
+        try await statement
+        var pushed = Pushed()
+        pushed.unlisted = try await withThrowingTaskGroup(of: (Int, ArtifactManifest, ReferrersIndex)?.self) { group in
+            for (number, artifact) in artifacts.dropLast().enumerated() {
+                group.addTask { try await Self.pushReadingIndex(artifact, to: image).map { (number, artifact, $0) } }
             }
+            var unlisted: [(Int, ArtifactManifest, ReferrersIndex)] = []
+            for try await case let found? in group { unlisted.append(found) }
+            return unlisted.sorted { $0.0 < $1.0 }.map { ($0.1, $0.2) }
+        }
+        do {
+            if let index = try await Self.pushReadingIndex(rootArtifact, to: image) { pushed.unlisted.append((rootArtifact, index)) }
+        } catch RegistryError.unexpectedStatus(_, _, let status, _) where (400..<500).contains(status) {
+            pushed.rootRefused = true
+        }
+        return pushed
+    }
+
+    /// Pushes one artifact. - Returns: its subject's tag-schema index, read after the push,
+    /// when the registry did not index it; `nil` when it did.
+    private static func pushReadingIndex(_ artifact: ArtifactManifest, to image: RegistryImage) async throws -> ReferrersIndex? {
+        guard try await !push(artifact, to: image), let subject = artifact.subject else { return nil }
+        return try await image.readSchemaIndex(of: subject.digest)
+    }
+
+    /// The second half, the one that must come before the image's tags: each subject's
+    /// tag-schema index, as ``push(to:)`` read it, gets its artifact (one PUT; the root's last:
+    /// nothing written when it is listed already). A root artifact
+    /// refused in ``push(to:)`` is pushed again after `writingSubject` wrote the root by digest
+    /// (without it, the refusal stands as the error it was).
+    package func list(_ pushed: Pushed, in image: RegistryImage, writingSubject: (() async throws -> Void)?) async throws {
+        var unlisted = pushed.unlisted
+        if pushed.rootRefused {
+            if let writingSubject { try await writingSubject() }
+            if try await !Self.push(rootArtifact, to: image) { unlisted.append((rootArtifact, nil)) }
+        }
+        for (artifact, index) in unlisted {
+            guard let subject = artifact.subject else { continue }
+            try await image.listInSchemaIndex([artifact], subject: subject.digest, read: index)
+        }
+    }
+
+    /// Pushes one artifact. - Returns: whether the registry indexed it; `true` also when the
+    /// registry refused it because its subject is an index (noted).
+    private static func push(_ artifact: ArtifactManifest, to image: RegistryImage) async throws -> Bool {
+        guard let subject = artifact.subject else { return true }
+        do {
+            return try await image.pushReferrer(artifact)
+        } catch RegistryError.unexpectedStatus(let host, _, let status, let message) where MediaType.indexes.contains(subject.mediaType) && (400..<500).contains(status) {
+            image.transport.options.logger.notice("\(host) refused the provenance of index \(subject.digest) (HTTP \(status) \(message)); each platform manifest has its own")
+            return true
         }
     }
 

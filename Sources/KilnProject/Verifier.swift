@@ -56,7 +56,7 @@ package struct Verifier: Sendable {
         // The provenance is deterministic: recomputed here, it must be attached under exactly
         // its digest (registries only: layouts have no referrers).
         if let builderID = provenanceBuilderID, actual.digest == plan.digest, let image = try store.registryImage(spec.target) {
-            let provenance = try await Provenance.make(plan: plan, spec: spec, entry: entry, lock: lock, project: project, builderID: builderID)
+            let provenance = try Provenance.make(plan: plan, spec: spec, entry: entry, lock: lock, project: project, builderID: builderID)
             if try await !provenance.isListed(in: image, subject: plan.digest) {
                 differences.append("provenance \(Digest.of(provenance.rootArtifact.raw)) (builder \(builderID)) is not attached to \(plan.digest); run kiln build (with the same --builder-id), or verify with --builder-id or --no-provenance")
             }

@@ -80,8 +80,18 @@ extension RegistryImage: ImageDestination {
     }
 
 
-    private func uploadOnce(_ descriptor: Descriptor, open: () async throws -> BlobStream, session: RegistrySession) async throws {
-        let start = try await session.send(.POST, "/v2/\(repository)/blobs/uploads/", headers: ["Content-Length": "0"], scopes: pushScopes, action: "start upload of \(descriptor.digest)")
+    /// - Parameter mountingFrom: starts the upload as a mount from this repository (this one
+    ///   itself, or a sibling): a registry that can link the blob answers 201 (nothing to
+    ///   send), any other opens the upload session a refused mount falls back to
+    ///   (distribution-spec: 202 and a `Location`).
+    private func uploadOnce(_ descriptor: Descriptor, open: () async throws -> BlobStream, session: RegistrySession, mountingFrom: String? = nil) async throws {
+        let query = mountingFrom.map { "?" + QueryString.make([("mount", descriptor.digest.description), ("from", $0)]) } ?? ""
+        let scopes = mountingFrom.map { $0 == repository ? pushScopes : ["repository:\(repository):pull,push", "repository:\($0):pull"] } ?? pushScopes
+        let start = try await session.send(.POST, "/v2/\(repository)/blobs/uploads/\(query)", headers: ["Content-Length": "0"], scopes: scopes, action: "start upload of \(descriptor.digest)")
+        if mountingFrom != nil, start.status == .created {
+            await start.drain()
+            return
+        }
         // A body can be read once: the error path reads it (the registry's message), the
         // success path drains it.
         guard start.status == .accepted else { throw await failure(start, action: "start upload of \(descriptor.digest)") }
@@ -112,6 +122,31 @@ extension RegistryImage: ImageDestination {
     public func put(_ bytes: [UInt8], as descriptor: Descriptor) async throws {
         if try await hasBlob(descriptor) { return }
         try await putBlob(descriptor) { BlobStream.once(bytes) }
+    }
+
+    /// Puts a small blob (an artifact's empty config, a provenance statement) in one request when
+    /// the repository holds it and two when it does not, where ``put(_:as:)`` needs one and three:
+    /// the upload starts as a mount (201: linked, nothing sent; 202: the upload session, into
+    /// which the bytes go), from a sibling repository known to hold it (``BlobLocations``) when
+    /// the registry does not charge a token fetch for the sibling's scope, else from this
+    /// repository itself. A registry answering the mount with anything else (a 4xx other than
+    /// 401/403) gets the plain HEAD-then-upload.
+    public func putSmall(_ bytes: [UInt8], as descriptor: Descriptor) async throws {
+        let session = await session
+        var from = repository
+        if try await !session.scopesCostTokens(), recordsBlobLocations,
+           let sibling = transport.locations.repositories(holding: descriptor.digest, on: reference.registry).first(where: { $0 != repository }) {
+            from = sibling
+        }
+        do {
+            try await retryingTransfer("upload of blob \(descriptor.digest)") {
+                try await self.uploadOnce(descriptor, open: { BlobStream.once(bytes) }, session: session, mountingFrom: from)
+            }
+        } catch RegistryError.unexpectedStatus(_, _, let status, _) where (400..<500).contains(status) && status != 401 && status != 403 {
+            try await put(bytes, as: descriptor)
+            return
+        }
+        noteHeld(descriptor.digest)
     }
 
     public func putManifest(_ bytes: [UInt8], as descriptor: Descriptor) async throws {

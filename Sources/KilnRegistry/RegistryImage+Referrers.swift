@@ -115,12 +115,15 @@ extension RegistryImage {
     }
 
     /// Attaches referrer manifests to `subject` in this repository; the blobs they name must
-    /// already be here. Each manifest is PUT by digest; a registry that answers `OCI-Subject`
-    /// indexed it. The others are added to the tag schema's index (`sha256-<hex>`) in one
-    /// read-modify-write that keeps every other entry as it was and writes nothing when all are
-    /// listed already. Distribution has no conditional PUT, so two writers can lose each other's
-    /// entry: the index is read again after the write and the update made once more when one of
-    /// ours is missing.
+    /// already be here, `subject` need not be (distribution-spec 1.1: a registry must accept a
+    /// referrer before its subject, so a writer can tag the subject last). Each manifest is PUT
+    /// by digest; a registry that answers `OCI-Subject` indexed it. The others are added to the
+    /// tag schema's index (`sha256-<hex>`) in one read-modify-write: one GET (a 404 is an empty
+    /// index), every other entry kept as it was, one PUT, and nothing written when all are
+    /// listed already. Distribution has no conditional PUT, so a writer updating the same index
+    /// in the same moment can drop an entry (last write wins); reading the index back would
+    /// catch only part of that window at the price of a request per subject, so it is not read
+    /// back (docs/internals.md, "Referrers"; `kiln verify` reports an entry that went missing).
     /// - Returns: one outcome per manifest, in order.
     @discardableResult
     public func attach(_ manifests: [ArtifactManifest], to subject: Digest) async throws -> [AttachOutcome] {
@@ -130,9 +133,7 @@ extension RegistryImage {
             guard manifest.subject?.digest == subject else {
                 throw RegistryError.invalidResponse(host: reference.registry, reason: "referrer \(Digest.of(manifest.raw)) does not name \(subject) as its subject")
             }
-            let descriptor = Descriptor.of(manifest.raw, mediaType: MediaType.ociManifest)
-            let headers = try await putManifest(manifest.raw, descriptor: descriptor, reference: descriptor.digest.description)
-            if headers.first(name: "OCI-Subject") == subject.description {
+            if try await pushReferrer(manifest) {
                 outcomes.append(.indexedByRegistry)
             } else {
                 outcomes.append(.alreadyListed)
@@ -140,14 +141,7 @@ extension RegistryImage {
             }
         }
         guard !pending.isEmpty else { return outcomes }
-        var added = try await addToSchemaIndex(pending, subject: subject)
-        if !added.isEmpty, try await !schemaIndexLists(pending, subject: subject) {
-            transport.options.logger.notice("\(reference.name):\(Self.schemaTag(of: subject)) lost an entry to another writer; writing it again")
-            added = added.union(try await addToSchemaIndex(pending, subject: subject))
-            guard try await schemaIndexLists(pending, subject: subject) else {
-                throw RegistryError.invalidResponse(host: reference.registry, reason: "the referrers index \(reference.name):\(Self.schemaTag(of: subject)) was changed by another writer twice; run again")
-            }
-        }
+        let added = try await listInSchemaIndex(pending, subject: subject)
         var position = 0
         for (index, outcome) in outcomes.enumerated() where outcome == .alreadyListed {
             if added.contains(Digest.of(pending[position].raw)) { outcomes[index] = .addedToSchemaIndex }
@@ -156,13 +150,39 @@ extension RegistryImage {
         return outcomes
     }
 
-    /// One read-modify-write of the schema index. - Returns: the digests it added.
-    private func addToSchemaIndex(_ manifests: [ArtifactManifest], subject: Digest) async throws -> Set<Digest> {
-        let tag = Self.schemaTag(of: subject)
-        var index = ReferrersIndex()
-        if let (_, bytes) = try await schemaIndex(of: subject) {
-            index = try ReferrersIndex(raw: bytes, what: "referrers index \(reference.name):\(tag)")
+    /// The first half of ``attach(_:to:)``: PUTs a referrer manifest by digest (the blobs it
+    /// names must be here, its subject need not be).
+    /// - Returns: whether the registry indexed it (it answered `OCI-Subject`); when not, the
+    ///   referrer belongs in the tag schema's index (``listInSchemaIndex(_:subject:)``).
+    public func pushReferrer(_ manifest: ArtifactManifest) async throws -> Bool {
+        guard let subject = manifest.subject?.digest else {
+            throw RegistryError.invalidResponse(host: reference.registry, reason: "referrer \(Digest.of(manifest.raw)) names no subject")
         }
+        let descriptor = Descriptor.of(manifest.raw, mediaType: MediaType.ociManifest)
+        let headers = try await putManifest(manifest.raw, descriptor: descriptor, reference: descriptor.digest.description)
+        return headers.first(name: "OCI-Subject") == subject.description
+    }
+
+    /// The tag schema's index of `subject`'s referrers as it is now (one GET; a 404 is an empty
+    /// index), for ``listInSchemaIndex(_:subject:read:)``.
+    public func readSchemaIndex(of subject: Digest) async throws -> ReferrersIndex {
+        guard let (_, bytes) = try await schemaIndex(of: subject) else { return ReferrersIndex() }
+        return try ReferrersIndex(raw: bytes, what: "referrers index \(reference.name):\(Self.schemaTag(of: subject))")
+    }
+
+    /// The second half of ``attach(_:to:)``: one read-modify-write of `subject`'s tag-schema
+    /// index for referrers already pushed.
+    /// - Parameter read: the index as ``readSchemaIndex(of:)`` read it a moment ago (a caller
+    ///   that read it beside other work); `nil`: read here.
+    /// - Returns: the digests it added (none when all were listed already: nothing written).
+    @discardableResult
+    public func listInSchemaIndex(_ manifests: [ArtifactManifest], subject: Digest, read: ReferrersIndex? = nil) async throws -> Set<Digest> {
+        for manifest in manifests where manifest.subject?.digest != subject {
+            throw RegistryError.invalidResponse(host: reference.registry, reason: "referrer \(Digest.of(manifest.raw)) does not name \(subject) as its subject")
+        }
+        let tag = Self.schemaTag(of: subject)
+        var index: ReferrersIndex
+        if let read { index = read } else { index = try await readSchemaIndex(of: subject) }
         var added = Set<Digest>()
         for manifest in manifests {
             let digest = Digest.of(manifest.raw)
@@ -175,12 +195,6 @@ extension RegistryImage {
         let bytes = index.bytes
         try await putManifest(bytes, descriptor: Descriptor.of(bytes, mediaType: MediaType.ociIndex), reference: tag)
         return added
-    }
-
-    private func schemaIndexLists(_ manifests: [ArtifactManifest], subject: Digest) async throws -> Bool {
-        guard let (_, bytes) = try await schemaIndex(of: subject) else { return false }
-        let index = try ReferrersIndex(raw: bytes, what: "referrers index \(reference.name):\(Self.schemaTag(of: subject))")
-        return manifests.allSatisfy { index.contains(Digest.of($0.raw)) }
     }
 
     /// Whether a manifest with this digest is in the repository (one HEAD).

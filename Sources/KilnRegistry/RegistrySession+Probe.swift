@@ -13,6 +13,12 @@ extension RegistrySession {
     /// HTTPS unless an endpoint is configured. Loopback and `--insecure` hosts are tried over
     /// plain HTTP first (no credentials are sent to `/v2/`) and over HTTPS when the server answers
     /// 400, as TLS servers do to plain HTTP, or refuses plain HTTP.
+    /// Whether each new scope set costs a token fetch (a Bearer challenge), once probed.
+    func scopesCostTokens() async throws -> Bool {
+        _ = try await prepare()
+        return challenge?.scheme == .bearer
+    }
+
     func prepare() async throws -> String {
         if let baseURL { return baseURL }
         if let probing { return try await probing.value }

@@ -129,15 +129,15 @@ struct Bake: AsyncParsableCommand {
             if case .registry(let registry) = request.output { outputRegistry = registry.registry }
             let progress = TransferProgress.forStandardError(quiet: transport.quiet)
             let result = try await withRunSession(transport.options(outputRegistry: outputRegistry)) { store in
-                let result = try await Baker(store: store, progress: progress).bake(request)
-                if let facts = result.provenanceFacts {
+                // The provenance goes in before the tags, as kiln build's does.
+                return try await Baker(store: store, progress: progress).bake(request) { untagged in
+                    guard let facts = untagged.result.provenanceFacts else { return }
                     let made = try Provenance.make(bake: request, facts: facts, overlayArguments: request.overlays.map { ($0.source, $0.destination.description) },
                                                    builderID: Provenance.builderID(flag: builderID, environment: ProcessInfo.processInfo.environment))
                     // The bake has no spec name: a `{name}` in the paths stays as given.
                     try await made.deliver(statementPath: provenanceFile, predicatePath: predicateFile, name: "{name}",
-                                           to: try store.registryImage(request.output), skipIfAttached: false)
+                                           to: try store.registryImage(request.output), writingSubject: untagged.writeRootByDigest)
                 }
-                return result
             }
             print(json ? try BakeOutput.json(result) : result.reference)
         }

@@ -10,8 +10,10 @@ to the upstream registry unchanged, and in addition:
   - GET /v2/<name>/referrers/<digest>[?artifactType=T] answers an OCI index of the remembered
     referrers of that digest (filtered by artifactType, with `OCI-Filters-Applied`), 200 with an
     empty list when there are none, as distribution-spec 1.1 says.
-Nothing else of the API (pagination, deletion) is implemented. Listens on 127.0.0.1 only;
-prints its port on stdout once it listens.
+Nothing else of the API (pagination, deletion) is implemented. With --require-subject, a
+manifest PUT whose `subject` the upstream repository does not hold is refused with 400
+MANIFEST_BLOB_UNKNOWN, as some registries do although distribution-spec 1.1 says a registry must
+accept it. Listens on 127.0.0.1 only; prints its port on stdout once it listens.
 """
 import argparse
 import http.client
@@ -26,6 +28,7 @@ signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--upstream", required=True, help="HOST:PORT of the real registry")
+parser.add_argument("--require-subject", action="store_true", help="refuse a referrer whose subject is not there yet")
 args = parser.parse_args()
 
 lock = threading.Lock()
@@ -69,6 +72,22 @@ class Shim(http.server.BaseHTTPRequestHandler):
                 return self.list_referrers(match.group(1), match.group(2), query)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
+        match = MANIFEST.match(path)
+        if args.require_subject and self.command == "PUT" and match and body:
+            try:
+                subject = (json.loads(body) or {}).get("subject")
+            except (ValueError, AttributeError):
+                subject = None
+            if isinstance(subject, dict) and isinstance(subject.get("digest"), str):
+                check = http.client.HTTPConnection(args.upstream, timeout=30)
+                check.request("HEAD", "/v2/%s/manifests/%s" % (match.group(1), subject["digest"]),
+                              headers={"Accept": subject.get("mediaType") or "*/*"})
+                found = check.getresponse()
+                found.read()
+                check.close()
+                if found.status != 200:
+                    error = {"errors": [{"code": "MANIFEST_BLOB_UNKNOWN", "message": "blob unknown to registry", "detail": subject["digest"]}]}
+                    return self.answer(400, [("Content-Type", "application/json")], json.dumps(error).encode())
         upstream = http.client.HTTPConnection(args.upstream, timeout=30)
         headers = {k: v for k, v in self.headers.items() if k.lower() != "connection"}
         upstream.request(self.command, self.path, body=body, headers=headers)
@@ -76,7 +95,6 @@ class Shim(http.server.BaseHTTPRequestHandler):
         payload = response.read()
         upstream.close()
         extra = []
-        match = MANIFEST.match(path)
         if self.command == "PUT" and match and response.status == 201 and body:
             try:
                 manifest = json.loads(body)

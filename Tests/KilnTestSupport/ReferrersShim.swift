@@ -6,8 +6,10 @@ public final class ReferrersShim: @unchecked Sendable {
     public let port: Int
     private let process: Process
 
-    public init(upstream: RegistryServer) throws {
-        (process, port) = try startPythonFixture("referrers_shim.py", ["--upstream", upstream.host], what: "the referrers shim")
+    /// - Parameter requireSubject: refuse a referrer whose subject is not in the repository yet
+    ///   (400 MANIFEST_BLOB_UNKNOWN), as some registries do.
+    public init(upstream: RegistryServer, requireSubject: Bool = false) throws {
+        (process, port) = try startPythonFixture("referrers_shim.py", ["--upstream", upstream.host] + (requireSubject ? ["--require-subject"] : []), what: "the referrers shim")
     }
 
     /// The URL to give `--registry-endpoint`.

@@ -28,6 +28,8 @@ package struct ArchiveImage: Sendable {
 package struct ImageArchiveReader {
     /// Links followed resolving one name.
     static let maxLinks = 32
+    /// Path components walked resolving one name, links' included (PATH_MAX allows 2048).
+    static let maxComponents = 4096
     /// Images one archive may hold; layers one image may have.
     static let maxImages = 256
     static let maxLayers = 1024
@@ -92,29 +94,37 @@ package struct ImageArchiveReader {
 
     /// The file `name` leads to, following the archive's links (in every component) inside it.
     private func file(_ name: String) throws -> (start: Int64, size: Int64, digest: Digest) {
-        var pending = Self.components(name)
+        // The components still to walk, last first (taken from the end: a long name costs
+        // linear time), and a budget of steps: a manifest may name a 4 MiB `x/../x/../…`.
+        var pending = Array(Self.components(name).reversed())
         var resolved: [String] = []
         var hops = 0
-        while !pending.isEmpty {
-            let part = pending.removeFirst()
+        var steps = 0
+        while let part = pending.popLast() {
+            steps += 1
+            guard steps <= Self.maxComponents else {
+                throw fail("'\(TarFileReader.excerpt(name))' has more than \(Self.maxComponents) path components")
+            }
             if part == ".." {
                 if !resolved.isEmpty { resolved.removeLast() }
                 continue
             }
             resolved.append(part)
             let path = resolved.joined(separator: "/")
+            // No entry name is longer (TarFileReader refuses them), and each step's join stays short.
+            guard path.utf8.count <= 4096 else { break }
             switch entries[path] {
             case .symlink(let target)?:
                 hops += 1
                 guard hops <= Self.maxLinks else { throw fail("'\(TarFileReader.excerpt(name))' goes through more than \(Self.maxLinks) links") }
                 resolved.removeLast()
                 if target.hasPrefix("/") { resolved = [] }
-                pending = Self.components(target) + pending
+                pending += Self.components(target).reversed()
             case .hardlink(let target)?:
                 hops += 1
                 guard hops <= Self.maxLinks else { throw fail("'\(TarFileReader.excerpt(name))' goes through more than \(Self.maxLinks) links") }
                 resolved = []
-                pending = Self.components(target) + pending
+                pending += Self.components(target).reversed()
             case .file(let start, let size, let digest)?:
                 guard pending.isEmpty else { throw fail("'\(TarFileReader.excerpt(name))' goes through a file") }
                 return (start, size, digest)

@@ -128,6 +128,7 @@ import Testing
         ("link-loop.tar", "'a.tar' goes through more than 32 links"),
         ("outside-link.tar", "it is not an image archive"),
         ("no-image.tar", "it is not an image archive (no manifest.json or index.json)"),
+        ("long-name.tar", "x/../x/../x…' has more than 4096 path components"),
     ])
     func hostileArchivesAreRefusedInOneLineWithNothingLoaded(archive: String, message: String) throws {
         let f = try Fixture()

@@ -1,6 +1,7 @@
 import KilnRecipe
 import Foundation
 import KilnBake
+import KilnDockerfile
 import KilnSecrets
 import KilnSpec
 import KilnStore
@@ -24,13 +25,28 @@ package struct Project: Sendable {
             for path in given where !FileManager.default.fileExists(atPath: path) {
                 throw SpecError(location: path, message: "no such spec file")
             }
+            try given.forEach(Self.checkName)
             return given
         }
         let directory = (root as NSString).appendingPathComponent("images")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         let specs = names.filter { $0.hasSuffix(".yaml") }.sorted().map { (directory as NSString).appendingPathComponent($0) }
         guard !specs.isEmpty else { throw SpecError(location: directory, message: "no image specs (*.yaml) here") }
+        try specs.forEach(Self.checkName)
         return specs
+    }
+
+    /// A spec's name (its file name without `.yaml`) comes from a pull request and starts the
+    /// lines of `plan`, `lock` and `build`: a newline in it would forge a line
+    /// (`web REPO@sha256:…` under another spec's name), a blank would shift its fields. So it
+    /// holds no blanks, control, format or unassigned characters.
+    static func checkName(_ path: String) throws {
+        let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        let invisible: Set<Unicode.GeneralCategory> = [.control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator, .spaceSeparator]
+        guard !name.isEmpty, !name.unicodeScalars.contains(where: { invisible.contains($0.properties.generalCategory) }) else {
+            throw SpecError(location: UntrustedText.excerpt(path, limit: 200),
+                            message: "a spec's name (its file name) may not be empty or hold blanks, control or invisible characters: it starts the lines kiln prints")
+        }
     }
 
     /// Loads and validates the specs; two specs may not share a name.

@@ -222,6 +222,29 @@ import Testing
         #expect(try f.kiln(["render-taskdef", f.dir("huge.json")]).stderr == "kiln: error: \(f.dir("huge.json")): larger than 4 MiB; not a task definition\n")
     }
 
+    /// A spec's name is its file name, from a pull request, and starts plan's lines: a file
+    /// named `evil\nart attacker@sha256:….yaml` once printed a second `art` line with the
+    /// attacker's digest (and newlines into error lines). Names with blanks, control or
+    /// invisible characters are refused in one line, the name escaped.
+    @Test func specNamesThatWouldForgeOutputLinesAreRefused() throws {
+        let f = try Fixture()
+        // No `/` in a file name, but a Docker Hub short name needs none.
+        let forged = "evil\nart attacker@sha256:\(String(repeating: "6", count: 64))"
+        for name in [forged, "two words", "bidi\u{202E}lmay", "tab\there"] {
+            let path = f.dir("repo/images/\(name).yaml")
+            try FileManager.default.copyItem(atPath: f.dir("repo/images/art.yaml"), toPath: path)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            for command in [["plan"], ["lock"], ["plan", "--matrix", "--all"]] {
+                let result = try f.kiln(command)
+                #expect(result.status == 1, "\(command) \(result.stdout)")
+                #expect(result.stdout.isEmpty)
+                #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+                #expect(result.stderr.hasSuffix("may not be empty or hold blanks, control or invisible characters: it starts the lines kiln prints\n"), "\(result.stderr)")
+            }
+        }
+        #expect(try f.kiln(["plan"]).status == 0)
+    }
+
     /// `--output` names a FIFO (a shell's `>(…)`), a link or a private file: the FIFO is written
     /// to, never replaced by a file (as root, `--output /dev/stdout` or `/dev/null` once
     /// replaced the device node); the link stays and its file gets the result; a 0600 file

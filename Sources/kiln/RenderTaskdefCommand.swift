@@ -29,7 +29,7 @@ struct RenderTaskdefCommand: AsyncParsableCommand {
 
     @OptionGroup var project: ProjectFlags
 
-    @Option(help: ArgumentHelp("Write the result here (atomically; may be FILE itself) instead of standard output.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Write the result here instead of standard output: a file atomically, keeping its mode (may be FILE itself; through a link, its file); a FIFO or /dev/stdout is written to.", valueName: "FILE"))
     var output: String?
 
     func run() async throws {

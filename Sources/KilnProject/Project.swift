@@ -38,12 +38,11 @@ package struct Project: Sendable {
 
     /// A spec's name (its file name without `.yaml`) comes from a pull request and starts the
     /// lines of `plan`, `lock` and `build`: a newline in it would forge a line
-    /// (`web REPO@sha256:…` under another spec's name), a blank would shift its fields. So it
-    /// holds no blanks, control, format or unassigned characters.
+    /// (`web REPO@sha256:…` under another spec's name), a blank would shift its fields
+    /// (``SpecName``).
     static func checkName(_ path: String) throws {
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        let invisible: Set<Unicode.GeneralCategory> = [.control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator, .spaceSeparator]
-        guard !name.isEmpty, !name.unicodeScalars.contains(where: { invisible.contains($0.properties.generalCategory) }) else {
+        guard SpecName.isAcceptable(name) else {
             throw SpecError(location: UntrustedText.excerpt(path, limit: 200),
                             message: "a spec's name (its file name) may not be empty or hold blanks, control or invisible characters: it starts the lines kiln prints")
         }

@@ -32,6 +32,9 @@ package struct ImageArchiveReader {
     static let maxComponents = 4096
     /// Images one archive may hold; layers one image may have.
     static let maxImages = 256
+    /// Names (`RepoTags`) one archive may give its images: each becomes a tag of the store,
+    /// whose `index.json` kiln reads up to 4 MiB.
+    static let maxNames = 1024
     static let maxLayers = 1024
 
     private enum Stored {
@@ -168,6 +171,10 @@ package struct ImageArchiveReader {
         let manifest = try JSONValue(parsing: try document("manifest.json").bytes, what: "manifest.json of \(what)")
         guard let list = manifest.arrayValue, !list.isEmpty else { throw fail("manifest.json lists no image") }
         guard list.count <= Self.maxImages else { throw fail("manifest.json lists more than \(Self.maxImages) images") }
+        let nameCount = list.reduce(0) { $0 + ($1["RepoTags"]?.arrayValue?.count ?? 0) }
+        guard nameCount <= Self.maxNames else {
+            throw fail("it names images \(nameCount) times; kiln docker load takes at most \(Self.maxNames) names")
+        }
         return try list.map { item in
             guard let configName = item["Config"]?.stringValue, let layerNames = item["Layers"]?.arrayValue?.map(\.stringValue),
                   !layerNames.contains(nil) else { throw fail("an entry of manifest.json has no Config or Layers") }

@@ -2,6 +2,7 @@ import KilnRecipe
 import Foundation
 import KilnBake
 import KilnDockerfile
+import KilnLayer
 import KilnSecrets
 import KilnSpec
 import KilnStore
@@ -33,6 +34,14 @@ package struct Project: Sendable {
         let specs = names.filter { $0.hasSuffix(".yaml") }.sorted().map { (directory as NSString).appendingPathComponent($0) }
         guard !specs.isEmpty else { throw SpecError(location: directory, message: "no image specs (*.yaml) here") }
         try specs.forEach(Self.checkName)
+        // A spec of a pull request may be a link (or `images` one): it must lead to a file of
+        // the repository, or a link to ~/.aws/credentials would be read and quoted in an error.
+        let realRoot = FileFacts.realPath(root) ?? root
+        for spec in specs {
+            guard let real = FileFacts.realPath(spec), real.hasPrefix(realRoot.hasSuffix("/") ? realRoot : realRoot + "/") else {
+                throw SpecError(location: spec, message: "leads outside the repository (a link?); a spec must be a file inside it")
+            }
+        }
         return specs
     }
 

@@ -124,7 +124,8 @@ package struct BaseFreshness: Sendable {
                 }
                 do {
                     let index = try ImageIndex(raw: bytes, descriptorMediaType: latest.mediaType, what: "index \(latest.digest) of \(spec.base)")
-                    finding.movedPlatforms = locked.moved(in: index, platforms: spec.platforms)
+                    // The registry names the platforms: one printable, bounded name each.
+                    finding.movedPlatforms = locked.moved(in: index, platforms: spec.platforms).map { UntrustedText.excerpt($0, limit: 100) }
                     finding.state = finding.movedPlatforms.isEmpty ? .current : .outdated
                 } catch {
                     finding.error = "\(error)"

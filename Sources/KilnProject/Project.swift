@@ -1,6 +1,8 @@
 import KilnRecipe
 import Foundation
 import KilnBake
+import KilnDockerfile
+import KilnLayer
 import KilnSecrets
 import KilnSpec
 import KilnStore
@@ -24,13 +26,35 @@ package struct Project: Sendable {
             for path in given where !FileManager.default.fileExists(atPath: path) {
                 throw SpecError(location: path, message: "no such spec file")
             }
+            try given.forEach(Self.checkName)
             return given
         }
         let directory = (root as NSString).appendingPathComponent("images")
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         let specs = names.filter { $0.hasSuffix(".yaml") }.sorted().map { (directory as NSString).appendingPathComponent($0) }
         guard !specs.isEmpty else { throw SpecError(location: directory, message: "no image specs (*.yaml) here") }
+        try specs.forEach(Self.checkName)
+        // A spec of a pull request may be a link (or `images` one): it must lead to a file of
+        // the repository, or a link to ~/.aws/credentials would be read and quoted in an error.
+        let realRoot = FileFacts.realPath(root) ?? root
+        for spec in specs {
+            guard let real = FileFacts.realPath(spec), real.hasPrefix(realRoot.hasSuffix("/") ? realRoot : realRoot + "/") else {
+                throw SpecError(location: spec, message: "leads outside the repository (a link?); a spec must be a file inside it")
+            }
+        }
         return specs
+    }
+
+    /// A spec's name (its file name without `.yaml`) comes from a pull request and starts the
+    /// lines of `plan`, `lock` and `build`: a newline in it would forge a line
+    /// (`web REPO@sha256:…` under another spec's name), a blank would shift its fields
+    /// (``SpecName``).
+    static func checkName(_ path: String) throws {
+        let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        guard SpecName.isAcceptable(name) else {
+            throw SpecError(location: UntrustedText.excerpt(path, limit: 200),
+                            message: "a spec's name (its file name) may not be empty or hold blanks, control or invisible characters: it starts the lines kiln prints")
+        }
     }
 
     /// Loads and validates the specs; two specs may not share a name.

@@ -266,7 +266,7 @@ package struct Provenance: Sendable {
             guard let path else { continue }
             let file = path.replacingOccurrences(of: "{name}", with: name)
             do {
-                try FileIO.writeAtomically(bytes + [0x0A], to: file)
+                try FileIO.writeUserFile(bytes + [0x0A], to: file)
             } catch {
                 throw SpecError(location: file, message: "cannot be written")
             }

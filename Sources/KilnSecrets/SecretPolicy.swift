@@ -31,11 +31,24 @@ public struct SecretPolicy: Sendable, Equatable {
         for part in text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\n" }) {
             let lower = part.lowercased()
             guard lower.utf8.count == 16, lower.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
-                throw SecretPolicyError("\(what): '\(String(part.prefix(40)))' is not a secret fingerprint (16 hex digits, as a finding prints it)")
+                throw SecretPolicyError("\(what): \(shown(part)) is not a secret fingerprint (16 hex digits, as a finding prints it)")
             }
             result.insert(lower)
         }
         return result
+    }
+
+    /// An entry that is no fingerprint, as its error shows it: whole when it is a few hex
+    /// digits (a mistyped fingerprint), else only its first 4 characters and its length, since
+    /// it may be the secret itself pasted by mistake; escaped, so it is one printable line.
+    static func shown(_ part: Substring) -> String {
+        let hex = part.utf8.allSatisfy { (48...57).contains($0) || (65...70).contains($0) || (97...102).contains($0) }
+        if hex && part.utf8.count <= 20 { return "'\(part)'" }
+        let head = part.unicodeScalars.prefix(4).map { scalar in
+            (0x21...0x7E).contains(scalar.value) ? String(scalar) : "\\u{\(String(scalar.value, radix: 16))}"
+        }.joined()
+        let count = part.unicodeScalars.count
+        return count <= 4 ? "'\(head)'" : "'\(head)…' (\(count) characters)"
     }
 
     /// The findings this policy does not allow (neither by fingerprint nor inline).

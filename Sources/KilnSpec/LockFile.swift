@@ -1,4 +1,5 @@
 import Foundation
+import KilnDockerfile
 import KilnLayer
 import KilnRecipe
 import KilnStore
@@ -78,6 +79,10 @@ package struct LockFile: Equatable, Sendable {
         guard case .object(let images)? = object["images"] else { throw fail("images: missing") }
         var entries: [String: Entry] = [:]
         for (name, image) in images {
+            // Names come from a pull request too, and errors and `lock --check` print them.
+            guard SpecName.isAcceptable(name) else {
+                throw fail("images: '\(UntrustedText.excerpt(name))' is no spec's name (blanks, control or invisible characters, or over 255 bytes); run kiln lock")
+            }
             func text(_ value: JSONValue?) -> String? { value?.stringValue }
             guard let base = text(image["base"]), let platforms = text(image["platforms"]),
                   let pinned = text(image["pinned"]), let root = image["root"],
@@ -89,7 +94,7 @@ package struct LockFile: Equatable, Sendable {
             var bytes: [Digest: [UInt8]] = [:]
             for (digestText, value) in documents {
                 guard let text = value.stringValue else { throw fail("images.\(name).documents.\(digestText): must be a string") }
-                guard let digest = try? Digest(parsing: digestText) else { throw fail("images.\(name).documents: '\(digestText)' is not a digest") }
+                guard let digest = try? Digest(parsing: digestText) else { throw fail("images.\(name).documents: '\(UntrustedText.excerpt(digestText))' is not a digest") }
                 let document = Array(text.utf8)
                 // A hand-edited document must not pass for the locked one.
                 guard Digest.of(document) == digest else {

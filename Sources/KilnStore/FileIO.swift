@@ -208,6 +208,31 @@ package enum FileIO {
         try writeAtomically(bytes, to: path, in: parent, mode: mode)
     }
 
+    /// Writes a file the user named on the command line (`render-taskdef --output`,
+    /// `--provenance-file`): a regular file is replaced atomically and keeps its permissions
+    /// (a 0600 file stays private); a link is followed, so the file it names is replaced and
+    /// the link stays; a FIFO or a device (`/dev/stdout`, `/dev/null`, a shell's `>(…)`) is
+    /// written to as a shell's `>` writes it, never replaced by a file; a new name gets a new
+    /// 0644 file.
+    /// - Throws: ``StoreError/io(path:reason:)`` naming `path` (a directory, say).
+    package static func writeUserFile(_ bytes: [UInt8], to path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return try writeAtomically(bytes, to: path) }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            guard let resolved = realpath(path, nil) else { throw StoreError.io(path: path, reason: errorText()) }
+            defer { free(resolved) }
+            try writeAtomically(bytes, to: String(cString: resolved), mode: info.st_mode & 0o777)
+        case S_IFDIR:
+            throw StoreError.io(path: path, reason: "is a directory")
+        default:
+            let fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
+            guard fd >= 0 else { throw StoreError.io(path: path, reason: errorText()) }
+            defer { close(fd) }
+            try bytes.withUnsafeBytes { try writeAll(fd, $0, path: path) }
+        }
+    }
+
     /// Writes `bytes` to a new temporary file and hands its path to `place` while the file is
     /// still open and locked (so no sweep of another run can take it meanwhile); the temporary
     /// file is gone afterwards, whatever happened.

@@ -27,8 +27,14 @@ package struct ArchiveImage: Sendable {
 /// config's diff_id, before the caller stores anything.
 /// Errors are one line naming the archive, with bounded excerpts of names from it.
 package struct ImageArchiveReader {
+    /// Path components one name may have (PATH_MAX allows 2048): a manifest may name a 4 MiB
+    /// `x/../x/../…`, refused before it is walked.
+    static let maxComponents = 4096
     /// Images one archive may hold; layers one image may have.
     static let maxImages = 256
+    /// Names (`RepoTags`) one archive may give its images: each becomes a tag of the store,
+    /// whose `index.json` kiln reads up to 4 MiB.
+    static let maxNames = 1024
     static let maxLayers = 1024
 
     private enum Stored {
@@ -92,6 +98,13 @@ package struct ImageArchiveReader {
     /// The file `name` leads to, following the archive's links (in every component) inside it
     /// (``RootedPath``): a symlink as the kernel follows it, a hard link from the archive's root.
     private func file(_ name: String) throws -> (start: Int64, size: Int64, digest: Digest) {
+        guard name.utf8.lazy.filter({ $0 == UInt8(ascii: "/") }).count < Self.maxComponents else {
+            throw fail("'\(TarFileReader.excerpt(name))' has more than \(Self.maxComponents) path components")
+        }
+        // As the kernel's PATH_MAX: no entry is named longer, and each step of the walk joins the path so far.
+        guard name.utf8.count <= 4096 else {
+            throw fail("'\(TarFileReader.excerpt(name))' is longer than 4096 bytes")
+        }
         let resolved: [String]
         do {
             resolved = try RootedPath.resolve(name, in: Names(entries: entries))
@@ -158,6 +171,10 @@ package struct ImageArchiveReader {
         let manifest = try JSONValue(parsing: try document("manifest.json").bytes, what: "manifest.json of \(what)")
         guard let list = manifest.arrayValue, !list.isEmpty else { throw fail("manifest.json lists no image") }
         guard list.count <= Self.maxImages else { throw fail("manifest.json lists more than \(Self.maxImages) images") }
+        let nameCount = list.reduce(0) { $0 + ($1["RepoTags"]?.arrayValue?.count ?? 0) }
+        guard nameCount <= Self.maxNames else {
+            throw fail("it names images \(nameCount) times; kiln docker load takes at most \(Self.maxNames) names")
+        }
         return try list.map { item in
             guard let configName = item["Config"]?.stringValue, let layerNames = item["Layers"]?.arrayValue?.map(\.stringValue),
                   !layerNames.contains(nil) else { throw fail("an entry of manifest.json has no Config or Layers") }

@@ -1,3 +1,4 @@
+import KilnLayer
 import OCI
 
 /// Errors reading or writing images. Each names the culprit in one line.
@@ -41,7 +42,9 @@ public enum StoreError: Error, Equatable, CustomStringConvertible {
         case .notOneImage(let location):
             return "\(location) holds one image, not an index; choose one platform with --platform"
         case .noImageForPlatform(let what, let requested, let available):
-            return "\(what): no image for platform \(requested) (there are: \(available.isEmpty ? "none" : available.joined(separator: ", ")))"
+            // The index names them: a few, bounded and escaped.
+            let shown = available.prefix(10).map(TarFileReader.excerpt).joined(separator: ", ") + (available.count > 10 ? ", … (\(available.count))" : "")
+            return "\(what): no image for platform \(requested) (there are: \(available.isEmpty ? "none" : shown))"
         case .archiveIsOutputOnly(let reference):
             return "\(reference): kiln writes image archives but does not read them; read the image from an OCI layout (oci:DIR) or a registry"
         case .invalidArchive(let archive, let reason):

@@ -108,7 +108,7 @@ private struct JSONParser {
             skipWhitespace()
             let value = try parseValue()
             guard seen.insert(Array(key.utf8)).inserted else {
-                throw OCIError.invalidJSON(what: what, reason: "duplicate key '\(key.prefix(80))'")
+                throw OCIError.invalidJSON(what: what, reason: "duplicate key '\(OCIError.excerpt(key))'")
             }
             members.append((key, value))
             skipWhitespace()

@@ -67,6 +67,7 @@ struct BuildCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
+        try tagMutability.checkGoesWithCreation(createRepository)
         _ = try buildOutput()
     }
 

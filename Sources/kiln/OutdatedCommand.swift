@@ -113,11 +113,12 @@ struct OutdatedCommand: AsyncParsableCommand {
     }
 
     /// A table, then (with --explain) each outdated image's changes in a code block. Text from
-    /// the registry (config values, paths, errors) comes escaped and bounded; backticks and bars
-    /// are replaced so it cannot leave its cell or block of a PR body.
+    /// the registry (config values, paths, errors, platforms) comes escaped and bounded;
+    /// backticks and bars are replaced so it cannot leave its cell or block of a PR body, and
+    /// `<` so it adds no HTML (an `<img>` that calls home).
     static func markdown(_ findings: [BaseFreshness.Finding], explain: Bool, maxAge: Int?) -> String {
         func cell(_ text: String) -> String {
-            text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "`", with: "'")
+            text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "`", with: "'").replacingOccurrences(of: "<", with: "&lt;")
         }
         func short(_ digest: Digest?) -> String { digest.map { "`\($0.algorithm):\($0.hex.prefix(12))`" } ?? "" }
         let moved = findings.filter { $0.state == .outdated }.count

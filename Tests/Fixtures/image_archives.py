@@ -14,6 +14,10 @@ and hostile ones, each of which must be refused with nothing loaded:
   link-loop.tar      a layer named through links that loop.
   outside-link.tar   manifest.json a link to /etc/passwd (followed inside the archive only).
   no-image.tar       an archive with neither manifest.json nor index.json.
+  many-names.tar     manifest.json giving the image 100,000 RepoTags (each would become a tag
+                     of kiln docker's store, whose index.json then outgrew what kiln reads).
+  long-name.tar      manifest.json naming the config as `x/../` 600,000 times, then its name
+                     (3 MB: resolving it once took time quadratic in its length).
 """
 import gzip, hashlib, io, json, os, sys, tarfile
 
@@ -78,3 +82,8 @@ write("link-loop.tar", [(n, d) for n, d in plain if n != "manifest.json"] +
       [("a.tar", ("link", "b.tar")), ("b.tar", ("link", "./a.tar")), ("manifest.json", docker_manifest(["a.tar"] + image["Layers"][1:]))])
 write("outside-link.tar", [(n, d) for n, d in plain if n != "manifest.json"] + [("manifest.json", ("link", "/etc/passwd"))])
 write("no-image.tar", [("hello.txt", b"hello\n")])
+write("long-name.tar", [(n, d) for n, d in plain if n != "manifest.json"] +
+      [("manifest.json", docker_manifest(image["Layers"], "x/../" * 600_000 + image["Config"]))])
+write("many-names.tar", [(n, d) for n, d in plain if n != "manifest.json"] +
+      [("manifest.json", json.dumps([{"Config": image["Config"], "RepoTags": ["example.com/app:t%d" % i for i in range(100_000)],
+                                      "Layers": image["Layers"]}]).encode())])

@@ -128,6 +128,29 @@ import Testing
         try f.expectFailure(f.bake("\(f.dir("overlay")):/etc/app"), mentions: ["layer \(layer)", "unsupported media type 'application/x-rar'"])
     }
 
+    /// A base's documents name text the error shows (a media type, a digest):
+    /// a hostile one puts terminal escapes and 100 KB in it. The error line shows a bounded
+    /// excerpt with the escapes spelled out (it once carried the raw 100 KB, escapes and all).
+    @Test func documentTextInErrorsIsEscapedAndBounded() throws {
+        let f = try Fixture()
+        let hostile = "application/\u{1B}]0;owned\u{07}\u{1B}[2J" + String(repeating: "A", count: 100_000)
+        let hostileJSON = #"application/\u001b]0;owned\u0007\u001b[2J"# + String(repeating: "A", count: 100_000)
+        let layer = "sha256:" + String(repeating: "a", count: 64)
+        let config = "sha256:" + String(repeating: "b", count: 64)
+        let head = #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\#(config)","size":2},"layers":"#
+        for (document, fragment) in [
+            (head + #"[{"mediaType":"\#(hostileJSON)","digest":"\#(layer)","size":1}]}"#, "unsupported media type 'application/\\u{1b}]0;owned\\u{7}\\u{1b}[2JAAAA"),
+            (head + #"[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:\#(hostileJSON)","size":1}]}"#, "invalid digest 'sha256:application/\\u{1b}]0;owned"),
+        ] {
+            _ = try pointBase(f, at: document)
+            try f.expectFailure(f.bake("\(f.dir("overlay")):/etc/app"), mentions: [fragment])
+            let result = try kiln(f.bake("\(f.dir("overlay")):/etc/app") + ["--output", "oci:\(f.dir("scratch")):x"])
+            #expect(result.stderr.utf8.count < 1000, "\(result.stderr.prefix(300))")
+            #expect(!result.stderr.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" })
+            #expect(!result.stderr.contains(hostile.prefix(20)))
+        }
+    }
+
     @Test func blobNotMatchingItsDigest() throws {
         let f = try Fixture()
         let reader = LayoutReader(f.base)

@@ -72,6 +72,10 @@ import Testing
         }
         #expect(String(describing: StoreError.noImageForPlatform(what: "base", requested: "linux/s390x", available: ["linux/amd64"]))
             == "base: no image for platform linux/s390x (there are: linux/amd64)")
+        // The index names its platforms: a hostile one names 50,000, with terminal escapes.
+        let hostile = (0..<50_000).map { "linux\u{1B}[2J/\($0)" }
+        #expect(String(describing: StoreError.noImageForPlatform(what: "base", requested: "linux/s390x", available: hostile))
+            == "base: no image for platform linux/s390x (there are: " + (0..<10).map { "linux\\u{1b}[2J/\($0)" }.joined(separator: ", ") + ", … (50000))")
     }
 
     @Test func aSingleManifestIsItsConfigsPlatform() async throws {

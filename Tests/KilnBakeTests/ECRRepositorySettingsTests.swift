@@ -80,6 +80,27 @@ import Testing
         #expect(f.registry.requests().isEmpty)
     }
 
+    /// `--tag-mutability`, `--tag-mutability-exclusion` and `--kms-key` shape only a repository
+    /// `--create-repository` creates: without it they were ignored, and an existing MUTABLE,
+    /// unencrypted repository was pushed to as if the flags had been honoured. Now bad usage.
+    @Test func repositorySettingsWithoutCreateRepositoryAreRefused() throws {
+        let f = try Fixture()
+        for (flags, message) in [
+            (["--tag-mutability", "IMMUTABLE"], "kiln: error: --tag-mutability only goes with --create-repository"),
+            (["--kms-key", "arn:aws:kms:eu-west-1:123456789012:key/x"], "kiln: error: --kms-key only goes with --create-repository"),
+            (["--tag-mutability", "IMMUTABLE_WITH_EXCLUSION", "--tag-mutability-exclusion", "dev-*", "--kms-key", "k"],
+             "kiln: error: --tag-mutability, --tag-mutability-exclusion, --kms-key only go with --create-repository"),
+        ] {
+            let baked = try f.bake(tag: "v1", Self.keys, flags: flags)
+            #expect(baked.status == 64 && baked.stderr.hasPrefix(message + "\n"), "\(flags): \(baked.stderr)")
+            let copied = try f.copy("oci:\(f.dir("base")):base", tag: "v1", Self.keys, flags: flags, repository: "um/gateway")
+            #expect(copied.status == 64 && copied.stderr.hasPrefix(message + "\n"), "\(flags): \(copied.stderr)")
+        }
+        let built = try kiln(["build", "--tag-mutability", "IMMUTABLE", "--root", f.dir("nowhere")])
+        #expect(built.status == 64 && built.stderr.hasPrefix("kiln: error: --tag-mutability only goes with --create-repository\n"), "\(built.stderr)")
+        #expect(f.registry.requests().isEmpty)
+    }
+
     /// A missing repository that a creation template with CREATE_ON_PUSH applies to is pushed to
     /// with a note (ECR creates it); the template's tag rule is the repository's. kiln asks with
     /// a signed JSON 1.1 DescribeRepositoryCreationTemplates and follows `nextToken`.

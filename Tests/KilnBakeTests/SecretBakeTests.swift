@@ -74,6 +74,16 @@ import Testing
         let badFingerprint = try f.bake(["--allow-secret", "nope"], output: "oci:\(output):bad")
         #expect(badFingerprint.status == 1)
         #expect(badFingerprint.stderr == "kiln: error: --allow-secret: 'nope' is not a secret fingerprint (16 hex digits, as a finding prints it)\n")
+        // The token itself pasted where its fingerprint goes (it once came back whole, 40
+        // characters, in the error), and terminal escapes: 4 characters, escaped, and a length.
+        let token = "ghp_16C7e42F292c6912E7710c838347Ae178B4a"
+        let pasted = try f.bake([], output: "oci:\(output):bad", environment: ["KILN_ALLOW_SECRETS": "0123456789abcdef,\(token)"])
+        #expect(pasted.status == 1)
+        #expect(pasted.stderr == "kiln: error: KILN_ALLOW_SECRETS: 'ghp_…' (40 characters) is not a secret fingerprint (16 hex digits, as a finding prints it)\n")
+        let escapes = try f.bake(["--allow-secret", "\u{1B}]0;x\u{07}"], output: "oci:\(output):bad")
+        #expect(escapes.stderr == "kiln: error: --allow-secret: '\\u{1b}]0;…' (6 characters) is not a secret fingerprint (16 hex digits, as a finding prints it)\n")
+        let typo = try f.bake(["--allow-secret", "0123456789abcde"], output: "oci:\(output):bad")
+        #expect(typo.stderr == "kiln: error: --allow-secret: '0123456789abcde' is not a secret fingerprint (16 hex digits, as a finding prints it)\n")
     }
 
     @Test func envAndLabelValuesAndEveryFindingAreListed() throws {

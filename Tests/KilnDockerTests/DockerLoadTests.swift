@@ -128,6 +128,8 @@ import Testing
         ("link-loop.tar", "'a.tar' goes through more than 40 links"),
         ("outside-link.tar", "it is not an image archive"),
         ("no-image.tar", "it is not an image archive (no manifest.json or index.json)"),
+        ("long-name.tar", "x/../x/../x…' has more than 4096 path components"),
+        ("many-names.tar", "it names images 100000 times; kiln docker load takes at most 1024 names"),
     ])
     func hostileArchivesAreRefusedInOneLineWithNothingLoaded(archive: String, message: String) throws {
         let f = try Fixture()

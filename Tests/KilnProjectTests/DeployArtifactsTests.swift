@@ -222,6 +222,72 @@ import Testing
         #expect(try f.kiln(["render-taskdef", f.dir("huge.json")]).stderr == "kiln: error: \(f.dir("huge.json")): larger than 4 MiB; not a task definition\n")
     }
 
+    /// A spec's name is its file name, from a pull request, and starts plan's lines: a file
+    /// named `evil\nart attacker@sha256:….yaml` once printed a second `art` line with the
+    /// attacker's digest (and newlines into error lines). Names with blanks, control or
+    /// invisible characters are refused in one line, the name escaped.
+    @Test func specNamesThatWouldForgeOutputLinesAreRefused() throws {
+        let f = try Fixture()
+        // No `/` in a file name, but a Docker Hub short name needs none.
+        let forged = "evil\nart attacker@sha256:\(String(repeating: "6", count: 64))"
+        for name in [forged, "two words", "bidi\u{202E}lmay", "tab\there"] {
+            let path = f.dir("repo/images/\(name).yaml")
+            try FileManager.default.copyItem(atPath: f.dir("repo/images/art.yaml"), toPath: path)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            for command in [["plan"], ["lock"], ["plan", "--matrix", "--all"]] {
+                let result = try f.kiln(command)
+                #expect(result.status == 1, "\(command) \(result.stdout)")
+                #expect(result.stdout.isEmpty)
+                #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+                #expect(result.stderr.hasSuffix("may not be empty or hold blanks, control or invisible characters: it starts the lines kiln prints\n"), "\(result.stderr)")
+            }
+        }
+        #expect(try f.kiln(["plan"]).status == 0)
+    }
+
+    /// `--output` names a FIFO (a shell's `>(…)`), a link or a private file: the FIFO is written
+    /// to, never replaced by a file (as root, `--output /dev/stdout` or `/dev/null` once
+    /// replaced the device node); the link stays and its file gets the result; a 0600 file
+    /// stays 0600.
+    @Test func renderTaskdefOutputWritesThroughFIFOsAndLinksAndKeepsTheMode() throws {
+        let f = try Fixture()
+        let containers = "[{\"name\":\"web\",\"image\":\"\(Self.ecr)/art/service\"}]\n"
+        try f.dir.write("containers.json", containers)
+        let expected = try f.kiln(["render-taskdef", f.dir("containers.json")]).stdout
+        #expect(expected.contains("@sha256:"))
+
+        let fifo = f.dir("out.fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // A reader first, non-blocking, so kiln's open for writing finds it.
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        #expect(reader >= 0)
+        defer { close(reader) }
+        let toFIFO = try f.kiln(["render-taskdef", f.dir("containers.json"), "--output", fifo])
+        #expect(toFIFO.status == 0, "\(toFIFO.stderr)")
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = read(reader, &buffer, buffer.count)
+            if count <= 0 { break }
+            received += buffer[0..<count]
+        }
+        #expect(String(decoding: received, as: UTF8.self) == expected)
+        var info = stat()
+        #expect(lstat(fifo, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO, "the FIFO was replaced")
+
+        try f.dir.write("private.json", containers)
+        #expect(chmod(f.dir("private.json"), 0o600) == 0)
+        try FileManager.default.createSymbolicLink(atPath: f.dir("link.json"), withDestinationPath: f.dir("private.json"))
+        let throughLink = try f.kiln(["render-taskdef", f.dir("link.json"), "--output", f.dir("link.json")])
+        #expect(throughLink.status == 0, "\(throughLink.stderr)")
+        #expect(lstat(f.dir("link.json"), &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK, "the link was replaced")
+        #expect(try String(contentsOfFile: f.dir("private.json"), encoding: .utf8) == expected)
+        #expect(stat(f.dir("private.json"), &info) == 0 && info.st_mode & 0o777 == 0o600)
+
+        let directory = try f.kiln(["render-taskdef", f.dir("containers.json"), "--output", f.root])
+        #expect(directory.status == 1 && directory.stderr == "kiln: error: \(f.root): cannot write the task definition\n")
+    }
+
     /// What render-taskdef writes is what ECS takes: the AWS CLI registers it with moto's ECS,
     /// and describe-task-definition gives back the digests.
     @Test func ecsRegistersTheRenderedTaskDefinition() throws {

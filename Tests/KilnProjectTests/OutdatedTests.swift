@@ -252,6 +252,47 @@ import Testing
         #expect(try f.kiln(["outdated"]).status == 0)
     }
 
+    /// The registry names an index's platforms, and `--markdown` goes into a pull request's
+    /// body: a new entry whose platform holds newlines, HTML and terminal escapes (5 KB) once
+    /// left its table cell raw. It comes escaped, bounded and without `<`.
+    @Test func registryPlatformNamesStayInTheirMarkdownCell() throws {
+        let f = try Fixture()
+        try f.makeBase("amd64")
+        try f.makeBase("arm64")
+        try runChecked("umoci", ["config", "--image", "\(f.dir("layout")):arm64", "--architecture", "arm64"])
+        try Self.writeIndex(layout: f.dir("layout"), tag: "multi")
+        try runChecked("skopeo", ["copy", "--quiet", "--all"] + f.registry.skopeoFlags(dest: true) + ["oci:\(f.dir("layout")):multi", "docker://\(f.base)"])
+        #expect(try f.kiln(["lock"]).status == 0)
+        // A new entry: the amd64 manifest with an annotation (another digest), a hostile platform.
+        try runChecked("python3", ["-c", """
+            import hashlib, json, urllib.request
+            r, repo = "http://\(f.registry.host)", "base/app"
+            index_type, image_type = "application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json"
+            def get(ref, accept):
+                return urllib.request.urlopen(urllib.request.Request(f"{r}/v2/{repo}/manifests/{ref}", headers={"Accept": accept})).read()
+            def put(ref, data, media_type):
+                urllib.request.urlopen(urllib.request.Request(f"{r}/v2/{repo}/manifests/{ref}", data=data, method="PUT", headers={"Content-Type": media_type}))
+            index = json.loads(get("1.0", index_type))
+            first = index["manifests"][0]
+            manifest = json.loads(get(first["digest"], image_type))
+            manifest["annotations"] = {"rebuilt": "yes"}
+            data = json.dumps(manifest).encode()
+            digest = "sha256:" + hashlib.sha256(data).hexdigest()
+            put(digest, data, image_type)
+            hostile = "linux\\n\\n**Approved by security** <img src=https://evil.example/p.png>\\u001b]0;x\\u0007"
+            index["manifests"].append({"mediaType": image_type, "digest": digest, "size": len(data), "platform": {"os": hostile, "architecture": "amd64" + "A" * 5000}})
+            put("1.0", json.dumps(index).encode(), index_type)
+            """])
+        let markdown = try f.kiln(["outdated", "--markdown"])
+        #expect(markdown.status == 1, "\(markdown.stderr)")
+        let row = try #require(markdown.stdout.split(separator: "\n").first { $0.hasPrefix("| gateway |") }, "\(markdown.stdout)")
+        #expect(row.contains("outdated (linux\\n\\n**Approved by security** &lt;img src=https://evil.example/p.png>\\x1B]0;x\\x07/amd64AAA"), "\(row)")
+        #expect(row.utf8.count < 400, "\(row)")
+        #expect(!markdown.stdout.contains("\n\n**Approved") && !markdown.stdout.contains("<img") && !markdown.stdout.contains("\u{1B}"))
+        let json = try f.kiln(["outdated", "--json"])
+        #expect(!json.stdout.contains(String(repeating: "A", count: 200)), "bounded in JSON too")
+    }
+
     @Test func aPullThroughMirrorNeverAnswersForTheTag() throws {
         let f = try Fixture()
         let mirror = try RegistryServer()

@@ -45,6 +45,34 @@ import Testing
                 sourceLocation: sourceLocation)
     }
 
+    /// A spec file itself may be a link in a pull request: `images/evil.yaml` leading to a file
+    /// of the machine was read, and its first line quoted in the error (`base: invalid image
+    /// reference '<the file's text>'`); so was every spec of an `images` that is a link out.
+    @Test func aSpecThatLeadsOutsideTheRepositoryIsNotRead() throws {
+        let f = try Fixture()
+        try f.dir.write("credentials", "base: wJalrXUtnFEMI-machine-secret@@@\n")
+        try f.spec("base: oci:layouts/base:1.0\ntarget: oci:out\n" + Self.overlay)
+        #expect(try f.kiln(["lock"]).status == 0)
+        try FileManager.default.createSymbolicLink(atPath: f.dir("repo/images/evil.yaml"), withDestinationPath: f.dir("credentials"))
+        for command in [["plan"], ["lock", "--check"], ["build"]] {
+            let result = try f.kiln(command)
+            #expect(result.status == 1, "\(command): \(result.stderr)")
+            #expect(result.stderr == "kiln: error: \(f.root)/images/evil.yaml: leads outside the repository (a link?); a spec must be a file inside it\n", "\(result.stderr)")
+            #expect(!result.stderr.contains("machine-secret"))
+        }
+        try FileManager.default.removeItem(atPath: f.dir("repo/images/evil.yaml"))
+        // A link inside the repository is fine.
+        try FileManager.default.createSymbolicLink(atPath: f.dir("repo/images/alias.yaml"), withDestinationPath: "app.yaml")
+        #expect(try f.kiln(["lock"]).status == 0)
+        #expect(try f.kiln(["plan"]).status == 0)
+        try FileManager.default.removeItem(atPath: f.dir("repo/images/alias.yaml"))
+        // The whole images directory a link out.
+        try FileManager.default.moveItem(atPath: f.dir("repo/images"), toPath: f.dir("images-outside"))
+        try FileManager.default.createSymbolicLink(atPath: f.dir("repo/images"), withDestinationPath: f.dir("images-outside"))
+        let linked = try f.kiln(["plan"])
+        #expect(linked.status == 1 && linked.stderr.hasSuffix("leads outside the repository (a link?); a spec must be a file inside it\n"), "\(linked.stderr)")
+    }
+
     @Test func aBaseLayoutOutsideTheRepositoryIsRefused() throws {
         let f = try Fixture()
         // Absolute, climbing relative to the working directory, and through a link in the repository.

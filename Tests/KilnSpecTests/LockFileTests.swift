@@ -57,4 +57,22 @@ import Testing
         #expect(parsed == lock)
         #expect(try parsed.serialized() == written)
     }
+
+    /// kiln.lock comes from pull requests: an entry named with a newline and terminal escapes
+    /// (3 KB) once went raw into `kiln lock --check`'s lines ("image '…' has no spec any more").
+    /// Such a name is no spec's; the lock is refused in one line, the name escaped and bounded.
+    @Test func anEntryNoSpecCouldHaveIsRefused() throws {
+        var lock = LockFile()
+        lock.entries["evil\u{1B}]0;x\u{07}\nweb fake" + String(repeating: "x", count: 3000)] = Self.entry(document: "{}")
+        #expect {
+            try LockFile.parse(try lock.serialized(), path: "kiln.lock")
+        } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix("kiln.lock: images: 'evil\\x1B]0;x\\x07\\nweb fakexxx") && text.count < 300
+                && text.hasSuffix("is no spec's name (blanks, control or invisible characters, or over 255 bytes); run kiln lock")
+        }
+        lock = LockFile()
+        lock.entries["two words"] = Self.entry(document: "{}")
+        #expect(throws: SpecError.self) { try LockFile.parse(try lock.serialized(), path: "kiln.lock") }
+    }
 }

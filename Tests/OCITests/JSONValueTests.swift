@@ -41,6 +41,24 @@ import Testing
         }
     }
 
+    /// Text from the document in an error (a duplicate key, a media type, a digest) is a bounded
+    /// excerpt with control characters escaped: a registry's `\u001b]0;…` once reached the
+    /// terminal raw.
+    @Test func documentTextInErrorsIsEscapedAndBounded() {
+        let key = #"\u001b]0;owned\u0007"# + String(repeating: "k", count: 1000)
+        do {
+            _ = try JSONValue(parsing: Array(#"{"\#(key)":1,"\#(key)":2}"#.utf8), what: "t")
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".hasPrefix(#"t is not valid JSON: duplicate key '\u{1b}]0;owned\u{7}kkk"#), "\(error)")
+            #expect("\(error)".count < 200 && !"\(error)".contains("\u{1B}"))
+        }
+        let hostile = "\u{1B}[2J" + String(repeating: "x", count: 100_000)
+        for error in [OCIError.invalidDigest(hostile), .unsupportedMediaType(what: "layer", mediaType: hostile), .invalidPlatform(hostile)] {
+            #expect("\(error)".contains("'\\u{1b}[2Jxxx") && "\(error)".count < 300, "\(error)")
+        }
+    }
+
     /// JSON does not normalize Unicode: "café" precomposed (U+00E9) and decomposed (e + U+0301)
     /// are two keys, and a lookup finds only its own.
     @Test func keysCompareByBytesNotUnicodeEquivalence() throws {

@@ -116,7 +116,6 @@ struct Bake: AsyncParsableCommand {
     var transport: TransportFlags
 
     func validate() throws {
-        try tagMutability.checkGoesWithCreation(createRepository, kmsKey: kmsKey)
         if !provenance, builderID != nil || provenanceFile != nil || predicateFile != nil {
             throw ValidationError("--builder-id, --provenance-file and --predicate-file go with --provenance")
         }

@@ -43,8 +43,6 @@ struct CopyCommand: AsyncParsableCommand {
 
     @OptionGroup var transport: TransportFlags
 
-    func validate() throws { try tagMutability.checkGoesWithCreation(createRepository, kmsKey: kmsKey) }
-
     func run() async throws {
         try await reportingErrors {
             let source = try ImageReference(parsing: source)

@@ -12,6 +12,8 @@ struct RepositoryCreationFlags: ParsableArguments {
     @Option(help: ArgumentHelp("KMS key for a repository --create-repository creates (default: AES-256).", valueName: "ARN"))
     var kmsKey: String?
 
+    func validate() throws { try tagMutability.checkGoesWithCreation(createRepository, kmsKey: kmsKey) }
+
     /// What `--create-repository` asks for; `nil` without it.
     func creation() throws -> RepositoryCreation? {
         createRepository ? RepositoryCreation(tagMutability: try tagMutability.rule(), kmsKey: kmsKey) : nil

@@ -44,10 +44,13 @@ public struct Baker {
         // Secrets in what the bake adds: refused before the destination exists.
         let digests = try checkSecrets(request, entries: entries)
 
-        let writer = try ImageGraphWriter(store: store, to: request.output, destination: chosen, create: request.createRepository, progress: progress)
+        let writer = request.otherOutputs.isEmpty
+            ? try ImageGraphWriter(store: store, to: request.output, destination: chosen, create: request.createRepository, progress: progress)
+            : try ImageGraphWriter(store: store, to: [request.output] + request.otherOutputs, create: request.createRepository, progress: progress)
         // Prepared first (an ECR repository exists, its tag rules), then the layer is built into
-        // the destination and the documents derived; removed again when anything fails.
-        let (derived, layers, platforms) = try await writer.write(from: source) { destination -> (ImageGraphWriter.Graph, (Derivation, [BuiltLayer]?, [Platform])) in
+        // the destinations (once, for all) and the documents derived; removed again from a
+        // destination where anything fails.
+        let ((derived, layers, platforms), written) = try await writer.writeAll(from: source) { destination -> (ImageGraphWriter.Graph, (Derivation, [BuiltLayer]?, [Platform])) in
             let layers = try await buildLayers(request, entries: entries, digests: digests, into: destination)
             // The derived documents, checked against the plan before any base blob is copied.
             let derived = try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: source.imageName))
@@ -75,7 +78,10 @@ public struct Baker {
             return (graph, (derived, layers, base.images.map(\.platform)))
         }
 
-        var result = BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: platforms, layer: layers?.first)
+        let outputs = written.map { BakeResult.Output(reference: $0.reference.pinned(derived.root.digest), failure: $0.failure.map { "\($0)" }) }
+        // One destination: its failure is the bake's (the result of several names each).
+        if request.otherOutputs.isEmpty, let failure = written[0].failure { throw failure }
+        var result = BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: platforms, layer: layers?.first, outputs: outputs)
         if request.recordsProvenanceFacts {
             var manifests = derived.isIndex ? derived.images.map(\.manifest) : []
             for index in manifests.indices { manifests[index].platform = derived.images[index].platform }
@@ -87,11 +93,12 @@ public struct Baker {
         return result
     }
 
-    /// Builds the new layer(s) into the destination (one per distinct skeleton placement).
+    /// Builds the new layer(s) into the destinations (one per distinct skeleton placement), once
+    /// however many destinations there are.
     /// - Returns: the layer of each platform image; `nil` for a config-only bake.
     /// - Parameter digests: each overlay file's content digest from the secret scan's read, so the
     ///   layer reads each file once more, not twice.
-    private func buildLayers(_ request: BakeRequest, entries: LayerEntries?, digests: [FileSource: [UInt8]], into destination: ImageDestination) async throws -> [BuiltLayer]? {
+    private func buildLayers(_ request: BakeRequest, entries: LayerEntries?, digests: [FileSource: [UInt8]], into destination: ImageGraphWriter.Staging) async throws -> [BuiltLayer]? {
         guard let entries else { return nil }
         var built: [BuiltLayer] = []
         for distinct in entries.distinct {

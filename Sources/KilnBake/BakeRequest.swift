@@ -31,6 +31,10 @@ public struct BakeRequest: Sendable {
     /// destination tagged after its own upload; one that fails does not stop the others
     /// (``BakeResult/outputs`` names each).
     public var otherOutputs: [ImageReference] = []
+    /// The outputs are some of a spec's several targets (`kiln build` writes only those that
+    /// lack the image): written as a fan-out however many they are, `--create-repository`
+    /// creating the ECR ones and leaving the others alone.
+    public var isOneOfSeveralTargets = false
     /// Further tags of the output given the same image after its own tag (`kiln build`: the
     /// spec's `tags` after the content tag).
     public var additionalTags: [String] = []

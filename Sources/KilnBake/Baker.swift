@@ -44,7 +44,7 @@ public struct Baker {
         // Secrets in what the bake adds: refused before the destination exists.
         let digests = try checkSecrets(request, entries: entries)
 
-        let writer = request.otherOutputs.isEmpty
+        let writer = request.otherOutputs.isEmpty && !request.isOneOfSeveralTargets
             ? try ImageGraphWriter(store: store, to: request.output, destination: chosen, create: request.createRepository, progress: progress)
             : try ImageGraphWriter(store: store, to: [request.output] + request.otherOutputs, create: request.createRepository, progress: progress)
         // Prepared first (an ECR repository exists, its tag rules), then the layer is built into
@@ -80,7 +80,7 @@ public struct Baker {
 
         let outputs = written.map { BakeResult.Output(reference: $0.reference.pinned(derived.root.digest), failure: $0.failure.map { "\($0)" }) }
         // One destination: its failure is the bake's (the result of several names each).
-        if request.otherOutputs.isEmpty, let failure = written[0].failure { throw failure }
+        if request.otherOutputs.isEmpty && !request.isOneOfSeveralTargets, let failure = written[0].failure { throw failure }
         var result = BakeResult(reference: request.output.pinned(derived.root.digest), digest: derived.root.digest, mediaType: derived.root.mediaType, platforms: platforms, layer: layers?.first, outputs: outputs)
         if request.recordsProvenanceFacts {
             var manifests = derived.isIndex ? derived.images.map(\.manifest) : []

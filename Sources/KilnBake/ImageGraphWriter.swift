@@ -62,6 +62,9 @@ package struct ImageGraphWriter {
     /// The first (for a write to one target, the only) destination.
     package var destination: ImageDestination { targets[0].destination }
     let create: RepositoryCreation?
+    /// `create` applies to the destinations that can create a repository (ECR) and is no
+    /// error for the others: a write to several targets, of which some may not be ECR.
+    let createsWhereItCan: Bool
     let progress: TransferProgress
 
     /// - Parameters:
@@ -72,6 +75,7 @@ package struct ImageGraphWriter {
         self.store = store
         targets = [Target(reference: reference, destination: try destination ?? store.destination(reference))]
         self.create = create
+        createsWhereItCan = false
         self.progress = progress
     }
 
@@ -83,6 +87,7 @@ package struct ImageGraphWriter {
         self.store = store
         targets = try references.map { Target(reference: $0, destination: try store.destination($0)) }
         self.create = create
+        createsWhereItCan = true
         self.progress = progress
     }
 
@@ -116,7 +121,15 @@ package struct ImageGraphWriter {
     package func writeAll<Staged>(from source: ImageSource?, _ stage: (Staging) async throws -> (Graph, Staged), beforeTagging: @escaping @Sendable (Target) async throws -> Void = { _ in }) async throws -> (Staged, [TargetResult]) {
         let outcomes = TargetOutcomes(targets)
         let (store, create) = (store, create)
-        await outcomes.forEachLive { target in try await store.prepare(target.destination, reference: target.reference, create: create) }
+        let several = targets.count > 1 || createsWhereItCan
+        await outcomes.forEachLive { target in
+            do {
+                try await store.prepare(target.destination, reference: target.reference, create: create)
+            } catch BakeError.createRepositoryNeedsECR where several {
+                // `--create-repository` for several targets creates the ECR ones; a registry
+                // that is not ECR among them has nothing to create.
+            }
+        }
         // A destination refused at its preparation was never written to: nothing to abort.
         let unprepared = Set(outcomes.results().enumerated().filter { $0.element.failure != nil }.map(\.offset))
         guard !outcomes.live.isEmpty else { return try await abortFailed(outcomes, staged: nil, except: unprepared) }

@@ -147,6 +147,7 @@ package struct Builder: Sendable {
         if let first = building.first {
             var request = try await spec.request(base: try ImageReference(parsing: entry.pinned), output: ImagePlan.output(spec.targets[first], tag: plan.tag), snapshot: entry.snapshot)
             request.otherOutputs = building.dropFirst().map { ImagePlan.output(spec.targets[$0], tag: plan.tag) }
+            request.isOneOfSeveralTargets = true
             request.additionalTags = spec.tags
             request.createRepository = createRepository
             request.expectedDigest = plan.digest

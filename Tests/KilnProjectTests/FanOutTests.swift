@@ -152,4 +152,73 @@ import Testing
         #expect(partly.stderr.contains("kiln: error: \(closed): "), "\(partly.stderr)")
         #expect(try setup.digest(at: "\(setup.plainA.host)/prod/app:v2", registry: setup.plainA) == digest)
     }
+
+    /// Two ECR accounts in two regions and a plain registry, one build: each ECR host is
+    /// reached with its own account's role (`registries.HOST.aws-profile`, profiles with
+    /// `role_arn` + `source_profile`, STS AssumeRole in moto). moto hands out a registry
+    /// password naming the caller's account, and each stand-in registry accepts only its own
+    /// account's, so a host reached with the wrong role fails.
+    @Test func twoAccountsInTwoRegionsEachWithItsRole() throws {
+        let setup = try Setup()
+        let moto = try MotoServer()
+        let hosts = ["111111111111.dkr.ecr.eu-west-1.amazonaws.com", "222222222222.dkr.ecr.us-east-1.amazonaws.com"]
+        let accounts = [try RegistryServer(tls: true, user: ("AWS", "111111111111-auth-token")),
+                        try RegistryServer(tls: true, user: ("AWS", "222222222222-auth-token"))]
+        let dir = setup.dir
+        // One PEM with both stand-ins' CAs (and the htpasswd registry's of the setup).
+        let pem = try ([setup.secure.caFile!] + accounts.map { $0.caFile! }).map { try String(contentsOfFile: $0, encoding: .utf8) }.joined()
+        try dir.write("ca.pem", pem)
+        try dir.write("aws/config", """
+            [profile ci]
+            aws_access_key_id = AKIDCIEXAMPLE
+            aws_secret_access_key = secret
+            [profile acceptance]
+            role_arn = arn:aws:iam::111111111111:role/kiln-push
+            source_profile = ci
+            [profile production]
+            role_arn = arn:aws:iam::222222222222:role/kiln-push
+            source_profile = ci
+            region = us-east-1
+
+            """)
+        let mapping = zip(hosts, zip(accounts, ["acceptance", "production"])).map { host, pair in
+            "  \(host):\n    endpoint: https://\(pair.0.host)\n    aws-profile: \(pair.1)\n"
+        }.joined()
+        try dir.write("kiln.yaml", "registries:\n" + mapping)
+        let targets = hosts.map { "\($0)/um/app" } + ["\(setup.plainA.host)/um/app"]
+        try setup.spec(targets: targets)
+        let environment = setup.environment.merging([
+            "HOME": dir.path, "AWS_ENDPOINT_URL": moto.url, "AWS_CONFIG_FILE": dir("aws/config"), "AWS_SHARED_CREDENTIALS_FILE": dir("aws/none"),
+            "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
+            "AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_ROLE_ARN": "", "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL_ECR": "", "AWS_ENDPOINT_URL_STS": "",
+        ]) { $1 }
+        func kiln(_ arguments: [String]) throws -> ProcessResult {
+            try KilnTestSupport.kiln(arguments + ["--root", dir("repo"), "--ca-file", dir("ca.pem")], extraEnvironment: environment)
+        }
+        #expect(try kiln(["lock"]).status == 0)
+        let layers = try setup.baseLayers()
+        let before = layers.map(setup.served)
+        let build = try kiln(["build", "--quiet", "--create-repository"])
+        #expect(build.status == 0, "\(build.stdout)\(build.stderr)")
+        let digest = try #require(build.stdout.split(separator: "\n").first?.split(separator: "@").last?.split(separator: " ").first.map(String.init))
+        #expect(build.stdout == targets.map { "app \($0)@\(digest) (built)\n" }.joined())
+        #expect(zip(layers.map(setup.served), before).map { $0 - $1 } == layers.map { _ in 1 })
+        let tag = "kiln.sha256." + digest.dropFirst("sha256:".count)
+        for registry in accounts {
+            #expect(try setup.digest(at: "\(registry.host)/um/app:\(tag)", registry: registry) == digest)
+            #expect(registry.requests().contains("PUT /v2/um/app/manifests/latest"))
+        }
+
+        // Without the mapping every ECR host gets the chain's one identity (profile ci, account
+        // 123456789012 in moto): both accounts' registries refuse it, the plain registry is
+        // written, and each failed target is named.
+        try dir.write("kiln.yaml", "registries:\n" + zip(hosts, accounts).map { "  \($0):\n    endpoint: https://\($1.host)\n" }.joined())
+        try setup.spec(targets: hosts.map { "\($0)/um/other" } + ["\(setup.plainA.host)/um/other"])
+        var single = environment
+        single["AWS_PROFILE"] = "ci"
+        let wrong = try KilnTestSupport.kiln(["build", "--quiet", "--create-repository", "--root", dir("repo"), "--ca-file", dir("ca.pem")], extraEnvironment: single)
+        #expect(wrong.status == 1)
+        #expect(wrong.stdout == "app \(setup.plainA.host)/um/other@\(digest) (built)\n", "\(wrong.stderr)")
+        for host in hosts { #expect(wrong.stderr.contains("kiln: error: app: \(host)/um/other: "), "\(wrong.stderr)") }
+    }
 }

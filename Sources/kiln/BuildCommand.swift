@@ -133,7 +133,8 @@ struct BuildCommand: AsyncParsableCommand {
                             .object([("repository", .string(repository)), ("image", .string("\(repository)@\(outcome.plan.digest)")),
                                      target.failure.map { ("error", .string($0)) } ?? ("action", .string(target.action.rawValue))])
                         }
-                        objects.append((name, .object(PlanCommand.fields(outcome.plan) + [("action", .string(outcome.action.rawValue)), ("targets", .array(targets))])))
+                        // The plan's fields, with each target's action (or error) in `targets`.
+                        objects.append((name, .object(PlanCommand.fields(outcome.plan, targets: false) + [("action", .string(outcome.action.rawValue)), ("targets", .array(targets))])))
                     }
                 case .success(let outcome):
                     if json {

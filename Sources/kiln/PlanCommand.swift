@@ -79,7 +79,7 @@ struct PlanCommand: AsyncParsableCommand {
                 // Terraform's protocol takes strings only: several targets as comma-separated lists.
                 let several: [(key: String, value: JSONValue)] = plan.repositories.count > 1
                     ? [("repositories", .string(plan.repositories.joined(separator: ","))), ("images", .string(plan.images.joined(separator: ",")))] : []
-                print(Self.render(.object(Self.fields(plan) + [("reference", .string(plan.taggedReference))] + several)))
+                print(Self.render(.object(Self.fields(plan, targets: false) + [("reference", .string(plan.taggedReference))] + several)))
             case .json:
                 print(Self.render(.object([("images", .object(plans.map { ($0.name, .object(Self.fields($0))) }))])))
             case .imagedefinitions:
@@ -96,10 +96,11 @@ struct PlanCommand: AsyncParsableCommand {
 
     /// A plan's JSON fields; a spec with several targets adds `targets` (the first target
     /// stays in `image` and `repository`).
-    static func fields(_ plan: ImagePlan) -> [(key: String, value: JSONValue)] {
+    /// - Parameter targets: whether to add `targets` (not for Terraform, which takes strings only).
+    static func fields(_ plan: ImagePlan, targets: Bool = true) -> [(key: String, value: JSONValue)] {
         let fields: [(key: String, value: JSONValue)] = [("image", .string(plan.image)), ("digest", .string(plan.digest.description)),
                                                          ("tag", .string(plan.tag)), ("repository", .string(plan.repository))]
-        guard plan.repositories.count > 1 else { return fields }
+        guard targets, plan.repositories.count > 1 else { return fields }
         return fields + [("targets", .array(zip(plan.repositories, plan.images).map { .object([("repository", .string($0)), ("image", .string($1))]) }))]
     }
 

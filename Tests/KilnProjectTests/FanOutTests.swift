@@ -104,6 +104,10 @@ import Testing
         // Again: nothing to do at any target; verify finds every target as planned.
         let again = try setup.kiln(["build", "--quiet"])
         #expect(again.stdout == targets.map { "app \($0)@\(digest) (up to date)\n" }.joined(), "\(again.stderr)")
+        let json = try setup.kiln(["build", "--quiet", "--json"])
+        let built = try #require(((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["images"] as? [String: Any])?["app"] as? [String: Any])
+        #expect(built["action"] as? String == "up to date")
+        #expect((built["targets"] as? [[String: String]])?.map { "\($0["repository"] ?? "") \($0["action"] ?? "")" } == targets.map { "\($0) up to date" })
         let verify = try setup.kiln(["verify"])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         // One target lost the extra tag: only it is retagged; the matrix lists the spec.

@@ -78,7 +78,7 @@ import Testing
         let digest = try #require(lines.first?.split(separator: "@").last.map(String.init))
         #expect(lines == targets.map { "app \($0)@\(digest)" })
         let json = try setup.kiln(["plan", "--json"])
-        let image = try #require(((try JSONSerialization.jsonObject(with: X
+        let image = try #require(((try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["images"] as? [String: Any])?["app"] as? [String: Any])
         #expect(image["repository"] as? String == targets[0])
         #expect((image["targets"] as? [[String: String]])?.map { $0["image"] ?? "" } == targets.map { "\($0)@\(digest)" })
 
@@ -105,7 +105,7 @@ import Testing
         let again = try setup.kiln(["build", "--quiet"])
         #expect(again.stdout == targets.map { "app \($0)@\(digest) (up to date)\n" }.joined(), "\(again.stderr)")
         let noop = try setup.kiln(["build", "--quiet", "--json"])
-        let built = try #require(((try JSONSerialization.jsonObject(with: X
+        let built = try #require(((try JSONSerialization.jsonObject(with: Data(noop.stdout.utf8)) as? [String: Any])?["images"] as? [String: Any])?["app"] as? [String: Any])
         #expect(built["action"] as? String == "up to date")
         #expect((built["targets"] as? [[String: String]])?.map { "\($0["repository"] ?? "") \($0["action"] ?? "")" } == targets.map { "\($0) up to date" })
         let verify = try setup.kiln(["verify"])

@@ -34,7 +34,7 @@ export DOCKER_CONFIG=$work/docker && mkdir -p "$DOCKER_CONFIG" && echo '{"auths"
 # Two project roots with the same spec but for its targets (the lock is the same: the derived
 # image does not depend on them).
 for kind in single fanout; do
-  root=$work/$kind
+  root=$work/root-$kind
   mkdir -p "$root/images" "$root/overlays"
   cp -R overlays/gateway "$root/overlays/gateway"
   if [ "$kind" = single ]; then
@@ -61,7 +61,7 @@ config:
 EOF
   "$kiln" lock --root "$root" --quiet >/dev/null
 done
-cmp "$work/single/kiln.lock" "$work/fanout/kiln.lock"
+cmp "$work/root-single/kiln.lock" "$work/root-fanout/kiln.lock"
 
 wipe_targets() { for i in 1 2 3; do rm -rf "$work/t$i/data"; done; rm -rf "$work/cache"; }
 export KILN_CACHE_DIR=$work/cache
@@ -79,10 +79,10 @@ served start
 
 for run in $(seq "$runs"); do
   wipe_targets
-  measure single "$kiln" build --root "$work/single" --quiet --no-provenance
+  measure single "$kiln" build --root "$work/root-single" --quiet --no-provenance
   served single
   wipe_targets
-  measure fanout "$kiln" build --root "$work/fanout" --quiet --no-provenance
+  measure fanout "$kiln" build --root "$work/root-fanout" --quiet --no-provenance
   served fanout
   wipe_targets
   measure skopeo3 bash -c 'for t in "$@"; do skopeo copy --quiet --src-tls-verify=false --dest-tls-verify=false "docker://'"$src"'/base/app:1" "docker://$t/s/app:1"; done' _ "${targets[@]}"

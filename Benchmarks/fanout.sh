@@ -19,13 +19,18 @@ source "$(dirname "$0")/lib.sh"
 
 src=127.0.0.1:55101
 targets=(127.0.0.1:55102 127.0.0.1:55103 127.0.0.1:55104)
-# The source with its access log on (lib.sh's registries have none).
-mkdir -p "$work/src"
-printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' "$work/src/data" "$src" > "$work/src/config.yml"
-docker-registry serve "$work/src/config.yml" > "$work/src/log" 2>&1 &
-cleanup_hooks+=("kill $!")
-for _ in $(seq 100); do curl -s "http://$src/v2/" >/dev/null && break; sleep 0.1; done
-for i in 1 2 3; do start_registry "t$i" "5510$((i + 1))"; done
+# Registries with the access log on (the source's gives the bytes served), and a minute to
+# start on a loaded machine (lib.sh's start_registry waits 10 s).
+start_logged_registry() { # NAME ADDRESS
+  mkdir -p "$work/$1"
+  printf 'version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: %s\nhttp:\n  addr: %s\n' "$work/$1/data" "$2" > "$work/$1/config.yml"
+  docker-registry serve "$work/$1/config.yml" > "$work/$1/log" 2>&1 &
+  cleanup_hooks+=("kill $!")
+  for _ in $(seq 600); do curl -s "http://$2/v2/" >/dev/null && return; sleep 0.1; done
+  echo "registry $1 did not start"; cat "$work/$1/log"; exit 1
+}
+start_logged_registry src "$src"
+for i in 1 2 3; do start_logged_registry "t$i" "${targets[$((i - 1))]}"; done
 
 make_base "$work/base" "$mib"
 skopeo copy --quiet --dest-tls-verify=false "oci:$work/base:base" "docker://$src/base/app:1"

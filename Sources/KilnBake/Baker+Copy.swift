@@ -33,7 +33,10 @@ extension Baker {
             throw StoreError.invalidReference("\(archive)", reason: "an archive holds one image: copy to it alone")
         }
         let destinationReference = destinationReferences[0]
-        let writer = try ImageGraphWriter(store: store, to: destinationReferences, create: createRepository, progress: progress)
+        // One destination: the single write (its --create-repository must apply to it).
+        let writer = destinationReferences.count == 1
+            ? try ImageGraphWriter(store: store, to: destinationReference, create: createRepository, progress: progress)
+            : try ImageGraphWriter(store: store, to: destinationReferences, create: createRepository, progress: progress)
         let source = try store.source(sourceReference)
         let graph = try await ImageGraph.read(from: source, what: "\(sourceReference)")
         var root = graph.root
@@ -70,12 +73,17 @@ extension Baker {
             root: ImageGraphWriter.Document(descriptor: root, bytes: rootBytes)
         )
         let session = store
-        let (_, outputs) = try await writer.writeAll(from: source, { _ in (copied, ()) }) { [rootBytes, root] target in
+        let outputs: [ImageGraphWriter.TargetResult]
+        do {
+            outputs = try await writer.writeAll(from: source, { _ in (copied, ()) }) { [rootBytes, root] target in
             guard let attached, !attached.isEmpty, try session.registryImage(target.reference) != nil else { return }
             // The image by digest first (a registry may want a referrer's subject present), then
             // its referrers; its tag stays the last write.
             try await target.destination.putManifest(rootBytes, as: root)
             try await attached.write(to: target.reference, store: session)
+            }.1
+        } catch let failed as ImageGraphWriter.TargetsFailed {
+            outputs = failed.results
         }
         return (root.digest, attached?.count ?? 0, outputs)
     }

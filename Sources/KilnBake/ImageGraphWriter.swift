@@ -164,10 +164,18 @@ package struct ImageGraphWriter {
             target.destination.abort()
         }
         guard let staged else {
-            // Every preparation failed: nothing was staged.
-            throw results.compactMap(\.failure).first!
+            // Every preparation failed: nothing was staged. A write to several says each.
+            let first = results.compactMap(\.failure).first!
+            throw targets.count > 1 || createsWhereItCan ? TargetsFailed(results: results) : first
         }
         return (staged, results)
+    }
+
+    /// A write to several targets where every target failed before anything was staged
+    /// (each preparation refused): each target's own failure.
+    package struct TargetsFailed: Error, CustomStringConvertible {
+        package let results: [TargetResult]
+        package var description: String { results.compactMap(\.failure).first.map { "\($0)" } ?? "every target failed" }
     }
 
     /// Where a bake's stage writes the new layer: into every destination still going, built once.

@@ -155,6 +155,9 @@ package struct Builder: Sendable {
             do {
                 let result = try await Baker(store: store, progress: progress).bake(request)
                 for (index, written) in zip(building, result.outputs) { outcomes[index].failure = written.failure }
+            } catch let failed as ImageGraphWriter.TargetsFailed {
+                // Every target refused at its preparation: each its own reason.
+                for (index, result) in zip(building, failed.results) { outcomes[index].failure = result.failure.map { "\($0)" } }
             } catch {
                 // Before any destination was written (the bake itself failed): every one of them.
                 for index in building { outcomes[index].failure = "\(error)" }

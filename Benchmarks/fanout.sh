@@ -76,7 +76,7 @@ seen=0
 served() {
   local total
   total=$(awk '$0 ~ /"GET \/v2\/[^ ]*\/blobs\/sha256:/ { for (i = 1; i <= NF; i++) if ($i ~ /^HTTP\//) { print $(i + 2); break } }' "$work/src/log" \
-    | awk '{s += $1} END {printf "%d", s}')
+    | awk '{s += $1} END {printf "%.0f", s}')
   echo $((total - seen)) >> "$work/$1.bytes"
   seen=$total
 }

@@ -213,6 +213,17 @@ import Testing
             #expect(registry.requests().contains("PUT /v2/um/app/manifests/latest"))
         }
 
+        // A promotion to both accounts where neither repository exists (no --create-repository):
+        // each refused at its preparation, each named with its own account and region.
+        let promote = try KilnTestSupport.kiln(["copy", "--quiet", "--ca-file", dir("ca.pem"), "\(setup.source.host)/base/app:1.0"] + hosts.map { "\($0)/um/missing:v1" },
+                                               extraEnvironment: environment)
+        #expect(promote.status == 1 && promote.stdout.isEmpty, "\(promote.stdout)\(promote.stderr)")
+        let refusals = promote.stderr.split(separator: "\n").filter { $0.hasPrefix("kiln: error: ") }
+        #expect(refusals.count == 2, "\(promote.stderr)")
+        for (host, account) in zip(hosts, ["111111111111", "222222222222"]) {
+            #expect(refusals.contains { $0.hasPrefix("kiln: error: \(host)/um/missing:v1: ") && $0.contains(account) }, "\(promote.stderr)")
+        }
+
         // Without the mapping every ECR host gets the chain's one identity (profile ci, account
         // 123456789012 in moto): both accounts' registries refuse it, the plain registry is
         // written, and each failed target is named.

@@ -2,17 +2,23 @@ import Foundation
 import OCI
 
 /// Finds AWS credentials in the order the AWS SDKs use: the environment's keys, web identity,
-/// the shared files' profile (static keys, `credential_process`, `web_identity_token_file`),
+/// the shared files' profile (static keys, `credential_process`, `web_identity_token_file`,
+/// `role_arn` with `source_profile`),
 /// ECS container credentials, then EC2 instance metadata (IMDSv2).
 package struct AWSCredentialChain: Sendable {
     private let environment: [String: String]
+    /// A profile chosen for one registry (`registries.HOST.aws-profile`): only it is asked.
+    private let chosenProfile: String?
 
-    package init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    /// - Parameter profile: ask only this profile of the shared files (a registry's own
+    ///   account), not the environment's keys or the rest of the chain.
+    package init(environment: [String: String] = ProcessInfo.processInfo.environment, profile: String? = nil) {
         self.environment = environment
+        chosenProfile = profile
     }
 
     var profileName: String {
-        environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["AWS_DEFAULT_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        chosenProfile ?? environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? environment["AWS_DEFAULT_PROFILE"].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
     }
 
     /// The places the chain looks, for the "none found" error.
@@ -30,6 +36,13 @@ package struct AWSCredentialChain: Sendable {
     /// - Throws: ``AWSError/noCredentials(lookedIn:)`` listing where it looked, or the error of
     ///   a source that exists but fails (a broken `credential_process`).
     package func resolve() async throws -> AWSCredentials {
+        if let chosenProfile {
+            let files = AWSConfigFiles(environment: environment)
+            guard let credentials = try await profileCredentials(chosenProfile, files: files, depth: 0) else {
+                throw AWSError.invalidProfile(profile: chosenProfile, reason: "not found, or without credentials, in \(files.credentialsPath) and \(files.configPath)")
+            }
+            return credentials
+        }
         if let key = environment["AWS_ACCESS_KEY_ID"], !key.isEmpty,
            let secret = environment["AWS_SECRET_ACCESS_KEY"], !secret.isEmpty {
             let token = environment["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -39,18 +52,8 @@ package struct AWSCredentialChain: Sendable {
            let role = environment["AWS_ROLE_ARN"], !role.isEmpty {
             return try await WebIdentity(tokenFile: tokenFile, roleARN: role, environment: environment, region: region).assumeRole()
         }
-        let files = AWSConfigFiles(environment: environment)
-        if let profile = files.profile(profileName) {
-            if let key = profile["aws_access_key_id"], let secret = profile["aws_secret_access_key"] {
-                return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: profile["aws_session_token"],
-                                      source: "profile '\(profileName)'")
-            }
-            if let command = profile["credential_process"] {
-                return try CredentialProcess(profile: profileName, command: command).run()
-            }
-            if let tokenFile = profile["web_identity_token_file"], let role = profile["role_arn"] {
-                return try await WebIdentity(tokenFile: tokenFile, roleARN: role, environment: environment, region: region).assumeRole()
-            }
+        if let credentials = try await profileCredentials(profileName, files: AWSConfigFiles(environment: environment), depth: 0) {
+            return credentials
         }
         if let container = try ContainerCredentials(environment: environment) {
             return try await container.fetch()
@@ -59,6 +62,33 @@ package struct AWSCredentialChain: Sendable {
             return credentials
         }
         throw AWSError.noCredentials(lookedIn: searchedLocations)
+    }
+
+    /// A profile's credentials: static keys, `credential_process`, a web identity role, or a
+    /// role assumed with a `source_profile`'s credentials (followed at most 4 deep); `nil` when
+    /// the profile is missing or has none of them.
+    private func profileCredentials(_ name: String, files: AWSConfigFiles, depth: Int) async throws -> AWSCredentials? {
+        guard let profile = files.profile(name) else { return nil }
+        if let key = profile["aws_access_key_id"], let secret = profile["aws_secret_access_key"], profile["role_arn"] == nil || depth > 0 {
+            return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: profile["aws_session_token"], source: "profile '\(name)'")
+        }
+        if let command = profile["credential_process"] {
+            return try CredentialProcess(profile: name, command: command).run()
+        }
+        if let tokenFile = profile["web_identity_token_file"], let role = profile["role_arn"] {
+            return try await WebIdentity(tokenFile: tokenFile, roleARN: role, environment: environment, region: region).assumeRole()
+        }
+        if profile["role_arn"] != nil, let sourceName = profile["source_profile"] {
+            guard depth < 4 else { throw AWSError.invalidProfile(profile: name, reason: "source_profile goes more than 4 profiles deep") }
+            // A profile naming itself holds the keys the role is assumed with.
+            let source = sourceName == name ? try await profileCredentials(name, files: files, depth: depth + 1)
+                : try await profileCredentials(sourceName, files: files, depth: depth + 1)
+            guard let source else {
+                throw AWSError.invalidProfile(profile: name, reason: "its source_profile '\(sourceName)' is missing or has no credentials")
+            }
+            return try await AssumeRole(profile: name, settings: profile, environment: environment, region: profile["region"] ?? region).assume(with: source)
+        }
+        return nil
     }
 
     /// The region from `AWS_REGION`, `AWS_DEFAULT_REGION` or the profile.

@@ -12,10 +12,18 @@ package final class ECRCredentials: CredentialProvider, @unchecked Sendable {
     /// The chain's answer, kept for the run: web identity and `credential_process` are not
     /// asked again for the repository check and the token, nor by images built in parallel
     /// (they await the one lookup in flight).
-    private var awsCredentials: Task<AWSCredentials, Error>?
+    /// Per profile (`""`: the chain as it is), so each account's role is assumed once a run.
+    private var awsCredentials: [String: Task<AWSCredentials, Error>] = [:]
+    /// ECR registry identity -> the AWS profile its account is reached with (`registries.HOST.aws-profile`).
+    private let profiles: [String: String]
 
-    package init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    /// - Parameter profiles: registry host -> AWS profile; other hosts use the whole chain.
+    package init(environment: [String: String] = ProcessInfo.processInfo.environment, profiles: [String: String] = [:]) {
         self.environment = environment
+        // Keyed by the registry's identity: its dual-stack and FIPS hosts use the same profile.
+        var byIdentity: [String: String] = [:]
+        for (registry, profile) in profiles { if let host = ECRHost(registry) { byIdentity[host.registryIdentity] = profile } }
+        self.profiles = byIdentity
     }
 
     package var searchedLocations: [String] { AWSCredentialChain(environment: environment).searchedLocations }
@@ -35,10 +43,11 @@ package final class ECRCredentials: CredentialProvider, @unchecked Sendable {
     /// An API client for the registry's region and account.
     package func ecrClient(for host: ECRHost) async throws -> ECRClient {
         let environment = environment
+        let profile = profiles[host.registryIdentity]
         let lookup = lock.withLock {
-            if let running = awsCredentials { return running }
-            let started = Task { try await AWSCredentialChain(environment: environment).resolve() }
-            awsCredentials = started
+            if let running = awsCredentials[profile ?? ""] { return running }
+            let started = Task { try await AWSCredentialChain(environment: environment, profile: profile).resolve() }
+            awsCredentials[profile ?? ""] = started
             return started
         }
         let credentials = try await lookup.value

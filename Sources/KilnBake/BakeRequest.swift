@@ -26,6 +26,15 @@ public struct BakeRequest: Sendable {
     public var sourceDateEpoch: Int64?
     /// For an ECR output: create the repository when it is missing, with these settings.
     public var createRepository: RepositoryCreation?
+    /// Further destinations of the same image (a spec's other targets), each named with its
+    /// tag like `output`: the base's blobs are read once for all, the layer built once, and each
+    /// destination tagged after its own upload; one that fails does not stop the others
+    /// (``BakeResult/outputs`` names each).
+    public var otherOutputs: [ImageReference] = []
+    /// The outputs are some of a spec's several targets (`kiln build` writes only those that
+    /// lack the image): written as a fan-out however many they are, `--create-repository`
+    /// creating the ECR ones and leaving the others alone.
+    public var isOneOfSeveralTargets = false
     /// Further tags of the output given the same image after its own tag (`kiln build`: the
     /// spec's `tags` after the content tag).
     public var additionalTags: [String] = []
@@ -99,6 +108,16 @@ public struct BakeResult: Sendable, Equatable {
     public var layer: BuiltLayer?
     /// With ``BakeRequest/recordsProvenanceFacts``: what a provenance statement says.
     public var provenanceFacts: ProvenanceFacts?
+    /// Each destination (`output`, then ``BakeRequest/otherOutputs``), pinned, and why it failed
+    /// if it did. A bake to one destination throws its failure instead.
+    public var outputs: [Output] = []
+
+    public struct Output: Sendable, Equatable {
+        /// `REPO@sha256:…`.
+        public var reference: String
+        /// The one-line error that gave this destination up; `nil`: written and tagged.
+        public var failure: String?
+    }
 }
 
 /// The facts of a bake its provenance records.

@@ -17,7 +17,26 @@ extension Baker {
     ///     (the destination is prepared as a bake's is: see ``ImageGraphWriter``).
     /// - Returns: the destination pinned to the (unchanged) digest, and how many referrers were copied.
     public func copy(from sourceReference: ImageReference, to destinationReference: ImageReference, platform: Platform? = nil, referrers: Bool = false, createRepository: RepositoryCreation? = nil) async throws -> (reference: String, digest: Digest, referrers: Int) {
-        let writer = try ImageGraphWriter(store: store, to: destinationReference, create: createRepository, progress: progress)
+        let copied = try await copy(from: sourceReference, to: [destinationReference], platform: platform, referrers: referrers, createRepository: createRepository)
+        if let failure = copied.outputs[0].failure { throw failure }
+        return (copied.outputs[0].reference.pinned(copied.digest), copied.digest, copied.referrers)
+    }
+
+    /// `kiln copy SRC DST DST…`: the same image to several destinations at once (promotion to
+    /// every account and region): each blob read from the source once for all of them, each
+    /// destination tagged after its own upload; one that fails does not stop the others.
+    /// Archives, which hold a platform's image of their own choosing, are copied to alone.
+    /// - Returns: the (unchanged) digest, the referrers copied per registry destination, and
+    ///   each destination's result.
+    package func copy(from sourceReference: ImageReference, to destinationReferences: [ImageReference], platform: Platform? = nil, referrers: Bool = false, createRepository: RepositoryCreation? = nil) async throws -> (digest: Digest, referrers: Int, outputs: [ImageGraphWriter.TargetResult]) {
+        if destinationReferences.count > 1, let archive = destinationReferences.first(where: { if case .archive = $0 { true } else { false } }) {
+            throw StoreError.invalidReference("\(archive)", reason: "an archive holds one image: copy to it alone")
+        }
+        let destinationReference = destinationReferences[0]
+        // One destination: the single write (its --create-repository must apply to it).
+        let writer = destinationReferences.count == 1
+            ? try ImageGraphWriter(store: store, to: destinationReference, create: createRepository, progress: progress)
+            : try ImageGraphWriter(store: store, to: destinationReferences, create: createRepository, progress: progress)
         let source = try store.source(sourceReference)
         let graph = try await ImageGraph.read(from: source, what: "\(sourceReference)")
         var root = graph.root
@@ -46,20 +65,27 @@ extension Baker {
         // Referrers are read (and checked) before anything is written; their blobs travel
         // with the image's.
         let subjects = [root.digest] + (isIndex ? manifests.map(\.0.digest) : [])
-        let attached = referrers ? try await ReferrersCopy(store: store).read(sourceReference, destination: destinationReference, subjects: subjects) : nil
+        let toRegistry = destinationReferences.first { (try? store.registryImage($0)) != nil } ?? destinationReference
+        let attached = referrers ? try await ReferrersCopy(store: store).read(sourceReference, destination: toRegistry, subjects: subjects) : nil
         let copied = ImageGraphWriter.Graph(
             blobs: manifests.flatMap { [$0.1.config] + $0.1.layers } + (attached?.blobs ?? []),
             children: isIndex ? manifests.map { ImageGraphWriter.Document(descriptor: $0.0, bytes: $0.1.raw) } : [],
             root: ImageGraphWriter.Document(descriptor: root, bytes: rootBytes)
         )
-        try await writer.write(copied, from: source) { [rootBytes, root] in
-            guard let attached, !attached.isEmpty else { return }
+        let session = store
+        let outputs: [ImageGraphWriter.TargetResult]
+        do {
+            outputs = try await writer.writeAll(from: source, { _ in (copied, ()) }) { [rootBytes, root] target in
+            guard let attached, !attached.isEmpty, try session.registryImage(target.reference) != nil else { return }
             // The image by digest first (a registry may want a referrer's subject present), then
             // its referrers; its tag stays the last write.
-            try await writer.destination.putManifest(rootBytes, as: root)
-            try await attached.write(to: destinationReference, store: store)
+            try await target.destination.putManifest(rootBytes, as: root)
+            try await attached.write(to: target.reference, store: session)
+            }.1
+        } catch let failed as ImageGraphWriter.TargetsFailed {
+            outputs = failed.results
         }
-        return (destinationReference.pinned(root.digest), root.digest, attached?.count ?? 0)
+        return (root.digest, attached?.count ?? 0, outputs)
     }
 
     /// The child of an index to copy alone: the one of `wanted`'s platform (``ImageGraph``'s

@@ -37,7 +37,8 @@ public struct Baker {
     ///   written (``ImageGraphWriter``'s `beforeTagging`): what must be in place before the
     ///   image is visible under a tag, i.e. its provenance. A failure there fails the bake, and
     ///   no tag is written.
-    package func bake(_ request: BakeRequest, into chosen: ImageDestination? = nil, beforeTagging: (Untagged) async throws -> Void = { _ in }) async throws -> BakeResult {
+    ///   With several destinations it runs at each (``Untagged/reference`` says which), at once.
+    package func bake(_ request: BakeRequest, into chosen: ImageDestination? = nil, beforeTagging: @escaping @Sendable (Untagged) async throws -> Void = { _ in }) async throws -> BakeResult {
         try await bake(request, into: chosen, beside: {}, beforeTagging: { untagged, _ in try await beforeTagging(untagged) })
     }
 
@@ -50,7 +51,7 @@ public struct Baker {
     ///     fails the bake.
     ///   - beforeTagging: as in ``bake(_:into:beforeTagging:)``.
     package func bake<Beside: Sendable>(_ request: BakeRequest, into chosen: ImageDestination? = nil, beside: @escaping @Sendable () async throws -> Beside,
-                                        beforeTagging: (Untagged, Beside) async throws -> Void) async throws -> BakeResult {
+                                        beforeTagging: @escaping @Sendable (Untagged, Beside) async throws -> Void) async throws -> BakeResult {
         var source = try store.source(request.base)
         if let locked = request.lockedBase { source = LockedBaseSource(documents: locked, blobs: source) }
         let base = try await BaseImage.load(from: source, reference: request.base.description, platforms: request.platforms, logger: logger)
@@ -61,15 +62,17 @@ public struct Baker {
         // Secrets in what the bake adds: refused before the destination exists.
         let digests = try checkSecrets(request, entries: entries)
 
-        let writer = try ImageGraphWriter(store: store, to: request.output, destination: chosen, create: request.createRepository, progress: progress)
+        let writer = request.otherOutputs.isEmpty && !request.isOneOfSeveralTargets
+            ? try ImageGraphWriter(store: store, to: request.output, destination: chosen, create: request.createRepository, progress: progress)
+            : try ImageGraphWriter(store: store, to: [request.output] + request.otherOutputs, create: request.createRepository, progress: progress)
         // The result is known once the documents are derived; `beforeTagging` gets it then.
         let staged = StagedResult()
         let running = BesideTask<Beside>()
         defer { running.task?.cancel() }
         // Prepared first (an ECR repository exists, its tag rules), then the layer is built into
-        // the destination and the documents derived; removed again when anything fails.
-        try await writer.write(from: source, { destination -> (ImageGraphWriter.Graph, Void) in
-            defer { staged.destination = destination }
+        // the destinations (once, for all) and the documents derived; removed again from a
+        // destination where anything fails.
+        let (_, written) = try await writer.writeAll(from: source, { destination -> (ImageGraphWriter.Graph, Void) in
             let layers = try await buildLayers(request, entries: entries, digests: digests, into: destination)
             // The derived documents, checked against the plan before any base blob is copied.
             let derived = try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: source.imageName))
@@ -100,18 +103,24 @@ public struct Baker {
             staged.result = try await makeResult(request, derived: derived, layers: layers, platforms: base.images.map(\.platform), source: source, entries: entries, digests: digests)
             staged.root = graph.root
             return (graph, ())
-        }, beforeTagging: {
+        }, beforeTagging: { target in
             guard let task = running.task else { preconditionFailure("the bake's work beside was not started") }
-            try await beforeTagging(staged.untagged(), try await task.value)
+            try await beforeTagging(staged.untagged(at: target), try await task.value)
         })
-        return staged.untagged().result
+        guard var result = staged.result else { preconditionFailure("a bake's result is read before its documents were derived") }
+        // One destination: its failure is the bake's (the result of several names each).
+        if request.otherOutputs.isEmpty && !request.isOneOfSeveralTargets, let failure = written[0].failure { throw failure }
+        result.outputs = written.map { BakeResult.Output(reference: $0.reference.pinned(result.digest), failure: $0.failure.map { "\($0)" }) }
+        return result
     }
 
-    /// A bake written but for its tags: what `beforeTagging` gets.
+    /// A bake written but for its tags, at one of its destinations: what `beforeTagging` gets.
     package struct Untagged {
         /// The result the bake returns (its ``BakeResult/provenanceFacts`` when the request
         /// records them).
         package var result: BakeResult
+        /// The destination this is (one of a spec's several targets, or the only one).
+        package let reference: ImageReference
         let root: ImageGraphWriter.Document
         let destination: ImageDestination
 
@@ -140,29 +149,31 @@ public struct Baker {
 
     /// The task a bake runs beside its writes, started in the write's stage, awaited before its
     /// tags.
-    private final class BesideTask<Value: Sendable> {
+    // Sendable: `task` is set once in the write's stage, before any `beforeTagging` reads it.
+    private final class BesideTask<Value: Sendable>: @unchecked Sendable {
         var task: Task<Value, any Error>?
     }
 
     /// The result of a bake, set where the write derives it and read after the write (and by
     /// its `beforeTagging`): the two closures of one write share it, one after the other.
-    private final class StagedResult {
+    // Sendable: written only in the write's stage, which ends before `beforeTagging` runs.
+    private final class StagedResult: @unchecked Sendable {
         var result: BakeResult?
         var root: ImageGraphWriter.Document?
-        var destination: ImageDestination?
 
-        /// Read only after the write's stage returned, which sets all three.
-        func untagged() -> Untagged {
-            guard let result, let root, let destination else { preconditionFailure("a bake's result is read before its documents were derived") }
-            return Untagged(result: result, root: root, destination: destination)
+        /// Read only after the write's stage returned, which sets both.
+        func untagged(at target: ImageGraphWriter.Target) -> Untagged {
+            guard let result, let root else { preconditionFailure("a bake's result is read before its documents were derived") }
+            return Untagged(result: result, reference: target.reference, root: root, destination: target.destination)
         }
     }
 
-    /// Builds the new layer(s) into the destination (one per distinct skeleton placement).
+    /// Builds the new layer(s) into the destinations (one per distinct skeleton placement), once
+    /// however many destinations there are.
     /// - Returns: the layer of each platform image; `nil` for a config-only bake.
     /// - Parameter digests: each overlay file's content digest from the secret scan's read, so the
     ///   layer reads each file once more, not twice.
-    private func buildLayers(_ request: BakeRequest, entries: LayerEntries?, digests: [FileSource: [UInt8]], into destination: ImageDestination) async throws -> [BuiltLayer]? {
+    private func buildLayers(_ request: BakeRequest, entries: LayerEntries?, digests: [FileSource: [UInt8]], into destination: ImageGraphWriter.Staging) async throws -> [BuiltLayer]? {
         guard let entries else { return nil }
         var built: [BuiltLayer] = []
         for distinct in entries.distinct {

@@ -7,7 +7,7 @@ import OCI
 /// `kiln plan --matrix`: which specs a CI run has to build, as the job matrix GitHub Actions
 /// (`strategy.matrix: ${{ fromJSON(...) }}`) and GitLab (`parallel:matrix`) take.
 ///
-/// A spec needs building when its target lacks the planned image: its content tag
+/// A spec needs building when one of its targets lacks the planned image: its content tag
 /// `kiln.sha256.<hex>` is missing (one HEAD per target, several targets at once), or, when it is
 /// there, one of the spec's extra tags does not hold the digest yet (`kiln build` would retag).
 package struct BuildMatrix: Sendable {
@@ -31,33 +31,45 @@ package struct BuildMatrix: Sendable {
         package var needsBuild: Result<Bool, any Error>
     }
 
-    /// Asks every spec's target, at most ``concurrentChecks`` at a time; a failed target does
-    /// not stop the others.
-    /// - Returns: one check per spec, in the specs' order.
+    /// Asks every target of every spec, at most ``concurrentChecks`` at a time; a failed target
+    /// does not stop the others. A spec with several targets needs building when any of them
+    /// lacks the image.
+    /// - Returns: one check per spec, in the specs' order (a spec whose target could not be
+    ///   asked names the first such target).
     package func check(_ items: [(spec: ImageSpec, plan: ImagePlan)]) async -> [Check] {
         let store = store
-        let work = items.map { Item(spec: $0.spec, plan: $0.plan) }
+        let work = items.flatMap { item in
+            zip(item.spec.targets, item.plan.repositories).map { Item(spec: item.spec, plan: item.plan, target: $0, repository: $1) }
+        }
         // Errors are caught per target, so the map itself never throws.
-        return (try? await BoundedConcurrency.map(work, limit: Self.concurrentChecks) { item -> Check in
-            let target = item.spec.target
+        let perTarget = (try? await BoundedConcurrency.map(work, limit: Self.concurrentChecks) { item -> Check in
             do {
                 let reader = TargetTags(store: store)
-                let content = try await reader.descriptors(of: target, tags: [item.plan.tag])
+                let content = try await reader.descriptors(of: item.target, tags: [item.plan.tag])
                 guard content[item.plan.tag]?.digest == item.plan.digest else {
-                    return Check(name: item.spec.name, target: item.plan.repository, needsBuild: .success(true))
+                    return Check(name: item.spec.name, target: item.repository, needsBuild: .success(true))
                 }
-                let extra = try await reader.descriptors(of: target, tags: item.spec.tags)
+                let extra = try await reader.descriptors(of: item.target, tags: item.spec.tags)
                 let stale = item.spec.tags.contains { extra[$0]?.digest != item.plan.digest }
-                return Check(name: item.spec.name, target: item.plan.repository, needsBuild: .success(stale))
+                return Check(name: item.spec.name, target: item.repository, needsBuild: .success(stale))
             } catch {
-                return Check(name: item.spec.name, target: item.plan.repository, needsBuild: .failure(error))
+                return Check(name: item.spec.name, target: item.repository, needsBuild: .failure(error))
             }
         }) ?? []
+        var position = 0
+        return items.map { item in
+            let checks = perTarget[position..<position + item.spec.targets.count]
+            position += item.spec.targets.count
+            if let failed = checks.first(where: { if case .failure = $0.needsBuild { true } else { false } }) { return failed }
+            return checks.first { (try? $0.needsBuild.get()) == true } ?? checks.first!
+        }
     }
 
     private struct Item: Sendable {
         var spec: ImageSpec
         var plan: ImagePlan
+        var target: ImageReference
+        var repository: String
     }
 
     /// One spec of the matrix.

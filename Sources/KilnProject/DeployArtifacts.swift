@@ -9,7 +9,9 @@ package enum DeployArtifacts {
     /// order planned. The container is the spec's `container:`, else its name.
     /// - Throws: ``SpecError`` naming the spec whose target is a layout, whose name is no ECS
     ///   container name (and sets no `container:`), or whose container another spec names too.
-    package static func imageDefinitions(_ planned: [(spec: ImageSpec, plan: ImagePlan)]) throws -> JSONValue {
+    /// - Parameter registry: for specs with several targets, the registry host whose target
+    ///   the file names (`--target-registry`: one account and region); `nil`: each spec's first.
+    package static func imageDefinitions(_ planned: [(spec: ImageSpec, plan: ImagePlan)], registry: String? = nil) throws -> JSONValue {
         var entries: [JSONValue] = []
         var containers: [String: String] = [:]
         for (spec, plan) in planned {
@@ -18,19 +20,19 @@ package enum DeployArtifacts {
                 throw SpecError(location: spec.path, message: "container '\(name)' is also spec \(other)'s: CodePipeline matches entries by container name (set container:)")
             }
             containers[name] = spec.name
-            entries.append(.object([("name", .string(name)), ("imageUri", .string(try imageURI(spec, plan)))]))
+            entries.append(.object([("name", .string(name)), ("imageUri", .string(try imageURI(spec, plan, registry: registry)))]))
         }
         return .array(entries)
     }
 
     /// `{"ImageURI": "REPO@sha256:…"}` for exactly one spec.
     /// - Throws: ``SpecError`` when not exactly one spec is planned or its target is a layout.
-    package static func imageDetail(_ planned: [(spec: ImageSpec, plan: ImagePlan)]) throws -> JSONValue {
+    package static func imageDetail(_ planned: [(spec: ImageSpec, plan: ImagePlan)], registry: String? = nil) throws -> JSONValue {
         guard planned.count == 1, let (spec, plan) = planned.first else {
             let names = planned.map(\.spec.name).prefix(5).joined(separator: ", ")
             throw SpecError(location: "imagedetail", message: "describes one image: name one spec (\(planned.count) planned: \(names)\(planned.count > 5 ? ", …" : ""))")
         }
-        return .object([("ImageURI", .string(try imageURI(spec, plan)))])
+        return .object([("ImageURI", .string(try imageURI(spec, plan, registry: registry)))])
     }
 
     /// The ECS container name of a spec's image.
@@ -42,10 +44,19 @@ package enum DeployArtifacts {
         return spec.name
     }
 
-    static func imageURI(_ spec: ImageSpec, _ plan: ImagePlan) throws -> String {
-        guard case .registry = spec.target else {
+    /// The spec's image at its first target, or at its target on `registry`.
+    static func imageURI(_ spec: ImageSpec, _ plan: ImagePlan, registry: String?) throws -> String {
+        var index = 0
+        if let registry {
+            let hosts = spec.targets.map { target -> String? in if case .registry(let reference) = target { reference.registry } else { nil } }
+            guard let found = hosts.firstIndex(of: registry) else {
+                throw SpecError(location: spec.path, message: "no target on \(registry) (targets: \(plan.repositories.joined(separator: ", ")))")
+            }
+            index = found
+        }
+        guard case .registry = spec.targets[index] else {
             throw SpecError(location: spec.path, message: "target \(plan.repository) is a layout: ECS deploys images from a registry repository")
         }
-        return plan.image
+        return plan.images[index]
     }
 }

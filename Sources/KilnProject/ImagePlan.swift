@@ -11,6 +11,8 @@ package struct ImagePlan: Sendable {
     /// The target repository (`123456789012.dkr.ecr.eu-west-1.amazonaws.com/um/gateway`) or
     /// layout (`oci:DIR`).
     package var repository: String
+    /// Every target repository, in the spec's order (`repository` first); one for most specs.
+    package var repositories: [String]
     package var digest: Digest
     /// The content-addressed tag: `kiln.sha256.<hex of the digest>`.
     package var tag: String
@@ -26,6 +28,8 @@ package struct ImagePlan: Sendable {
 
     /// `REPO@sha256:…`: what a task definition should pin.
     package var image: String { "\(repository)@\(digest)" }
+    /// `REPO@sha256:…` at every target, in the spec's order.
+    package var images: [String] { repositories.map { "\($0)@\(digest)" } }
     /// `REPO:kiln.sha256.<hex>`: the image under its content tag.
     package var taggedReference: String { "\(repository):\(tag)" }
 
@@ -69,7 +73,7 @@ package struct Planner: Sendable {
         let entry = try project.lockedEntry(for: spec, in: lock)
         let request = try await spec.request(base: spec.base, output: spec.target, snapshot: entry.snapshot)
         let (derivation, _, files) = try await Baker().plan(request, base: entry.snapshot)
-        return ImagePlan(name: spec.name, repository: ImagePlan.repository(of: spec.target), digest: derivation.root.digest,
+        return ImagePlan(name: spec.name, repository: ImagePlan.repository(of: spec.target), repositories: spec.targets.map(ImagePlan.repository(of:)), digest: derivation.root.digest,
                          tag: ImagePlan.contentTag(of: derivation.root.digest), derivation: derivation, extraTags: spec.tags,
                          edits: request.edits, overlayFiles: files)
     }

@@ -4,7 +4,7 @@ import KilnStore
 import OCI
 
 /// `kiln render-taskdef`: points every container of a task definition whose image names a
-/// spec's target repository (with any tag, a digest, or neither) at that spec's planned digest,
+/// spec's target repository (any of a spec's several targets: the one it names) (with any tag, a digest, or neither) at that spec's planned digest,
 /// offline, from the specs and the lock. Other containers are reported and left as they are.
 package struct TaskDefinitionRenderer: Sendable {
     package let project: Project
@@ -41,9 +41,12 @@ package struct TaskDefinitionRenderer: Sendable {
     ///   any spec's repository.
     package func render(_ definition: TaskDefinition, file: String, specs: [ImageSpec], lock: LockFile) async throws -> Rendering {
         var specsByRepository: [String: [ImageSpec]] = [:]
+        // Every target of a spec: a container is pinned at the repository it names (one
+        // account's task definition names that account's repository).
         for spec in specs {
-            guard case .registry(let target) = spec.target else { continue }
-            specsByRepository[key(target), default: []].append(spec)
+            for case .registry(let target) in spec.targets where !(specsByRepository[key(target)] ?? []).contains(where: { $0.name == spec.name }) {
+                specsByRepository[key(target), default: []].append(spec)
+            }
         }
         let planner = Planner(project: project)
         var plans: [String: ImagePlan] = [:]
@@ -73,9 +76,8 @@ package struct TaskDefinitionRenderer: Sendable {
             rendering.rendered.append("container \(container.label): \(UntrustedText.excerpt(pinned)) (spec \(spec.name))")
         }
         guard !images.isEmpty else {
-            let repositories = specsByRepository.keys.isEmpty ? "no spec has a registry target" : "spec targets: " + specs.compactMap { spec -> String? in
-                if case .registry(let target) = spec.target { return target.name }
-                return nil
+            let repositories = specsByRepository.keys.isEmpty ? "no spec has a registry target" : "spec targets: " + specs.flatMap { spec in
+                spec.targets.compactMap { if case .registry(let target) = $0 { target.name } else { nil } }
             }.prefix(5).joined(separator: ", ")
             throw SpecError(location: file, message: "no container's image names a spec's target repository (\(repositories))")
         }

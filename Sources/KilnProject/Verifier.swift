@@ -37,14 +37,25 @@ package struct Verifier: Sendable {
             differences.append("base: \(entry.pinned) is no longer in its registry")
         }
 
+        // Each target (a spec with several: each line names its repository).
+        for (target, repository) in zip(spec.targets, plan.repositories) {
+            let found = try await targetDifferences(spec, plan: plan, entry: entry, lock: lock, target: target, repository: repository)
+            differences += spec.targets.count > 1 ? found.map { "\(repository): \($0)" } : found
+        }
+        return (plan, differences)
+    }
+
+    /// What one target holds that differs from the plan.
+    private func targetDifferences(_ spec: ImageSpec, plan: ImagePlan, entry: LockFile.Entry, lock: LockFile, target: ImageReference, repository: String) async throws -> [String] {
+        var differences: [String] = []
         let reader = TargetTags(store: store)
-        let held = try await reader.descriptors(of: spec.target, tags: [plan.tag] + spec.tags)
+        let held = try await reader.descriptors(of: target, tags: [plan.tag] + spec.tags)
         guard let actual = held[plan.tag] else {
-            return (plan, differences + ["\(plan.taggedReference) is missing (not built yet?)"])
+            return differences + ["\(repository):\(plan.tag) is missing (not built yet?)"]
         }
         if actual.digest != plan.digest {
-            differences.append("\(plan.taggedReference) holds \(actual.digest), the spec and lock give \(plan.digest)")
-            differences += try await documentDifferences(expected: plan.derivation, actual: actual, target: spec.target, reader: reader)
+            differences.append("\(repository):\(plan.tag) holds \(actual.digest), the spec and lock give \(plan.digest)")
+            differences += try await documentDifferences(expected: plan.derivation, actual: actual, target: target, reader: reader)
         }
         for tag in spec.tags {
             if let descriptor = held[tag] {
@@ -55,13 +66,13 @@ package struct Verifier: Sendable {
         }
         // The provenance is deterministic: recomputed here, it must be attached under exactly
         // its digest (registries only: layouts have no referrers).
-        if let builderID = provenanceBuilderID, actual.digest == plan.digest, let image = try store.registryImage(spec.target) {
+        if let builderID = provenanceBuilderID, actual.digest == plan.digest, let image = try store.registryImage(target) {
             let provenance = try Provenance.make(plan: plan, spec: spec, entry: entry, lock: lock, project: project, builderID: builderID)
             if try await !provenance.isListed(in: image, subject: plan.digest) {
                 differences.append("provenance \(Digest.of(provenance.rootArtifact.raw)) (builder \(builderID)) is not attached to \(plan.digest); run kiln build (with the same --builder-id), or verify with --builder-id or --no-provenance")
             }
         }
-        return (plan, differences)
+        return differences
     }
 
     /// Which platform, blob or config field differs between the derived documents and the

@@ -15,6 +15,9 @@ import Yams
 ///     endpoint: https://quay-cache.example.org  # every request for quay.io goes there
 ///   registry.internal:5000:
 ///     insecure: true                          # plain HTTP allowed
+///   210987654321.dkr.ecr.us-east-1.amazonaws.com:
+///     aws-profile: prod-push                  # ECR: this account's credentials (a profile of
+///                                             # ~/.aws/config, e.g. role_arn + source_profile)
 /// ```
 /// A mirror serves `REGISTRY/REPO` as `HOST/PATH/REPO` (an ECR pull-through cache rule's shape)
 /// and is used for reading only, never for pushes; the image keeps its name (digest, lock,
@@ -27,6 +30,9 @@ public struct RegistryConfigFile: Equatable, Sendable {
     public var insecureHosts: Set<String> = []
     /// Registry name -> its mirrors and when they are used.
     public var mirrors: [String: RegistryMirrors] = [:]
+    /// ECR registry host -> the AWS profile whose credentials it is reached with (one role per
+    /// account); hosts not named use the credential chain as it is.
+    public var awsProfiles: [String: String] = [:]
 
     public init() {}
 
@@ -91,8 +97,14 @@ public struct RegistryConfigFile: Equatable, Sendable {
                             throw fail(settingValue, "registries.\(name).pull-from-mirror must be one of \(MirrorPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
                         }
                         config.mirrors[name, default: RegistryMirrors()].policy = policy
+                    case "aws-profile":
+                        guard let profile = settingValue.string, !profile.isEmpty, profile.utf8.count <= 128,
+                              profile.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "[") && $0 != UInt8(ascii: "]") }) else {
+                            throw fail(settingValue, "registries.\(name).aws-profile must be a profile name of the AWS config files")
+                        }
+                        config.awsProfiles[name] = profile
                     default:
-                        throw fail(settingKey, "unknown key 'registries.\(name).\(settingKey.string ?? "?")' (known: endpoint, insecure, mirrors, pull-from-mirror)")
+                        throw fail(settingKey, "unknown key 'registries.\(name).\(settingKey.string ?? "?")' (known: endpoint, insecure, mirrors, pull-from-mirror, aws-profile)")
                     }
                 }
             }

@@ -74,7 +74,7 @@ private struct SpecReader {
             throw SpecError(location: path, message: "not valid YAML (\(String(describing: error).split(separator: "\n").first ?? ""))")
         }
         guard let root else { throw SpecError(location: path, message: "the spec is empty") }
-        let fields = try mapping(root, "", allowed: ["base", "platforms", "target", "tags", "overlays", "remove", "config", "compression", "mtime", "dockerfile", "context", "build-args", "allow-secrets", "container"])
+        let fields = try mapping(root, "", allowed: ["base", "platforms", "target", "targets", "tags", "overlays", "remove", "config", "compression", "mtime", "dockerfile", "context", "build-args", "allow-secrets", "container"])
         func field(_ name: String) -> (node: Node, keyNode: Node)? { fields.first { $0.key == name }.map { ($0.node, $0.keyNode) } }
 
         var dockerfile: SpecDockerfile?
@@ -106,26 +106,26 @@ private struct SpecReader {
         }
         if case .archive = base { throw fail(field("base")?.node ?? field("dockerfile")?.node, "base", "\(StoreError.archiveIsOutputOnly(base.description))") }
 
-        guard let targetNode = field("target")?.node else { throw fail(root, "target", "missing (a repository or oci:DIR)") }
-        let targetText = try string(targetNode, "target")
-        let target: ImageReference
-        do { target = try ImageReference(parsing: targetText) } catch let error as StoreError {
-            throw fail(targetNode, "target", "\(error)")
+        var targets: [ImageReference] = []
+        if let targetNode = field("target")?.node { targets.append(try readTarget(targetNode, key: "target")) }
+        if let (listNode, _) = field("targets") {
+            guard let sequence = listNode.sequence, !sequence.isEmpty else { throw fail(listNode, "targets", "must be a non-empty list of repositories") }
+            for (index, node) in sequence.enumerated() { targets.append(try readTarget(node, key: "targets[\(index)]")) }
         }
-        switch target {
-        case .registry(let reference):
-            let lastComponent = targetText.split(separator: "/").last ?? ""
-            guard reference.digest == nil, !lastComponent.contains(":") else {
-                throw fail(targetNode, "target", "must name a repository without tag or digest; list tags under 'tags'")
+        guard let target = targets.first else { throw fail(root, "target", "missing (a repository or oci:DIR)") }
+        if targets.count > 1 {
+            // One derived image pushed to several registries: a layout is a local copy, not a
+            // place to fan out to (kiln build --output oci:DIR writes one per spec).
+            let node = field("targets")?.node
+            var seen = Set<String>()
+            for candidate in targets {
+                guard case .registry(let registry) = candidate else {
+                    throw fail(node, "targets", "'\(candidate)': with several targets every one must be a registry repository, not a layout")
+                }
+                guard seen.insert(registry.name).inserted else {
+                    throw fail(node, "targets", "'\(registry.name)' is named twice")
+                }
             }
-        case .layout(let layout):
-            guard layout.tag == nil, layout.digest == nil else {
-                throw fail(targetNode, "target", "must name a layout directory without tag; list tags under 'tags'")
-            }
-            if let outside = outsideRepository(target) { throw fail(targetNode, "target", outside) }
-        case .archive:
-            // An archive is a local artifact of one build (kiln build --output docker-archive:DIR).
-            throw fail(targetNode, "target", "must be a repository or oci:DIR, not an archive (kiln build --output docker-archive:DIR writes archives)")
         }
 
         var platforms = PlatformSelection.all
@@ -226,9 +226,35 @@ private struct SpecReader {
         }
 
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        return ImageSpec(name: name, path: path, base: base, platforms: platforms, target: target, tags: tags,
+        return ImageSpec(name: name, path: path, base: base, platforms: platforms, targets: targets, tags: tags,
                          overlays: overlays, removals: removals, edits: edits, compression: compression, entryTimes: entryTimes,
                          dockerfile: dockerfile, allowSecrets: allowSecrets, repositoryRoot: FileFacts.realPath(repositoryRoot) ?? repositoryRoot, container: container)
+    }
+
+    /// One target: a registry repository without tag or digest, or a layout directory inside
+    /// the repository.
+    func readTarget(_ node: Node, key: String) throws -> ImageReference {
+        let text = try string(node, key)
+        let target: ImageReference
+        do { target = try ImageReference(parsing: text) } catch let error as StoreError {
+            throw fail(node, key, "\(error)")
+        }
+        switch target {
+        case .registry(let reference):
+            let lastComponent = text.split(separator: "/").last ?? ""
+            guard reference.digest == nil, !lastComponent.contains(":") else {
+                throw fail(node, key, "must name a repository without tag or digest; list tags under 'tags'")
+            }
+        case .layout(let layout):
+            guard layout.tag == nil, layout.digest == nil else {
+                throw fail(node, key, "must name a layout directory without tag; list tags under 'tags'")
+            }
+            if let outside = outsideRepository(target) { throw fail(node, key, outside) }
+        case .archive:
+            // An archive is a local artifact of one build (kiln build --output docker-archive:DIR).
+            throw fail(node, key, "must be a repository or oci:DIR, not an archive (kiln build --output docker-archive:DIR writes archives)")
+        }
+        return target
     }
 
     /// `dockerfile`, `context` and `build-args`: both paths inside the repository (links

@@ -10,6 +10,8 @@ import OCI
 /// base: kong:2.6.0-alpine
 /// platforms: [linux/amd64]                 # optional; default: every platform of the base
 /// target: 123456789012.dkr.ecr.eu-west-1.amazonaws.com/um/gateway   # a repository, or oci:DIR
+/// targets:                                 # optional: more registry repositories, same image
+///   - 210987654321.dkr.ecr.us-east-1.amazonaws.com/um/gateway
 /// tags: [latest]                           # optional extra tags
 /// overlays:
 ///   - from: overlays/gateway/kong.conf     # relative to the repository root
@@ -42,8 +44,14 @@ package struct ImageSpec: Sendable {
     package var path: String
     package var base: ImageReference
     package var platforms: PlatformSelection
-    /// The repository (registry reference without tag) or layout directory the image goes to.
-    package var target: ImageReference
+    /// Every repository the image goes to, in the spec's order (`target:` first, then
+    /// `targets:`): one registry repository (without tag) or layout directory, or several
+    /// registry repositories, each named once. The derived image, and its digest, do not
+    /// depend on them.
+    package var targets: [ImageReference]
+    /// The first target: where a spec with one target goes, and the one a deploy file names
+    /// when none is chosen.
+    package var target: ImageReference { targets[0] }
     package var tags: [String]
     package var overlays: [Overlay]
     package var removals: [ImagePath]

@@ -130,7 +130,7 @@ struct Bake: AsyncParsableCommand {
             let progress = TransferProgress.forStandardError(quiet: transport.quiet)
             let result = try await withRunSession(transport.options(outputRegistry: outputRegistry)) { store in
                 // The provenance goes in before the tags, as kiln build's does.
-                return try await Baker(store: store, progress: progress).bake(request) { untagged in
+                return try await Baker(store: store, progress: progress).bake(request) { [request] untagged in
                     guard let facts = untagged.result.provenanceFacts else { return }
                     let made = try Provenance.make(bake: request, facts: facts, overlayArguments: request.overlays.map { ($0.source, $0.destination.description) },
                                                    builderID: Provenance.builderID(flag: builderID, environment: ProcessInfo.processInfo.environment))

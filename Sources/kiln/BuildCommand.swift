@@ -14,6 +14,10 @@ struct BuildCommand: AsyncParsableCommand {
             An image whose content tag already holds the planned digest is not rebuilt (one HEAD \
             per tag). Pushes the digests `kiln plan` prints. Prints NAME REF@sha256:... (built | \
             up to date | retagged) per image; exit 1 if any image failed (the others still finish). \
+            A spec with several targets (targets:) prints a line per target: the targets that \
+            lack the image get one bake, the base read once for all of them, each tagged after \
+            its own upload; a target that fails is named on standard error (NAME: REPO: error), \
+            the others still finish, and the exit is 1. \
             Archives (--output docker-archive:DIR or oci-archive:DIR) are always written anew.
 
             Secrets are never baked: an image whose files, env or labels carry one fails before \
@@ -90,9 +94,9 @@ struct BuildCommand: AsyncParsableCommand {
             // Every spec must match the lock before anything is pushed.
             for spec in specs { _ = try project.lockedEntry(for: spec, in: lock) }
             // --username/--password-stdin log into the targets' registry when there is exactly one.
-            let targetRegistries = Set(specs.compactMap { spec -> String? in
-                if case .registry(let registry) = spec.target, output == nil { return registry.registry }
-                return nil
+            let targetRegistries = Set(specs.flatMap { spec -> [String] in
+                guard output == nil else { return [] }
+                return spec.targets.compactMap { if case .registry(let registry) = $0 { registry.registry } else { nil } }
             })
             if transport.username != nil, targetRegistries.count != 1 {
                 throw ValidationError("--username needs the specs' targets to be on one registry (they are on \(targetRegistries.count))")
@@ -115,6 +119,24 @@ struct BuildCommand: AsyncParsableCommand {
             for report in reports {
                 let name = report.name
                 switch report.result {
+                case .success(let outcome) where !outcome.targets.isEmpty:
+                    // Several targets: a line per target, a failed one on standard error.
+                    for (repository, target) in zip(outcome.plan.repositories, outcome.targets) {
+                        if let failure = target.failure {
+                            failed = true
+                            printError("\(name): \(repository): \(failure)")
+                        } else if !json {
+                            print("\(name) \(target.reference) (\(target.action.rawValue))")
+                        }
+                    }
+                    if json {
+                        let targets: [JSONValue] = zip(outcome.plan.repositories, outcome.targets).map { repository, target in
+                            .object([("repository", .string(repository)), ("image", .string("\(repository)@\(outcome.plan.digest)")),
+                                     target.failure.map { ("error", .string($0)) } ?? ("action", .string(target.action.rawValue))])
+                        }
+                        // The plan's fields, with each target's action (or error) in `targets`.
+                        objects.append((name, .object(PlanCommand.fields(outcome.plan, targets: false) + [("action", .string(outcome.action.rawValue)), ("targets", .array(targets))])))
+                    }
                 case .success(let outcome):
                     if json {
                         objects.append((name, .object(PlanCommand.fields(outcome.plan) + [("action", .string(outcome.action.rawValue))])))

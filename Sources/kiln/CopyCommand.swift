@@ -14,6 +14,13 @@ struct CopyCommand: AsyncParsableCommand {
             registry, streamed and verified across registries or layouts. The tag is written \
             last. Prints DST@sha256:....
 
+            Several destinations (kiln copy SRC DST DST...) get the same image at once: each \
+            blob is read from the source once for all of them (mounted where a destination is \
+            on the source's registry or on the registry of another destination that has it), \
+            each destination is tagged after its own upload, and one that fails does not stop \
+            the others: a line DST@sha256:... per destination written, DST: error per one that \
+            failed, exit 1. Archives are copied to alone.
+
             DST may be an archive to load and run locally: docker-archive:FILE[:NAME:TAG] \
             (docker load, podman load; it holds one image: --platform picks one of an index) or \
             oci-archive:FILE[:TAG].
@@ -30,8 +37,8 @@ struct CopyCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("What to copy.", valueName: "SRC"))
     var source: String
 
-    @Argument(help: ArgumentHelp("Where to, with a tag.", valueName: "DST"))
-    var destination: String
+    @Argument(help: ArgumentHelp("Where to, with a tag; several: the same image to each, the source read once.", valueName: "DST"))
+    var destinations: [String]
 
     @Option(help: ArgumentHelp("Copy only this platform's image of an index (its manifest, with its own digest).", valueName: "os/arch[/variant]"))
     var platform: String?
@@ -43,10 +50,19 @@ struct CopyCommand: AsyncParsableCommand {
 
     @OptionGroup var transport: TransportFlags
 
+    func validate() throws {
+        guard !destinations.isEmpty else { throw ValidationError("Missing expected argument '<DST>'") }
+        guard Set(destinations).count == destinations.count else { throw ValidationError("a destination is named twice") }
+    }
+
     func run() async throws {
         try await reportingErrors {
             let source = try ImageReference(parsing: source)
-            let destination = try ImageReference(parsing: destination)
+            if destinations.count > 1 {
+                try await copyToSeveral(from: source, to: try destinations.map { try ImageReference(parsing: $0) })
+                return
+            }
+            let destination = try ImageReference(parsing: destinations[0])
             let platform = try platform.map(Platform.init(parsing:))
             let creation = try repositoryCreation.creation()
             var outputRegistry: String? = nil
@@ -60,5 +76,33 @@ struct CopyCommand: AsyncParsableCommand {
             }
             print(copied.reference)
         }
+    }
+
+    /// `kiln copy SRC DST DST…`: a line per destination written, an error line per one that
+    /// failed (the others still finish), exit 1 when any failed.
+    private func copyToSeveral(from source: ImageReference, to destinations: [ImageReference]) async throws {
+        let platform = try platform.map(Platform.init(parsing:))
+        let creation = try repositoryCreation.creation()
+        let registries = Set(destinations.compactMap { if case .registry(let registry) = $0 { registry.registry } else { nil } })
+        if transport.username != nil, registries.count != 1 {
+            throw ValidationError("--username needs the destinations to be on one registry (they are on \(registries.count))")
+        }
+        let progress = TransferProgress.forStandardError(quiet: transport.quiet)
+        let copied = try await withRunSession(transport.options(outputRegistry: registries.count == 1 ? registries.first : nil)) { store in
+            try await Baker(store: store, progress: progress).copy(from: source, to: destinations, platform: platform, referrers: referrers, createRepository: creation)
+        }
+        if copied.referrers > 0, !transport.quiet {
+            FileHandle.standardError.write(Data("kiln: note: copied \(copied.referrers) referrer\(copied.referrers == 1 ? "" : "s") to each registry destination\n".utf8))
+        }
+        var failed = false
+        for output in copied.outputs {
+            if let failure = output.failure {
+                failed = true
+                printError("\(output.reference): \(failure)")
+            } else {
+                print(output.reference.pinned(copied.digest))
+            }
+        }
+        if failed { throw ExitCode.failure }
     }
 }

@@ -7,7 +7,7 @@ import OCI
 
 /// `kiln plan --matrix`: the CI job matrix of the specs to build (BuildMatrix), and `--shard`.
 struct MatrixFlags: ParsableArguments {
-    @Flag(help: "Print the CI job matrix of the specs whose target lacks their image (one HEAD per target): {\"include\": [{\"spec\": NAME, \"path\": FILE}, ...]}. Exit 2 when a target cannot be asked.")
+    @Flag(help: "Print the CI job matrix of the specs whose target (any of several) lacks their image (one HEAD per target): {\"include\": [{\"spec\": NAME, \"path\": FILE}, ...]}. Exit 2 when a target cannot be asked.")
     var matrix = false
 
     @Flag(help: "With --matrix: list every spec, asking no registry.")
@@ -35,9 +35,8 @@ struct MatrixFlags: ParsableArguments {
         var pending = items.map(\.spec)
         if !all && !items.isEmpty {
             // --username/--password-stdin log into the targets' registry when there is exactly one.
-            let registries = Set(items.compactMap { item -> String? in
-                if case .registry(let registry) = item.spec.target { return registry.registry }
-                return nil
+            let registries = Set(items.flatMap { item in
+                item.spec.targets.compactMap { if case .registry(let registry) = $0 { registry.registry } else { nil } }
             })
             let checks = try await withRunSession(transport.options(outputRegistry: registries.count == 1 ? registries.first : nil)) { store in
                 await BuildMatrix(store: store).check(items)

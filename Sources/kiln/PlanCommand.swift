@@ -9,15 +9,21 @@ struct PlanCommand: AsyncParsableCommand {
         commandName: "plan",
         abstract: "Compute each image's digest, content tag and references from specs and kiln.lock, offline.",
         discussion: """
-            Prints NAME REPO@sha256:... per image. --json prints \
-            {"images": {"NAME": {"image", "digest", "tag", "repository"}}}. --terraform speaks \
+            Prints NAME REPO@sha256:... per image (a spec with several targets: a line per \
+            target, one digest). --json prints \
+            {"images": {"NAME": {"image", "digest", "tag", "repository"}}}, with \
+            "targets": [{"repository", "image"}, ...] for a spec with several. --terraform speaks \
             Terraform's external data source protocol: it reads {"spec": "images/NAME.yaml"} on \
-            standard input and prints {"image", "digest", "tag", "repository", "reference"}.
+            standard input and prints {"image", "digest", "tag", "repository", "reference"} (the \
+            first target), with "repositories" and "images" as comma-separated lists for a spec \
+            with several targets.
             --format chooses the output: text (the default), json (= --json), terraform \
             (= --terraform), imagedefinitions (CodePipeline's ECS standard deploy file: \
             [{"name": CONTAINER, "imageUri": "REPO@sha256:..."}], one entry per spec, the \
             container being the spec's container: key, else its name) or imagedetail \
-            (CodeDeploy blue/green's {"ImageURI": "REPO@sha256:..."}, for exactly one spec).
+            (CodeDeploy blue/green's {"ImageURI": "REPO@sha256:..."}, for exactly one spec). \
+            Both name each spec's first target, or with --target-registry HOST its target on HOST \
+            (one pipeline per account and region).
 
             --matrix prints the CI job matrix of the specs that need building (docs/ci-and-iac.md): \
             those whose target lacks the content tag (or an extra tag), one HEAD per target; \
@@ -37,6 +43,9 @@ struct PlanCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("text, json (= --json), terraform (= --terraform), imagedefinitions (CodePipeline ECS) or imagedetail (CodeDeploy blue/green, one spec).", valueName: "FORMAT"))
     var format: PlanFormat?
 
+    @Option(help: ArgumentHelp("With --format imagedefinitions or imagedetail: name each spec's target on this registry (a spec with several targets: one account and region); default: each spec's first target.", valueName: "HOST"))
+    var targetRegistry: String?
+
     @OptionGroup var matrix: MatrixFlags
 
     func validate() throws {
@@ -45,6 +54,7 @@ struct PlanCommand: AsyncParsableCommand {
         if matrix.matrix && chosen != .text { throw ValidationError("--matrix prints its own JSON: it excludes --format, --json and --terraform") }
         if terraform && matrix.shard.shard != nil { throw ValidationError("--shard does not apply to --terraform") }
         if terraform && !project.specs.isEmpty { throw ValidationError("--terraform takes the spec from its query on standard input, not as an argument") }
+        if targetRegistry != nil && chosen != .imagedefinitions && chosen != .imagedetail { throw ValidationError("--target-registry goes with --format imagedefinitions or imagedetail") }
     }
 
     func run() async throws {
@@ -66,22 +76,32 @@ struct PlanCommand: AsyncParsableCommand {
             switch format {
             case .terraform:
                 guard let plan = plans.first else { return }
-                print(Self.render(.object(Self.fields(plan) + [("reference", .string(plan.taggedReference))])))
+                // Terraform's protocol takes strings only: several targets as comma-separated lists.
+                let several: [(key: String, value: JSONValue)] = plan.repositories.count > 1
+                    ? [("repositories", .string(plan.repositories.joined(separator: ","))), ("images", .string(plan.images.joined(separator: ",")))] : []
+                print(Self.render(.object(Self.fields(plan, targets: false) + [("reference", .string(plan.taggedReference))] + several)))
             case .json:
                 print(Self.render(.object([("images", .object(plans.map { ($0.name, .object(Self.fields($0))) }))])))
             case .imagedefinitions:
-                print(Self.render(try DeployArtifacts.imageDefinitions(Array(zip(specs, plans)))))
+                print(Self.render(try DeployArtifacts.imageDefinitions(Array(zip(specs, plans)), registry: targetRegistry)))
             case .imagedetail:
-                print(Self.render(try DeployArtifacts.imageDetail(Array(zip(specs, plans)))))
+                print(Self.render(try DeployArtifacts.imageDetail(Array(zip(specs, plans)), registry: targetRegistry)))
             case .text:
-                for plan in plans { print("\(plan.name) \(plan.image)") }
+                for plan in plans {
+                    for image in plan.images { print("\(plan.name) \(image)") }
+                }
             }
         }
     }
 
-    static func fields(_ plan: ImagePlan) -> [(key: String, value: JSONValue)] {
-        [("image", .string(plan.image)), ("digest", .string(plan.digest.description)),
-         ("tag", .string(plan.tag)), ("repository", .string(plan.repository))]
+    /// A plan's JSON fields; a spec with several targets adds `targets` (the first target
+    /// stays in `image` and `repository`).
+    /// - Parameter targets: whether to add `targets` (not for Terraform, which takes strings only).
+    static func fields(_ plan: ImagePlan, targets: Bool = true) -> [(key: String, value: JSONValue)] {
+        let fields: [(key: String, value: JSONValue)] = [("image", .string(plan.image)), ("digest", .string(plan.digest.description)),
+                                                         ("tag", .string(plan.tag)), ("repository", .string(plan.repository))]
+        guard targets, plan.repositories.count > 1 else { return fields }
+        return fields + [("targets", .array(zip(plan.repositories, plan.images).map { .object([("repository", .string($0)), ("image", .string($1))]) }))]
     }
 
     static func render(_ value: JSONValue) -> String { String(decoding: value.serialized(), as: UTF8.self) }

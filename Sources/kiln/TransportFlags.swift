@@ -32,11 +32,11 @@ struct TransportFlags: ParsableArguments {
     /// Credentials are chosen here, for every command (``RegistryCredentials`` says the order):
     /// `kiln docker` adds its login file and may leave out Docker's config (`--config DIR`).
     func options(outputRegistry: String?, loginFile: String? = nil, dockerConfig: DockerConfigCredentials = DockerConfigCredentials()) throws -> TransportOptions {
-        let ecr = ECRCredentials()
+        let file = try RegistryConfigFile.load()
+        let ecr = ECRCredentials(profiles: file.awsProfiles)
         var credentials = RegistryCredentials(loginFile: loginFile, ecr: ecr, dockerConfig: dockerConfig)
         var options = TransportOptions(credentials: credentials)
         options.destinationPreparations = [ECRRepositoryCheck(credentials: ecr)]
-        let file = try RegistryConfigFile.load()
         options.endpoints = file.endpoints
         options.mirrors = file.mirrors
         options.insecureHosts = file.insecureHosts.union(insecureHosts)

@@ -212,6 +212,6 @@ import Testing
         env["KILN_CONFIG"] = dir("bad.yaml")
         let bad = try kiln(["digest", "kong:2.6.0-alpine"], extraEnvironment: env)
         #expect(bad.status == 1)
-        #expect(bad.stderr == "kiln: error: \(dir("bad.yaml")):3: unknown key 'registries.docker.io.mirror' (known: endpoint, insecure, mirrors, pull-from-mirror)\n")
+        #expect(bad.stderr == "kiln: error: \(dir("bad.yaml")):3: unknown key 'registries.docker.io.mirror' (known: endpoint, insecure, mirrors, pull-from-mirror, aws-profile)\n")
     }
 }

@@ -72,6 +72,48 @@ import Testing
         return pairs
     }
 
+    /// A spec with several targets: plan names each, the deploy files the first or the one on
+    /// `--target-registry`, render-taskdef pins each container at the repository it names.
+    @Test func severalTargetsInPlanDeployFilesAndTaskDefinitions() throws {
+        let f = try Fixture()
+        let prod = "222222222222.dkr.ecr.us-east-1.amazonaws.com"
+        let spec = try String(contentsOfFile: f.dir("repo/images/art.yaml"), encoding: .utf8)
+        try f.dir.write("repo/images/art.yaml", spec + "targets: [\(prod)/art/service]\n")
+        let planned = try f.planned()
+        let plan = try f.kiln(["plan", f.dir("repo/images/art.yaml")])
+        let digest = try #require(planned["art"]?.split(separator: "@").last.map(String.init))
+        #expect(plan.stdout == "art \(Self.ecr)/art/service@\(digest)\nart \(prod)/art/service@\(digest)\n", "\(plan.stderr)")
+        // The lock did not change: the targets are no input of the derived image.
+        #expect(try f.kiln(["lock", "--check"]).status == 0)
+
+        let first = try f.kiln(["plan", "--format", "imagedefinitions", f.dir("repo/images/art.yaml")])
+        #expect(try Self.checkImageDefinitionsSchema(first.stdout) == ["web": "\(Self.ecr)/art/service@\(digest)"])
+        let chosen = try f.kiln(["plan", "--format", "imagedefinitions", "--target-registry", prod, f.dir("repo/images/art.yaml")])
+        #expect(try Self.checkImageDefinitionsSchema(chosen.stdout) == ["web": "\(prod)/art/service@\(digest)"])
+        let detail = try f.kiln(["plan", "--format", "imagedetail", "--target-registry", prod, f.dir("repo/images/art.yaml")])
+        #expect(detail.stdout == #"{"ImageURI":"\#(prod)/art/service@\#(digest)"}"# + "\n")
+        let missing = try f.kiln(["plan", "--format", "imagedefinitions", "--target-registry", "ghcr.io", f.dir("repo/images/art.yaml")])
+        #expect(missing.status == 1 && missing.stderr.contains("no target on ghcr.io"), "\(missing.stderr)")
+        #expect(try f.kiln(["plan", "--target-registry", prod]).status != 0)
+
+        // Terraform: the first target as before, every target in comma-separated strings.
+        try f.dir.write("query.json", #"{"spec": "images/art.yaml"}"#)
+        let terraform = try run("/bin/sh", ["-c", "exec \"$0\" plan --terraform --root \"$1\" < \"$2\"", kilnExecutable, f.root, f.dir("query.json")],
+                                environment: ProcessInfo.processInfo.environment.merging(["KILN_CONFIG": f.dir("kiln.yaml")]) { $1 })
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(terraform.stdout.utf8)) as? [String: String], "\(terraform.status) \(terraform.stdout) \(terraform.stderr)")
+        #expect(result["image"] == "\(Self.ecr)/art/service@\(digest)")
+        #expect(result["images"] == "\(Self.ecr)/art/service@\(digest),\(prod)/art/service@\(digest)")
+        #expect(result["repositories"] == "\(Self.ecr)/art/service,\(prod)/art/service")
+
+        // Each region's task definition keeps its repository.
+        try f.dir.write("eu.json", #"[{"name": "web", "image": "\#(Self.ecr)/art/service:latest"}]"#)
+        try f.dir.write("us.json", #"[{"name": "web", "image": "\#(prod)/art/service:latest"}]"#)
+        let eu = try f.kiln(["render-taskdef", f.dir("eu.json")])
+        let us = try f.kiln(["render-taskdef", f.dir("us.json")])
+        #expect(eu.stdout.contains("\(Self.ecr)/art/service@\(digest)"), "\(eu.stderr)")
+        #expect(us.stdout.contains("\(prod)/art/service@\(digest)"), "\(us.stderr)")
+    }
+
     @Test func imageDefinitionsAndImageDetailFollowAWSSchemas() throws {
         let f = try Fixture()
         let planned = try f.planned()

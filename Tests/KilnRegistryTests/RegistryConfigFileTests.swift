@@ -18,11 +18,13 @@ import Testing
         #expect(config.endpoints == ["docker.io": "https://mirror.example.org", "registry.internal:5000": "http://10.0.0.5:5000"])
         #expect(config.insecureHosts == ["registry.internal:5000"])
         #expect(try RegistryConfigFile.parse("", path: "c.yaml") == RegistryConfigFile())
+        let profiles = try RegistryConfigFile.parse("registries:\n  111111111111.dkr.ecr.eu-west-1.amazonaws.com: {aws-profile: acceptance}\n", path: "c.yaml")
+        #expect(profiles.awsProfiles == ["111111111111.dkr.ecr.eu-west-1.amazonaws.com": "acceptance"])
     }
 
     @Test(arguments: [
         ("mirrors: {}", "c.yaml:1: unknown key 'mirrors' (known: registries)"),
-        ("registries:\n  docker.io:\n    endpoit: https://x", "c.yaml:3: unknown key 'registries.docker.io.endpoit' (known: endpoint, insecure, mirrors, pull-from-mirror)"),
+        ("registries:\n  docker.io:\n    endpoit: https://x", "c.yaml:3: unknown key 'registries.docker.io.endpoit' (known: endpoint, insecure, mirrors, pull-from-mirror, aws-profile)"),
         ("registries:\n  docker.io:\n    mirrors: ecr.example/docker-hub", "c.yaml:3: registries.docker.io.mirrors must be a list of mappings with a 'location'"),
         ("registries:\n  docker.io:\n    mirrors: [ecr.example]", "c.yaml:3: each entry of registries.docker.io.mirrors must be a mapping with a 'location'"),
         ("registries:\n  docker.io:\n    mirrors:\n      - insecure: true", "c.yaml:4: an entry of registries.docker.io.mirrors has no 'location'"),
@@ -36,6 +38,8 @@ import Testing
         ("registries:\n  docker.io:\n    pull-from-mirror: digest", "c.yaml:3: registries.docker.io.pull-from-mirror must be one of all, digest-only, tag-only"),
         ("registries:\n  docker.io:\n    endpoint: ftp://x", "c.yaml:3: registries.docker.io.endpoint must be an http:// or https:// URL"),
         ("registries:\n  docker.io:\n    insecure: sometimes", "c.yaml:3: registries.docker.io.insecure must be true or false"),
+        ("registries:\n  1.dkr.ecr.eu-west-1.amazonaws.com:\n    aws-profile: [prod]", "c.yaml:3: registries.1.dkr.ecr.eu-west-1.amazonaws.com.aws-profile must be a profile name of the AWS config files"),
+        ("registries:\n  1.dkr.ecr.eu-west-1.amazonaws.com:\n    aws-profile: 'a b'", "c.yaml:3: registries.1.dkr.ecr.eu-west-1.amazonaws.com.aws-profile must be a profile name of the AWS config files"),
         ("registries: [a, b]", "c.yaml:1: 'registries' must map registry names to settings"),
         ("registries: {a: [\n", "c.yaml: not valid YAML"),
     ])

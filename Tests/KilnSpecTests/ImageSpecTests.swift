@@ -48,9 +48,35 @@ import KilnRecipe
         }
     }
 
+    /// `targets:` beside or instead of `target:`: several registry repositories, one image.
+    @Test func severalTargets() throws {
+        let a = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/um/gateway"
+        let b = "210987654321.dkr.ecr.us-east-1.amazonaws.com/um/gateway"
+        let both = try ImageSpec.parse("base: kong\ntarget: \(a)\ntargets: [\(b), ghcr.io/um/gateway]\n", path: "images/x.yaml", repositoryRoot: repositoryRoot)
+        #expect(both.targets.map(\.description) == ["\(a):latest", "\(b):latest", "ghcr.io/um/gateway:latest"])
+        #expect(both.target.description == "\(a):latest")
+        let only = try ImageSpec.parse("base: kong\ntargets:\n  - \(b)\n  - \(a)\n", path: "images/x.yaml", repositoryRoot: repositoryRoot)
+        #expect(only.targets.map(\.description) == ["\(b):latest", "\(a):latest"])
+        // One entry in `targets:` is a spec with one target, a layout included.
+        let one = try ImageSpec.parse("base: kong\ntargets: [oci:out]\n", path: "images/x.yaml", repositoryRoot: repositoryRoot)
+        #expect(one.targets.count == 1)
+
+        #expect(error("base: kong\ntarget: \(a)\ntargets: [\(a)]\n") == "images/x.yaml:3: targets: '\(a)' is named twice")
+        #expect(error("base: kong\ntargets: [\(b), \(b)]\n") == "images/x.yaml:2: targets: '\(b)' is named twice")
+        // Docker Hub's short and long spellings are one repository.
+        #expect(error("base: kong\ntargets: [um/app, docker.io/um/app]\n") == "images/x.yaml:2: targets: 'docker.io/um/app' is named twice")
+        #expect(error("base: kong\ntarget: oci:out\ntargets: [\(a)]\n").hasPrefix("images/x.yaml:3: targets: 'oci:"))
+        #expect(error("base: kong\ntarget: oci:out\ntargets: [\(a)]\n").hasSuffix("with several targets every one must be a registry repository, not a layout"))
+        #expect(error("base: kong\ntargets: []\n") == "images/x.yaml:2: targets: must be a non-empty list of repositories")
+        #expect(error("base: kong\ntargets: \(a)\n") == "images/x.yaml:2: targets: must be a non-empty list of repositories")
+        #expect(error("base: kong\ntargets: [\(a), ghcr.io/um/app:v1]\n") == "images/x.yaml:2: targets[1]: must name a repository without tag or digest; list tags under 'tags'")
+        #expect(error("base: kong\ntargets: [\(a), docker-archive:x.tar]\n").hasPrefix("images/x.yaml:2: targets[1]: must be a repository or oci:DIR, not an archive"))
+        #expect(error("base: kong\n") == "images/x.yaml:1: target: missing (a repository or oci:DIR)")
+    }
+
     @Test func errorsNameFileLineAndKey() throws {
         let good = "base: kong:2.6.0-alpine\ntarget: oci:out\n"
-        #expect(error(good + "colour: blue\n") == "images/x.yaml:3: colour: unknown key (known: base, platforms, target, tags, overlays, remove, config, compression, mtime, dockerfile, context, build-args, allow-secrets, container)")
+        #expect(error(good + "colour: blue\n") == "images/x.yaml:3: colour: unknown key (known: base, platforms, target, targets, tags, overlays, remove, config, compression, mtime, dockerfile, context, build-args, allow-secrets, container)")
         #expect(error(good + "tags: latest\n") == "images/x.yaml:3: tags: must be a list of strings")
         #expect(error(good + "config:\n  env: [A]\n") == "images/x.yaml:4: config.env: must map names to strings")
         #expect(error(good + "config:\n  usr: kong\n") == "images/x.yaml:4: config.usr: unknown key (known: env, labels, user, workdir, entrypoint, cmd)")

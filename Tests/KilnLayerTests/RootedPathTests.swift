@@ -111,10 +111,10 @@ import Testing
     }
 
     @Test func aLinkTargetResolvesFromItsDirectory() throws {
-        let tree = Plain(links: ["etc/app/conf": "../shared/conf", "etc/shared": "/srv/shared"])
+        let tree = Plain(links: ["etc/app/conf": "../common/conf", "etc/common": "/srv/common"])
         #expect(try RootedPath.resolve(linkTarget: "x", in: ["etc", "app"], of: tree) == ["etc", "app", "x"])
-        #expect(try RootedPath.resolve(linkTarget: "../shared/conf", in: ["etc", "app"], of: tree) == ["srv", "shared", "conf"])
-        #expect(try RootedPath.resolve(linkTarget: "/etc/app/conf", in: ["deep", "er"], of: tree) == ["srv", "shared", "conf"])
+        #expect(try RootedPath.resolve(linkTarget: "../common/conf", in: ["etc", "app"], of: tree) == ["srv", "common", "conf"])
+        #expect(try RootedPath.resolve(linkTarget: "/etc/app/conf", in: ["deep", "er"], of: tree) == ["srv", "common", "conf"])
         #expect(try RootedPath.resolve(linkTarget: "../../../../x", in: ["etc", "app"], of: tree) == ["x"])
     }
 }

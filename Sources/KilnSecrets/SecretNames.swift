@@ -121,8 +121,43 @@ enum SecretNames {
 
     /// What the value of `key` is when the name says it is secret, else `nil`. Called for the
     /// key of nearly every line of a config file: no allocation, most keys rejected by their
-    /// last letter, the others by comparing packed words.
+    /// last letters, the others by comparing packed words. A secret word followed by a number or
+    /// a qualifier counts too (`password2`, `admin_password_2`, `PASSWORD_OLD`, `token.new`).
     static func noun(forKey key: UnsafeBufferPointer<UInt8>) -> String? {
+        if let noun = nounOfLastWord(key) { return noun }
+        guard let end = endWithoutQualifier(key), end > 0 else { return nil }
+        return nounOfLastWord(UnsafeBufferPointer(rebasing: key[..<end]))
+    }
+
+    /// Qualifiers of a secret that leave it a secret: the last segment of `admin_password_old`.
+    private static let qualifiers: [[UInt8]] = ["old", "new", "prev", "previous", "current", "next", "backup", "bak",
+                                                "orig", "original", "plain", "plaintext", "cleartext"].map { Array($0.utf8) }
+
+    /// Where `key` ends without its trailing number (`password2`, `password_1`) or its last
+    /// segment when that is a qualifier (`_old`, `.new`), separators before either dropped;
+    /// `nil` when it has neither (nearly every key: one look at its last byte or segment).
+    private static func endWithoutQualifier(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
+        @inline(__always) func isSeparator(_ byte: UInt8) -> Bool { byte == 0x2E || byte == 0x5F || byte == 0x2D }
+        var end = key.count
+        if end > 0, (48...57).contains(key[end - 1]) {
+            while end > 0, (48...57).contains(key[end - 1]) { end -= 1 }
+        } else {
+            // The last segment, if short enough to be a qualifier.
+            var start = end
+            while start > 0, end - start <= 9, !isSeparator(key[start - 1]) { start -= 1 }
+            guard start > 0, end - start >= 3, end - start <= 9 else { return nil }
+            let length = end - start
+            let isQualifier = qualifiers.contains { word in
+                word.count == length && word.indices.allSatisfy { word[$0] == lower(key[start + $0]) }
+            }
+            guard isQualifier else { return nil }
+            end = start
+        }
+        while end > 0, isSeparator(key[end - 1]) { end -= 1 }
+        return end
+    }
+
+    private static func nounOfLastWord(_ key: UnsafeBufferPointer<UInt8>) -> String? {
         guard !key.isEmpty, key.count <= 256, let base = key.baseAddress else { return nil }
         // The last four letters and digits, lowercased: no ending fits most keys.
         var end = key.count

@@ -25,6 +25,15 @@ import Testing
         #expect(rules("//registry.npmjs.org/:_auth=dXNlcjpwYXNz\n", as: ".npmrc") == ["1:named-value"])
     }
 
+    @Test func secretWordsFollowedByANumberOrAQualifier() {
+        // A hostile re-test found these baked: the secret word is not the key's last word.
+        #expect(rules("password2 = hunter2hunter2\npassword_1 = hunter2hunter2\n", as: "kong.conf") == ["1:named-value", "2:named-value"])
+        #expect(rules("PASSWORD_OLD=hunter2hunter2\nadmin_password_2=hunter2hunter2\napi.token.new=abcdef123456\n", as: ".env")
+                == ["1:named-value", "2:named-value", "3:named-value"])
+        // Other words after a secret word, placeholders and numbered non-secrets stay quiet.
+        #expect(rules("password_min_length = 12\npassword_2 = ${DB_PASSWORD_2}\nport2 = 8080\nserver.old = x\n", as: "kong.conf").isEmpty)
+    }
+
     @Test func yamlBlockScalars() {
         // The value is the lines indented deeper than the key (blank lines among them), whatever
         // the indicators; the finding is on the key's line; the next key ends the block.

@@ -112,7 +112,7 @@ private struct SpecReader {
             guard let sequence = listNode.sequence, !sequence.isEmpty else { throw fail(listNode, "targets", "must be a non-empty list of repositories") }
             for (index, node) in sequence.enumerated() { targets.append(try readTarget(node, key: "targets[\(index)]")) }
         }
-        guard let target = targets.first else { throw fail(root, "target", "missing (a repository or oci:DIR)") }
+        guard !targets.isEmpty else { throw fail(root, "target", "missing (a repository or oci:DIR)") }
         if targets.count > 1 {
             // One derived image pushed to several registries: a layout is a local copy, not a
             // place to fan out to (kiln build --output oci:DIR writes one per spec).

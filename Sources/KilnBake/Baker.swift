@@ -55,7 +55,9 @@ public struct Baker {
         var source = try store.source(request.base)
         if let locked = request.lockedBase { source = LockedBaseSource(documents: locked, blobs: source) }
         let base = try await BaseImage.load(from: source, reference: request.base.description, platforms: request.platforms, logger: logger)
-        let entries = try await layerEntries(request, base: base, locked: request.lockedBase, from: source)
+        // The layers the skeleton read downloads, kept for the copy below (gone when the bake returns).
+        let spool = BaseLayerSpool()
+        let entries = try await layerEntries(request, base: base, locked: request.lockedBase, from: source, spool: spool)
         // Checked before anything is written (the derivation would find it only afterwards).
         if request.addsLayer { for image in base.images { _ = try Derivation.layerMediaType(of: image.manifest, request: request) } }
         let archiveImage = try DockerArchiveImage.choose(among: base.images.map(\.platform), for: request.output, wanted: request.archivePlatform)
@@ -72,7 +74,7 @@ public struct Baker {
         // Prepared first (an ECR repository exists, its tag rules), then the layer is built into
         // the destinations (once, for all) and the documents derived; removed again from a
         // destination where anything fails.
-        let (_, written) = try await writer.writeAll(from: source, { destination -> (ImageGraphWriter.Graph, Void) in
+        let (_, written) = try await writer.writeAll(from: spool.reading(before: source), { destination -> (ImageGraphWriter.Graph, Void) in
             let layers = try await buildLayers(request, entries: entries, digests: digests, into: destination)
             // The derived documents, checked against the plan before any base blob is copied.
             let derived = try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: source.imageName))
@@ -194,17 +196,19 @@ public struct Baker {
 
     /// The new layer's entries for each platform image, placed against that image's skeleton.
     /// `nil` for a config-only bake.
-    private func layerEntries(_ request: BakeRequest, base: BaseImage, locked: BaseSnapshot?, from source: ImageSource) async throws -> LayerEntries? {
+    private func layerEntries(_ request: BakeRequest, base: BaseImage, locked: BaseSnapshot?, from source: ImageSource, spool: BaseLayerSpool) async throws -> LayerEntries? {
         guard request.addsLayer else { return nil }
-        return try LayerEntries(request, trees: try await baseTrees(of: base, locked: locked?.trees, from: source, reference: request.base.description))
+        return try LayerEntries(request, trees: try await baseTrees(of: base, locked: locked?.trees, from: source, reference: request.base.description, spool: spool))
     }
 
     /// Each platform image's skeleton, in `base.images`' order: the lock's when it has it, else
     /// read from the base's layers through `source` (or the cache), each manifest's once. The
     /// one lookup of bake, lock and plan (provenance takes the plan's).
-    /// - Parameter source: `nil` (plan, provenance): a skeleton the lock lacks is an error.
-    func baseTrees(of base: BaseImage, locked: [Digest: BaseTree]?, from source: ImageSource?, reference: String) async throws -> [BaseTree] {
-        let loader = BaseTreeLoader(cache: .default, jobs: transport.jobs)
+    /// - Parameters:
+    ///   - source: `nil` (plan, provenance): a skeleton the lock lacks is an error.
+    ///   - spool: where a bake keeps the layers read here for its copy; `nil` (lock) keeps none.
+    func baseTrees(of base: BaseImage, locked: [Digest: BaseTree]?, from source: ImageSource?, reference: String, spool: BaseLayerSpool? = nil) async throws -> [BaseTree] {
+        let loader = BaseTreeLoader(cache: .default, jobs: transport.jobs, spool: spool)
         var read: [Digest: BaseTree] = locked ?? [:]
         var trees: [BaseTree] = []
         for image in base.images {

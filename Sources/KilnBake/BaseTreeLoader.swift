@@ -9,9 +9,13 @@ import OCI
 /// ``LayerChanges`` keyed by the layer's digest, so a second bake on the same base reads no
 /// layer. A layer's changes are used, and cached, only after its whole blob was read and
 /// matched its digest.
+///
+/// With a ``BaseLayerSpool`` (a bake, which copies the base's layers next), every layer read
+/// here is also written to it, so that copy need not download it again.
 struct BaseTreeLoader: Sendable {
     let cache: LayerChangesCache
     let jobs: Int
+    var spool: BaseLayerSpool? = nil
 
     /// The skeleton of one platform image: its layers applied in order.
     func tree(of manifest: ImageManifest, from source: ImageSource, reference: String) async throws -> BaseTree {
@@ -33,6 +37,8 @@ struct BaseTreeLoader: Sendable {
     private func changes(of layer: Descriptor, from source: ImageSource, what: String) async throws -> LayerChanges {
         if let cached = cache.load(layer.digest) { return cached }
         let stream = try await source.openBlob(layer)
+        // Best effort: a write that fails drops the spool, not the read.
+        var spooled = spool?.start(layer)
         let pipe = ChunkPipe()
         async let parsed = Self.readOnOwnThread(pipe, what: what)
         do {
@@ -40,6 +46,9 @@ struct BaseTreeLoader: Sendable {
                 // After a failed read the rest of the blob is of no use; after a good one it
                 // is still read, to the end, for its digest.
                 if pipe.isReaderDone, (try? await parsed) == nil { break }
+                if let file = spooled {
+                    do { try chunk.withUnsafeBytes { try file.write($0) } } catch { spooled = nil }
+                }
                 await pipe.send(chunk)
             }
             pipe.finish(nil)
@@ -50,6 +59,8 @@ struct BaseTreeLoader: Sendable {
         }
         let changes = try await parsed
         cache.store(changes, for: layer.digest)
+        // The stream ended without error: the verifying source found its digest right.
+        if let spooled, let spool { spool.keep(spooled, for: layer) }
         return changes
     }
 

@@ -40,6 +40,40 @@ import Testing
         #expect(digest.output == skopeo)
     }
 
+    @Test func crossRegistryBakeReadsEachBaseLayerFromTheSourceOnceColdOrWarm() throws {
+        let source = try RegistryServer()
+        // A registry each, so the second bake cannot mount from the first's repository.
+        let (coldDestination, warmDestination) = (try RegistryServer(), try RegistryServer())
+        let dir = try TemporaryDirectory()
+        try PeerImages.pushBase(to: source, work: dir)
+        // A cold cache (an empty directory, as on a fresh CI runner), then the one it leaves.
+        let env = try environment(dir).merging(["KILN_CACHE_DIR": dir("cache"), "XDG_CONFIG_HOME": dir("config")]) { $1 }
+        let baseLayers = try LayoutReader(dir("base")).json(try LayoutReader(dir("base")).entry(tag: "base")["digest"] as! String)["layers"] as! [[String: Any]]
+        let layerDigests = baseLayers.compactMap { $0["digest"] as? String }
+        #expect(!layerDigests.isEmpty)
+        func bake(to destination: RegistryServer) throws -> (BakeJSON, [String]) {
+            let start = source.requests().count
+            let run = try kiln(["bake", "--base", "\(source.host)/base/app:1.0", "--overlay", try overlay(dir), "--user", "kong",
+                                "--output", "\(destination.host)/svc/app:v1", "--json"], extraEnvironment: env)
+            return (try BakeJSON(run), Array(source.requests()[start...]))
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir("cache/layer-changes")))
+        let (cold, coldRequests) = try bake(to: coldDestination)
+        // The skeleton read downloaded each layer once; the copy took it from the spool.
+        for digest in layerDigests { #expect(coldRequests.filter { $0 == "GET /v2/base/app/blobs/\(digest)" }.count == 1, "\(coldRequests)") }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir("cache/layer-changes")).count == layerDigests.count)
+        // Warm: no skeleton read; the copy reads each layer from the source once.
+        let (warm, warmRequests) = try bake(to: warmDestination)
+        #expect(warm.digest == cold.digest)
+        for digest in layerDigests { #expect(warmRequests.filter { $0 == "GET /v2/base/app/blobs/\(digest)" }.count == 1, "\(warmRequests)") }
+        // Both destinations hold every base layer, as skopeo reads them back.
+        for (name, destination) in [("cold", coldDestination), ("warm", warmDestination)] {
+            let raw = try runChecked("skopeo", ["inspect", "--raw"] + destination.skopeoFlags(dest: nil) + ["docker://\(destination.host)/svc/app:v1"]).stdout
+            for digest in layerDigests { #expect(raw.contains(digest)) }
+            try runChecked("skopeo", ["copy", "--quiet"] + destination.skopeoFlags(dest: false) + ["docker://\(destination.host)/svc/app:v1", "oci:\(dir("pulled-\(name)")):x"])
+        }
+    }
+
     @Test func sameRegistryBakeMountsBaseLayersAndRerunUploadsNothing() throws {
         let registry = try RegistryServer()
         let dir = try TemporaryDirectory()

@@ -55,8 +55,10 @@ public struct Baker {
         var source = try store.source(request.base)
         if let locked = request.lockedBase { source = LockedBaseSource(documents: locked, blobs: source) }
         let base = try await BaseImage.load(from: source, reference: request.base.description, platforms: request.platforms, logger: logger)
-        // The layers the skeleton read downloads, kept for the copy below (gone when the bake returns).
-        let spool = BaseLayerSpool()
+        // The layers the skeleton read downloads, kept for the copy below (gone when the bake
+        // returns). Only from a registry (a layout or archive is read again for free), and not
+        // for a chosen destination (`kiln docker`'s store leaves a registry's layers there).
+        let spool = source.registryReference != nil && chosen == nil ? BaseLayerSpool() : nil
         let entries = try await layerEntries(request, base: base, locked: request.lockedBase, from: source, spool: spool)
         // Checked before anything is written (the derivation would find it only afterwards).
         if request.addsLayer { for image in base.images { _ = try Derivation.layerMediaType(of: image.manifest, request: request) } }
@@ -74,7 +76,7 @@ public struct Baker {
         // Prepared first (an ECR repository exists, its tag rules), then the layer is built into
         // the destinations (once, for all) and the documents derived; removed again from a
         // destination where anything fails.
-        let (_, written) = try await writer.writeAll(from: spool.reading(before: source), { destination -> (ImageGraphWriter.Graph, Void) in
+        let (_, written) = try await writer.writeAll(from: spool?.reading(before: source) ?? source, { destination -> (ImageGraphWriter.Graph, Void) in
             let layers = try await buildLayers(request, entries: entries, digests: digests, into: destination)
             // The derived documents, checked against the plan before any base blob is copied.
             let derived = try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: source.imageName))
@@ -196,7 +198,7 @@ public struct Baker {
 
     /// The new layer's entries for each platform image, placed against that image's skeleton.
     /// `nil` for a config-only bake.
-    private func layerEntries(_ request: BakeRequest, base: BaseImage, locked: BaseSnapshot?, from source: ImageSource, spool: BaseLayerSpool) async throws -> LayerEntries? {
+    private func layerEntries(_ request: BakeRequest, base: BaseImage, locked: BaseSnapshot?, from source: ImageSource, spool: BaseLayerSpool?) async throws -> LayerEntries? {
         guard request.addsLayer else { return nil }
         return try LayerEntries(request, trees: try await baseTrees(of: base, locked: locked?.trees, from: source, reference: request.base.description, spool: spool))
     }

@@ -175,6 +175,9 @@ package struct Builder: Sendable {
         }
         for (item, failure) in zip(retags, retagged) { outcomes[item.0].failure = failure }
 
+        // The provenance is made once: each target the bake writes gets it before its tags, as a
+        // single target does; the others (and its files) after, in ``deliverProvenance``.
+        let delivery = try provenanceDelivery(spec, plan: plan, entry: entry, lock: lock, target: spec.targets[0])
         let building = states.indices.filter { if case .build = states[$0] { true } else { false } }
         if let first = building.first {
             var request = try await spec.request(base: try ImageReference(parsing: entry.pinned), output: ImagePlan.output(spec.targets[first], tag: plan.tag), snapshot: entry.snapshot)
@@ -184,9 +187,6 @@ package struct Builder: Sendable {
             request.createRepository = createRepository
             request.expectedDigest = plan.digest
             request.lockedBase = entry.snapshot
-            // The provenance is made once; each target gets it before its tags, as a single
-            // target does (its files are written once, below).
-            let delivery = try provenanceDelivery(spec, plan: plan, entry: entry, lock: lock, target: spec.targets[first])
             do {
                 let result = try await Baker(store: store, progress: progress).bake(request) { [delivery, store] untagged in
                     guard let delivery, delivery.settings.attach, let image = try store.registryImage(untagged.reference) else { return }
@@ -201,7 +201,7 @@ package struct Builder: Sendable {
                 for index in building { outcomes[index].failure = "\(error)" }
             }
         }
-        if let delivery = try provenanceDelivery(spec, plan: plan, entry: entry, lock: lock, target: spec.targets[0]) {
+        if let delivery {
             try await deliverProvenance(delivery, spec: spec, outcomes: &outcomes)
         }
         let succeeded = outcomes.filter { $0.failure == nil }.map(\.action)
@@ -221,7 +221,7 @@ package struct Builder: Sendable {
         let failures = await FanOutState.each(attaching) { item in
             guard let image = try store.registryImage(item.target) else { return }
             if try await !delivery.provenance.isAttached(in: image) {
-                try await delivery.provenance.deliver(statementPath: nil, predicatePath: nil, name: spec.name, to: image)
+                try await delivery.provenance.deliver(statementPath: nil, predicatePath: nil, name: delivery.name, to: image)
             }
         }
         for (item, failure) in zip(attaching, failures) where failure != nil { outcomes[item.index].failure = failure }

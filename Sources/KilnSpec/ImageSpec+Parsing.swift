@@ -110,6 +110,9 @@ private struct SpecReader {
         if let targetNode = field("target")?.node { targets.append(try readTarget(targetNode, key: "target")) }
         if let (listNode, _) = field("targets") {
             guard let sequence = listNode.sequence, !sequence.isEmpty else { throw fail(listNode, "targets", "must be a non-empty list of repositories") }
+            // Each target is asked and written at once: a spec from a pull request may not open
+            // thousands of connections (ECR has about 30 regions; 256 is room for many accounts).
+            guard sequence.count <= ImageSpec.maxTargets else { throw fail(listNode, "targets", "lists \(sequence.count) repositories; at most \(ImageSpec.maxTargets)") }
             for (index, node) in sequence.enumerated() { targets.append(try readTarget(node, key: "targets[\(index)]")) }
         }
         guard !targets.isEmpty else { throw fail(root, "target", "missing (a repository or oci:DIR)") }

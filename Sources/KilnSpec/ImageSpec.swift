@@ -49,6 +49,8 @@ package struct ImageSpec: Sendable {
     /// registry repositories, each named once. The derived image, and its digest, do not
     /// depend on them.
     package var targets: [ImageReference]
+    /// The most repositories `targets:` may list.
+    package static let maxTargets = 256
     /// The first target: where a spec with one target goes, and the one a deploy file names
     /// when none is chosen.
     package var target: ImageReference { targets[0] }

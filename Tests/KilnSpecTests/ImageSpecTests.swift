@@ -68,6 +68,8 @@ import KilnRecipe
         #expect(error("base: kong\ntarget: oci:out\ntargets: [\(a)]\n").hasPrefix("images/x.yaml:3: targets: 'oci:"))
         #expect(error("base: kong\ntarget: oci:out\ntargets: [\(a)]\n").hasSuffix("with several targets every one must be a registry repository, not a layout"))
         #expect(error("base: kong\ntargets: []\n") == "images/x.yaml:2: targets: must be a non-empty list of repositories")
+        let many = (0...ImageSpec.maxTargets).map { "r.example/app\($0)" }.joined(separator: ", ")
+        #expect(error("base: kong\ntargets: [\(many)]\n") == "images/x.yaml:2: targets: lists 257 repositories; at most 256")
         #expect(error("base: kong\ntargets: \(a)\n") == "images/x.yaml:2: targets: must be a non-empty list of repositories")
         #expect(error("base: kong\ntargets: [\(a), ghcr.io/um/app:v1]\n") == "images/x.yaml:2: targets[1]: must name a repository without tag or digest; list tags under 'tags'")
         #expect(error("base: kong\ntargets: [\(a), docker-archive:x.tar]\n").hasPrefix("images/x.yaml:2: targets[1]: must be a repository or oci:DIR, not an archive"))

@@ -63,8 +63,10 @@ public struct Baker {
         // Checked before anything is written (the derivation would find it only afterwards).
         if request.addsLayer { for image in base.images { _ = try Derivation.layerMediaType(of: image.manifest, request: request) } }
         let archiveImage = try DockerArchiveImage.choose(among: base.images.map(\.platform), for: request.output, wanted: request.archivePlatform)
-        // Secrets in what the bake adds: refused before the destination exists.
-        let digests = try checkSecrets(request, entries: entries)
+        // Secrets in what the bake adds: refused before the destination exists. The layer is
+        // built beside the scan into a spool, written below once everything passed.
+        let scanned = try scanAndBuild(request, entries: entries, keeping: true)
+        let digests = scanned.digests
 
         let writer = request.otherOutputs.isEmpty && !request.isOneOfSeveralTargets
             ? try ImageGraphWriter(store: store, to: request.output, destination: chosen, create: request.createRepository, progress: progress)
@@ -77,7 +79,7 @@ public struct Baker {
         // the destinations (once, for all) and the documents derived; removed again from a
         // destination where anything fails.
         let (_, written) = try await writer.writeAll(from: spool?.reading(before: source) ?? source, { destination -> (ImageGraphWriter.Graph, Void) in
-            let layers = try await buildLayers(request, entries: entries, digests: digests, into: destination)
+            let layers = try await writeLayers(request, entries: entries, scanned: scanned, into: destination)
             // The derived documents, checked against the plan before any base blob is copied.
             let derived = try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: source.imageName))
             if let expected = request.expectedDigest, expected != derived.root.digest {
@@ -172,18 +174,24 @@ public struct Baker {
         }
     }
 
-    /// Builds the new layer(s) into the destinations (one per distinct skeleton placement), once
-    /// however many destinations there are.
+    /// Writes the new layer(s) into the destinations (one per distinct skeleton placement), once
+    /// however many destinations there are: from their spools when the scan built them
+    /// (``scanAndBuild(_:entries:keeping:)``), else (`--secrets off`) built straight into the
+    /// destinations' blob writers, each file hashed by the layer itself.
     /// - Returns: the layer of each platform image; `nil` for a config-only bake.
-    /// - Parameter digests: each overlay file's content digest from the secret scan's read, so the
-    ///   layer reads each file once more, not twice.
-    private func buildLayers(_ request: BakeRequest, entries: LayerEntries?, digests: [FileSource: [UInt8]], into destination: ImageGraphWriter.Staging) async throws -> [BuiltLayer]? {
+    private func writeLayers(_ request: BakeRequest, entries: LayerEntries?, scanned: ScannedLayers, into destination: ImageGraphWriter.Staging) async throws -> [BuiltLayer]? {
         guard let entries else { return nil }
         var built: [BuiltLayer] = []
-        for distinct in entries.distinct {
+        for (number, distinct) in entries.distinct.enumerated() {
             let writer = try destination.makeBlobWriter()
             do {
-                let layer = try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes, knownDigests: digests).build(distinct) { try writer.write($0) }
+                let layer: BuiltLayer
+                if let spooled = scanned.layers?[number], let spool = spooled.spool {
+                    layer = spooled.layer
+                    try spool.copy(into: writer, expecting: Descriptor(mediaType: "", digest: layer.digest, size: layer.size))
+                } else {
+                    layer = try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build(distinct) { try writer.write($0) }
+                }
                 let descriptor = Descriptor(mediaType: "", digest: layer.digest, size: layer.size)
                 try await writer.commit(as: descriptor)
                 progress.finished(descriptor, .written)
@@ -249,12 +257,14 @@ public struct Baker {
         var files: [OverlayFile] = []
         if request.addsLayer {
             let entries = try LayerEntries(request, trees: try await baseTrees(of: base, locked: snapshot.trees, from: nil, reference: request.base.description))
-            let digests = try checkSecrets(request, entries: entries)
-            let built = try entries.distinct.map { try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes, knownDigests: digests).build($0) { _ in } }
+            // The layer is built beside the scan, its bytes discarded (`--secrets off`: after it).
+            let scanned = try scanAndBuild(request, entries: entries, keeping: false)
+            let built = try scanned.layers?.map(\.layer)
+                ?? entries.distinct.map { try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build($0) { _ in } }
             layers = entries.ofImage.map { built[$0] }
-            files = try OverlayFile.list(entries.distinct, known: digests)
+            files = try OverlayFile.list(entries.distinct, known: scanned.digests)
         } else {
-            _ = try checkSecrets(request, entries: nil)
+            _ = try scanAndBuild(request, entries: nil, keeping: false)
         }
         return (try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: snapshot.imageName)), layers?.first, files)
     }

@@ -144,7 +144,7 @@ public struct LayerBuilder {
 }
 
 extension LayerBuilder {
-    /// Reads an overlay file as the layer reads it, once, before the layer is written: hands
+    /// Reads an overlay file as the layer reads it, once, before the layer copies it: hands
     /// each piece to `inspect` (the secret scan) and returns the file's SHA-256, which
     /// ``knownDigest`` then gives the layer (its date, and the check that the copy has the
     /// same bytes).

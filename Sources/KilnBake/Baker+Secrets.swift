@@ -2,49 +2,67 @@ import Foundation
 import KilnLayer
 import KilnSecrets
 
-/// What the secret scan hands the bake: each file's SHA-256 and the new layers built beside it.
-struct ScannedLayers {
-    /// The SHA-256 of each overlay file, as the scan read it (none with `--secrets off`).
-    var digests: [FileSource: [UInt8]]
-    /// One per distinct entry list (``LayerEntries/distinct``), in order; `nil` when none was
-    /// built here (a config-only bake, or `--secrets off`).
-    var layers: [SpooledLayer]?
-}
+/// One bake's secret scan and the new layers built beside it, on threads of their own, started
+/// by ``Baker/startScan(_:entries:keeping:)``: the scan's readers (``OverlayReads``) and one
+/// thread building the layers, file by file as the readers hand over each file's digest, into
+/// ``spools`` (one per distinct entry list, in order). Nothing of it reaches a destination:
+/// the bake drains a spool into one only after ``Baker/passScan(_:_:entries:)`` returned.
+final class ScanRun: Sendable {
+    let reads: OverlayReads
+    /// One per distinct entry list (``LayerEntries/distinct``), in order.
+    let spools: [LayerSpool]
+    /// The Env and Labels values' findings (no reads: found at once).
+    let valueFindings: [LocatedFinding]
+    private let thread = JoinedThreads()
 
-/// A new layer built beside the scan, and its bytes when a bake keeps them (a plan does not).
-struct SpooledLayer {
-    var layer: BuiltLayer
-    var spool: LayerSpool?
+    init(reads: OverlayReads, lists: [[LayerEntry]], compression: LayerCompression, entryTimes: EntryTimes, keeping: Bool, valueFindings: [LocatedFinding]) {
+        self.reads = reads
+        let spools = lists.map { _ in LayerSpool(keeping: keeping) }
+        self.spools = spools
+        self.valueFindings = valueFindings
+        reads.start()
+        guard !lists.isEmpty else { return }
+        thread.start {
+            defer { reads.layerEnded() }
+            var failure: (any Error)?
+            for (list, spool) in zip(lists, spools) {
+                if let failure {
+                    spool.finish(.failure(failure))
+                    continue
+                }
+                let builder = LayerBuilder(compression: compression, entryTimes: entryTimes) { try reads.digest(of: $0) }
+                let result = Result { try builder.build(list) { try spool.write($0) } }
+                if case .failure(let error) = result { failure = error }
+                spool.finish(result)
+            }
+        }
+    }
+
+    /// The bake failed or is over: the layer stops at its next file or write, the readers read
+    /// no further ahead than they must, and the spools' bytes go when the last reference does.
+    func stop() {
+        reads.stop()
+        for spool in spools { spool.abandon() }
+    }
 }
 
 extension Baker {
-    /// Scans everything the bake adds for secrets, and builds the new layers beside the scan, so
-    /// that on a machine with a core to spare the scan costs the bake (nearly) no time. Nothing
-    /// reaches a destination here: a bake keeps each layer in a ``LayerSpool`` and writes it
-    /// only once this returned (every file, Env and Labels value passed); a finding drops the
-    /// spools.
-    ///
-    /// Every regular file of the new layers is read once by the scan's readers (one thread per
-    /// core, each file whole), in the pass that hashes it; the layer builder, on the calling
-    /// thread, takes each file's digest as soon as its read ended (waiting for it when it comes
-    /// to the file first: ``LayerBuilder/knownDigest``) and reads the file only once more, to
-    /// copy it, checking the copy against that digest (so the bytes scanned are the bytes
-    /// baked). The readers run ahead of the layer by a bounded amount (``OverlayReads``). A
-    /// refused finding, or a file that cannot be read, stops the layer at once; the readers
-    /// still read every file, so every finding is listed.
+    /// Starts the secret scan of everything the bake adds, with the new layers built beside it
+    /// (see ``ScanRun``), so that on a machine with a core to spare the scan costs the bake
+    /// (nearly) no time. Every regular file of the new layers is read once by the scan's
+    /// readers, in the pass that hashes it; the layer builder takes each file's digest as soon
+    /// as its read ended (waiting for it when it comes to the file first:
+    /// ``LayerBuilder/knownDigest``) and reads the file only once more, to copy it, checking the
+    /// copy against that digest (so the bytes scanned are the bytes baked). A refused finding,
+    /// or a file that cannot be read, stops the layer at its next file.
     ///
     /// - Parameter keeping: whether the layers' bytes are kept (a bake) or only their digests
     ///   (a plan, which writes nothing).
-    /// - Returns: the SHA-256 of each file read and the layers built; with `--secrets off`, no
-    ///   digests and no layers (the bake builds the layer into the destination as before the
-    ///   scan existed, hashing each file itself).
-    /// - Throws: a file's read error (the first in the layers' order); else ``SecretsRefused``
-    ///   listing every finding the policy does not allow; else the layer's error.
-    func scanAndBuild(_ request: BakeRequest, entries: LayerEntries?, keeping: Bool) throws -> ScannedLayers {
-        if request.secrets.mode == .off { return ScannedLayers(digests: [:], layers: nil) }
-        let names = SourceNames(request)
+    /// - Returns: `nil` with `--secrets off` (no scan: the bake builds the layer into the
+    ///   destination as before the scan existed, hashing each file itself).
+    func startScan(_ request: BakeRequest, entries: LayerEntries?, keeping: Bool) -> ScanRun? {
+        if request.secrets.mode == .off { return nil }
         let policy = request.secrets
-        // Env and Labels first (no reads): a refused value means no layer is built at all.
         var valueFindings: [LocatedFinding] = []
         for (key, value) in request.edits.env {
             for finding in SecretScanner.scan(key: key, value: value, kind: .environment) {
@@ -74,27 +92,29 @@ extension Baker {
         }
         let refusing = policy.mode == .refuse
         let paths = targets
+        // A refused Env or Labels value: no layer is built at all.
         let reads = OverlayReads(files: files, stopped: refusing && !policy.refused(valueFindings).isEmpty) { number, findings in
             // Whether a file's findings fail the bake: then its layer is not worth finishing.
             refusing && paths[number].contains { path in
                 !policy.refused(findings.map { LocatedFinding(source: "", target: .file(path), finding: $0) }).isEmpty
             }
         }
-        reads.start()
-        let built = Result { () throws -> [SpooledLayer]? in
-            defer { reads.layerEnded() }
-            guard let entries else { return nil }
-            return try entries.distinct.map { list in
-                let spool = keeping ? LayerSpool() : nil
-                let builder = LayerBuilder(compression: request.compression, entryTimes: request.entryTimes) { try reads.digest(of: $0) }
-                return SpooledLayer(layer: try builder.build(list) { try spool?.write($0) }, spool: spool)
-            }
-        }
-        reads.join()
+        return ScanRun(reads: reads, lists: entries?.distinct ?? [], compression: request.compression, entryTimes: request.entryTimes,
+                       keeping: keeping, valueFindings: valueFindings)
+    }
+
+    /// Waits (without holding a thread) until the scan's readers read every file, and judges
+    /// what they found: the layers may still be being built.
+    /// - Returns: the SHA-256 of each file read.
+    /// - Throws: a file's read error (the first in the layers' order); else ``SecretsRefused``
+    ///   listing every finding the policy does not allow (`--secrets warn`: logged instead).
+    func passScan(_ run: ScanRun, _ request: BakeRequest, entries: LayerEntries?) async throws -> [FileSource: [UInt8]] {
+        await run.reads.finished()
+        let names = SourceNames(request)
         var digests: [FileSource: [UInt8]] = [:]
         var findingsOf: [FileSource: [SecretFinding]] = [:]
-        for (number, file) in files.enumerated() {
-            let (digest, findings) = try reads.outcome(number)
+        for (number, file) in run.reads.files.enumerated() {
+            let (digest, findings) = try run.reads.outcome(number)
             digests[file.source] = digest
             findingsOf[file.source] = findings
         }
@@ -108,17 +128,17 @@ extension Baker {
                 }
             }
         }
-        located += valueFindings
-        let refused = policy.refused(located)
+        located += run.valueFindings
+        let refused = request.secrets.refused(located)
         if !refused.isEmpty {
-            switch policy.mode {
+            switch request.secrets.mode {
             case .refuse:
                 throw SecretsRefused(refused)
             case .warn, .off:
                 for item in refused { logger.warning("\(item.message)") }
             }
         }
-        return ScannedLayers(digests: digests, layers: try built.get())
+        return digests
     }
 }
 
@@ -140,7 +160,8 @@ final class OverlayReads: @unchecked Sendable {
     static let aheadFiles = 1024
 
     private typealias Outcome = Result<(digest: [UInt8], findings: [SecretFinding]), any Error>
-    private let files: [File]
+    /// The files, in the order the layers come to them.
+    let files: [File]
     private let numbers: [FileSource: Int]
     /// Where each file ends in the concatenation of all of them (the run-ahead bound's measure).
     private let ends: [Int64]
@@ -184,8 +205,16 @@ final class OverlayReads: @unchecked Sendable {
         }
     }
 
-    /// Waits for every reader: every file was read (or failed) once this returns.
-    func join() { threads.join() }
+    /// Returns once every reader ended: every file was read (or failed) then.
+    func finished() async { await threads.joined() }
+
+    /// The bake failed or is over: the layer stops at its next file, the readers go on unbounded.
+    func stop() {
+        condition.withLock {
+            stopped = true
+            condition.broadcast()
+        }
+    }
 
     /// The layer builder's ``LayerBuilder/knownDigest``: the file's SHA-256 once its read
     /// ended (waiting for it), `nil` for a file the scan does not read.
@@ -211,7 +240,7 @@ final class OverlayReads: @unchecked Sendable {
         }
     }
 
-    /// A file's digest and findings, after ``join()``.
+    /// A file's digest and findings, after ``finished()``.
     func outcome(_ number: Int) throws -> (digest: [UInt8], findings: [SecretFinding]) {
         guard let outcome = condition.withLock({ outcomes[number] }) else { throw LayerError.archive("internal: a file was not scanned") }
         return try outcome.get()

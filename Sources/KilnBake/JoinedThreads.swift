@@ -1,7 +1,7 @@
 import Foundation
 
 /// Threads of the bake's own, started for work that blocks (the secret scan's readers wait while
-/// they are ahead of the layer; the layer waits for the scan), and joined before the work's
+/// they are ahead of the layer; the layer waits for the scan), awaited before the work's
 /// results are read. Neither the cooperative pool nor Dispatch's: a bake's blocked threads take
 /// no thread another task is waiting for.
 final class JoinedThreads: Sendable {
@@ -20,6 +20,11 @@ final class JoinedThreads: Sendable {
         thread.start()
     }
 
-    /// Returns once every thread started has finished.
-    func join() { group.wait() }
+    /// Returns once every thread started has finished, without holding a thread meanwhile.
+    func joined() async {
+        let group = group
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            group.notify(queue: .global()) { continuation.resume() }
+        }
+    }
 }

@@ -51,6 +51,12 @@ package final class SpoolFile: @unchecked Sendable {
         }
     }
 
+    /// Reads what was written at `offset` into `buffer`; returns how many bytes (0 at the end).
+    /// A writer may go on appending meanwhile: bytes below what it reported written are read.
+    package func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try FileIO.read(fd, at: offset, into: buffer, path: label)
+    }
+
     /// `length` bytes from `start` (within what was written), in chunks of up to 1 MiB.
     package func stream(from start: Int64, length: Int64) -> BlobStream {
         let next = chunks(from: start, length: length)

@@ -38,8 +38,9 @@ final class ScanRun: Sendable {
         }
     }
 
-    /// The bake failed or is over: the layer stops at its next file or write, the readers read
-    /// no further ahead than they must, and the spools' bytes go when the last reference does.
+    /// The bake failed or is over: the layer stops at its next file or write, and the spools'
+    /// bytes go when the last reference does. (The readers have ended by then: a bake awaits
+    /// them before it writes or fails on what they found.)
     func stop() {
         reads.stop()
         for spool in spools { spool.abandon() }

@@ -432,8 +432,127 @@ int kiln_secret_key_may_name_secret(const uint8_t *key, size_t count) {
     return 0;
 }
 
-// Mirrors SecretScanner.scanAssignment up to the key: 0 only where it finds nothing.
-static int key_line_may_find(const uint8_t *text, size_t count) {
+
+// MARK: - Values
+
+static inline int is_blank(uint8_t byte) { return byte == ' ' || byte == '\t' || byte == '\r'; }
+static inline int is_name_start(uint8_t byte) { return byte == '_' || (byte >= 'A' && byte <= 'Z') || (byte >= 'a' && byte <= 'z'); }
+static inline int is_name_byte(uint8_t byte) { return is_name_start(byte) || (byte >= '0' && byte <= '9'); }
+
+// Placeholder.closing: the end of a construct opened before `start`, nesting counted; 0 when
+// it is not closed (a construct never ends at 0).
+static size_t closing(const uint8_t *bytes, size_t start, size_t end, uint8_t open, uint8_t close) {
+    size_t depth = 1;
+    for (size_t index = start; index < end; index++) {
+        if (bytes[index] == open) depth++;
+        if (bytes[index] == close) {
+            depth--;
+            if (depth == 0) return index + 1;
+        }
+    }
+    return 0;
+}
+
+// Placeholder.construct: the end of the placeholder starting at `index`, or 0.
+static size_t construct(const uint8_t *bytes, size_t index, size_t end) {
+    uint8_t byte = bytes[index];
+    uint8_t next = index + 1 < end ? bytes[index + 1] : 0;
+    if (byte == '$' && next == '{') return closing(bytes, index + 2, end, '{', '}');
+    if (byte == '$' && next == '(') return closing(bytes, index + 2, end, '(', ')');
+    if (byte == '$' && is_name_start(next)) {
+        size_t after = index + 2;
+        while (after < end && is_name_byte(bytes[after])) after++;
+        return after;
+    }
+    if (byte == '{' && next == '{') {
+        for (size_t after = index + 2; after + 1 < end; after++) {
+            if (bytes[after] == '}' && bytes[after + 1] == '}') return after + 2;
+        }
+        return 0;
+    }
+    if (byte == '%' && next == '(') {
+        size_t after = closing(bytes, index + 2, end, '(', ')');
+        if (after == 0 || after >= end || !is_name_start(bytes[after])) return 0;
+        return after + 1;
+    }
+    return 0;
+}
+
+// Placeholder.isPlaceholder on value[0 ..< count].
+static int is_placeholder(const uint8_t *value, size_t count) {
+    size_t start = 0, end = count;
+    while (start < end && is_blank(value[start])) start++;
+    while (end > start && is_blank(value[end - 1])) end--;
+    size_t length = end - start;
+    if (length == 0) return 1;
+    if (length <= 5) {
+        static const char *const words[] = {"null", "none", "nil", "~", "true", "false", "yes", "no", "on", "off", "\"\"", "''"};
+        for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+            size_t i = 0;
+            while (i < length && words[w][i] && (uint8_t)words[w][i] == lower(value[start + i])) i++;
+            if (i == length && !words[w][i]) return 1;
+        }
+    }
+    size_t stars = start;
+    while (stars < end && value[stars] == '*') stars++;
+    if (stars == end) return 1;
+    if (value[start] == '<' && value[end - 1] == '>') {
+        int inner = 0;
+        for (size_t i = start + 1; i + 1 < end; i++) inner |= value[i] == '<';
+        if (!inner) return 1;
+    }
+    size_t index = start;
+    while (index < end) {
+        size_t next = construct(value, index, end);
+        if (next == 0) return 0;
+        index = next;
+        while (index < end && is_blank(value[index])) index++;
+    }
+    return 1;
+}
+
+// Mirrors SecretScanner.scanAssignment after a key that may name a secret (the key ends at
+// `index`; `quoted` when it was in quotes): 0 only where it finds nothing: no separator, a
+// value that is not on the line (not in YAML, which may open a block scalar there), or a
+// value that is a placeholder.
+static int value_may_be_secret(const uint8_t *text, size_t count, size_t index, int quoted, int yaml) {
+    while (index < count && (text[index] == ' ' || text[index] == '\t')) index++;
+    if (index >= count) return 0;
+    if (text[index] == ':') {
+        if (!(quoted || index + 1 >= count || text[index + 1] == ' ' || text[index + 1] == '\t' || text[index + 1] == '=')) return 0;
+        index++;
+        if (index < count && text[index] == '=') index++;
+    } else if (text[index] == '=') {
+        index++;
+    } else {
+        return 0;
+    }
+    // SecretScanner.value
+    while (index < count && (text[index] == ' ' || text[index] == '\t')) index++;
+    if (index >= count) return 0; // an empty value: a placeholder
+    uint8_t first = text[index];
+    if (first == '"' || first == '\'') {
+        size_t end = index + 1;
+        while (end < count && text[end] != first) {
+            if (text[end] == '\\' && first == '"') end++;
+            end++;
+        }
+        if (end > count) end = count;
+        return !is_placeholder(text + index + 1, end - (index + 1));
+    }
+    if (first == '{' || first == '[') return yaml;
+    if (yaml && (first == '|' || first == '>' || first == '&' || first == '*' || first == '!')) return 1;
+    size_t end = index;
+    while (end < count) {
+        if (text[end] == '#' && (text[end - 1] == ' ' || text[end - 1] == '\t')) break;
+        end++;
+    }
+    while (end > index && (text[end - 1] == ' ' || text[end - 1] == '\t' || text[end - 1] == ',' || text[end - 1] == ';')) end--;
+    return !is_placeholder(text + index, end - index);
+}
+
+// Mirrors SecretScanner.scanAssignment: 0 only where it finds nothing.
+static int key_line_may_find(const uint8_t *text, size_t count, int yaml) {
     size_t index = 0;
     while (index < count && (text[index] == ' ' || text[index] == '\t')) index++;
     if (index >= count) return 0;
@@ -456,7 +575,7 @@ static int key_line_may_find(const uint8_t *text, size_t count) {
         size_t start = index + 1, end = start;
         while (end < count && text[end] != quote && end - start < 256) end++;
         if (end >= count || text[end] != quote || end <= start) return 0;
-        return kiln_secret_key_may_name_secret(text + start, end - start);
+        return kiln_secret_key_may_name_secret(text + start, end - start) && value_may_be_secret(text, count, end + 1, 1, yaml);
     }
     size_t start = index, end = index;
     size_t limit = count < start + 256 ? count : start + 256;
@@ -469,7 +588,7 @@ static int key_line_may_find(const uint8_t *text, size_t count) {
         end++;
     }
     if (end <= start) return 0;
-    return kiln_secret_key_may_name_secret(text + start, end - start);
+    return kiln_secret_key_may_name_secret(text + start, end - start) && value_may_be_secret(text, count, end, 0, yaml);
 }
 
 static inline int is_xml_name_byte(uint8_t byte) { return is_run(byte) || byte == '.' || byte == ':'; }
@@ -530,7 +649,9 @@ static inline size_t next_mark(const uint64_t *map, size_t from, size_t count);
 // key_line_may_find with the maps: the common line (an unquoted key at the start, after its
 // indentation, ending at a blank, `=` or `: `) is read with a few bit scans; any other line is
 // read byte by byte by key_line_may_find. `line` is the line's first position in the span.
-static int key_line_may_find_mapped(const uint8_t *text, size_t line, size_t count, const kiln_secret_maps *maps) {
+static int key_may_name_secret_mapped(const uint8_t *text, size_t start, size_t end, const kiln_secret_maps *maps);
+
+static int key_line_may_find_mapped(const uint8_t *text, size_t line, size_t count, const kiln_secret_maps *maps, int yaml) {
     size_t stop = line + count;
     size_t index = line;
     // The indentation: to the first position that is no blank.
@@ -545,14 +666,20 @@ static int key_line_may_find_mapped(const uint8_t *text, size_t line, size_t cou
     if (index >= stop) return 0;
     uint8_t first = text[index];
     if (first == '#' || first == ';' || first == '!' || first == '[' || first == '<') return 0;
-    if (first == '/' || first == '-' || first == 'e' || first == '"' || first == '\'') return key_line_may_find(text + line, count);
+    if (first == '/' || first == '-' || first == 'e' || first == '"' || first == '\'') return key_line_may_find(text + line, count, yaml);
     size_t start = index;
     size_t limit = stop < start + 256 ? stop : start + 256;
     size_t end = next_mark(maps->key_stops, start, limit);
     if (end < limit && text[end] == ':' && !(end + 1 >= stop || text[end + 1] == ' ' || text[end + 1] == '\t' || text[end + 1] == '=')) {
-        return key_line_may_find(text + line, count);
+        return key_line_may_find(text + line, count, yaml);
     }
     if (end <= start) return 0;
+    if (!key_may_name_secret_mapped(text, start, end, maps)) return 0;
+    return value_may_be_secret(text + line, count, end - line, 0, yaml);
+}
+
+// kiln_secret_key_may_name_secret on text[start ..< end] with the maps.
+static int key_may_name_secret_mapped(const uint8_t *text, size_t start, size_t end, const kiln_secret_maps *maps) {
     // The key's last four letters and digits, when they are its last four bytes or lie just
     // before its trailing non-alphanumerics with none in between.
     size_t alnum_end = last_mark(maps->alphanumerics, start, end);
@@ -607,7 +734,8 @@ void kiln_secret_mark_lines(const uint8_t *text, size_t count, const kiln_secret
         if (length > 0 && text[end - 1] == '\r') length--;
         int marked = next_mark(tokens, start, end) < end;
         if (!marked && mode != KILN_SECRET_LINES_TOKENS) {
-            marked = mapped ? key_line_may_find_mapped(text, start, length, maps) : key_line_may_find(text + start, length);
+            int yaml = mode == KILN_SECRET_LINES_YAML;
+            marked = mapped ? key_line_may_find_mapped(text, start, length, maps, yaml) : key_line_may_find(text + start, length, yaml);
         }
         if (!marked && mode == KILN_SECRET_LINES_XML) marked = xml_line_may_find(text + start, length, maps->markup, start);
         if (marked) lines[start >> 6] |= 1ull << (start & 63);

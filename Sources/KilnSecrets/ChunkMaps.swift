@@ -44,8 +44,9 @@ final class ChunkMaps {
 
     /// Classifies `bytes` (at most ``span``) and marks its lines that may hold a finding:
     /// `json` when the JSON lexer reads the input (strings and structure for it; lines matter
-    /// only for tokens), else keys are read at the lines' starts (and XML's names when `xml`).
-    func classify(_ bytes: UnsafeBufferPointer<UInt8>, json: Bool, xml: Bool) {
+    /// only for tokens), else keys are read at the lines' starts (as YAML when `yaml`, and XML's
+    /// names when `xml`).
+    func classify(_ bytes: UnsafeBufferPointer<UInt8>, json: Bool, xml: Bool, yaml: Bool) {
         precondition(bytes.count <= Self.span)
         guard let base = bytes.baseAddress else { return }
         maps.json_string_stops = json ? stringStops : nil
@@ -56,7 +57,7 @@ final class ChunkMaps {
         maps.separators = json ? nil : separators
         maps.markup = json || !xml ? nil : markup
         kiln_secret_classify(base, bytes.count, &maps)
-        let mode = json ? KILN_SECRET_LINES_TOKENS : xml ? KILN_SECRET_LINES_XML : KILN_SECRET_LINES_KEYS
+        let mode = json ? KILN_SECRET_LINES_TOKENS : xml ? KILN_SECRET_LINES_XML : yaml ? KILN_SECRET_LINES_YAML : KILN_SECRET_LINES_KEYS
         kiln_secret_mark_lines(base, bytes.count, &maps, mode, lines)
     }
 

@@ -169,7 +169,7 @@ public final class SecretScanner {
 
     private func scanSpan(_ bytes: UnsafeBufferPointer<UInt8>) {
         // Marks and the lines that may hold a finding (the C mirror of the key and XML checks).
-        maps.classify(bytes, json: lexesJSON, xml: format == .xml)
+        maps.classify(bytes, json: lexesJSON, xml: format == .xml, yaml: format == .yaml)
         if json != nil {
             json!.feed(bytes, stringStops: maps.stringStops, structure: maps.structure) { self.record($0) }
         }

@@ -132,6 +132,8 @@ extension SecretDifferentialTests {
             "xoxb-1234567890-abcdefghij", "sk_live_0123456789abcdefghijABCD", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", "ey", "gh",
             "postgres://app:Sup3r@db/x", "https://user@example.com/", "://", "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----",
             "# ", "; ", "kiln:allow-secret", "\r", "é", "\u{80}", "\u{FF}", "\u{0}", "\u{7F}",
+            "$(cmd)", "${A:-${B}}", "${A", "{{x}}", "{{ y }", "<a<b>", "<x>", "%(pw)s", "%(pw)", "True", "OFF", "NULL", "*", "***",
+            ";", ",", " #", "#x", "\\\"", "\"\"", "''", "|-", ">", "&a ", "*r", "!t", "$", "$1", "{", "[", "=:", ":=", " : ",
         ]
         let oddBytes: [[UInt8]] = [[0x80], [0xFF], [0xC3, 0xA9], [0xE1], [0x00], [0x9F, 0x41]]
         let chunks = [15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 4096, 65_535, 65_536, 65_537, 200_000]

@@ -51,13 +51,16 @@ typedef enum {
     KILN_SECRET_LINES_KEYS = 1,
     /// The key at the start and XML's `name="value"` attributes and `<name>` elements.
     KILN_SECRET_LINES_XML = 2,
+    /// The key at the start, read as YAML (whose value may be a block scalar below).
+    KILN_SECRET_LINES_YAML = 3,
 } kiln_secret_line_mode;
 
 /// Marks in `lines` ((count + 63) / 64 words) the first byte of each line of text[0 ..< count]
-/// the scanner has to read: a line with a token mark, a line whose key (or, in XML, an
-/// attribute's or element's name) may name a secret (SecretNames.noun(forKey:), which this
-/// mirrors: it never leaves out a key the scanner would take), and the last line when no
-/// newline ends it. Every other line holds nothing the scanner finds. The maps' newlines and tokens
+/// the scanner has to read: a line with a token mark, a line whose key may name a secret
+/// (SecretNames.noun(forKey:), which this mirrors: it never leaves out a key the scanner would
+/// take) with a value that may be one (not a placeholder: Placeholder.isPlaceholder, mirrored
+/// too), in XML a line with an attribute or element whose name may name a secret, and the last
+/// line when no newline ends it. Every other line holds nothing the scanner finds. The maps' newlines and tokens
 /// come from kiln_secret_classify on the same text, and with them (for KEYS and XML) blanks,
 /// key_stops, alphanumerics, separators and markup (each line is then read byte by byte
 /// without them).

@@ -3,7 +3,7 @@ import KilnSecrets
 
 // The secret scanner alone, on one core: CPU time and MB/s over files held in memory, each fed
 // in 64 KiB chunks as the bake's hashing pass feeds it (LayerBuilder.readFile).
-//   kiln-secret-scan-bench ROUNDS FILE...   (Benchmarks/secret-scan-alone.sh makes the files)
+//   kiln-secret-scan-bench ROUNDS FILE...   (Benchmarks/secret-scan-alone.sh makes the files and runs it)
 // Prints MB/s per file extension and for all files, and the findings per round (the same in
 // every build: a change that alters them is a bug, not a speed-up).
 

@@ -405,7 +405,7 @@ static int is_qualifier(const uint8_t *segment, size_t length) {
 // a key whose last four letters and digits end no secret word (endingsEndingLike); the
 // qualified form (`password2`, `password_old`) is only tried after a trailing digit or a
 // qualifier segment, and then this answers "may".
-int kiln_secret_key_may_name_secret(const uint8_t *key, size_t count) {
+static inline int key_may_name(const uint8_t *key, size_t count) {
     if (count == 0) return 0;
     if (count > 256) return 1;
     // nounOfLastWord: the last four letters and digits, lowercased.
@@ -432,6 +432,8 @@ int kiln_secret_key_may_name_secret(const uint8_t *key, size_t count) {
     return 0;
 }
 
+
+int kiln_secret_key_may_name_secret(const uint8_t *key, size_t count) { return key_may_name(key, count); }
 
 // MARK: - Values
 
@@ -575,7 +577,7 @@ static int key_line_may_find(const uint8_t *text, size_t count, int yaml) {
         size_t start = index + 1, end = start;
         while (end < count && text[end] != quote && end - start < 256) end++;
         if (end >= count || text[end] != quote || end <= start) return 0;
-        return kiln_secret_key_may_name_secret(text + start, end - start) && value_may_be_secret(text, count, end + 1, 1, yaml);
+        return key_may_name(text + start, end - start) && value_may_be_secret(text, count, end + 1, 1, yaml);
     }
     size_t start = index, end = index;
     size_t limit = count < start + 256 ? count : start + 256;
@@ -588,13 +590,13 @@ static int key_line_may_find(const uint8_t *text, size_t count, int yaml) {
         end++;
     }
     if (end <= start) return 0;
-    return kiln_secret_key_may_name_secret(text + start, end - start) && value_may_be_secret(text, count, end, 0, yaml);
+    return key_may_name(text + start, end - start) && value_may_be_secret(text, count, end, 0, yaml);
 }
 
 static inline int is_xml_name_byte(uint8_t byte) { return is_run(byte) || byte == '.' || byte == ':'; }
 
 // Mirrors SecretScanner.scanXML: each `=` before a quote and each `<` before a name byte on the
-// line (a superset of the ones it visits), with the name it would take there.
+// line (a superset of the ones it visits), with the name and the value it would take there.
 static inline size_t next_mark(const uint64_t *map, size_t from, size_t count);
 
 // `markup`: the span's map of '=' and '<', `line` the line's first position in it (or NULL and
@@ -609,11 +611,22 @@ static int xml_line_may_find(const uint8_t *text, size_t count, const uint64_t *
         if (byte == '=' && index + 1 < count && (text[index + 1] == '"' || text[index + 1] == '\'')) {
             size_t name = index;
             while (name > 0 && index - name < 128 && is_xml_name_byte(text[name - 1])) name--;
-            if (name < index && kiln_secret_key_may_name_secret(text + name, index - name)) return 1;
+            if (name < index && key_may_name(text + name, index - name)) {
+                // The attribute's value, to its closing quote or the line's end.
+                uint8_t quote = text[index + 1];
+                size_t end = index + 2;
+                while (end < count && text[end] != quote) end++;
+                if (!is_placeholder(text + index + 2, end - (index + 2))) return 1;
+            }
         } else if (byte == '<' && index + 1 < count && is_xml_name_byte(text[index + 1])) {
             size_t end = index + 1;
             while (end < count && end - index < 128 && is_xml_name_byte(text[end])) end++;
-            if (kiln_secret_key_may_name_secret(text + index + 1, end - index - 1)) return 1;
+            // An element's text: `<name>` then all to the next `<`, which must start `</`.
+            if (end < count && text[end] == '>' && key_may_name(text + index + 1, end - index - 1)) {
+                size_t close = end + 1;
+                while (close < count && text[close] != '<') close++;
+                if (close + 1 < count && text[close + 1] == '/' && !is_placeholder(text + end + 1, close - (end + 1))) return 1;
+            }
         }
     }
     return 0;
@@ -686,7 +699,7 @@ static int key_may_name_secret_mapped(const uint8_t *text, size_t start, size_t 
     if (alnum_end == end) return 0;  // no letter or digit: nounOfLastWord and the qualifier both give up
     alnum_end += 1;
     if (alnum_end - start < 4 || !all_marked(maps->alphanumerics, alnum_end - 4, alnum_end)) {
-        return kiln_secret_key_may_name_secret(text + start, end - start);
+        return key_may_name(text + start, end - start);
     }
     uint32_t word;
     const uint8_t *tail = text + alnum_end - 4;

@@ -252,7 +252,9 @@ static ALWAYS_INLINE void classify_vector_loop(const uint8_t *text, size_t count
 }
 #endif
 
-#if KILN_SSE2 && (defined(__GNUC__) || defined(__clang__))
+// (Linux only: __builtin_cpu_supports needs the compiler runtime's CPU model, which Linux
+// toolchains link; an x86_64 Mac takes SSE2.)
+#if KILN_SSE2 && defined(__linux__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define KILN_AVX2 1
 // AVX2, when the processor has it (checked at run time): 32 bytes a step.

@@ -4,7 +4,7 @@ import CSecretScan
 /// one bit per byte: newlines, possible token starts, JSON's strings and structure, and what a
 /// key is read by; and the lines that may hold a finding, so the scanner passes over the others
 /// and its loops jump from mark to mark instead of looking at every byte. Spans are at most
-/// ``span`` bytes: the maps take a fixed 88 KiB however large a chunk is.
+/// ``span`` bytes: the ten maps take a fixed 80 KiB however large a chunk is.
 final class ChunkMaps {
     /// The most bytes classified at once.
     static let span = 65_536

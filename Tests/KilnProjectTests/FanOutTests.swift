@@ -133,6 +133,69 @@ import Testing
         #expect(try setup.digest(at: "\(targets[2]):latest", registry: setup.secure) == digest)
     }
 
+    /// One of three targets is an ECR repository whose tags are IMMUTABLE (moto's ECR API, a
+    /// TLS registry standing in for the ECR host) and whose `latest` already holds another
+    /// image: that target alone is refused and named, before any tag of it is written (not even
+    /// the new content tag); the other two are pushed and tagged.
+    @Test func anImmutableTagAtOneTargetLeavesTheOthersPushedAndTagged() throws {
+        let setup = try Setup()
+        let moto = try MotoServer()
+        let ecrHost = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+        let standIn = try RegistryServer(tls: true, user: ("AWS", "123456789012-auth-token"))
+        let dir = setup.dir
+        let pem = try [setup.secure.caFile!, standIn.caFile!].map { try String(contentsOfFile: $0, encoding: .utf8) }.joined()
+        try dir.write("ca.pem", pem)
+        try dir.write("kiln.yaml", "registries:\n  \(ecrHost):\n    endpoint: https://\(standIn.host)\n")
+        // The repository exists, IMMUTABLE, and its `latest` holds the base (another image).
+        _ = try runChecked("python3", ["-c", """
+            import boto3
+            c = boto3.client("ecr", region_name="eu-west-1", endpoint_url="\(moto.url)", aws_access_key_id="x", aws_secret_access_key="y")
+            c.create_repository(repositoryName="um/app", imageTagMutability="IMMUTABLE")
+            """])
+        _ = try runChecked("skopeo", ["copy", "--quiet", "--src-tls-verify=false"] + standIn.skopeoFlags(dest: true)
+                           + ["docker://\(setup.source.host)/base/app:1.0", "docker://\(standIn.host)/um/app:latest"])
+        let old = try #require(try setup.digest(at: "\(standIn.host)/um/app:latest", registry: standIn))
+
+        let targets = ["\(setup.plainA.host)/svc/app", "\(ecrHost)/um/app", "\(setup.secure.host)/svc/app"]
+        try setup.spec(targets: targets)
+        let environment = setup.environment.merging([
+            "HOME": dir.path, "AWS_ENDPOINT_URL": moto.url, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
+            "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_CONFIG_FILE": dir("aws/none"), "AWS_SHARED_CREDENTIALS_FILE": dir("aws/none"),
+            "AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_ROLE_ARN": "", "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ENDPOINT_URL_ECR": "", "AWS_ENDPOINT_URL_STS": "",
+        ]) { $1 }
+        func kiln(_ arguments: [String]) throws -> ProcessResult {
+            try KilnTestSupport.kiln(arguments + ["--root", dir("repo"), "--ca-file", dir("ca.pem")], extraEnvironment: environment)
+        }
+        #expect(try kiln(["lock"]).status == 0)
+        let build = try kiln(["build", "--quiet"])
+        #expect(build.status == 1, "\(build.stdout)\(build.stderr)")
+        let digest = try #require(build.stdout.split(separator: "\n").first?.split(separator: "@").last?.split(separator: " ").first.map(String.init))
+        #expect(digest != old)
+        #expect(build.stdout == "app \(targets[0])@\(digest) (built)\napp \(targets[2])@\(digest) (built)\n", "\(build.stderr)")
+        let errors = build.stderr.split(separator: "\n").filter { $0.hasPrefix("kiln: error:") }
+        #expect(errors == ["kiln: error: app: \(ecrHost)/um/app: \(ecrHost)/um/app:latest already holds \(old) and the repository's tags are immutable; not replacing it with \(digest) (use a new tag)"],
+                "\(build.stderr)")
+        #expect(!build.stderr.contains("secret"))
+        // The others hold the image under both tags.
+        let tag = "kiln.sha256." + digest.dropFirst("sha256:".count)
+        for (target, registry) in [(targets[0], setup.plainA), (targets[2], setup.secure)] {
+            #expect(try setup.digest(at: "\(target):\(tag)", registry: registry) == digest, "\(target)")
+            #expect(try setup.digest(at: "\(target):latest", registry: registry) == digest, "\(target)")
+        }
+        // At the immutable one no tag moved or appeared: `latest` still holds the old image, the
+        // content tag does not exist, and neither was PUT (the one `latest` PUT is skopeo's).
+        let tagPuts = standIn.requests().filter { $0 == "PUT /v2/um/app/manifests/latest" || $0 == "PUT /v2/um/app/manifests/\(tag)" }
+        #expect(tagPuts == ["PUT /v2/um/app/manifests/latest"], "\(standIn.requests())")
+
+        // Again: the same refusal, the others up to date.
+        let again = try kiln(["build", "--quiet"])
+        #expect(again.status == 1)
+        #expect(again.stdout == "app \(targets[0])@\(digest) (up to date)\napp \(targets[2])@\(digest) (up to date)\n", "\(again.stderr)")
+        #expect(again.stderr.contains("kiln: error: app: \(ecrHost)/um/app: "), "\(again.stderr)")
+        #expect(try setup.digest(at: "\(standIn.host)/um/app:\(tag)", registry: standIn) == nil)
+    }
+
     @Test func copyToSeveralDestinationsReadsTheSourceOnce() throws {
         let setup = try Setup()
         let destinations = ["\(setup.plainA.host)/prod/app:v1", "\(setup.plainB.host)/prod/app:v1", "\(setup.secure.host)/prod/app:v1"]

@@ -112,7 +112,11 @@ private struct SpecReader {
             guard let sequence = listNode.sequence, !sequence.isEmpty else { throw fail(listNode, "targets", "must be a non-empty list of repositories") }
             // Each target is asked and written at once: a spec from a pull request may not open
             // thousands of connections (ECR has about 30 regions; 256 is room for many accounts).
-            guard sequence.count <= ImageSpec.maxTargets else { throw fail(listNode, "targets", "lists \(sequence.count) repositories; at most \(ImageSpec.maxTargets)") }
+            // `target:` beside the list counts too.
+            let total = sequence.count + targets.count
+            guard total <= ImageSpec.maxTargets else {
+                throw fail(listNode, "targets", "lists \(total) repositories\(targets.isEmpty ? "" : " with target:"); at most \(ImageSpec.maxTargets)")
+            }
             for (index, node) in sequence.enumerated() { targets.append(try readTarget(node, key: "targets[\(index)]")) }
         }
         guard !targets.isEmpty else { throw fail(root, "target", "missing (a repository or oci:DIR)") }
@@ -125,7 +129,9 @@ private struct SpecReader {
                 guard case .registry(let registry) = candidate else {
                     throw fail(node, "targets", "'\(candidate)': with several targets every one must be a registry repository, not a layout")
                 }
-                guard seen.insert(registry.name).inserted else {
+                // One repository spelled twice (`Example.com`, `example.com.`, port `05000`) would
+                // be written by two uploads at once, racing on its tags.
+                guard seen.insert(Self.sameRepositoryKey(registry)).inserted else {
                     throw fail(node, "targets", "'\(registry.name)' is named twice")
                 }
             }
@@ -368,5 +374,19 @@ private struct SpecReader {
             do { mode = try parseMode(text) } catch let error as LayerError { throw fail(modeNode, "\(key).mode", "\(error)") }
         }
         return Overlay(source: source, destination: destination, owner: owner, mode: mode, intoDirectory: to.hasSuffix("/"))
+    }
+
+    /// A registry repository as the network sees it: host names are case-insensitive and may
+    /// end in the root's dot, and a port is a number (`05000` is 5000).
+    static func sameRepositoryKey(_ registry: RegistryReference) -> String {
+        var host = Substring(registry.registry.lowercased())
+        var port = ""
+        if let colon = host.lastIndex(of: ":"), !host[colon...].contains("]") {
+            let digits = host[host.index(after: colon)...]
+            port = ":" + (Int(digits).map(String.init) ?? String(digits))
+            host = host[..<colon]
+        }
+        if host.hasSuffix(".") { host = host.dropLast() }
+        return "\(host)\(port)/\(registry.repository)"
     }
 }

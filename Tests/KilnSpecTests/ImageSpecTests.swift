@@ -70,6 +70,19 @@ import KilnRecipe
         #expect(error("base: kong\ntargets: []\n") == "images/x.yaml:2: targets: must be a non-empty list of repositories")
         let many = (0...ImageSpec.maxTargets).map { "r.example/app\($0)" }.joined(separator: ", ")
         #expect(error("base: kong\ntargets: [\(many)]\n") == "images/x.yaml:2: targets: lists 257 repositories; at most 256")
+        // `target:` counts toward the 256 too.
+        let most = (1...ImageSpec.maxTargets).map { "r.example/app\($0)" }.joined(separator: ", ")
+        #expect(error("base: kong\ntarget: r.example/app0\ntargets: [\(most)]\n") == "images/x.yaml:3: targets: lists 257 repositories with target:; at most 256")
+        #expect(try ImageSpec.parse("base: kong\ntargets: [\(most)]\n", path: "images/x.yaml", repositoryRoot: repositoryRoot).targets.count == 256)
+        // One repository under another spelling of its host: case, the root's dot, a port's zeros.
+        #expect(error("base: kong\ntargets: [example.com/um/app, Example.COM/um/app]\n") == "images/x.yaml:2: targets: 'Example.COM/um/app' is named twice")
+        #expect(error("base: kong\ntargets: [example.com/um/app, example.com./um/app]\n") == "images/x.yaml:2: targets: 'example.com./um/app' is named twice")
+        #expect(error("base: kong\ntargets: [127.0.0.1:5000/um/app, 127.0.0.1:05000/um/app]\n") == "images/x.yaml:2: targets: '127.0.0.1:05000/um/app' is named twice")
+        #expect(error("base: kong\ntargets: [\"[::1]:5000/um/app\", \"[::1]:5000/um/app\"]\n") == "images/x.yaml:2: targets: '[::1]:5000/um/app' is named twice")
+        // Different ports, hosts or repositories are different targets.
+        let distinct = try ImageSpec.parse("base: kong\ntargets: [example.com/um/app, example.com:5000/um/app, \"[::1]/um/app\", \"[::1]:5000/um/app\", example.com/um/app2]\n",
+                                           path: "images/x.yaml", repositoryRoot: repositoryRoot)
+        #expect(distinct.targets.count == 5)
         #expect(error("base: kong\ntargets: \(a)\n") == "images/x.yaml:2: targets: must be a non-empty list of repositories")
         #expect(error("base: kong\ntargets: [\(a), ghcr.io/um/app:v1]\n") == "images/x.yaml:2: targets[1]: must name a repository without tag or digest; list tags under 'tags'")
         #expect(error("base: kong\ntargets: [\(a), docker-archive:x.tar]\n").hasPrefix("images/x.yaml:2: targets[1]: must be a repository or oci:DIR, not an archive"))

@@ -131,7 +131,7 @@ private struct SpecReader {
                 }
                 // One repository spelled twice (`Example.com`, `example.com.`, port `05000`) would
                 // be written by two uploads at once, racing on its tags.
-                guard seen.insert(Self.sameRepositoryKey(registry)).inserted else {
+                guard seen.insert(registry.repositoryIdentity).inserted else {
                     throw fail(node, "targets", "'\(registry.name)' is named twice")
                 }
             }
@@ -374,19 +374,5 @@ private struct SpecReader {
             do { mode = try parseMode(text) } catch let error as LayerError { throw fail(modeNode, "\(key).mode", "\(error)") }
         }
         return Overlay(source: source, destination: destination, owner: owner, mode: mode, intoDirectory: to.hasSuffix("/"))
-    }
-
-    /// A registry repository as the network sees it: host names are case-insensitive and may
-    /// end in the root's dot, and a port is a number (`05000` is 5000).
-    static func sameRepositoryKey(_ registry: RegistryReference) -> String {
-        var host = Substring(registry.registry.lowercased())
-        var port = ""
-        if let colon = host.lastIndex(of: ":"), !host[colon...].contains("]") {
-            let digits = host[host.index(after: colon)...]
-            port = ":" + (Int(digits).map(String.init) ?? String(digits))
-            host = host[..<colon]
-        }
-        if host.hasSuffix(".") { host = host.dropLast() }
-        return "\(host)\(port)/\(registry.repository)"
     }
 }

@@ -220,6 +220,30 @@ import Testing
         #expect(try setup.digest(at: "\(setup.plainA.host)/prod/app:v2", registry: setup.plainA) == digest)
     }
 
+    /// `kiln copy SRC DST DST…` with one destination under two spellings (which two uploads
+    /// would write at once) or more than 256: bad usage, before anything is read or written.
+    @Test func copyRefusesADestinationNamedTwiceAndMoreThan256() throws {
+        let dir = try TemporaryDirectory()
+        try PeerImages.makeOCIBase(at: dir("base"), tag: "1.0", work: dir)
+        let source = "oci:\(dir("base")):1.0"
+        let port = try freePort()
+        for (first, second) in [("127.0.0.1:\(port)/a:v1", "docker://127.0.0.1:\(port)/a:v1"),
+                                ("localhost:\(port)/a:v1", "LOCALHOST:\(port)/a:v1"),
+                                ("localhost:5/a:v1", "localhost.:05/a:v1"),
+                                ("acme/a", "docker.io/acme/a:latest"),
+                                ("oci:\(dir("out")):v1", "oci:\(dir.path)/./out:v1")] {
+            let copy = try run(kilnExecutable, ["copy", "--quiet", source, first, second], currentDirectory: dir.path)
+            #expect(copy.status == 64 && copy.stderr.hasPrefix("kiln: error: destination '\(second)' is named twice\n"), "\(first) \(second): \(copy.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir("out")))
+        let many = (0...256).map { "127.0.0.1:\(port)/a\($0):v1" }
+        let tooMany = try run(kilnExecutable, ["copy", "--quiet", source] + many)
+        #expect(tooMany.status == 64 && tooMany.stderr.hasPrefix("kiln: error: 257 destinations; at most 256\n"), "\(tooMany.stderr)")
+        // Two tags of one repository, or one repository on two ports, are two destinations.
+        let two = try run(kilnExecutable, ["copy", "--quiet", source, "oci:\(dir("out")):v1", "oci:\(dir("out")):v2"], currentDirectory: dir.path)
+        #expect(two.status == 0, "\(two.stderr)")
+    }
+
     /// Two ECR accounts in two regions and a plain registry, one build: each ECR host is
     /// reached with its own account's role (`registries.HOST.aws-profile`, profiles with
     /// `role_arn` + `source_profile`, STS AssumeRole in moto). moto hands out a registry

@@ -12,6 +12,8 @@ package enum AWSError: Error, Equatable, CustomStringConvertible {
     case noRegion(host: String)
     case unreachable(endpoint: String, reason: String)
     case repositoryMissing(repository: String, account: String, region: String)
+    /// kiln's config maps registries to AWS profiles in a way that cannot be followed.
+    case profileMapping(String)
 
     package var description: String {
         switch self {
@@ -37,6 +39,8 @@ package enum AWSError: Error, Equatable, CustomStringConvertible {
             return "no AWS region for \(host): set AWS_REGION"
         case .unreachable(let endpoint, let reason):
             return "cannot reach \(endpoint): \(reason)"
+        case .profileMapping(let reason):
+            return reason
         case .repositoryMissing(let repository, let account, let region):
             return "ECR repository \(repository) does not exist in registry \(account) in region \(region) (check the account and region in the host name); create it or pass --create-repository"
         }

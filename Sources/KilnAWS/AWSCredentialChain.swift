@@ -104,6 +104,8 @@ package struct AWSCredentialChain: Sendable {
 struct CredentialProcess {
     let profile: String
     let command: String
+    /// The most output read from the command.
+    static let maxOutput = 64 << 10
 
     func run() throws -> AWSCredentials {
         let process = Process()
@@ -115,7 +117,21 @@ struct CredentialProcess {
         do { try process.run() } catch {
             throw AWSError.credentialProcess(profile: profile, reason: "could not start it")
         }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        // At most 64 KiB (credentials are a few hundred bytes): a command that prints without
+        // end (`yes`) is stopped, not read into memory until the machine runs out.
+        let reader = output.fileHandleForReading
+        var data = Data()
+        while data.count <= Self.maxOutput, let chunk = try? reader.read(upToCount: 16384), !chunk.isEmpty {
+            data.append(chunk)
+        }
+        if data.count > Self.maxOutput {
+            // Closing the pipe first: a writer that ignores SIGTERM (an inherited signal mask)
+            // still ends on its next write.
+            try? reader.close()
+            process.terminate()
+            process.waitUntilExit()
+            throw AWSError.credentialProcess(profile: profile, reason: "it printed more than \(Self.maxOutput) bytes")
+        }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw AWSError.credentialProcess(profile: profile, reason: "it exited with status \(process.terminationStatus)")

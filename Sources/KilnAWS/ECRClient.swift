@@ -92,6 +92,7 @@ package struct ECRClient: Sendable {
 
     /// One signed JSON 1.1 call.
     func call(_ action: String, body: JSONValue) async throws -> JSONValue {
+        try credentials.checkSendable()
         let payload = body.serialized()
         guard let url = URL(string: endpoint), let host = url.host else {
             throw AWSError.unreachable(endpoint: endpoint, reason: "not a URL")

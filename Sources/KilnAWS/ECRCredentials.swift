@@ -67,6 +67,6 @@ package final class ECRCredentials: CredentialProvider, @unchecked Sendable {
         let endpoint = environment["AWS_ENDPOINT_URL_ECR"].flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["AWS_ENDPOINT_URL"].flatMap { $0.isEmpty ? nil : $0 }
             ?? host.apiEndpoint
-        return ECRClient(region: host.region, endpoint: endpoint, credentials: credentials)
+        return ECRClient(region: host.region, endpoint: endpoint, credentials: credentials, registryID: host.account)
     }
 }

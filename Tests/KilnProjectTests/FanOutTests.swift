@@ -244,6 +244,48 @@ import Testing
         #expect(two.status == 0, "\(two.stderr)")
     }
 
+    /// A profile whose role is in another account than the host's (account 222's role named
+    /// for account 111's registry): kiln's ECR calls named no registry, so ECR answered for the
+    /// caller's account, and a repository of that name there (moto: created in account 222)
+    /// passed for the host's, and the push went on with the other account's token. Now every
+    /// call names the host's account (`registryId`): the repository is missing in 111, one
+    /// line, nothing sent to the registry.
+    @Test func aRoleOfAnotherAccountActsOnNothingThere() throws {
+        let setup = try Setup()
+        let moto = try MotoServer()
+        let host = "111111111111.dkr.ecr.eu-west-1.amazonaws.com"
+        let standIn = try RegistryServer(tls: true, user: ("AWS", "111111111111-auth-token"))
+        let dir = setup.dir
+        try dir.write("aws/config", """
+            [profile ci]
+            aws_access_key_id = AKIDCIEXAMPLE
+            aws_secret_access_key = secret
+            [profile production]
+            role_arn = arn:aws:iam::222222222222:role/kiln-push
+            source_profile = ci
+
+            """)
+        try dir.write("kiln.yaml", "registries:\n  \(host):\n    endpoint: https://\(standIn.host)\n    aws-profile: production\n")
+        // Account 222 has a repository of that name.
+        _ = try runChecked("python3", ["-c", """
+            import boto3
+            kw = dict(endpoint_url="\(moto.url)", region_name="eu-west-1")
+            c = boto3.client("sts", aws_access_key_id="x", aws_secret_access_key="y", **kw).assume_role(RoleArn="arn:aws:iam::222222222222:role/kiln-push", RoleSessionName="setup")["Credentials"]
+            ecr = boto3.client("ecr", aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"], **kw)
+            ecr.create_repository(repositoryName="um/app")
+            assert ecr.describe_repositories()["repositories"][0]["registryId"] == "222222222222"
+            """])
+        let environment = setup.environment.merging([
+            "HOME": dir.path, "AWS_ENDPOINT_URL": moto.url, "AWS_CONFIG_FILE": dir("aws/config"), "AWS_SHARED_CREDENTIALS_FILE": dir("aws/none"),
+            "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
+            "AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_ROLE_ARN": "", "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL_ECR": "", "AWS_ENDPOINT_URL_STS": "",
+        ]) { $1 }
+        let copy = try KilnTestSupport.kiln(["copy", "--quiet", "--ca-file", standIn.caFile!, "\(setup.source.host)/base/app:1.0", "\(host)/um/app:v1"], extraEnvironment: environment)
+        #expect(copy.status == 1)
+        #expect(copy.stderr == "kiln: error: ECR repository um/app does not exist in registry 111111111111 in region eu-west-1 (check the account and region in the host name); create it or pass --create-repository\n", "\(copy.stderr)")
+        #expect(!standIn.requests().contains { $0.hasPrefix("POST") || $0.hasPrefix("PUT") }, "\(standIn.requests())")
+    }
+
     /// Two ECR accounts in two regions and a plain registry, one build: each ECR host is
     /// reached with its own account's role (`registries.HOST.aws-profile`, profiles with
     /// `role_arn` + `source_profile`, STS AssumeRole in moto). moto hands out a registry

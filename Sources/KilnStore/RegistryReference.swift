@@ -142,7 +142,11 @@ public struct RegistryReference: Equatable, Sendable, CustomStringConvertible {
     /// The repository as the network sees it, to tell two spellings of one apart: host names
     /// are case-insensitive and may end in the root's dot, and a port is a number (`05000` is
     /// 5000). (Docker Hub's spellings are one already: the parser names them `docker.io`.)
-    package var repositoryIdentity: String {
+    package var repositoryIdentity: String { "\(Self.hostIdentity(registry))/\(repository)" }
+
+    /// A registry host (`HOST[:PORT]`) as the network sees it: lower case, without the root's
+    /// dot, the port as a number.
+    package static func hostIdentity(_ registry: String) -> String {
         var host = Substring(registry.lowercased())
         var port = ""
         if let colon = host.lastIndex(of: ":"), !host[colon...].contains("]") {
@@ -151,7 +155,7 @@ public struct RegistryReference: Equatable, Sendable, CustomStringConvertible {
             host = host[..<colon]
         }
         if host.hasSuffix(".") { host = host.dropLast() }
-        return "\(host)\(port)/\(repository)"
+        return "\(host)\(port)"
     }
 
     /// This repository with another tag.

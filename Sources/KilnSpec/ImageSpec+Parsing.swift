@@ -160,6 +160,19 @@ private struct SpecReader {
             if let bad = tags.first(where: ReferrersTagSchema.collides) {
                 throw fail(node, "tags", "'\(bad)' has the shape of the referrers tag schema (<alg>-<hex>), where signatures and attestations live")
             }
+            // A target in the base's own repository, tagged with the base's own tag: a build
+            // would replace the base with the image made from it (and the next lock would build
+            // on that).
+            if let (baseTag, baseRepository) = Self.taggedRepository(base) {
+                for target in targets where Self.taggedRepository(target)?.repository == baseRepository && tags.contains(baseTag) {
+                    let name: String = switch target {
+                    case .registry(let registry): registry.name
+                    case .layout(let layout): "oci:\(layout.directory)"
+                    case .archive: "\(target)"
+                    }
+                    throw fail(node, "tags", "'\(baseTag)' is the base's own tag, and \(name) the base's repository: building would replace the base with the image made from it")
+                }
+            }
         }
 
         var overlays: [Overlay] = []
@@ -374,5 +387,20 @@ private struct SpecReader {
             do { mode = try parseMode(text) } catch let error as LayerError { throw fail(modeNode, "\(key).mode", "\(error)") }
         }
         return Overlay(source: source, destination: destination, owner: owner, mode: mode, intoDirectory: to.hasSuffix("/"))
+    }
+
+    /// A reference's tag (`latest` when it names none) and the repository it is in, as the
+    /// network or the file system sees it; `nil` for one by digest alone or an archive.
+    static func taggedRepository(_ reference: ImageReference) -> (tag: String, repository: String)? {
+        switch reference {
+        case .registry(let registry):
+            guard registry.tag != nil || registry.digest == nil else { return nil }
+            return (registry.tag ?? "latest", "registry \(registry.repositoryIdentity)")
+        case .layout(let layout):
+            guard layout.tag != nil || layout.digest == nil else { return nil }
+            return (layout.tag ?? "latest", "layout \(URL(fileURLWithPath: layout.directory).standardizedFileURL.path)")
+        case .archive:
+            return nil
+        }
     }
 }

@@ -79,6 +79,15 @@ import KilnRecipe
         #expect(error("base: kong\ntargets: [example.com/um/app, example.com./um/app]\n") == "images/x.yaml:2: targets: 'example.com./um/app' is named twice")
         #expect(error("base: kong\ntargets: [127.0.0.1:5000/um/app, 127.0.0.1:05000/um/app]\n") == "images/x.yaml:2: targets: '127.0.0.1:05000/um/app' is named twice")
         #expect(error("base: kong\ntargets: [\"[::1]:5000/um/app\", \"[::1]:5000/um/app\"]\n") == "images/x.yaml:2: targets: '[::1]:5000/um/app' is named twice")
+        // The base's own tag in the base's repository: a build would replace the base with the
+        // image made from it (and the next lock would pin that as the base).
+        let replacing = "is the base's own tag, and r.example/um/app the base's repository: building would replace the base with the image made from it"
+        #expect(error("base: r.example/um/app:1.0\ntarget: r.example/um/app\ntags: [\"1.0\"]\n") == "images/x.yaml:3: tags: '1.0' \(replacing)")
+        #expect(error("base: r.example/um/app\ntargets: [ghcr.io/um/app, R.Example./um/app]\ntags: [v1, latest]\n") == "images/x.yaml:3: tags: 'latest' is the base's own tag, and R.Example./um/app the base's repository: building would replace the base with the image made from it")
+        // Another tag there, the same tag in another repository, or a base by digest: fine.
+        #expect(error("base: r.example/um/app:1.0\ntarget: r.example/um/app\ntags: [\"1.1\"]\n") == "no error")
+        #expect(error("base: r.example/um/app:1.0\ntarget: r.example/um/web\ntags: [\"1.0\"]\n") == "no error")
+        #expect(error("base: r.example/um/app@sha256:\(String(repeating: "a", count: 64))\ntarget: r.example/um/app\ntags: [latest]\n") == "no error")
         // Different ports, hosts or repositories are different targets.
         let distinct = try ImageSpec.parse("base: kong\ntargets: [example.com/um/app, example.com:5000/um/app, \"[::1]/um/app\", \"[::1]:5000/um/app\", example.com/um/app2]\n",
                                            path: "images/x.yaml", repositoryRoot: repositoryRoot)

@@ -1,7 +1,6 @@
 // The secret scanner as it was on main before the C classifier (commit aa3ca99: the qualifier
 // rule, YAML block scalars, the byte-pair token table), kept only as the referee of
-// SecretDifferentialTests' checks of the classifier: the scanner must find exactly what this
-// one finds, on every input (ReferenceScanner is older and knows fewer rules).
+// SecretDifferentialTests: the scanner must find exactly what this one finds, on every input.
 // Not maintained: new rules are checked by the corpus and rule tests, not here.
 import Foundation
 import KilnCrypto

@@ -3,10 +3,10 @@ import KilnSecrets
 import KilnTestSupport
 import Testing
 
-/// The scanner finds exactly what it found before it was made faster (``ReferenceScanner``, the
-/// earlier implementation kept here): on the corpora, the repository's own inputs and the fuzz
+/// The scanner finds exactly what it found before it was made faster (``BaselineScanner``, the
+/// scanner as it was before the C classifier, kept here; it was itself held to the first
+/// implementation the same way): on the corpora, the repository's own inputs and the fuzz
 /// seeds, and on random config-like text full of near-misses, in every format and chunk size.
-/// The one intended difference: YAML block scalars, which the earlier scanner did not read.
 @Suite struct SecretDifferentialTests {
     fileprivate static let formats: [SecretScanner.Format] = [.keyValue, .yaml, .json, .xml]
 
@@ -21,25 +21,12 @@ import Testing
         return scanner.finish()
     }
 
-    private func reference(_ bytes: [UInt8], _ format: SecretScanner.Format) -> [SecretFinding] {
-        let kind: ReferenceScanner.Format
-        switch format {
-        case .keyValue: kind = .keyValue
-        case .yaml: kind = .yaml
-        case .json: kind = .json
-        case .xml: kind = .xml
-        }
-        return ReferenceScanner.scan(bytes, format: kind)
-    }
-
     /// Compares both on one input; `nil` when they agree.
     fileprivate func difference(_ bytes: [UInt8], _ format: SecretScanner.Format, chunk: Int) -> String? {
         let new = fast(bytes, format, chunk: chunk)
-        let old = reference(bytes, format)
-        // Block scalars are new: without them, the findings are the same, in the same order.
-        let comparable = new.filter { !$0.what.contains("block scalar") }
-        guard comparable != old else { return nil }
-        return "format \(format), chunks of \(chunk): now \(comparable.map { "\($0.line):\($0.rule.rawValue)" }), before \(old.map { "\($0.line):\($0.rule.rawValue)" })"
+        let old = baseline(bytes, format)
+        guard new != old else { return nil }
+        return "format \(format), chunks of \(chunk): now \(new.map { "\($0.line):\($0.rule.rawValue)" }), before \(old.map { "\($0.line):\($0.rule.rawValue)" })"
     }
 
     @Test func sameFindingsOnTheCorporaAndTheRepositorysInputs() throws {
@@ -57,7 +44,6 @@ import Testing
                         let found = difference(bytes, format, chunk: chunk)
                         #expect(found == nil, "\(directory)/\(name): \(found ?? "")")
                     }
-                    #expect(fast(bytes, format, chunk: 65_536) == baseline(bytes, format), "\(directory)/\(name)")
                 }
                 compared += 1
             }
@@ -97,7 +83,6 @@ import Testing
             let chunk = [1, 3, 64, 4096, 65_536].randomElement(using: &generator)!
             let found = difference(bytes, format, chunk: chunk)
             #expect(found == nil, "\(found ?? ""): \(text.prefix(400).debugDescription)")
-            #expect(fast(bytes, format, chunk: chunk) == baseline(bytes, format), "\(text.prefix(400).debugDescription)")
             compared += 1
         }
         #expect(compared == 400)

@@ -153,14 +153,20 @@ extension RegistryImage: ImageDestination {
         try await putManifest(bytes, descriptor: descriptor, reference: descriptor.digest.description)
     }
 
-    /// PUTs the root under the reference's one tag, unless the tag already holds exactly this
-    /// digest (immutable tags reject even an identical re-push): a registry's tag write, which
-    /// ``tag(_:bytes:additionalTags:)`` does once per tag.
-    func putTag(_ descriptor: Descriptor, bytes: [UInt8]) async throws {
+    /// What the reference's one tag points at now (one HEAD), for ``putTag(_:bytes:current:)``.
+    func currentTagDigest() async throws -> String? {
         let tag = reference.tag ?? "latest"
         let session = await session
         let head = try await session.send(.HEAD, "/v2/\(repository)/manifests/\(tag)", headers: ["Accept": Self.manifestAccept], scopes: pushScopes, action: "HEAD manifest \(tag)")
-        let current = head.status == .ok ? head.headers.first(name: "Docker-Content-Digest") : nil
+        return head.status == .ok ? head.headers.first(name: "Docker-Content-Digest") : nil
+    }
+
+    /// PUTs the root under the reference's one tag, unless the tag already holds exactly this
+    /// digest (`current`, as ``currentTagDigest()`` read it: immutable tags reject even an
+    /// identical re-push): a registry's tag write, which ``tag(_:bytes:additionalTags:after:)``
+    /// does once per tag.
+    func putTag(_ descriptor: Descriptor, bytes: [UInt8], current: String?) async throws {
+        let tag = reference.tag ?? "latest"
         if current == descriptor.digest.description {
             transport.options.logger.info("\(reference.name):\(tag) already is \(descriptor.digest)")
             return

@@ -290,7 +290,7 @@ if ((${#modes[@]} == 2)); then
       awk -v l="$label-$c" -v a="$(med "$label-$c" 1)" -v b="$(med "$label-$c-np" 1)" \
         'BEGIN {r = a / b; printf "  %-12s %6.3f s / %6.3f s = %5.2f  %s\n", l, a, b, r, r <= 1.2 ? "met" : "NOT met"}'
       awk -v l="$label-$c" -v a="$(med "$label-$c" 3)" -v b="$(med "$label-$c-np" 3)" -v c="$(med "$label-$c" 4)" -v d="$(med "$label-$c-np" 4)" \
-        'BEGIN {printf "  %-12s CPU: kiln %5.2f s / %5.2f s, registry %5.2f s / %5.2f s, both %5.2f\n", "", a, b, c, d, (b + d) > 0 ? (a + c) / (b + d) : 0}'
+        'BEGIN {printf "  %-12s CPU: kiln %5.2f s / %5.2f s, registry %5.2f s / %5.2f s, both %5.2f\n", "", a, b, c, d, ((b + d) > 0 ? (a + c) / (b + d) : 0)}'
     done
   done
 fi

@@ -67,6 +67,7 @@ start_logged_registry() { # NAME PORT [AUTH_YAML]
   # (REGISTRY_* variables override the registry's config: REGISTRY_AUTH_FILE would replace auth:)
   env -u REGISTRY_AUTH_FILE docker-registry serve "$work/$1/config.yml" > "$work/$1/access.log" 2> "$work/$1/log" &
   local pid=$!
+  echo "$pid" > "$work/$1/pid"
   cleanup_hooks+=("kill $pid")
   for _ in $(seq 100); do
     kill -0 "$pid" 2>/dev/null || break # exited: a bad config, or the port was taken meanwhile
@@ -86,14 +87,23 @@ free_port() {
   echo "no free port from $1" >&2; exit 1
 }
 
-# timed NAME OUT CMD...: like lib.sh's measure (appends "seconds peak_rss_kib" to $work/NAME) but
-# keeps the command's standard output in OUT.
+# cpu_ticks REG: the registry process's CPU so far (user + system), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$work/$1/pid")/stat"; }
+
+# timed NAME OUT REG CMD...: like lib.sh's measure but keeps the command's standard output in OUT;
+# appends "seconds peak_rss_kib command_cpu_s registry_cpu_s" to $work/NAME (CPU: user + system,
+# the registry's counted from its /proc stat over the command; load-robust, unlike the wall time).
 timed() {
-  local name=$1 out=$2; shift 2
+  local name=$1 out=$2 reg=$3; shift 3
+  settle "$work/$reg/access.log"
+  local r0; r0=$(cpu_ticks "$reg")
   local t0=$EPOCHREALTIME
-  /usr/bin/time -f "%M" -o "$work/.rss" "$@" >"$out" 2>"$work/.err" || { echo "$name failed:"; cat "$work/.err"; exit 1; }
+  /usr/bin/time -f "%M %U %S" -o "$work/.rss" "$@" >"$out" 2>"$work/.err" || { echo "$name failed:"; cat "$work/.err"; exit 1; }
   local t1=$EPOCHREALTIME
-  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b-a}') $(cat "$work/.rss")" >> "$work/$name"
+  settle "$work/$reg/access.log"
+  local r1; r1=$(cpu_ticks "$reg")
+  awk -v a="$t0" -v b="$t1" -v r0="$r0" -v r1="$r1" -v hz="$(getconf CLK_TCK)" -v f="$(cat "$work/.rss")" \
+    'BEGIN {split(f, x, " "); printf "%.4f %s %.2f %.2f\n", b - a, x[1], x[2] + x[3], (r1 - r0) / hz}' >> "$work/$name"
 }
 
 # Access-log windows: mark REG before a command, then cut REG NAME after it. The registry writes a
@@ -189,19 +199,19 @@ SPEC
       flags=(); [[ -z $mode ]] || flags=(--no-provenance)
       sed -i -E "s|^target: $host/[^/]+/|target: $host/run$run$mode/|" "$project"/images/*.yaml
       mark "$reg"
-      timed "$label-full$mode" "$work/out-full" "$kiln" build --root "$project" --parallel "$parallel" --quiet "${flags[@]}"
+      timed "$label-full$mode" "$work/out-full" "$reg" "$kiln" build --root "$project" --parallel "$parallel" --quiet "${flags[@]}"
       cut_window "$reg" "$label-full$mode"
       expect "$work/out-full" "$specs" built
 
       mark "$reg"
-      timed "$label-noop$mode" "$work/out-noop" "$kiln" build --root "$project" --parallel "$parallel" --quiet "${flags[@]}"
+      timed "$label-noop$mode" "$work/out-noop" "$reg" "$kiln" build --root "$project" --parallel "$parallel" --quiet "${flags[@]}"
       cut_window "$reg" "$label-noop$mode"
       expect "$work/out-noop" "$specs" "up to date"
     done
 
     [[ $peer == 1 ]] || continue
     mark "$reg"
-    timed "$label-skopeo" /dev/null bash -c 'for i in $(seq -w 1 "$1"); do
+    timed "$label-skopeo" /dev/null "$reg" bash -c 'for i in $(seq -w 1 "$1"); do
         skopeo copy --quiet "${@:4}" "docker://$2/base/app:1.0" "docker://$2/s$3/svc$i:latest" || exit 1
       done' _ "$specs" "$host" "$run" "${skopeo_src[@]}" "${skopeo_dest[@]}"
     cut_window "$reg" "$label-skopeo"
@@ -257,7 +267,7 @@ for mode in "${modes[@]}"; do kinds_of_case+=("full$mode" "noop$mode"); done
 
 echo
 echo "medians of $runs runs, $specs images each (wall time and peak RSS of the whole command):"
-printf '%-8s %-44s %9s %9s %10s\n' registry case "wall s" "per image" "RSS MiB"
+printf '%-8s %-44s %9s %9s %10s %10s %10s\n' registry case "wall s" "per image" "RSS MiB" "cmd CPU s" "reg CPU s"
 for label in "${labels[@]}"; do
   for c in "${kinds_of_case[@]}"; do
     case $c in
@@ -267,9 +277,9 @@ for label in "${labels[@]}"; do
       noop-np) what="kiln build --no-provenance, no-op";;
       skopeo) what="skopeo copy base x $specs (peer)";;
     esac
-    t=$(med "$label-$c" 1); m=$(med "$label-$c" 2)
-    awk -v l="$label" -v w="$what" -v t="$t" -v m="$m" -v n="$specs" \
-      'BEGIN {printf "%-8s %-44s %9.3f %8.1fms %10.1f\n", l, w, t, 1000*t/n, m/1024}'
+    t=$(med "$label-$c" 1); m=$(med "$label-$c" 2); k=$(med "$label-$c" 3); r=$(med "$label-$c" 4)
+    awk -v l="$label" -v w="$what" -v t="$t" -v m="$m" -v k="$k" -v r="$r" -v n="$specs" \
+      'BEGIN {printf "%-8s %-44s %9.3f %8.1fms %10.1f %10.2f %10.2f\n", l, w, t, 1000*t/n, m/1024, k, r}'
   done
 done
 if ((${#modes[@]} == 2)); then
@@ -279,6 +289,8 @@ if ((${#modes[@]} == 2)); then
     for c in full noop; do
       awk -v l="$label-$c" -v a="$(med "$label-$c" 1)" -v b="$(med "$label-$c-np" 1)" \
         'BEGIN {r = a / b; printf "  %-12s %6.3f s / %6.3f s = %5.2f  %s\n", l, a, b, r, r <= 1.2 ? "met" : "NOT met"}'
+      awk -v l="$label-$c" -v a="$(med "$label-$c" 3)" -v b="$(med "$label-$c-np" 3)" -v c="$(med "$label-$c" 4)" -v d="$(med "$label-$c-np" 4)" \
+        'BEGIN {printf "  %-12s CPU: kiln %5.2f s / %5.2f s, registry %5.2f s / %5.2f s, both %5.2f\n", "", a, b, c, d, ((b + d) > 0 ? (a + c) / (b + d) : 0)}'
     done
   done
 fi

@@ -151,8 +151,10 @@ package struct ImageGraphWriter {
             let destination = target.destination
             for document in graph.documents { try await destination.put(document.bytes, as: document.descriptor) }
             for child in graph.children { try await destination.putManifest(child.bytes, as: child.descriptor) }
-            try await beforeTagging(target)
-            try await destination.tag(graph.root.descriptor, bytes: graph.root.bytes, additionalTags: graph.additionalTags)
+            // A registry HEADs its tags while `beforeTagging` runs; nothing is tagged before it ended.
+            try await destination.tag(graph.root.descriptor, bytes: graph.root.bytes, additionalTags: graph.additionalTags, after: {
+                try await beforeTagging(target)
+            })
         }
         return try await abortFailed(outcomes, staged: staged, except: unprepared)
     }

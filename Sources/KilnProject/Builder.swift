@@ -103,14 +103,18 @@ package struct Builder: Sendable {
         let entry = try project.lockedEntry(for: spec, in: lock)
         let target = try output.target(for: spec)
         let pinned = ImagePlan.output(target, tag: plan.tag).pinned(plan.digest)
+        let tags = TargetTags(store: store)
+        // The content tag first: a new image needs no other look (its tags are written last by
+        // the bake, each after its own HEAD). An archive is written whole every time: there are
+        // no tags to compare. The provenance is made while the HEAD is out.
+        @Sendable func contentTagDigest() async throws -> Digest? {
+            target.isArchive ? nil : try await tags.descriptors(of: target, tags: [plan.tag])[plan.tag]?.digest
+        }
+        async let contentTag = contentTagDigest()
         let delivery = try provenanceDelivery(spec, plan: plan, entry: entry, lock: lock, target: target)
 
-        // An archive is written whole every time: there are no tags to compare.
         if !target.isArchive {
-            let tags = TargetTags(store: store)
-            // The content tag first: a new image needs no other look (its tags are written last
-            // by the bake, each after its own HEAD).
-            if try await tags.descriptors(of: target, tags: [plan.tag])[plan.tag]?.digest == plan.digest {
+            if try await contentTag == plan.digest {
                 // Tagged: by this kiln, its provenance went in before the tag, but the builder
                 // may differ, or an older kiln or `--no-provenance` tagged it; one HEAD says,
                 // asked together with the extra tags'.

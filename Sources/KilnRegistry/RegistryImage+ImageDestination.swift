@@ -153,14 +153,20 @@ extension RegistryImage: ImageDestination {
         try await putManifest(bytes, descriptor: descriptor, reference: descriptor.digest.description)
     }
 
-    /// Whether the reference's one tag must be PUT to hold `descriptor`: not when it already
-    /// holds exactly this digest (immutable tags reject even an identical re-push).
-    /// - Throws: when the tag holds another digest and the repository's rule makes it immutable.
-    func needsTag(_ descriptor: Descriptor) async throws -> Bool {
+    /// What the reference's one tag points at now (one HEAD), for ``needsTag(_:current:)``.
+    func currentTagDigest() async throws -> String? {
         let tag = reference.tag ?? "latest"
         let session = await session
         let head = try await session.send(.HEAD, "/v2/\(repository)/manifests/\(tag)", headers: ["Accept": Self.manifestAccept], scopes: pushScopes, action: "HEAD manifest \(tag)")
-        let current = head.status == .ok ? head.headers.first(name: "Docker-Content-Digest") : nil
+        return head.status == .ok ? head.headers.first(name: "Docker-Content-Digest") : nil
+    }
+
+    /// Whether the reference's one tag must be PUT to hold `descriptor`, given what it holds now
+    /// (`current`, as ``currentTagDigest()`` read it): not when it already holds exactly this
+    /// digest (immutable tags reject even an identical re-push).
+    /// - Throws: when the tag holds another digest and the repository's rule makes it immutable.
+    func needsTag(_ descriptor: Descriptor, current: String?) throws -> Bool {
+        let tag = reference.tag ?? "latest"
         if current == descriptor.digest.description {
             transport.options.logger.info("\(reference.name):\(tag) already is \(descriptor.digest)")
             return false

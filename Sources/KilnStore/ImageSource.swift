@@ -53,8 +53,21 @@ public protocol ImageDestination: AnyObject, Sendable {
     /// them in one `index.json` update).
     func tag(_ descriptor: Descriptor, bytes: [UInt8], additionalTags: [String]) async throws
 
+    /// ``tag(_:bytes:additionalTags:)`` once `first` (what must be in place before any tag) is
+    /// done: a destination that reads its tags before writing them (a registry: one HEAD per
+    /// tag) reads them while `first` runs, and writes nothing before it returned.
+    func tag(_ descriptor: Descriptor, bytes: [UInt8], additionalTags: [String], after first: @escaping @Sendable () async throws -> Void) async throws
+
     /// Removes what this destination wrote since it was opened, where it can. Called after a failure.
     func abort()
+}
+
+extension ImageDestination {
+    /// `first`, then the tags: for destinations that read nothing before writing a tag.
+    public func tag(_ descriptor: Descriptor, bytes: [UInt8], additionalTags: [String], after first: @escaping @Sendable () async throws -> Void) async throws {
+        try await first()
+        try await tag(descriptor, bytes: bytes, additionalTags: additionalTags)
+    }
 }
 
 /// A blob being written in pieces.

@@ -82,6 +82,106 @@ import Testing
         #expect(third.requests.count - plain.requests.count <= 6, "\(third.requests)")
     }
 
+    /// Every request a new and an up-to-date image costs, by kind, in the shape of
+    /// Benchmarks/build-many.sh (a base on the registry itself, one repository per image), so
+    /// that none can come back unnoticed (issue 24: "make provenance nearly free"). Per image,
+    /// for a base of L layers (here 1):
+    /// - without provenance, new: the content tag's HEAD (is it built?); per base layer a HEAD
+    ///   and a mount; the new layer and the config a HEAD, a POST and a PUT each; per tag (the
+    ///   content tag, `latest`) a HEAD and a PUT: 2L + 11.
+    /// - with provenance, new: six more: the empty config mounted from the repository that
+    ///   took it before in the run (from the repository itself, a 202 and a PUT, for the first
+    ///   image), the statement's upload (a mount from the repository itself answered 202, and
+    ///   one PUT), the artifact's PUT, the tag schema's index GET (404) and PUT.
+    /// - up to date: a HEAD per tag, and with provenance one HEAD of the root's artifact.
+    @Test func requestsPerImageByKindCannotRegrowUnnoticed() throws {
+        let dir = try TemporaryDirectory()
+        let registry = try RegistryServer()
+        try PeerImages.pushBase(to: registry, work: dir)
+        try dir.write("kiln.yaml", "registries: {}\n")
+        let names = ["one", "two"]
+        for name in names {
+            try dir.write("repo/files/\(name).conf", "service = \(name)\n")
+            try dir.write("repo/images/\(name).yaml", """
+                base: \(registry.host)/base/app:1.0
+                target: \(registry.host)/run/\(name)
+                tags: [latest]
+                overlays:
+                  - {from: files/\(name).conf, to: /etc/svc/app.conf}
+                config:
+                  env: {SERVICE_NAME: \(name)}
+                """)
+        }
+        func kiln(_ arguments: [String]) throws -> (result: ProcessResult, requests: [String]) {
+            let ci = ["GITHUB_ACTIONS", "GITLAB_CI", "CODEBUILD_BUILD_ARN"]
+            let before = registry.requests().count
+            let result = try KilnTestSupport.kiln(arguments + ["--root", dir("repo"), "--quiet"], extraEnvironment: ["KILN_CONFIG": dir("kiln.yaml"), "KILN_CACHE_DIR": dir("cache")],
+                                                  removing: ["SOURCE_DATE_EPOCH"] + ci)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            return (result, Array(registry.requests().dropFirst(before)))
+        }
+        func retarget(_ prefix: String) throws {
+            for name in names {
+                let path = dir("repo/images/\(name).yaml")
+                let text = try String(contentsOfFile: path, encoding: .utf8)
+                try text.replacingOccurrences(of: "/run/\(name)\n", with: "/\(prefix)/\(name)\n").replacingOccurrences(of: "/plain/\(name)\n", with: "/\(prefix)/\(name)\n")
+                    .write(toFile: path, atomically: true, encoding: .utf8)
+            }
+        }
+        /// The requests of one repository, counted by kind.
+        func kinds(_ requests: [String], _ repository: String) -> [String: Int] {
+            var counts: [String: Int] = [:]
+            for request in requests where request.contains(" /v2/\(repository)/") {
+                let kind: String
+                if request.contains("/blobs/uploads/?mount=") { kind = "POST mount" }
+                else if request.hasPrefix("POST ") { kind = "POST upload" }
+                else if request.contains("/blobs/uploads/") { kind = "\(request.prefix { $0 != " " }) upload" }
+                else if request.contains("/blobs/") { kind = "\(request.prefix { $0 != " " }) blob" }
+                else if request.contains("/manifests/sha256-") { kind = "\(request.prefix { $0 != " " }) schema index" }
+                else if request.contains("/manifests/sha256:") { kind = "\(request.prefix { $0 != " " }) manifest by digest" }
+                else { kind = "\(request.prefix { $0 != " " }) tag" }
+                counts[kind, default: 0] += 1
+            }
+            return counts
+        }
+        #expect(try KilnTestSupport.kiln(["lock", "--root", dir("repo"), "--quiet"], extraEnvironment: ["KILN_CONFIG": dir("kiln.yaml")]).status == 0)
+
+        // --parallel 1: the second image mounts the empty config from the first.
+        try retarget("plain")
+        let plain = try kiln(["build", "--parallel", "1", "--no-provenance"])
+        let plainNoop = try kiln(["build", "--no-provenance"])
+        try retarget("run")
+        let full = try kiln(["build", "--parallel", "1"])
+        let noop = try kiln(["build"])
+        #expect(noop.result.output.split(separator: "\n").allSatisfy { $0.hasSuffix("(up to date)") }, "\(noop.result.output)")
+
+        let bare: [String: Int] = ["HEAD tag": 3, "HEAD blob": 3, "POST mount": 1, "POST upload": 2, "PUT upload": 2, "PUT tag": 2]
+        #expect(kinds(plain.requests, "plain/two") == bare, "\(plain.requests)")
+        #expect(kinds(plain.requests, "plain/two").values.reduce(0, +) == 13)
+        var attested = bare
+        attested["POST mount", default: 0] += 2 // the empty config (from "run/one"), the statement (from itself: 202)
+        attested["PUT upload", default: 0] += 1 // the statement
+        attested["PUT manifest by digest"] = 1  // the artifact
+        attested["GET schema index"] = 1
+        attested["PUT schema index"] = 1
+        #expect(kinds(full.requests, "run/two") == attested, "\(full.requests)")
+        #expect(full.requests.contains { $0.hasPrefix("POST /v2/run/two/blobs/uploads/?mount=sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a&from=run/one") }, "\(full.requests)")
+        // The first image of the run has no sibling to mount the empty config from: one PUT more.
+        attested["PUT upload", default: 0] += 1
+        #expect(kinds(full.requests, "run/one") == attested, "\(full.requests)")
+
+        for name in names {
+            #expect(kinds(plainNoop.requests, "plain/\(name)") == ["HEAD tag": 2], "\(plainNoop.requests)")
+            #expect(kinds(noop.requests, "run/\(name)") == ["HEAD tag": 2, "HEAD manifest by digest": 1], "\(noop.requests)")
+        }
+        // One probe per command; outside the images' repositories only the base's (read once
+        // per command at most, whatever the number of images).
+        for requests in [plain.requests, plainNoop.requests, full.requests, noop.requests] {
+            #expect(requests.filter { $0 == "GET /v2/" }.count == 1, "\(requests)")
+            #expect(requests.filter { !$0.contains(" /v2/plain/") && !$0.contains(" /v2/run/") && $0 != "GET /v2/" }.allSatisfy { $0.contains(" /v2/base/app/") }, "\(requests)")
+        }
+    }
+
     @Test func anImageTaggedWithoutItsProvenanceGetsItWhenFoundUpToDate() throws {
         // What a run of an older kiln leaves when it dies between its tag and its attach (it
         // attached after tagging), or what --no-provenance leaves.

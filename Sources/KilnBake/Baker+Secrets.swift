@@ -45,6 +45,29 @@ final class ScanRun: Sendable {
         reads.stop()
         for spool in spools { spool.abandon() }
     }
+
+    /// Runs `body`, then stops the run and waits for its threads, whether `body` returned or
+    /// threw: a command that fails (a finding, a destination's error) must not exit while the
+    /// layer's thread or a reader is still running (exiting under one crashed `kiln plan`).
+    static func ending<T>(_ run: ScanRun?, _ body: () async throws -> T) async throws -> T {
+        guard let run else { return try await body() }
+        let value: T
+        do {
+            value = try await body()
+        } catch {
+            await run.end()
+            throw error
+        }
+        await run.end()
+        return value
+    }
+
+    /// Stops the run (a no-op once the layer was drained) and returns once its threads ended.
+    private func end() async {
+        stop()
+        await thread.joined()
+        await reads.finished()
+    }
 }
 
 extension Baker {

@@ -67,60 +67,63 @@ public struct Baker {
         // built beside the scan into a spool, drained into the destination below, once every
         // file passed (the rest of the layer flows on as it is built).
         let scan = startScan(request, entries: entries, keeping: true)
-        defer { scan?.stop() }
-        var digests: [FileSource: [UInt8]] = [:]
-        if let scan { digests = try await passScan(scan, request, entries: entries) }
+        // Whatever happens next, the scan's threads are stopped and awaited before the bake
+        // returns or throws: a command must not exit while one of them is still running.
+        return try await ScanRun.ending(scan) {
+            var digests: [FileSource: [UInt8]] = [:]
+            if let scan { digests = try await passScan(scan, request, entries: entries) }
 
-        let writer = request.otherOutputs.isEmpty && !request.isOneOfSeveralTargets
-            ? try ImageGraphWriter(store: store, to: request.output, destination: chosen, create: request.createRepository, progress: progress)
-            : try ImageGraphWriter(store: store, to: [request.output] + request.otherOutputs, create: request.createRepository, progress: progress)
-        // The result is known once the documents are derived; `beforeTagging` gets it then.
-        let staged = StagedResult()
-        let running = BesideTask<Beside>()
-        defer { running.task?.cancel() }
-        // Prepared first (an ECR repository exists, its tag rules), then the layer is built into
-        // the destinations (once, for all) and the documents derived; removed again from a
-        // destination where anything fails.
-        let (_, written) = try await writer.writeAll(from: spool?.reading(before: source) ?? source, { destination -> (ImageGraphWriter.Graph, Void) in
-            let layers = try await writeLayers(request, entries: entries, scan: scan, into: destination)
-            // The derived documents, checked against the plan before any base blob is copied.
-            let derived = try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: source.imageName))
-            if let expected = request.expectedDigest, expected != derived.root.digest {
-                throw BakeError.differsFromExpected(built: derived.root.digest, expected: expected)
-            }
-            running.task = Task { try await beside() }
-            if let chosen = archiveImage {
-                // Only that image's blobs are copied; its manifest is the root the archive holds.
-                let image = derived.images[chosen]
+            let writer = request.otherOutputs.isEmpty && !request.isOneOfSeveralTargets
+                ? try ImageGraphWriter(store: store, to: request.output, destination: chosen, create: request.createRepository, progress: progress)
+                : try ImageGraphWriter(store: store, to: [request.output] + request.otherOutputs, create: request.createRepository, progress: progress)
+            // The result is known once the documents are derived; `beforeTagging` gets it then.
+            let staged = StagedResult()
+            let running = BesideTask<Beside>()
+            defer { running.task?.cancel() }
+            // Prepared first (an ECR repository exists, its tag rules), then the layer is built into
+            // the destinations (once, for all) and the documents derived; removed again from a
+            // destination where anything fails.
+            let (_, written) = try await writer.writeAll(from: spool?.reading(before: source) ?? source, { destination -> (ImageGraphWriter.Graph, Void) in
+                let layers = try await writeLayers(request, entries: entries, scan: scan, into: destination)
+                // The derived documents, checked against the plan before any base blob is copied.
+                let derived = try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: source.imageName))
+                if let expected = request.expectedDigest, expected != derived.root.digest {
+                    throw BakeError.differsFromExpected(built: derived.root.digest, expected: expected)
+                }
+                running.task = Task { try await beside() }
+                if let chosen = archiveImage {
+                    // Only that image's blobs are copied; its manifest is the root the archive holds.
+                    let image = derived.images[chosen]
+                    let graph = ImageGraphWriter.Graph(
+                        blobs: base.images[chosen].manifest.layers,
+                        documents: [.init(descriptor: image.config, bytes: image.configBytes)],
+                        root: .init(descriptor: image.manifest, bytes: image.manifestBytes),
+                        additionalTags: request.additionalTags
+                    )
+                    staged.result = try await makeResult(request, derived: derived, layers: layers, platforms: [image.platform], source: source, entries: entries, digests: digests)
+                    staged.root = graph.root
+                    return (graph, ())
+                }
                 let graph = ImageGraphWriter.Graph(
-                    blobs: base.images[chosen].manifest.layers,
-                    documents: [.init(descriptor: image.config, bytes: image.configBytes)],
-                    root: .init(descriptor: image.manifest, bytes: image.manifestBytes),
+                    blobs: base.images.flatMap(\.manifest.layers),
+                    documents: derived.images.map { .init(descriptor: $0.config, bytes: $0.configBytes) },
+                    children: derived.isIndex ? derived.images.map { .init(descriptor: $0.manifest, bytes: $0.manifestBytes) } : [],
+                    root: .init(descriptor: derived.root, bytes: derived.rootBytes),
                     additionalTags: request.additionalTags
                 )
-                staged.result = try await makeResult(request, derived: derived, layers: layers, platforms: [image.platform], source: source, entries: entries, digests: digests)
+                staged.result = try await makeResult(request, derived: derived, layers: layers, platforms: base.images.map(\.platform), source: source, entries: entries, digests: digests)
                 staged.root = graph.root
                 return (graph, ())
-            }
-            let graph = ImageGraphWriter.Graph(
-                blobs: base.images.flatMap(\.manifest.layers),
-                documents: derived.images.map { .init(descriptor: $0.config, bytes: $0.configBytes) },
-                children: derived.isIndex ? derived.images.map { .init(descriptor: $0.manifest, bytes: $0.manifestBytes) } : [],
-                root: .init(descriptor: derived.root, bytes: derived.rootBytes),
-                additionalTags: request.additionalTags
-            )
-            staged.result = try await makeResult(request, derived: derived, layers: layers, platforms: base.images.map(\.platform), source: source, entries: entries, digests: digests)
-            staged.root = graph.root
-            return (graph, ())
-        }, beforeTagging: { target in
-            guard let task = running.task else { preconditionFailure("the bake's work beside was not started") }
-            try await beforeTagging(staged.untagged(at: target), try await task.value)
-        })
-        guard var result = staged.result else { preconditionFailure("a bake's result is read before its documents were derived") }
-        // One destination: its failure is the bake's (the result of several names each).
-        if request.otherOutputs.isEmpty && !request.isOneOfSeveralTargets, let failure = written[0].failure { throw failure }
-        result.outputs = written.map { BakeResult.Output(reference: $0.reference.pinned(result.digest), failure: $0.failure.map { "\($0)" }) }
-        return result
+            }, beforeTagging: { target in
+                guard let task = running.task else { preconditionFailure("the bake's work beside was not started") }
+                try await beforeTagging(staged.untagged(at: target), try await task.value)
+            })
+            guard var result = staged.result else { preconditionFailure("a bake's result is read before its documents were derived") }
+            // One destination: its failure is the bake's (the result of several names each).
+            if request.otherOutputs.isEmpty && !request.isOneOfSeveralTargets, let failure = written[0].failure { throw failure }
+            result.outputs = written.map { BakeResult.Output(reference: $0.reference.pinned(result.digest), failure: $0.failure.map { "\($0)" }) }
+            return result
+        }
     }
 
     /// A bake written but for its tags, at one of its destinations: what `beforeTagging` gets.
@@ -262,15 +265,16 @@ public struct Baker {
             let entries = try LayerEntries(request, trees: try await baseTrees(of: base, locked: snapshot.trees, from: nil, reference: request.base.description))
             // The layer is built beside the scan, its bytes discarded (`--secrets off`: after it).
             let scan = startScan(request, entries: entries, keeping: false)
-            defer { scan?.stop() }
-            var digests: [FileSource: [UInt8]] = [:]
-            if let scan { digests = try await passScan(scan, request, entries: entries) }
-            let built = try scan.map { try $0.spools.map { try $0.drain(into: nil) } }
-                ?? entries.distinct.map { try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build($0) { _ in } }
-            layers = entries.ofImage.map { built[$0] }
-            files = try OverlayFile.list(entries.distinct, known: digests)
+            try await ScanRun.ending(scan) {
+                var digests: [FileSource: [UInt8]] = [:]
+                if let scan { digests = try await passScan(scan, request, entries: entries) }
+                let built = try scan.map { try $0.spools.map { try $0.drain(into: nil) } }
+                    ?? entries.distinct.map { try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build($0) { _ in } }
+                layers = entries.ofImage.map { built[$0] }
+                files = try OverlayFile.list(entries.distinct, known: digests)
+            }
         } else if let scan = startScan(request, entries: nil, keeping: false) {
-            _ = try await passScan(scan, request, entries: nil)
+            _ = try await ScanRun.ending(scan) { try await passScan(scan, request, entries: nil) }
         }
         return (try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: snapshot.imageName)), layers?.first, files)
     }

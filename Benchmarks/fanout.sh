@@ -17,6 +17,8 @@
 # Usage: Benchmarks/fanout.sh [RUNS] [MIB]   (defaults 3 and 341; medians are printed)
 #   KILN_BASE=PATH  also measures that binary (e.g. main's), its single and fan-out runs
 #                   interleaved with the measured binary's, run by run.
+#   SYSCALLS=1      after the timed runs, one more single and fan-out run of each binary under
+#                   `strace -f -c` (untimed): kiln's system calls by kind.
 # Needs: swift, umoci, skopeo, docker-registry, GNU time.
 set -euo pipefail
 runs=${1:-3}
@@ -123,6 +125,14 @@ for run in $(seq "$runs"); do
   served skopeo3
 done
 
+if [[ ${SYSCALLS:-0} = 1 ]]; then
+  for label in "${labels[@]}"; do
+    binary=$kiln; kind=${label#base-}; [[ $label != base-* ]] || binary=$kiln_base
+    wipe_targets
+    strace -f -c -o "$work/$label.strace" "$binary" build --root "$work/root-$kind" --quiet --no-provenance >/dev/null 2>&1
+    echo "$label: system calls (strace -f -c): $(awk '$NF ~ /^(futex|read|write|pread64|pwrite64|writev|readv|epoll_wait|sendmsg|recvfrom)$/ { printf "%s %s, ", $NF, $4 } $NF == "total" { printf "total %s", $4 }' "$work/$label.strace")"
+  done
+fi
 echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "medians of $runs runs (CPU: the command's own user + system; the registries' from /proc):"
 col() { awk -v c="$2" '{print $c}' "$work/$1" | median; }

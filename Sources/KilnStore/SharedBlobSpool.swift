@@ -126,7 +126,7 @@ package final class SharedBlobSpool: @unchecked Sendable {
                     }
                     if let held = state.held {
                         offset.value += Int64(held.count)
-                        if let reservation { nudgeFiller(reservation) }
+                        if reservation != nil { nudgeFiller() }
                         return held
                     }
                     if offset.value < state.written {
@@ -203,7 +203,8 @@ package final class SharedBlobSpool: @unchecked Sendable {
         return start
     }
 
-    private func nudgeFiller(_ reservation: Int) {
+    /// Lets the waiting fill look again (a reserved reader moved on, or paces no more).
+    private func nudgeFiller() {
         let waiting = lock.withLock { () -> CheckedContinuation<Void, Never>? in
             defer { filler = nil }
             return filler?.continuation
@@ -222,7 +223,7 @@ package final class SharedBlobSpool: @unchecked Sendable {
 
     private func unpace(_ reservation: Int) {
         let removed = lock.withLock { paced.removeValue(forKey: reservation) != nil }
-        if removed { nudgeFiller(reservation) }
+        if removed { nudgeFiller() }
     }
 
     /// Returns once more than `offset` bytes arrived or the stream ended.

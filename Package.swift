@@ -3,9 +3,10 @@ import PackageDescription
 
 // Dependencies point one way:
 //   KilnPlatform (Glibc or Darwin, the one platform shim), CArchive, COpenSSL (C bridges)
+//   CSecretScan                      C bridge: vectorised byte classification for KilnSecrets (SSE2, NEON, plain C)
 //   KilnCrypto  -> COpenSSL          SHA-256 (and later HMAC) through OpenSSL EVP
 //   OCI         -> KilnCrypto        pure image model: digests, descriptors, manifests, JSON
-//   KilnSecrets -> KilnCrypto        secret rules over bytes and config values (no NIO: fuzzed)
+//   KilnSecrets -> KilnCrypto, CSecretScan   secret rules over bytes and config values (no NIO: fuzzed)
 //   KilnLayer   -> OCI, CArchive     overlay tree -> deterministic tar (+gzip/zstd)
 //                                    and RootedPath, kiln's one link-following walk (KilnDockerfile's context, KilnStore's archives use it too)
 //   KilnStore   -> OCI, KilnLayer    image sources/destinations, references, the OCI layout, image archives
@@ -48,6 +49,8 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        // Byte classification for the secret scanner: SSE2, NEON or plain C, the same marks.
+        .target(name: "CSecretScan"),
         // The one platform shim: re-exports Glibc or Darwin; nothing else names either.
         .target(name: "KilnPlatform"),
         .target(name: "KilnCrypto", dependencies: ["COpenSSL"]),
@@ -56,7 +59,7 @@ let package = Package(
         .target(name: "KilnStore", dependencies: ["OCI", "KilnCrypto", "KilnLayer", "KilnPlatform"]),
         // Finds secrets in what a bake adds (files, Env, Labels), fed as the layer's hashing
         // pass reads it. No transport, no regular expressions (fuzzed).
-        .target(name: "KilnSecrets", dependencies: ["KilnCrypto", "KilnPlatform"]),
+        .target(name: "KilnSecrets", dependencies: ["KilnCrypto", "KilnPlatform", "CSecretScan"]),
         // What a bake is asked to do, with no transport: config edits, platforms, a base's
         // locked documents. Specs and the lock parse into these without NIO (fast fuzz builds).
         .target(name: "KilnRecipe", dependencies: ["OCI", "KilnStore", "KilnLayer"]),
@@ -124,6 +127,8 @@ let package = Package(
             dependencies: ["OCI", "KilnStore", "KilnLayer", "KilnSpec", "KilnDockerfile", "KilnSecrets", "CFuzzDriver"],
             path: "Fuzz/Sources"
         ),
+        // The secret scanner alone on one core (Benchmarks/secret-scan-alone.sh).
+        .executableTarget(name: "kiln-secret-scan-bench", dependencies: ["KilnSecrets", "KilnPlatform"], path: "Benchmarks/SecretScanBench"),
         // Helpers shared by the test targets: temp dirs, running peers, peer-built base images.
         .target(name: "KilnTestSupport", dependencies: ["OCI", "KilnCrypto"], path: "Tests/KilnTestSupport"),
         .testTarget(name: "OCITests", dependencies: ["OCI", "KilnCrypto"]),
@@ -143,7 +148,7 @@ let package = Package(
         .testTarget(name: "KilnAWSTests", dependencies: ["KilnAWS", "KilnCrypto", "KilnTestSupport"]),
         .testTarget(name: "KilnDockerfileTests", dependencies: ["KilnDockerfile", "KilnRecipe", "KilnLayer", "OCI", "KilnTestSupport"]),
         .testTarget(name: "KilnLayerTests", dependencies: ["KilnLayer", "OCI", "KilnTestSupport"]),
-        .testTarget(name: "KilnSecretsTests", dependencies: ["KilnSecrets", "KilnCrypto", "KilnTestSupport"]),
+        .testTarget(name: "KilnSecretsTests", dependencies: ["KilnSecrets", "KilnCrypto", "KilnTestSupport", "CSecretScan"]),
         .testTarget(
             name: "KilnBakeTests",
             dependencies: ["KilnBake", "KilnRecipe", "KilnStore", "KilnSecrets", "OCI", "KilnTestSupport", "kiln"]

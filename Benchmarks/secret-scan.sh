@@ -9,6 +9,8 @@
 #            repeated: realistic keys, many of them secret-named with placeholders, no secret.
 #
 # Usage: Benchmarks/secret-scan.sh [RUNS]   (default 5; medians are printed)
+#        KILN_BEFORE=PATH also measures that binary (another version), its runs interleaved with
+#        this one's, run by run: a before/after on a machine whose load changes.
 # Needs: swift, GNU time (apt-get install -y time).
 set -euo pipefail
 runs=${1:-5}
@@ -46,22 +48,29 @@ measure_cpu() { # NAME CMD...
   local t1=$EPOCHREALTIME
   awk -v a="$t0" -v b="$t1" '{printf "%.4f %s %.2f\n", b-a, $1, $2+$3}' "$work/.cpu" >> "$work/$name"
 }
+binaries=("$kiln"); prefixes=("")
+if [[ -n ${KILN_BEFORE:-} ]]; then binaries+=("$(realpath "$KILN_BEFORE")"); prefixes+=("before-"); fi
+echo "load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 for run in $(seq "$runs"); do
-  for mode in refuse off; do
-    rm -rf "$work/out"; cp -a samples/base "$work/out"
-    measure_cpu "$mode" "$kiln" bake --base "oci:$work/out:1.0" --overlay "$overlay:/etc/app" \
-      --secrets "$mode" --output "oci:$work/out:$mode"
+  for b in "${!binaries[@]}"; do
+    for mode in refuse off; do
+      rm -rf "$work/out"; cp -a samples/base "$work/out"
+      measure_cpu "${prefixes[$b]}$mode" "${binaries[$b]}" bake --base "oci:$work/out:1.0" --overlay "$overlay:/etc/app" \
+        --secrets "$mode" --output "oci:$work/out:$mode"
+    done
   done
 done
 echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "medians of $runs runs:"
-for mode in refuse off; do
-  t=$(awk '{print $1}' "$work/$mode" | median); m=$(awk '{print $2}' "$work/$mode" | median)
-  c=$(awk '{print $3}' "$work/$mode" | median)
-  awk -v n="$mode" -v t="$t" -v m="$m" -v c="$c" 'BEGIN { printf "%-8s %7.3f s %6.1f MiB  CPU %5.2f s\n", n, t, m/1024, c }'
+for prefix in "${prefixes[@]}"; do
+  for mode in refuse off; do
+    t=$(awk '{print $1}' "$work/$prefix$mode" | median); m=$(awk '{print $2}' "$work/$prefix$mode" | median)
+    c=$(awk '{print $3}' "$work/$prefix$mode" | median)
+    awk -v n="$prefix$mode" -v t="$t" -v m="$m" -v c="$c" 'BEGIN { printf "%-15s %7.3f s %6.1f MiB  CPU %5.2f s\n", n, t, m/1024, c }'
+  done
+  on=$(awk '{print $1}' "$work/${prefix}refuse" | median); off=$(awk '{print $1}' "$work/${prefix}off" | median)
+  awk -v p="$prefix" -v on="$on" -v off="$off" 'BEGIN { printf "%sscan cost: %.3f s, %.1f%% of the bake without it\n", p, on - off, (on - off) / off * 100 }'
+  on=$(awk '{print $3}' "$work/${prefix}refuse" | median); off=$(awk '{print $3}' "$work/${prefix}off" | median)
+  awk -v p="$prefix" -v on="$on" -v off="$off" 'BEGIN { printf "%sscan CPU: %.2f s, %.1f%% of the CPU of the bake without it\n", p, on - off, (on - off) / off * 100 }'
 done
-on=$(awk '{print $1}' "$work/refuse" | median); off=$(awk '{print $1}' "$work/off" | median)
-awk -v on="$on" -v off="$off" 'BEGIN { printf "scan cost: %.3f s, %.1f%% of the bake without it\n", on - off, (on - off) / off * 100 }'
-on=$(awk '{print $3}' "$work/refuse" | median); off=$(awk '{print $3}' "$work/off" | median)
-awk -v on="$on" -v off="$off" 'BEGIN { printf "scan CPU: %.2f s, %.1f%% of the CPU of the bake without it\n", on - off, (on - off) / off * 100 }'

@@ -17,8 +17,9 @@ targets=("$@")
 resource=$(dirname "$(dirname "$(command -v swiftc)")")/lib/clang
 nomain=$(ls "$resource"/*/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a 2>/dev/null | head -1)
 [ -n "$nomain" ] || { echo "fuzz: libclang_rt.fuzzer_no_main not found under $resource" >&2; exit 2; }
+# C targets (CSecretScan's classifier) get AddressSanitizer too: their reads are checked as well.
 swift build --scratch-path .build-fuzz --product kiln-fuzz \
-    -Xswiftc -sanitize=address -Xswiftc -Xfrontend -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING \
+    -Xswiftc -sanitize=address -Xswiftc -Xfrontend -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING -Xcc -fsanitize=address \
     -Xlinker "$nomain" -Xlinker -lstdc++ 2>&1 | grep -E "error:|Build of" | grep -v "Cannot export" || true
 binary=.build-fuzz/debug/kiln-fuzz
 [ -x "$binary" ] || { echo "fuzz: build failed" >&2; exit 2; }

@@ -38,7 +38,7 @@ package struct AWSCredentialChain: Sendable {
     package func resolve() async throws -> AWSCredentials {
         if let chosenProfile {
             let files = AWSConfigFiles(environment: environment)
-            guard let credentials = try await profileCredentials(chosenProfile, files: files, depth: 0) else {
+            guard let credentials = try await profileCredentials(chosenProfile, files: files, chain: []) else {
                 throw AWSError.invalidProfile(profile: chosenProfile, reason: "not found, or without credentials, in \(files.credentialsPath) and \(files.configPath)")
             }
             return credentials
@@ -52,7 +52,7 @@ package struct AWSCredentialChain: Sendable {
            let role = environment["AWS_ROLE_ARN"], !role.isEmpty {
             return try await WebIdentity(tokenFile: tokenFile, roleARN: role, environment: environment, region: region).assumeRole()
         }
-        if let credentials = try await profileCredentials(profileName, files: AWSConfigFiles(environment: environment), depth: 0) {
+        if let credentials = try await profileCredentials(profileName, files: AWSConfigFiles(environment: environment), chain: []) {
             return credentials
         }
         if let container = try ContainerCredentials(environment: environment) {
@@ -65,9 +65,11 @@ package struct AWSCredentialChain: Sendable {
     }
 
     /// A profile's credentials: static keys, `credential_process`, a web identity role, or a
-    /// role assumed with a `source_profile`'s credentials (followed at most 4 deep); `nil` when
-    /// the profile is missing or has none of them.
-    private func profileCredentials(_ name: String, files: AWSConfigFiles, depth: Int) async throws -> AWSCredentials? {
+    /// role assumed with a `source_profile`'s credentials (followed at most 4 deep, never round
+    /// a loop); `nil` when the profile is missing or has none of them.
+    /// - Parameter chain: the profiles whose `source_profile` led here, outermost first.
+    private func profileCredentials(_ name: String, files: AWSConfigFiles, chain: [String]) async throws -> AWSCredentials? {
+        let depth = chain.count
         guard let profile = files.profile(name) else { return nil }
         if let key = profile["aws_access_key_id"], let secret = profile["aws_secret_access_key"], profile["role_arn"] == nil || depth > 0 {
             return AWSCredentials(accessKeyID: key, secretAccessKey: secret, sessionToken: profile["aws_session_token"], source: "profile '\(name)'")
@@ -79,10 +81,14 @@ package struct AWSCredentialChain: Sendable {
             return try await WebIdentity(tokenFile: tokenFile, roleARN: role, environment: environment, region: region).assumeRole()
         }
         if profile["role_arn"] != nil, let sourceName = profile["source_profile"] {
-            guard depth < 4 else { throw AWSError.invalidProfile(profile: name, reason: "source_profile goes more than 4 profiles deep") }
-            // A profile naming itself holds the keys the role is assumed with.
-            let source = sourceName == name ? try await profileCredentials(name, files: files, depth: depth + 1)
-                : try await profileCredentials(sourceName, files: files, depth: depth + 1)
+            let path = chain + [name]
+            // A profile naming itself holds the keys the role is assumed with (once); any other
+            // return to a profile of the chain is a loop, named as such.
+            if path.dropLast().contains(sourceName) || (sourceName == name && chain.last == name) {
+                throw AWSError.invalidProfile(profile: path[0], reason: "its source_profile chain loops without credentials (\((path + [sourceName]).joined(separator: " -> ")))")
+            }
+            guard depth < 4 else { throw AWSError.invalidProfile(profile: path[0], reason: "source_profile goes more than 4 profiles deep (\((path + [sourceName]).joined(separator: " -> ")))") }
+            let source = try await profileCredentials(sourceName, files: files, chain: path)
             guard let source else {
                 throw AWSError.invalidProfile(profile: name, reason: "its source_profile '\(sourceName)' is missing or has no credentials")
             }
@@ -104,6 +110,8 @@ package struct AWSCredentialChain: Sendable {
 struct CredentialProcess {
     let profile: String
     let command: String
+    /// The most output read from the command.
+    static let maxOutput = 64 << 10
 
     func run() throws -> AWSCredentials {
         let process = Process()
@@ -115,7 +123,21 @@ struct CredentialProcess {
         do { try process.run() } catch {
             throw AWSError.credentialProcess(profile: profile, reason: "could not start it")
         }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        // At most 64 KiB (credentials are a few hundred bytes): a command that prints without
+        // end (`yes`) is stopped, not read into memory until the machine runs out.
+        let reader = output.fileHandleForReading
+        var data = Data()
+        while data.count <= Self.maxOutput, let chunk = try? reader.read(upToCount: 16384), !chunk.isEmpty {
+            data.append(chunk)
+        }
+        if data.count > Self.maxOutput {
+            // Closing the pipe first: a writer that ignores SIGTERM (an inherited signal mask)
+            // still ends on its next write.
+            try? reader.close()
+            process.terminate()
+            process.waitUntilExit()
+            throw AWSError.credentialProcess(profile: profile, reason: "it printed more than \(Self.maxOutput) bytes")
+        }
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw AWSError.credentialProcess(profile: profile, reason: "it exited with status \(process.terminationStatus)")

@@ -19,4 +19,14 @@ package struct AWSCredentials: Sendable, Equatable, CustomStringConvertible {
     }
 
     package var description: String { "AWS credentials for access key \(accessKeyID) from \(source)" }
+
+    /// Refuses credentials that cannot go into a request's headers: an access key ID or session
+    /// token with a blank, control or non-ASCII character (a `credential_process` printing
+    /// `"AKID\r\nX-Header: …"`), which the HTTP client would refuse, quoting it. Neither is shown.
+    package func checkSendable() throws(AWSError) {
+        let visible = { (text: String) in !text.isEmpty && text.utf8.allSatisfy { (0x21...0x7E).contains($0) } }
+        guard visible(accessKeyID), sessionToken.map(visible) ?? true else {
+            throw .unusableCredentials(source: source)
+        }
+    }
 }

@@ -12,6 +12,10 @@ package enum AWSError: Error, Equatable, CustomStringConvertible {
     case noRegion(host: String)
     case unreachable(endpoint: String, reason: String)
     case repositoryMissing(repository: String, account: String, region: String)
+    /// kiln's config maps registries to AWS profiles in a way that cannot be followed.
+    case profileMapping(String)
+    /// Credentials whose key ID or session token cannot be sent (never shown).
+    case unusableCredentials(source: String)
 
     package var description: String {
         switch self {
@@ -37,6 +41,10 @@ package enum AWSError: Error, Equatable, CustomStringConvertible {
             return "no AWS region for \(host): set AWS_REGION"
         case .unreachable(let endpoint, let reason):
             return "cannot reach \(endpoint): \(reason)"
+        case .profileMapping(let reason):
+            return reason
+        case .unusableCredentials(let source):
+            return "the AWS credentials from \(source) have an access key ID or session token that is empty or holds a blank, control or non-ASCII character (not shown); check what produced them"
         case .repositoryMissing(let repository, let account, let region):
             return "ECR repository \(repository) does not exist in registry \(account) in region \(region) (check the account and region in the host name); create it or pass --create-repository"
         }

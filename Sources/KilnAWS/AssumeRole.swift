@@ -27,6 +27,7 @@ struct AssumeRole {
     }
 
     func assume(with source: AWSCredentials) async throws -> AWSCredentials {
+        try source.checkSendable()
         var parameters = [("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", roleARN), ("RoleSessionName", sessionName)]
         if let externalID { parameters.append(("ExternalId", externalID)) }
         let form = Array(parameters.map { "\($0.0)=\(SigV4Signer.encode($0.1, keepSlash: false))" }.joined(separator: "&").utf8)

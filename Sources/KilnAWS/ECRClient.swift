@@ -9,14 +9,19 @@ import NIOFoundationCompat
 package struct ECRClient: Sendable {
     package let region: String
     package let endpoint: String
+    /// The account whose registry the calls are about (the host's), sent as `registryId`:
+    /// without it ECR answers for the caller's own account, so credentials of another account
+    /// (a profile's role not meant for this host) would read, or create, a repository there.
+    package let registryID: String?
     private let credentials: AWSCredentials
 
     /// - Parameters:
     ///   - endpoint: `AWS_ENDPOINT_URL_ECR`, else `AWS_ENDPOINT_URL`, else the region's.
-    package init(region: String, endpoint: String, credentials: AWSCredentials) {
+    package init(region: String, endpoint: String, credentials: AWSCredentials, registryID: String? = nil) {
         self.region = region
         self.endpoint = endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint
         self.credentials = credentials
+        self.registryID = registryID
     }
 
     /// The registry password and how long it is valid (`GetAuthorizationToken`).
@@ -36,6 +41,7 @@ package struct ECRClient: Sendable {
     /// - Returns: whether this call created it.
     package func createRepository(_ name: String, tagMutability: TagMutability, kmsKey: String?) async throws -> Bool {
         var body: JSONValue = .object([("repositoryName", .string(name)), ("imageTagMutability", .string(tagMutability.setting.rawValue))])
+        if let registryID { body["registryId"] = .string(registryID) }
         if tagMutability.setting.takesExclusions {
             body["imageTagMutabilityExclusionFilters"] = .array(tagMutability.exclusions.map { .object([("filterType", .string("WILDCARD")), ("filter", .string($0))]) })
         }
@@ -52,7 +58,9 @@ package struct ECRClient: Sendable {
     /// when it does not exist.
     package func tagMutability(of repository: String) async throws -> TagMutability? {
         do {
-            let object = try await call("DescribeRepositories", body: .object([("repositoryNames", .strings([repository]))]))
+            var body: JSONValue = .object([("repositoryNames", .strings([repository]))])
+            if let registryID { body["registryId"] = .string(registryID) }
+            let object = try await call("DescribeRepositories", body: body)
             return object["repositories"]?.arrayValue?.first.map(Self.tagMutability)
         } catch AWSError.api(_, let code, _) where code == "RepositoryNotFoundException" {
             return nil
@@ -92,6 +100,7 @@ package struct ECRClient: Sendable {
 
     /// One signed JSON 1.1 call.
     func call(_ action: String, body: JSONValue) async throws -> JSONValue {
+        try credentials.checkSendable()
         let payload = body.serialized()
         guard let url = URL(string: endpoint), let host = url.host else {
             throw AWSError.unreachable(endpoint: endpoint, reason: "not a URL")

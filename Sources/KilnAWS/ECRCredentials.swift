@@ -17,13 +17,26 @@ package final class ECRCredentials: CredentialProvider, @unchecked Sendable {
     /// ECR registry identity -> the AWS profile its account is reached with (`registries.HOST.aws-profile`).
     private let profiles: [String: String]
 
-    /// - Parameter profiles: registry host -> AWS profile; other hosts use the whole chain.
-    package init(environment: [String: String] = ProcessInfo.processInfo.environment, profiles: [String: String] = [:]) {
+    /// - Parameter profiles: registry host -> AWS profile (`registries.HOST.aws-profile`); other
+    ///   hosts use the whole chain.
+    /// - Throws: ``AWSError/profileMapping(_:)`` when a host is no ECR host (its profile would
+    ///   be ignored: the user believes that registry reached with it) or two hosts of one ECR
+    ///   registry (standard, FIPS, dual-stack) name different profiles (which one applied
+    ///   would depend on the order a dictionary happens to iterate in).
+    package init(environment: [String: String] = ProcessInfo.processInfo.environment, profiles: [String: String] = [:]) throws(AWSError) {
         self.environment = environment
         // Keyed by the registry's identity: its dual-stack and FIPS hosts use the same profile.
-        var byIdentity: [String: String] = [:]
-        for (registry, profile) in profiles { if let host = ECRHost(registry) { byIdentity[host.registryIdentity] = profile } }
-        self.profiles = byIdentity
+        var byIdentity: [String: (host: String, profile: String)] = [:]
+        for (registry, profile) in profiles.sorted(by: { $0.key < $1.key }) {
+            guard let host = ECRHost(registry) else {
+                throw .profileMapping("registries.\(registry).aws-profile: \(registry) is not an ECR registry host (ACCOUNT.dkr.ecr.REGION.amazonaws.com, or its FIPS, dual-stack or China form); an AWS profile reaches nothing else")
+            }
+            if let other = byIdentity[host.registryIdentity], other.profile != profile {
+                throw .profileMapping("registries.\(other.host).aws-profile '\(other.profile)' and registries.\(registry).aws-profile '\(profile)' name two profiles for one ECR registry (account \(host.account) in \(host.region)); give its hosts one profile")
+            }
+            byIdentity[host.registryIdentity] = (registry, profile)
+        }
+        self.profiles = byIdentity.mapValues(\.profile)
     }
 
     package var searchedLocations: [String] { AWSCredentialChain(environment: environment).searchedLocations }
@@ -54,6 +67,6 @@ package final class ECRCredentials: CredentialProvider, @unchecked Sendable {
         let endpoint = environment["AWS_ENDPOINT_URL_ECR"].flatMap { $0.isEmpty ? nil : $0 }
             ?? environment["AWS_ENDPOINT_URL"].flatMap { $0.isEmpty ? nil : $0 }
             ?? host.apiEndpoint
-        return ECRClient(region: host.region, endpoint: endpoint, credentials: credentials)
+        return ECRClient(region: host.region, endpoint: endpoint, credentials: credentials, registryID: host.account)
     }
 }

@@ -63,8 +63,13 @@ public struct Baker {
         // Checked before anything is written (the derivation would find it only afterwards).
         if request.addsLayer { for image in base.images { _ = try Derivation.layerMediaType(of: image.manifest, request: request) } }
         let archiveImage = try DockerArchiveImage.choose(among: base.images.map(\.platform), for: request.output, wanted: request.archivePlatform)
-        // Secrets in what the bake adds: refused before the destination exists.
-        let digests = try checkSecrets(request, entries: entries)
+        // Secrets in what the bake adds: refused before the destination exists. The layer is
+        // built beside the scan into a spool, drained into the destination below, once every
+        // file passed (the rest of the layer flows on as it is built).
+        let scan = startScan(request, entries: entries, keeping: true)
+        defer { scan?.stop() }
+        var digests: [FileSource: [UInt8]] = [:]
+        if let scan { digests = try await passScan(scan, request, entries: entries) }
 
         let writer = request.otherOutputs.isEmpty && !request.isOneOfSeveralTargets
             ? try ImageGraphWriter(store: store, to: request.output, destination: chosen, create: request.createRepository, progress: progress)
@@ -77,7 +82,7 @@ public struct Baker {
         // the destinations (once, for all) and the documents derived; removed again from a
         // destination where anything fails.
         let (_, written) = try await writer.writeAll(from: spool?.reading(before: source) ?? source, { destination -> (ImageGraphWriter.Graph, Void) in
-            let layers = try await buildLayers(request, entries: entries, digests: digests, into: destination)
+            let layers = try await writeLayers(request, entries: entries, scan: scan, into: destination)
             // The derived documents, checked against the plan before any base blob is copied.
             let derived = try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: source.imageName))
             if let expected = request.expectedDigest, expected != derived.root.digest {
@@ -172,18 +177,24 @@ public struct Baker {
         }
     }
 
-    /// Builds the new layer(s) into the destinations (one per distinct skeleton placement), once
-    /// however many destinations there are.
+    /// Writes the new layer(s) into the destinations (one per distinct skeleton placement), once
+    /// however many destinations there are: drained from their spools when the scan builds them
+    /// (``startScan(_:entries:keeping:)``; called only after the scan passed), else (`--secrets
+    /// off`) built straight into the destinations' blob writers, each file hashed by the layer
+    /// itself.
     /// - Returns: the layer of each platform image; `nil` for a config-only bake.
-    /// - Parameter digests: each overlay file's content digest from the secret scan's read, so the
-    ///   layer reads each file once more, not twice.
-    private func buildLayers(_ request: BakeRequest, entries: LayerEntries?, digests: [FileSource: [UInt8]], into destination: ImageGraphWriter.Staging) async throws -> [BuiltLayer]? {
+    private func writeLayers(_ request: BakeRequest, entries: LayerEntries?, scan: ScanRun?, into destination: ImageGraphWriter.Staging) async throws -> [BuiltLayer]? {
         guard let entries else { return nil }
         var built: [BuiltLayer] = []
-        for distinct in entries.distinct {
+        for (number, distinct) in entries.distinct.enumerated() {
             let writer = try destination.makeBlobWriter()
             do {
-                let layer = try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes, knownDigests: digests).build(distinct) { try writer.write($0) }
+                let layer: BuiltLayer
+                if let scan {
+                    layer = try scan.spools[number].drain { try writer.write($0) }
+                } else {
+                    layer = try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build(distinct) { try writer.write($0) }
+                }
                 let descriptor = Descriptor(mediaType: "", digest: layer.digest, size: layer.size)
                 try await writer.commit(as: descriptor)
                 progress.finished(descriptor, .written)
@@ -249,12 +260,17 @@ public struct Baker {
         var files: [OverlayFile] = []
         if request.addsLayer {
             let entries = try LayerEntries(request, trees: try await baseTrees(of: base, locked: snapshot.trees, from: nil, reference: request.base.description))
-            let digests = try checkSecrets(request, entries: entries)
-            let built = try entries.distinct.map { try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes, knownDigests: digests).build($0) { _ in } }
+            // The layer is built beside the scan, its bytes discarded (`--secrets off`: after it).
+            let scan = startScan(request, entries: entries, keeping: false)
+            defer { scan?.stop() }
+            var digests: [FileSource: [UInt8]] = [:]
+            if let scan { digests = try await passScan(scan, request, entries: entries) }
+            let built = try scan.map { try $0.spools.map { try $0.drain(into: nil) } }
+                ?? entries.distinct.map { try LayerBuilder(compression: request.compression, entryTimes: request.entryTimes).build($0) { _ in } }
             layers = entries.ofImage.map { built[$0] }
             files = try OverlayFile.list(entries.distinct, known: digests)
-        } else {
-            _ = try checkSecrets(request, entries: nil)
+        } else if let scan = startScan(request, entries: nil, keeping: false) {
+            _ = try await passScan(scan, request, entries: nil)
         }
         return (try Derivation.derive(base, layers: layers, request: request, baseName: request.baseNameAnnotation(default: snapshot.imageName)), layers?.first, files)
     }

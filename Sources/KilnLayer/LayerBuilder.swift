@@ -21,15 +21,21 @@ public struct LayerBuilder {
     public var compression: LayerCompression
     /// How entries are dated (their tar mtime).
     public var entryTimes: EntryTimes
-    /// The SHA-256 of files read before the layer is written (``readFile(_:size:inspect:)``,
-    /// the pass that also scans them for secrets): such a file is not hashed again for its
-    /// date, and its copy is checked against this digest whatever the dates.
-    public var knownDigests: [FileSource: [UInt8]] = [:]
+    /// The SHA-256 of a file read in another pass (``readFile(_:size:inspect:)``, the pass that
+    /// also scans it for secrets), asked for when the layer comes to the file: such a file is
+    /// not hashed again for its date, and its copy is checked against this digest whatever the
+    /// dates. `nil`: the layer hashes the file itself. It may wait until that pass has read the
+    /// file (the scan runs beside the layer), and its error fails the build.
+    public var knownDigest: (FileSource) throws -> [UInt8]?
 
     public init(compression: LayerCompression = .storedGzip, entryTimes: EntryTimes = .content, knownDigests: [FileSource: [UInt8]] = [:]) {
+        self.init(compression: compression, entryTimes: entryTimes, knownDigest: { knownDigests[$0] })
+    }
+
+    public init(compression: LayerCompression = .storedGzip, entryTimes: EntryTimes = .content, knownDigest: @escaping (FileSource) throws -> [UInt8]?) {
         self.compression = compression
         self.entryTimes = entryTimes
-        self.knownDigests = knownDigests
+        self.knownDigest = knownDigest
     }
 
     /// Builds the layer.
@@ -88,7 +94,7 @@ public struct LayerBuilder {
         defer { file?.closeFile() }
         let time: Int64
         var contentDigest: [UInt8]?
-        if case .file(let source, _) = entry.kind { contentDigest = knownDigests[source] }
+        if case .file(let source, _) = entry.kind { contentDigest = try knownDigest(source) }
         switch entryTimes {
         case .fixed(let fixed):
             time = fixed
@@ -138,9 +144,9 @@ public struct LayerBuilder {
 }
 
 extension LayerBuilder {
-    /// Reads an overlay file as the layer reads it, once, before the layer is written: hands
+    /// Reads an overlay file as the layer reads it, once, before the layer copies it: hands
     /// each piece to `inspect` (the secret scan) and returns the file's SHA-256, which
-    /// ``knownDigests`` then gives the layer (its date, and the check that the copy has the
+    /// ``knownDigest`` then gives the layer (its date, and the check that the copy has the
     /// same bytes).
     public static func readFile(_ source: FileSource, size: Int64, inspect: (UnsafeRawBufferPointer) -> Void) throws -> [UInt8] {
         let file = try OpenedFile(source, expectedSize: size)

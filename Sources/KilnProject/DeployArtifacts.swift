@@ -1,4 +1,5 @@
 import KilnSpec
+import KilnStore
 import OCI
 
 /// The files AWS's deploy actions read, written from the plan (offline, pinned by digest):
@@ -49,7 +50,9 @@ package enum DeployArtifacts {
         var index = 0
         if let registry {
             let hosts = spec.targets.map { target -> String? in if case .registry(let reference) = target { reference.registry } else { nil } }
-            guard let found = hosts.firstIndex(of: registry) else {
+            // `Example.COM`, `example.com.` and `example.com` are one host.
+            let wanted = RegistryReference.hostIdentity(registry)
+            guard let found = hosts.firstIndex(where: { $0.map(RegistryReference.hostIdentity) == wanted }) else {
                 throw SpecError(location: spec.path, message: "no target on \(registry) (targets: \(plan.repositories.joined(separator: ", ")))")
             }
             index = found

@@ -71,8 +71,14 @@ package struct ShardError: Error, CustomStringConvertible {
     package var reason: String
 
     package var description: String {
-        // One line whatever the argument holds.
-        let printable = String(text.prefix(40).map { $0.isASCII && ($0.asciiValue ?? 0) < 0x20 || $0 == "\u{7F}" ? "?" : $0 })
+        // One line whatever the argument holds: controls, line and paragraph separators (U+2028)
+        // and invisible format characters (a right-to-left override) shown as `?`.
+        let printable = String(String.UnicodeScalarView(text.prefix(40).unicodeScalars.map { scalar -> Unicode.Scalar in
+            switch scalar.properties.generalCategory {
+            case .control, .format, .lineSeparator, .paragraphSeparator: return "?"
+            default: return scalar
+            }
+        }))
         let shown = text.count > 40 ? printable + "…" : printable
         return "'\(shown)' \(reason)"
     }

@@ -33,8 +33,15 @@ public struct RegistryConfigFile: Equatable, Sendable {
     /// ECR registry host -> the AWS profile whose credentials it is reached with (one role per
     /// account); hosts not named use the credential chain as it is.
     public var awsProfiles: [String: String] = [:]
+    /// The file these settings came from (for errors found later); `nil` without one.
+    public var path: String?
 
     public init() {}
+
+    /// Equal settings, wherever they were read from.
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        lhs.endpoints == rhs.endpoints && lhs.insecureHosts == rhs.insecureHosts && lhs.mirrors == rhs.mirrors && lhs.awsProfiles == rhs.awsProfiles
+    }
 
     /// The config file kiln reads, if any: `$KILN_CONFIG` (which must exist), else
     /// `$XDG_CONFIG_HOME/kiln/config.yaml` or `~/.config/kiln/config.yaml` when present.
@@ -62,6 +69,7 @@ public struct RegistryConfigFile: Equatable, Sendable {
             throw RegistryError.invalidConfig(path: path, reason: "not valid YAML")
         }
         var config = RegistryConfigFile()
+        config.path = path
         guard let root else { return config }
         guard let top = root.mapping else { throw fail(root, "the file must be a mapping with a 'registries' key") }
         for (key, value) in top {

@@ -153,22 +153,22 @@ extension RegistryImage: ImageDestination {
         try await putManifest(bytes, descriptor: descriptor, reference: descriptor.digest.description)
     }
 
-    /// PUTs the root under the reference's one tag, unless the tag already holds exactly this
-    /// digest (immutable tags reject even an identical re-push): a registry's tag write, which
-    /// ``tag(_:bytes:additionalTags:)`` does once per tag.
-    func putTag(_ descriptor: Descriptor, bytes: [UInt8]) async throws {
+    /// Whether the reference's one tag must be PUT to hold `descriptor`: not when it already
+    /// holds exactly this digest (immutable tags reject even an identical re-push).
+    /// - Throws: when the tag holds another digest and the repository's rule makes it immutable.
+    func needsTag(_ descriptor: Descriptor) async throws -> Bool {
         let tag = reference.tag ?? "latest"
         let session = await session
         let head = try await session.send(.HEAD, "/v2/\(repository)/manifests/\(tag)", headers: ["Accept": Self.manifestAccept], scopes: pushScopes, action: "HEAD manifest \(tag)")
         let current = head.status == .ok ? head.headers.first(name: "Docker-Content-Digest") : nil
         if current == descriptor.digest.description {
             transport.options.logger.info("\(reference.name):\(tag) already is \(descriptor.digest)")
-            return
+            return false
         }
         if let current, tagMutability.isImmutable(tag) {
             throw RegistryError.immutableTag(reference: "\(reference.name):\(tag)", current: current, new: descriptor.digest.description, reason: tagMutability.reason(for: tag))
         }
-        try await putManifest(bytes, descriptor: descriptor, reference: tag)
+        return true
     }
 
     /// PUTs a manifest under a tag or its digest.

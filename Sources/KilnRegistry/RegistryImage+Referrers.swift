@@ -41,7 +41,8 @@ extension RegistryImage {
     /// (`GET /v2/<name>/referrers/<digest>`) where the registry answers it with an OCI index,
     /// else the tag schema's index; none when neither exists. The list is only a hint: each
     /// referrer is fetched by digest and verified, and one whose `subject` is not `subject`
-    /// is ignored (with a note). `artifactType` filters client-side too (a registry may not).
+    /// is ignored (with a note), as is one listed but not there (a stale entry). `artifactType`
+    /// filters client-side too (a registry may not).
     public func referrers(of subject: Digest, artifactType: String? = nil) async throws -> Referrers {
         let (listed, viaAPI) = try await listReferrers(of: subject)
         var referrers: [Referrers.Referrer] = []
@@ -56,7 +57,16 @@ extension RegistryImage {
                 transport.options.logger.notice("\(reference.name)@\(subject): referrer \(descriptor.digest) of type '\(descriptor.mediaType)' is left out (kiln follows manifest referrers only)")
                 continue
             }
-            let (read, bytes) = try await getManifest(descriptor.digest.description, expected: descriptor.digest, mediaType: descriptor.mediaType)
+            let read: Descriptor
+            let bytes: [UInt8]
+            do {
+                (read, bytes) = try await getManifest(descriptor.digest.description, expected: descriptor.digest, mediaType: descriptor.mediaType)
+            } catch RegistryError.manifestNotFound {
+                // A stale entry of the tag schema's index (the referrer was deleted since): the
+                // list is a hint, and the image is still copied.
+                transport.options.logger.notice("\(reference.name)@\(subject): listed referrer \(descriptor.digest) is not there; left out")
+                continue
+            }
             let manifest = try ArtifactManifest(raw: bytes, descriptorMediaType: read.mediaType, what: "referrer \(descriptor.digest) of \(reference.name)@\(subject)")
             guard manifest.subject?.digest == subject else {
                 transport.options.logger.notice("\(reference.name)@\(subject): listed referrer \(descriptor.digest) names another subject; ignored")

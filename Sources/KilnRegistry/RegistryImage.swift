@@ -24,7 +24,7 @@ public final class RegistryImage: @unchecked Sendable {
         get { lock.withLock { state.resolvedRoot } }
         set { lock.withLock { state.resolvedRoot = newValue } }
     }
-    /// The repository's tag rule: ``putTag(_:bytes:)`` refuses to move a tag it makes immutable
+    /// The repository's tag rule: ``tag(_:bytes:additionalTags:)`` refuses to move a tag it makes immutable
     /// when that tag holds another digest (ECR's IMMUTABLE tags, or a tag an exclusion filter
     /// makes immutable) instead of leaving it to the registry.
     public var tagMutability: TagMutability {

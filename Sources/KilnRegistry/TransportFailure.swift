@@ -28,7 +28,15 @@ enum TransportFailure: Equatable, Sendable {
             case .connectTimeout: self = .connectTimeout
             case .readTimeout, .deadlineExceeded: self = .readTimeout
             case .remoteConnectionClosed, .cancelled: self = .cutOff
-            default: self = .other(Self.withoutPaths(String(describing: error)))
+            default:
+                let text = String(describing: error)
+                // Its text lists the refused values, and those are credentials (an Authorization
+                // header, a session token): never shown.
+                if text.hasPrefix("HTTPClientError.invalidHeaderField") {
+                    self = .other("a request header held a character HTTP does not allow (its value is not shown: it may be a credential)")
+                } else {
+                    self = .other(Self.withoutPaths(text))
+                }
             }
         case let error as NIOConnectionError:
             if error.dnsAError != nil || error.dnsAAAAError != nil {

@@ -32,19 +32,19 @@ struct JSONSecretLexer {
     private var hasCurrentKey = false
     private var afterColon = false
 
-    mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>, report: (SecretFinding) -> Void) {
+    /// Reads the next bytes, with the classifier's marks on them (``ChunkMaps``): `"`, `\\` and
+    /// newlines in `stringStops`, `:` `,` `{` `}` `[` `]` in `structure`.
+    mutating func feed(_ bytes: UnsafeBufferPointer<UInt8>, stringStops: UnsafeMutablePointer<UInt64>, structure: UnsafeMutablePointer<UInt64>,
+                       report: (SecretFinding) -> Void) {
         var index = 0
         let count = bytes.count
         while index < count {
             if inString {
-                // The run of plain string bytes, kept in one append.
+                // The run of plain string bytes (to the next marked quote, backslash or
+                // newline), kept in one append.
                 var end = index
                 if !escaped {
-                    while end < count {
-                        let byte = bytes[end]
-                        if byte == 0x22 || byte == 0x5C || byte == 0x0A { break }
-                        end += 1
-                    }
+                    end = ChunkMaps.first(stringStops, from: index, to: count)
                     if end > index, string.count < Self.maximumString {
                         let room = Self.maximumString - string.count
                         string.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<min(end, index + room)]))
@@ -67,6 +67,10 @@ struct JSONSecretLexer {
                 if string.count < Self.maximumString { string.append(byte) }
                 continue
             }
+            // Outside strings only quotes, newlines and the structure count: the bytes between
+            // (blanks, numbers, literals) are passed over.
+            index = ChunkMaps.first(stringStops, or: structure, from: index, to: count)
+            guard index < count else { break }
             let byte = bytes[index]
             index += 1
             switch byte {

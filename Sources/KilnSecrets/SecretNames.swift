@@ -130,8 +130,37 @@ enum SecretNames {
     }
 
     /// Qualifiers of a secret that leave it a secret: the last segment of `admin_password_old`.
-    private static let qualifiers: [[UInt8]] = ["old", "new", "prev", "previous", "current", "next", "backup", "bak",
-                                                "orig", "original", "plain", "plaintext", "cleartext"].map { Array($0.utf8) }
+    static let qualifiers = ["old", "new", "prev", "previous", "current", "next", "backup", "bak",
+                             "orig", "original", "plain", "plaintext", "cleartext"]
+
+    /// Whether `key[start..<end]` is one of ``qualifiers``, in any case: its letters lowercased
+    /// and packed into a word (the last eight of nine-letter ones, whose first is compared
+    /// alone), compared with the qualifiers packed alike. Called for the last segment of most
+    /// keys: no table, no loop per qualifier.
+    static func isQualifier(_ key: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Bool {
+        let length = end - start
+        guard length >= 3, length <= 9 else { return false }
+        let first = lower(key[start])
+        var packed: UInt64 = 0
+        var index = length == 9 ? start + 1 : start
+        var shift: UInt64 = 0
+        while index < end {
+            packed |= UInt64(lower(key[index])) << shift
+            shift += 8
+            index += 1
+        }
+        switch (length, packed) {
+        case (3, 0x646C6F), (3, 0x77656E), (3, 0x6B6162): return true // old, new, bak
+        case (4, 0x76657270), (4, 0x7478656E), (4, 0x6769726F): return true // prev, next, orig
+        case (5, 0x6E69616C70): return true // plain
+        case (6, 0x70756B636162): return true // backup
+        case (7, 0x746E6572727563): return true // current
+        case (8, 0x73756F6976657270), (8, 0x6C616E696769726F): return true // previous, original
+        case (9, 0x747865746E69616C): return first == 0x70 // plaintext
+        case (9, 0x747865747261656C): return first == 0x63 // cleartext
+        default: return false
+        }
+    }
 
     /// Where `key` ends without its trailing number (`password2`, `password_1`) or its last
     /// segment when that is a qualifier (`_old`, `.new`), separators before either dropped;
@@ -146,11 +175,7 @@ enum SecretNames {
             var start = end
             while start > 0, end - start <= 9, !isSeparator(key[start - 1]) { start -= 1 }
             guard start > 0, end - start >= 3, end - start <= 9 else { return nil }
-            let length = end - start
-            let isQualifier = qualifiers.contains { word in
-                word.count == length && word.indices.allSatisfy { word[$0] == lower(key[start + $0]) }
-            }
-            guard isQualifier else { return nil }
+            guard isQualifier(key, from: start, to: end) else { return nil }
             end = start
         }
         while end > 0, isSeparator(key[end - 1]) { end -= 1 }

@@ -1,3 +1,4 @@
+import CSecretScan
 import KilnCrypto
 import KilnPlatform
 
@@ -60,6 +61,11 @@ public final class SecretScanner {
     private var awsIDs: [(line: Int, digest: [UInt8], sameLineSecret: Bool, allowedInline: Bool)] = []
     private var awsSecretLines: [Int] = []
     private var json: JSONSecretLexer?
+    /// Whether ``json`` reads the input (a copy of `json != nil` the line loop reads: `json` is
+    /// modified while its lexer reports, so each read of it is checked for exclusivity).
+    private var lexesJSON = false
+    /// The classifier's marks on the span being scanned.
+    private let maps = ChunkMaps()
 
     private struct FindingKey: Hashable {
         var line: Int
@@ -100,7 +106,10 @@ public final class SecretScanner {
 
     public init(format: Format) {
         self.format = format
-        if format == .json { json = JSONSecretLexer() }
+        if format == .json {
+            json = JSONSecretLexer()
+            lexesJSON = true
+        }
     }
 
     /// Scans bytes held in memory.
@@ -148,20 +157,38 @@ public final class SecretScanner {
     private func scan(_ chunk: UnsafeRawBufferPointer) {
         if let keyStoreHash { keyStoreHash.update(chunk) }
         if binary { return }
-        let bytes = chunk.bindMemory(to: UInt8.self)
+        // Classified a span at a time (the maps' size), as if the chunk came in spans: the
+        // scanner's findings do not depend on how its input is split.
+        var offset = 0
+        while offset < chunk.count {
+            let end = min(chunk.count, offset + ChunkMaps.span)
+            scanSpan(UnsafeRawBufferPointer(rebasing: chunk[offset..<end]).bindMemory(to: UInt8.self))
+            offset = end
+        }
+    }
+
+    private func scanSpan(_ bytes: UnsafeBufferPointer<UInt8>) {
+        // Marks and the lines that may hold a finding (the C mirror of the key and XML checks).
+        maps.classify(bytes, json: lexesJSON, xml: format == .xml, yaml: format == .yaml)
         if json != nil {
-            json!.feed(bytes) { self.record($0) }
+            json!.feed(bytes, stringStops: maps.stringStops, structure: maps.structure) { self.record($0) }
         }
         var start = 0
         let count = bytes.count
+        let newlines = maps.newlines
         while start < count {
-            // The line's end (memchr: vectorised by the C library).
-            let end: Int
-            if let found = memchr(bytes.baseAddress! + start, 0x0A, count - start) {
-                end = start + (UnsafeRawPointer(found) - UnsafeRawPointer(bytes.baseAddress! + start))
-            } else {
-                end = count
+            if block == nil, yamlBlock == nil, pending.isEmpty {
+                // Whole lines that hold nothing (no token mark, no key that may name a secret)
+                // are passed over, counted, to the next marked line (or the span's end).
+                let next = ChunkMaps.first(maps.lines, from: start, to: count)
+                if next > start {
+                    line += ChunkMaps.count(newlines, from: start, to: next)
+                    start = next
+                    continue
+                }
             }
+            // The line's end: the next newline marked.
+            let end = ChunkMaps.first(newlines, from: start, to: count)
             if end == count {
                 // A line continues in the next chunk: kept, up to the bound.
                 // A full piece is scanned once more bytes of its line arrive, as a line in one
@@ -172,7 +199,10 @@ public final class SecretScanner {
                 start += take
                 continue
             }
-            if pending.isEmpty {
+            if pending.isEmpty, end - start <= Self.maximumLineLength {
+                // A whole line in this span: scanned with the span's maps.
+                scanLine(UnsafeBufferPointer(rebasing: bytes[start..<end]), at: start)
+            } else if pending.isEmpty {
                 var piece = start
                 repeat {
                     let take = min(end - piece, Self.maximumLineLength)
@@ -218,6 +248,7 @@ public final class SecretScanner {
         if let lexer = json {
             lexer.finish { self.record($0) }
             json = nil
+            lexesJSON = false
         }
         for id in awsIDs where id.sameLineSecret || awsSecretLines.contains(where: { abs($0 - id.line) <= 5 }) {
             append(SecretFinding(line: id.line, rule: .awsAccessKey, what: "an AWS access key id with its secret key", secretDigest: id.digest, allowedInline: id.allowedInline))
@@ -247,16 +278,20 @@ public final class SecretScanner {
 
     /// Binary files (a NUL in the first 8 KiB) get only the key store check.
     private func sniff(_ chunk: UnsafeRawBufferPointer) {
-        let head = Array(chunk.prefix(8192))
+        // The first 256 bytes hold all a key store's signature looks at (isPKCS12 reads at
+        // most 148); a NUL is looked for in the first 8 KiB where they lie (memchr).
+        let head = Array(chunk.prefix(256))
+        let sniffed = UnsafeRawBufferPointer(rebasing: chunk.prefix(Self.sniffedBytes))
         if head.count >= 4, head[0] == 0xFE, head[1] == 0xED, head[2] == 0xFE, head[3] == 0xED { keyStoreKind = "JKS" }
         if head.count >= 4, head[0] == 0xCE, head[1] == 0xCE, head[2] == 0xCE, head[3] == 0xCE { keyStoreKind = "JCEKS" }
         if Self.isPKCS12(head) { keyStoreKind = "PKCS#12" }
         if !keyStoreKind.isEmpty { keyStoreHash = SHA256() }
-        binary = head.contains(0) || !keyStoreKind.isEmpty
-        if format == .json, let first = head.first(where: { !Placeholder.isBlank($0) && $0 != 0x0A }),
+        binary = (sniffed.baseAddress.map { memchr($0, 0, sniffed.count) != nil } ?? false) || !keyStoreKind.isEmpty
+        if format == .json, let first = sniffed.first(where: { !Placeholder.isBlank($0) && $0 != 0x0A }),
            first != UInt8(ascii: "{"), first != UInt8(ascii: "[") {
             // Not JSON after all (a template, JSON lines of something else): read as key = value.
             json = nil
+            lexesJSON = false
         }
     }
 
@@ -278,7 +313,9 @@ public final class SecretScanner {
 
     // MARK: - Lines
 
-    private func scanLine(_ raw: UnsafeBufferPointer<UInt8>) {
+    /// - Parameter offset: where the line lies in the span ``maps`` were made for; `nil` for a
+    ///   line or piece put together from several spans (it is looked at byte by byte).
+    private func scanLine(_ raw: UnsafeBufferPointer<UInt8>, at offset: Int? = nil) {
         var text = raw
         if let last = text.last, last == 0x0D { text = UnsafeBufferPointer(rebasing: text[0..<(text.count - 1)]) }
         if yamlBlock != nil { continueYAMLBlock(text) }
@@ -293,10 +330,16 @@ public final class SecretScanner {
             }
             return
         }
-        scanTokens(text)
+        if let offset {
+            // Only a line with a marked token start can hold a token; most have none.
+            let first = ChunkMaps.first(maps.tokens, from: offset, to: offset + text.count)
+            if first < offset + text.count { scanTokens(text, from: first - offset) }
+        } else {
+            scanTokens(text)
+        }
         switch format {
         case .json:
-            if json == nil { scanAssignment(text, word: "key") }
+            if !lexesJSON { scanAssignment(text, word: "key") }
         case .yaml:
             scanAssignment(text, word: "YAML key")
         case .keyValue:
@@ -366,19 +409,15 @@ public final class SecretScanner {
     /// bytes read as one little-endian 16-bit number: the token pass reads each position's pair
     /// with one load and one look-up, eight positions at a time, and only a pair in this table
     /// (rare in config text, unlike the single letters tokens start with) is looked at further.
-    private static let tokenPairs: [UInt8] = {
-        var table = [UInt8](repeating: 0, count: 65_536)
-        let pairs = ["--", "Pu", "AK", "AS", "AB", "AC", "A3", "AI", "GO", "GR", "gh", "gi", "gl", "xo", "sk", "rk", "np", "py", "ey", ":/"]
-        for pair in pairs {
-            let bytes = Array(pair.utf8)
-            table[Int(bytes[0]) | Int(bytes[1]) << 8] = 1
-        }
-        return table
-    }()
+    /// The pairs are the C classifier's (`kiln_secret_starts_token_rule`): one list for both.
+    private static let tokenPairs: [UInt8] = (0..<65_536).map { pair in
+        UInt8(kiln_secret_starts_token_rule(UInt8(pair & 0xFF), UInt8(pair >> 8)))
+    }
 
     /// Runs of token characters that start with a pair of ``tokenPairs`` (a token starts only
     /// where such a run starts, or where the previous match ended), and each `://`.
-    private func scanTokens(_ text: UnsafeBufferPointer<UInt8>) {
+    /// - Parameter from: where to begin: no token starts before it (the classifier's marks).
+    private func scanTokens(_ text: UnsafeBufferPointer<UInt8>, from: Int = 0) {
         let count = text.count
         guard count >= 2, let base = text.baseAddress else { return }
         let raw = UnsafeRawPointer(base)
@@ -389,7 +428,7 @@ public final class SecretScanner {
             }
             // Where scanning resumed after a match: a run starts there whatever precedes it.
             var resume = 0
-            var index = 0
+            var index = from
             while index < count - 1 {
                 // Eight positions whose pairs start no rule are passed over at once (the
                 // byte-by-byte steps below would pass each of them too).

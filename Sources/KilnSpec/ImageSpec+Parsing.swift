@@ -112,7 +112,11 @@ private struct SpecReader {
             guard let sequence = listNode.sequence, !sequence.isEmpty else { throw fail(listNode, "targets", "must be a non-empty list of repositories") }
             // Each target is asked and written at once: a spec from a pull request may not open
             // thousands of connections (ECR has about 30 regions; 256 is room for many accounts).
-            guard sequence.count <= ImageSpec.maxTargets else { throw fail(listNode, "targets", "lists \(sequence.count) repositories; at most \(ImageSpec.maxTargets)") }
+            // `target:` beside the list counts too.
+            let total = sequence.count + targets.count
+            guard total <= ImageSpec.maxTargets else {
+                throw fail(listNode, "targets", "lists \(total) repositories\(targets.isEmpty ? "" : " with target:"); at most \(ImageSpec.maxTargets)")
+            }
             for (index, node) in sequence.enumerated() { targets.append(try readTarget(node, key: "targets[\(index)]")) }
         }
         guard !targets.isEmpty else { throw fail(root, "target", "missing (a repository or oci:DIR)") }
@@ -125,7 +129,9 @@ private struct SpecReader {
                 guard case .registry(let registry) = candidate else {
                     throw fail(node, "targets", "'\(candidate)': with several targets every one must be a registry repository, not a layout")
                 }
-                guard seen.insert(registry.name).inserted else {
+                // One repository spelled twice (`Example.com`, `example.com.`, port `05000`) would
+                // be written by two uploads at once, racing on its tags.
+                guard seen.insert(registry.repositoryIdentity).inserted else {
                     throw fail(node, "targets", "'\(registry.name)' is named twice")
                 }
             }
@@ -153,6 +159,19 @@ private struct SpecReader {
             }
             if let bad = tags.first(where: ReferrersTagSchema.collides) {
                 throw fail(node, "tags", "'\(bad)' has the shape of the referrers tag schema (<alg>-<hex>), where signatures and attestations live")
+            }
+            // A target in the base's own repository, tagged with the base's own tag: a build
+            // would replace the base with the image made from it (and the next lock would build
+            // on that).
+            if let (baseTag, baseRepository) = Self.taggedRepository(base) {
+                for target in targets where Self.taggedRepository(target)?.repository == baseRepository && tags.contains(baseTag) {
+                    let name: String = switch target {
+                    case .registry(let registry): registry.name
+                    case .layout(let layout): "oci:\(layout.directory)"
+                    case .archive: "\(target)"
+                    }
+                    throw fail(node, "tags", "'\(baseTag)' is the base's own tag, and \(name) the base's repository: building would replace the base with the image made from it")
+                }
             }
         }
 
@@ -368,5 +387,20 @@ private struct SpecReader {
             do { mode = try parseMode(text) } catch let error as LayerError { throw fail(modeNode, "\(key).mode", "\(error)") }
         }
         return Overlay(source: source, destination: destination, owner: owner, mode: mode, intoDirectory: to.hasSuffix("/"))
+    }
+
+    /// A reference's tag (`latest` when it names none) and the repository it is in, as the
+    /// network or the file system sees it; `nil` for one by digest alone or an archive.
+    static func taggedRepository(_ reference: ImageReference) -> (tag: String, repository: String)? {
+        switch reference {
+        case .registry(let registry):
+            guard registry.tag != nil || registry.digest == nil else { return nil }
+            return (registry.tag ?? "latest", "registry \(registry.repositoryIdentity)")
+        case .layout(let layout):
+            guard layout.tag != nil || layout.digest == nil else { return nil }
+            return (layout.tag ?? "latest", "layout \(URL(fileURLWithPath: layout.directory).standardizedFileURL.path)")
+        case .archive:
+            return nil
+        }
     }
 }

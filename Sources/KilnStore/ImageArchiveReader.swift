@@ -36,6 +36,10 @@ package struct ImageArchiveReader {
     /// whose `index.json` kiln reads up to 4 MiB.
     static let maxNames = 1024
     static let maxLayers = 1024
+    /// The most bytes of files one archive may unpack to (what the spool holds): a compressed
+    /// archive of zeros is tiny and would otherwise fill the store's file system. 64 GiB is above
+    /// the largest images in use (CUDA bases are about 20 GiB unpacked).
+    package static let maxUnpackedBytes: Int64 = 64 << 30
 
     private enum Stored {
         case file(start: Int64, size: Int64, digest: Digest)
@@ -53,9 +57,10 @@ package struct ImageArchiveReader {
     ///   - spoolDirectory: where the spool file goes (its file system holds the layers for a
     ///     moment): the temporary directory when `nil`.
     ///   - what: names the archive in errors (`archive image.tar`, `standard input`).
-    package static func read(fd: Int32, what: String, spoolDirectory: String?) throws -> (images: [ArchiveImage], spool: SpoolFile) {
+    ///   - maxBytes: the most bytes of files it may unpack to (``maxUnpackedBytes``).
+    package static func read(fd: Int32, what: String, spoolDirectory: String?, maxBytes: Int64 = maxUnpackedBytes) throws -> (images: [ArchiveImage], spool: SpoolFile) {
         var reader = try ImageArchiveReader(spool: SpoolFile(in: spoolDirectory, label: what), what: what)
-        try reader.load(fd: fd)
+        try reader.load(fd: fd, maxBytes: maxBytes)
         return (try reader.images(), reader.spool)
     }
 
@@ -66,11 +71,11 @@ package struct ImageArchiveReader {
 
     private func fail(_ message: String) -> StoreError { StoreError.invalidArchive(what, reason: message) }
 
-    private mutating func load(fd: Int32) throws {
+    private mutating func load(fd: Int32, maxBytes: Int64) throws {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         var stored: [String: Stored] = [:]
-        let spool = self.spool
+        let (spool, what) = (self.spool, self.what)
         try TarFileReader.read(fd: fd, what: what) { entry, read in
             switch entry.kind {
             case .file:
@@ -79,6 +84,9 @@ package struct ImageArchiveReader {
                 while true {
                     let count = try read(buffer)
                     if count == 0 { break }
+                    guard spool.size + Int64(count) <= maxBytes else {
+                        throw StoreError.invalidArchive(what, reason: "its files unpack to more than \(maxBytes) bytes (kiln docker load takes at most that)")
+                    }
                     let chunk = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
                     hash.update(chunk)
                     try spool.write(chunk)

@@ -139,6 +139,25 @@ public struct RegistryReference: Equatable, Sendable, CustomStringConvertible {
     /// The name without tag or digest, e.g. `docker.io/library/kong`.
     public var name: String { "\(registry)/\(repository)" }
 
+    /// The repository as the network sees it, to tell two spellings of one apart: host names
+    /// are case-insensitive and may end in the root's dot, and a port is a number (`05000` is
+    /// 5000). (Docker Hub's spellings are one already: the parser names them `docker.io`.)
+    package var repositoryIdentity: String { "\(Self.hostIdentity(registry))/\(repository)" }
+
+    /// A registry host (`HOST[:PORT]`) as the network sees it: lower case, without the root's
+    /// dot, the port as a number.
+    package static func hostIdentity(_ registry: String) -> String {
+        var host = Substring(registry.lowercased())
+        var port = ""
+        if let colon = host.lastIndex(of: ":"), !host[colon...].contains("]") {
+            let digits = host[host.index(after: colon)...]
+            port = ":" + (Int(digits).map(String.init) ?? String(digits))
+            host = host[..<colon]
+        }
+        if host.hasSuffix(".") { host = host.dropLast() }
+        return "\(host)\(port)"
+    }
+
     /// This repository with another tag.
     public func with(tag: String) -> RegistryReference { RegistryReference(registry: registry, repository: repository, tag: tag) }
 

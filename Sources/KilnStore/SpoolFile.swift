@@ -35,10 +35,26 @@ package final class SpoolFile: @unchecked Sendable {
     /// The bytes written so far, from the start; independent of other streams of this file.
     package func stream() -> BlobStream { stream(from: 0, length: size) }
 
-    /// Hands the bytes written so far, from the start, to `body` in pieces of up to 1 MiB.
+    /// Hands the bytes written so far, from the start, to `body` in pieces of up to 1 MiB (one
+    /// buffer, reused: a piece is valid only during its call).
     package func read(into body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        let next = chunks(from: 0, length: size)
-        while let chunk = try next() { try chunk.withUnsafeBytes(body) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var offset: Int64 = 0
+        let end = length
+        while offset < end {
+            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<Int(min(Int64(buffer.count), end - offset))])
+            let count = try FileIO.read(fd, at: offset, into: piece, path: label)
+            guard count > 0 else { throw StoreError.io(path: label, reason: "ended before its \(end) bytes") }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            offset += Int64(count)
+        }
+    }
+
+    /// Reads what was written at `offset` into `buffer`; returns how many bytes (0 at the end).
+    /// A writer may go on appending meanwhile: bytes below what it reported written are read.
+    package func read(at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try FileIO.read(fd, at: offset, into: buffer, path: label)
     }
 
     /// `length` bytes from `start` (within what was written), in chunks of up to 1 MiB.

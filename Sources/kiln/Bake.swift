@@ -119,6 +119,7 @@ struct Bake: AsyncParsableCommand {
         if !provenance, builderID != nil || provenanceFile != nil || predicateFile != nil {
             throw ValidationError("--builder-id, --provenance-file and --predicate-file go with --provenance")
         }
+        try checkProvenancePaths(provenanceFile: provenanceFile, predicateFile: predicateFile)
     }
 
     func run() async throws {

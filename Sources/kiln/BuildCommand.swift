@@ -59,10 +59,7 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Images built at the same time.", valueName: "N"))
     var parallel: Int = 2
 
-    @Flag(help: "Create missing ECR target repositories.")
-    var createRepository = false
-
-    @OptionGroup var tagMutability: TagMutabilityFlags
+    @OptionGroup var repositoryCreation: RepositoryCreationFlags
 
     @Flag(help: "Print JSON like kiln plan --json, with \"action\" per image.")
     var json = false
@@ -71,7 +68,7 @@ struct BuildCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
-        try tagMutability.checkGoesWithCreation(createRepository)
+        try checkProvenancePaths(provenanceFile: provenanceFile, predicateFile: predicateFile)
         _ = try buildOutput()
     }
 
@@ -107,8 +104,7 @@ struct BuildCommand: AsyncParsableCommand {
                 throw ValidationError("'\(path)' names one file for \(specs.count) images; put {name} in it")
             }
             let provenanceSettings = Builder.ProvenanceSettings(builderID: provenance.builderID, attach: provenance.enabled, statementPath: provenanceFile, predicatePath: predicateFile)
-            let mutability = try tagMutability.rule()
-            let creation = createRepository ? RepositoryCreation(tagMutability: mutability) : nil
+            let creation = try repositoryCreation.creation()
             // One store for every image: each registry is probed and authenticated once.
             let reports = try await withRunSession(transport.options(outputRegistry: targetRegistries.first)) { store in
                 await Builder(project: project, store: store, progress: progress, provenance: provenanceSettings)

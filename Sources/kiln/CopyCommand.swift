@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KilnBake
 import KilnRegistry
+import KilnSpec
 import KilnStore
 import OCI
 
@@ -53,7 +54,29 @@ struct CopyCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard !destinations.isEmpty else { throw ValidationError("Missing expected argument '<DST>'") }
-        guard Set(destinations).count == destinations.count else { throw ValidationError("a destination is named twice") }
+        // Each destination is prepared and written at once: as a spec's targets, at most 256.
+        guard destinations.count <= ImageSpec.maxTargets else {
+            throw ValidationError("\(destinations.count) destinations; at most \(ImageSpec.maxTargets)")
+        }
+        // One destination under two spellings (`docker://` or not, `acme/app` and
+        // `docker.io/acme/app`, a host's letter case, `oci:DIR` and `oci:./DIR`) would be
+        // written by two uploads at once, racing on its tags.
+        var seen = Set<String>()
+        for text in destinations {
+            guard let reference = try? ImageReference(parsing: text) else { continue }
+            guard seen.insert(Self.identity(of: reference)).inserted else {
+                throw ValidationError("destination '\(text)' is named twice")
+            }
+        }
+    }
+
+    /// What a destination writes: a registry repository and tag, or a layout's directory and tag.
+    static func identity(of reference: ImageReference) -> String {
+        switch reference {
+        case .registry(let registry): return "registry \(registry.repositoryIdentity):\(registry.tag ?? "latest")"
+        case .layout(let layout): return "layout \(URL(fileURLWithPath: layout.directory).standardizedFileURL.path):\(layout.tag ?? "latest")"
+        case .archive: return "archive \(reference)"
+        }
     }
 
     func run() async throws {

@@ -55,6 +55,13 @@ struct PlanCommand: AsyncParsableCommand {
         if terraform && matrix.shard.shard != nil { throw ValidationError("--shard does not apply to --terraform") }
         if terraform && !project.specs.isEmpty { throw ValidationError("--terraform takes the spec from its query on standard input, not as an argument") }
         if targetRegistry != nil && chosen != .imagedefinitions && chosen != .imagedetail { throw ValidationError("--target-registry goes with --format imagedefinitions or imagedetail") }
+        // A host, as a target names it: it is repeated in the error line when no target is on
+        // it, so a newline in it would forge a line.
+        if let targetRegistry, targetRegistry.isEmpty || targetRegistry.utf8.count > 255
+            || !targetRegistry.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) || ".-:[]_".utf8.contains($0) }) {
+            let shown = String(targetRegistry.unicodeScalars.prefix(60).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+            throw ValidationError("--target-registry '\(shown)' is not a registry host (HOST or HOST:PORT, e.g. 210987654321.dkr.ecr.us-east-1.amazonaws.com)")
+        }
     }
 
     func run() async throws {

@@ -13,3 +13,15 @@ struct ProvenanceFlags: ParsableArguments {
     var enabled: Bool { !disabled }
     var builderID: String { Provenance.builderID(flag: builderIDFlag, environment: ProcessInfo.processInfo.environment) }
 }
+
+/// `--provenance-file -` and `--predicate-file -` would write a file named `-`: standard output
+/// carries kiln's result lines (or its JSON), so a statement cannot go there too. Refused; a
+/// user who means it names `/dev/stdout`.
+func checkProvenancePaths(provenanceFile: String?, predicateFile: String?) throws {
+    for (flag, path) in [("--provenance-file", provenanceFile), ("--predicate-file", predicateFile)] where path == "-" {
+        throw ValidationError("\(flag) -: standard output carries kiln's results; name a file")
+    }
+    for (flag, path) in [("--provenance-file", provenanceFile), ("--predicate-file", predicateFile)] where path?.isEmpty == true {
+        throw ValidationError("\(flag) needs a file name")
+    }
+}

@@ -29,7 +29,7 @@ struct RenderTaskdefCommand: AsyncParsableCommand {
 
     @OptionGroup var project: ProjectFlags
 
-    @Option(help: ArgumentHelp("Write the result here instead of standard output: a file atomically, keeping its mode (may be FILE itself; through a link, its file); a FIFO or /dev/stdout is written to.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Write the result here instead of standard output: a file atomically, keeping its mode (may be FILE itself; through a link, its file); a FIFO or /dev/stdout is written to; - is standard output.", valueName: "FILE"))
     var output: String?
 
     func run() async throws {
@@ -44,7 +44,7 @@ struct RenderTaskdefCommand: AsyncParsableCommand {
             }
             let rendering = try await renderer.render(definition, file: file, specs: specs, lock: lock)
             for line in rendering.untouched { FileHandle.standardError.write(Data("kiln: note: \(line)\n".utf8)) }
-            if let output {
+            if let output, output != "-" {
                 // A file is replaced atomically (its mode kept); /dev/stdout or a FIFO is written.
                 do { try FileIO.writeUserFile(rendering.bytes, to: output) } catch {
                     throw InputError("\(output): cannot write the task definition")

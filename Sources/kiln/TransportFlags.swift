@@ -33,7 +33,10 @@ struct TransportFlags: ParsableArguments {
     /// `kiln docker` adds its login file and may leave out Docker's config (`--config DIR`).
     func options(outputRegistry: String?, loginFile: String? = nil, dockerConfig: DockerConfigCredentials = DockerConfigCredentials()) throws -> TransportOptions {
         let file = try RegistryConfigFile.load()
-        let ecr = ECRCredentials(profiles: file.awsProfiles)
+        let ecr: ECRCredentials
+        do { ecr = try ECRCredentials(profiles: file.awsProfiles) } catch {
+            throw RegistryError.invalidConfig(path: file.path ?? "kiln's config", reason: "\(error)")
+        }
         var credentials = RegistryCredentials(loginFile: loginFile, ecr: ecr, dockerConfig: dockerConfig)
         var options = TransportOptions(credentials: credentials)
         options.destinationPreparations = [ECRRepositoryCheck(credentials: ecr)]

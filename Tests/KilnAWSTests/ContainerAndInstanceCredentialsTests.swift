@@ -15,6 +15,54 @@ import Testing
         ["HOME": dir.path].merging(extra) { $1 }
     }
 
+    /// `source_profile` loops (a -> b -> a, a profile naming itself without keys) are one line
+    /// naming the loop, found before any STS call (`AWS_ENDPOINT_URL` leads nowhere); a profile
+    /// naming itself with keys takes them; a chain deeper than 4 is named with its path.
+    @Test func sourceProfileLoopsAndChainsAreNamed() async throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("config", """
+            [profile a]
+            role_arn = arn:aws:iam::111111111111:role/a
+            source_profile = b
+            [profile b]
+            role_arn = arn:aws:iam::111111111111:role/b
+            source_profile = a
+            [profile self]
+            role_arn = arn:aws:iam::111111111111:role/s
+            source_profile = self
+            [profile p1]
+            role_arn = arn:aws:iam::111111111111:role/1
+            source_profile = p2
+            [profile p2]
+            role_arn = arn:aws:iam::111111111111:role/2
+            source_profile = p3
+            [profile p3]
+            role_arn = arn:aws:iam::111111111111:role/3
+            source_profile = p4
+            [profile p4]
+            role_arn = arn:aws:iam::111111111111:role/4
+            source_profile = p5
+            [profile p5]
+            role_arn = arn:aws:iam::111111111111:role/5
+            source_profile = p6
+            [profile p6]
+            aws_access_key_id = AKID
+            aws_secret_access_key = s
+
+            """)
+        let environment = Self.isolated(dir, ["AWS_CONFIG_FILE": dir("config"), "AWS_SHARED_CREDENTIALS_FILE": dir("none"), "AWS_ENDPOINT_URL": "http://127.0.0.1:\(try freePort())"])
+        for (profile, message) in [("a", "AWS profile 'a': its source_profile chain loops without credentials (a -> b -> a)"),
+                                   ("self", "AWS profile 'self': its source_profile chain loops without credentials (self -> self -> self)"),
+                                   ("p1", "AWS profile 'p1': source_profile goes more than 4 profiles deep (p1 -> p2 -> p3 -> p4 -> p5 -> p6)")] {
+            do {
+                _ = try await AWSCredentialChain(environment: environment, profile: profile).resolve()
+                Issue.record("\(profile) resolved")
+            } catch {
+                #expect("\(error)" == message)
+            }
+        }
+    }
+
     @Test func containerCredentialsWithTheirAuthorizationToken() async throws {
         let moto = try MotoServer()
         let dir = try TemporaryDirectory()

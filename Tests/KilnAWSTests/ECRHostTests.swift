@@ -4,6 +4,32 @@ import KilnTestSupport
 import Testing
 
 @Suite struct ECRHostTests {
+    /// `registries.HOST.aws-profile` that kiln cannot follow: a host that is no ECR host (its
+    /// profile was silently ignored) and two hosts of one ECR registry with different profiles
+    /// (which one reached the registry depended on a dictionary's order, run to run). One line
+    /// naming the file and the keys; the same profile under two spellings is fine.
+    @Test func profileMappingsThatCannotBeFollowedAreRefused() throws {
+        #expect(throws: Never.self) {
+            _ = try ECRCredentials(environment: [:], profiles: ["111111111111.dkr.ecr.eu-west-1.amazonaws.com": "acceptance",
+                                                                 "111111111111.dkr-ecr.eu-west-1.on.aws": "acceptance",
+                                                                 "222222222222.dkr.ecr.eu-west-1.amazonaws.com": "production"])
+        }
+        let dir = try TemporaryDirectory()
+        for (config, message) in [
+            ("registries:\n  ghcr.io: {aws-profile: acceptance}\n",
+             "registries.ghcr.io.aws-profile: ghcr.io is not an ECR registry host (ACCOUNT.dkr.ecr.REGION.amazonaws.com, or its FIPS, dual-stack or China form); an AWS profile reaches nothing else"),
+            ("registries:\n  111111111111.dkr.ecr.eu-west-1.amazonaws.com: {aws-profile: acceptance}\n  111111111111.dkr.ecr-fips.eu-west-1.amazonaws.com: {aws-profile: production}\n",
+             "registries.111111111111.dkr.ecr-fips.eu-west-1.amazonaws.com.aws-profile 'production' and registries.111111111111.dkr.ecr.eu-west-1.amazonaws.com.aws-profile 'acceptance' name two profiles for one ECR registry (account 111111111111 in eu-west-1); give its hosts one profile"),
+        ] {
+            try dir.write("kiln.yaml", config)
+            // The same answer every run (it used to depend on the order of a dictionary).
+            for _ in 0..<3 {
+                let result = try kiln(["digest", "111111111111.dkr.ecr.eu-west-1.amazonaws.com/app:v1"], extraEnvironment: ["KILN_CONFIG": dir("kiln.yaml"), "AWS_EC2_METADATA_DISABLED": "true"])
+                #expect(result.status == 1 && result.stdout.isEmpty && result.stderr == "kiln: error: \(dir("kiln.yaml")): \(message)\n", "\(result.stderr)")
+            }
+        }
+    }
+
     @Test(arguments: [
         ("123456789012.dkr.ecr.eu-west-1.amazonaws.com", "eu-west-1", false, false, "https://api.ecr.eu-west-1.amazonaws.com"),
         ("123456789012.dkr.ecr-fips.us-gov-west-1.amazonaws.com", "us-gov-west-1", true, false, "https://ecr-fips.us-gov-west-1.amazonaws.com"),

@@ -101,6 +101,55 @@ import Testing
         #expect(f.registry.requests().isEmpty)
     }
 
+    /// `--kms-key ""` was sent to CreateRepository as an empty key; now it is bad usage for
+    /// bake, copy and build alike, before anything is sent. `kiln build` takes `--kms-key` as
+    /// bake and copy do (it creates repositories too) and moto stores the key.
+    @Test func kmsKeyMustNameAKeyAndBuildTakesIt() throws {
+        let f = try Fixture()
+        let message = "kiln: error: --kms-key needs a KMS key ARN, key ID or alias (got ''); leave it out for AES-256\n"
+        for key in ["", " "] {
+            let baked = try f.bake(tag: "v1", Self.keys, flags: ["--create-repository", "--kms-key", key])
+            #expect(baked.status == 64 && baked.stderr == message.replacingOccurrences(of: "''", with: "'\(key)'"), "\(baked.stderr)")
+            let copied = try f.copy("oci:\(f.dir("base")):base", tag: "v1", Self.keys, flags: ["--create-repository", "--kms-key", key], repository: "um/gateway")
+            #expect(copied.status == 64 && copied.stderr == message.replacingOccurrences(of: "''", with: "'\(key)'"), "\(copied.stderr)")
+        }
+        let controlled = try f.bake(tag: "v1", Self.keys, flags: ["--create-repository", "--kms-key", "alias/x\ny"])
+        #expect(controlled.status == 64 && controlled.stderr == "kiln: error: --kms-key needs a KMS key ARN, key ID or alias (got 'alias/x?y'); leave it out for AES-256\n", "\(controlled.stderr)")
+        #expect(f.registry.requests().isEmpty)
+
+        // A project whose one spec goes to the ECR host.
+        try f.dir.write("repo/overlay/kong.conf", "database = off\n")
+        _ = try runChecked("cp", ["-R", f.dir("base"), f.dir("repo/base")])
+        try f.dir.write("repo/images/gateway.yaml", """
+            base: oci:\(f.dir("repo/base")):base
+            target: \(ECRTests.ecrHost)/um/built
+            overlays:
+              - from: overlay/kong.conf
+                to: /etc/kong/kong.conf
+            """)
+        func build(_ flags: [String]) throws -> ProcessResult {
+            try kiln(["build", "--quiet", "--root", f.dir("repo"), "--registry-endpoint", "\(ECRTests.ecrHost)=https://\(f.registry.host)", "--ca-file", f.registry.caFile!] + flags,
+                     extraEnvironment: f.environment(Self.keys))
+        }
+        let lock = try kiln(["lock", "--quiet", "--root", f.dir("repo")], extraEnvironment: f.environment(Self.keys))
+        #expect(lock.status == 0, "\(lock.stderr)")
+        let empty = try build(["--create-repository", "--kms-key", ""])
+        #expect(empty.status == 64 && empty.stderr == message, "\(empty.stderr)")
+        let alone = try build(["--kms-key", "alias/kiln"])
+        #expect(alone.status == 64 && alone.stderr.hasPrefix("kiln: error: --kms-key only goes with --create-repository\n"), "\(alone.stderr)")
+        #expect(f.registry.requests().isEmpty)
+        let key = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+        let built = try build(["--create-repository", "--tag-mutability", "IMMUTABLE", "--kms-key", key])
+        #expect(built.status == 0, "\(built.stderr)")
+        let encryption = try runChecked("python3", ["-c", """
+            import boto3
+            c = boto3.client("ecr", region_name="eu-west-1", endpoint_url="\(f.moto.url)", aws_access_key_id="x", aws_secret_access_key="y")
+            r = c.describe_repositories(repositoryNames=["um/built"])["repositories"][0]
+            print(r["imageTagMutability"], r["encryptionConfiguration"]["encryptionType"], r["encryptionConfiguration"].get("kmsKey"))
+            """]).output
+        #expect(encryption == "IMMUTABLE KMS \(key)")
+    }
+
     /// A missing repository that a creation template with CREATE_ON_PUSH applies to is pushed to
     /// with a note (ECR creates it); the template's tag rule is the repository's. kiln asks with
     /// a signed JSON 1.1 DescribeRepositoryCreationTemplates and follows `nextToken`.

@@ -76,6 +76,36 @@ import Testing
         #expect(fromEnv.output.hasSuffix(inspect))
     }
 
+    /// A `credential_process` printing what is not credentials: a key ID with CR LF (a header
+    /// injection) or a session token with a newline reached the HTTP client, whose refusal was
+    /// printed with the values (the session token in clear); output without end (`yes`) was read
+    /// into memory until it ran out. Now one line each, the values never shown, nothing sent.
+    @Test func hostileCredentialProcessOutputIsOneLineAndNeverShown() throws {
+        let f = try Fixture()
+        try f.dir.write("aws/config", #"""
+            [profile evil]
+            credential_process = printf '{"Version":1,"AccessKeyId":"AKIDEVIL\\r\\nX-Evil: 1","SecretAccessKey":"s3cr3t","SessionToken":"FQoGZXIvYXdzEXAMPLESESSION"}'
+            [profile token]
+            credential_process = printf '{"Version":1,"AccessKeyId":"AKIDTOKEN","SecretAccessKey":"s3cr3t","SessionToken":"FQoGZXIvYXdz\\nEXAMPLESESSION"}'
+            [profile endless]
+            credential_process = yes
+            """#)
+        for profile in ["evil", "token"] {
+            let result = try f.bake(tag: profile, ["AWS_CONFIG_FILE": f.dir("aws/config"), "AWS_PROFILE": profile])
+            #expect(result.status == 1)
+            #expect(result.stderr == "kiln: error: the AWS credentials from credential_process of profile '\(profile)' have an access key ID or session token that is empty or holds a blank, control or non-ASCII character (not shown); check what produced them\n", "\(result.stderr)")
+            #expect(!result.stderr.contains("EXAMPLESESSION") && !result.stderr.contains("X-Evil"))
+        }
+        let started = Date()
+        let endless = try f.bake(tag: "endless", ["AWS_CONFIG_FILE": f.dir("aws/config"), "AWS_PROFILE": "endless"])
+        #expect(endless.status == 1)
+        // (The command's own standard error is passed through, as the AWS CLI does: `yes` may
+        // say its pipe broke.)
+        #expect(endless.stderr.split(separator: "\n").filter { $0.hasPrefix("kiln:") } == ["kiln: error: credential_process of AWS profile 'endless' failed: it printed more than 65536 bytes"], "\(endless.stderr)")
+        #expect(Date().timeIntervalSince(started) < 30)
+        #expect(!f.registry.requests().contains { $0.hasPrefix("PUT") || $0.hasPrefix("POST") })
+    }
+
     @Test func noCredentialsFailsClearlyAndPushesNothing() throws {
         let f = try Fixture()
         let result = try f.bake(tag: "none", [:])

@@ -114,6 +114,29 @@ import Testing
         #expect(try f.bake([]).status == 0, "the restored base bakes again")
     }
 
+    /// An archive output (bake, copy) at a FIFO, a device or a link is refused with one line
+    /// and left as it is: the archive is renamed over FILE last, which would replace the node
+    /// (the FIFO a reader waits on, `/dev/null` as root, the link's file left stale).
+    @Test func archiveOutputsReplaceOnlyRegularFiles() throws {
+        let f = try Fixture()
+        #expect(mkfifo(f.dir("pipe.tar"), 0o644) == 0)
+        try f.dir.write("kept.tar", "kept\n")
+        try FileManager.default.createSymbolicLink(atPath: f.dir("link.tar"), withDestinationPath: f.dir("kept.tar"))
+        for path in [f.dir("pipe.tar"), f.dir("link.tar"), "/dev/null"] {
+            for format in ["docker-archive", "oci-archive"] {
+                Self.expectOneError(try f.bake([], output: "\(format):\(path)"), [path, "is not a regular file"])
+                Self.expectOneError(try kiln(["copy", "--quiet", "oci:\(f.dir("base")):base", "\(format):\(path)"]), [path, "is not a regular file"])
+            }
+        }
+        var info = stat()
+        #expect(lstat(f.dir("pipe.tar"), &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO)
+        #expect(lstat(f.dir("link.tar"), &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK)
+        #expect(try String(contentsOfFile: f.dir("kept.tar"), encoding: .utf8) == "kept\n")
+        #expect(stat("/dev/null", &info) == 0 && (info.st_mode & S_IFMT) == S_IFCHR)
+        // A regular file is replaced (the archive a user writes again).
+        #expect(try f.bake([], output: "docker-archive:\(f.dir("kept.tar"))").status == 0)
+    }
+
     /// Two kiln processes baking different tags into one layout at once: every tag survives.
     @Test func concurrentBakesIntoOneLayoutKeepEveryTag() throws {
         let f = try Fixture()

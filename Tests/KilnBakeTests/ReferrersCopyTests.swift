@@ -89,6 +89,63 @@ import Testing
         #expect(listedDigests(try document("\(registry.host)/prod2/app:\(schemaTag(other))", registry, dir)?.json) == [stray])
         #expect(try ReferrerPeer.isComplete(registry: registry.host, repository: "prod2/app", manifest: stray))
     }
+
+    /// A hostile source's tag-schema index: 300 referrers (kiln follows 256 and says so), one
+    /// listed twice, one naming another subject (ignored), one listed but not there (a stale
+    /// entry: the list is a hint; it failed the whole copy). The copy finishes, the image is
+    /// tagged, and the destination lists exactly what was followed.
+    @Test func aHostileReferrersListIsBounded() throws {
+        let registry = try RegistryServer()
+        let dir = try TemporaryDirectory()
+        let env = try isolatedDockerEnvironment(dir).merging(["KILN_CACHE_DIR": ""]) { $1 }
+        try PeerImages.makeOCIBase(at: dir("base"), work: dir)
+        try runChecked("skopeo", ["copy", "--quiet"] + registry.skopeoFlags(dest: true) + ["oci:\(dir("base")):base", "docker://\(registry.host)/qa/app:1"])
+        let image = try #require(try document("\(registry.host)/qa/app:1", registry, dir))
+        let raw = try runChecked("skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/qa/app:1"]).stdout
+        let stale = try runChecked("python3", ["-c", #"""
+            import hashlib, json, sys, urllib.request
+            host, subject, size, kind = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+            def put(path, body, content_type):
+                request = urllib.request.Request(f"http://{host}{path}", data=body, method="PUT", headers={"Content-Type": content_type})
+                urllib.request.urlopen(request).read()
+            empty = b"{}"
+            empty_digest = "sha256:" + hashlib.sha256(empty).hexdigest()
+            start = urllib.request.urlopen(urllib.request.Request(f"http://{host}/v2/qa/app/blobs/uploads/", data=b"", method="POST"))
+            location = start.headers["Location"]
+            location = location if location.startswith("http") else f"http://{host}{location}"
+            urllib.request.urlopen(urllib.request.Request(location + ("&" if "?" in location else "?") + "digest=" + empty_digest, data=empty, method="PUT",
+                                                         headers={"Content-Type": "application/octet-stream"})).read()
+            entries = []
+            def referrer(n, subject_digest):
+                manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "artifactType": "application/vnd.example.sig",
+                            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": 2},
+                            "layers": [{"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": 2}],
+                            "subject": {"mediaType": kind, "digest": subject_digest, "size": size}, "annotations": {"n": str(n)}}
+                body = json.dumps(manifest, separators=(",", ":")).encode()
+                digest = "sha256:" + hashlib.sha256(body).hexdigest()
+                put(f"/v2/qa/app/manifests/{digest}", body, manifest["mediaType"])
+                return {"mediaType": manifest["mediaType"], "digest": digest, "size": len(body), "artifactType": manifest["artifactType"]}
+            entries.append(referrer("other", "sha256:" + "0" * 64))
+            for n in range(300):
+                entries.append(referrer(n, subject))
+            entries.insert(2, entries[1])
+            # Listed, then deleted (a signature removed since): a stale hint.
+            stale = referrer("stale", subject)
+            entries.insert(3, stale)
+            index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries}).encode()
+            put("/v2/qa/app/manifests/" + subject.replace(":", "-"), index, "application/vnd.oci.image.index.v1+json")
+            urllib.request.urlopen(urllib.request.Request(f"http://{host}/v2/qa/app/manifests/{stale['digest']}", method="DELETE")).read()
+            print(stale["digest"])
+            """#, registry.host, image.digest, String(raw.utf8.count), (image.json["mediaType"] as? String) ?? "application/vnd.oci.image.manifest.v1+json"])
+        let copy = try kiln(["copy", "\(registry.host)/qa/app:1", "\(registry.host)/prod/app:1"], extraEnvironment: env)
+        #expect(copy.status == 0, "\(copy.stderr)")
+        #expect(copy.output == "\(registry.host)/prod/app@\(image.digest)")
+        #expect(copy.stderr.contains("kiln: note: copied 256 referrers\n"), "\(copy.stderr.suffix(2000))")
+        #expect(copy.stderr.contains("more than 256 referrers; the rest are left out"), "\(copy.stderr.suffix(2000))")
+        #expect(copy.stderr.contains("listed referrer \(stale.output) is not there; left out"), "\(copy.stderr.suffix(2000))")
+        let listed = listedDigests(try document("\(registry.host)/prod/app:\(image.digest.replacingOccurrences(of: ":", with: "-"))", registry, dir)?.json)
+        #expect(listed.count == 256 && Set(listed).count == 256)
+    }
 }
 
 /// `kiln bake --provenance` attaches the same kind of statement as `kiln build`, one artifact on

@@ -118,4 +118,86 @@ import Testing
         let logs = (try? String(contentsOfFile: registry.directory("access.log"), encoding: .utf8)) ?? ""
         #expect(!logs.contains(Self.password))
     }
+
+    /// An overlay larger than the new layer's memory spool (16 MiB: it spills into a nameless
+    /// file) and with more files than the scan reads ahead of the layer (1,024), all clean but
+    /// the last one the layer comes to, whose secret is found while the layer is being built.
+    final class LargeOverlay {
+        let dir: TemporaryDirectory
+        /// TMPDIR of every bake here: where the spool's file is made and must not stay.
+        var temporary: String { dir("tmp") }
+
+        init() throws {
+            dir = try TemporaryDirectory()
+            try FileManager.default.createDirectory(atPath: dir("tmp"), withIntermediateDirectories: true)
+            let line = "upstream_keepalive_pool_size = 60\n"
+            let page = String(repeating: line, count: (1 << 20) / line.utf8.count)
+            for number in 0..<18 { try dir.write("big/data/page\(number).conf", "# page \(number)\n" + page) }
+            for number in 0..<1100 { try dir.write("big/small/file\(number).conf", "worker_processes = \(number)\n") }
+            try dir.write("big/zz/last.conf", "database = postgres\n")
+        }
+
+        func plantSecret() throws { try dir.write("big/zz/last.conf", "database = postgres\npg_password = \(SecretBakeTests.password)\n") }
+
+        func bake(_ extra: [String], output: String) throws -> ProcessResult {
+            try run(kilnExecutable, ["bake", "--base", "oci:\(repositoryRoot)/samples/base:1.0", "--overlay", "big:/etc/app"] + extra + ["--output", output],
+                    environment: ProcessInfo.processInfo.environment.merging(["TMPDIR": temporary]) { $1 }, currentDirectory: dir.path)
+        }
+
+        /// What TMPDIR holds (nothing, after any bake).
+        func leftInTemporary() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: temporary) }
+    }
+
+    @Test func spooledLayerIsTheStreamedLayerAndAFindingLeavesNoBlobTemporaryOrSpool() throws {
+        let f = try LargeOverlay()
+        let output = f.dir("out")
+        // The layer built beside the scan (spilled to a file) is the layer `--secrets off`
+        // streams into the layout: same blob, same image.
+        let scanned = try f.bake([], output: "oci:\(output):scanned")
+        #expect(scanned.status == 0, "\(scanned.stderr)")
+        #expect(try f.leftInTemporary().isEmpty, "a spool file outlived the bake")
+        let streamed = try f.bake(["--secrets", "off"], output: "oci:\(output):streamed")
+        #expect(streamed.status == 0, "\(streamed.stderr)")
+        #expect(scanned.output.hasPrefix("oci:") && scanned.output.split(separator: "@").last == streamed.output.split(separator: "@").last)
+        let before = LayoutReader(output).fingerprint()
+        #expect(before.keys.contains { $0.hasPrefix("blobs/sha256/") })
+
+        // A secret in the last file: refused with the one line, the layout exactly as it was
+        // (no new blob, no temporary file), nothing left in TMPDIR.
+        try f.plantSecret()
+        let refused = try f.bake([], output: "oci:\(output):latest")
+        #expect(refused.status == 1)
+        #expect(refused.stdout.isEmpty)
+        let fingerprint = try #require(Self.fingerprints(in: refused.stderr).first)
+        #expect(refused.stderr == "kiln: error: big/zz/last.conf:2: a password (key \"pg_password\") would be baked into /etc/app/zz/last.conf; keep it out of the image (docs/secrets.md) or allow it with allow-secrets: [\(fingerprint)]\n")
+        #expect(LayoutReader(output).fingerprint() == before, "a refused bake changed the layout")
+        #expect(try f.leftInTemporary().isEmpty, "a spool file outlived the refused bake")
+        // Into a layout not there yet: not even the directory is made.
+        let fresh = try f.bake([], output: "oci:\(f.dir("fresh")):latest")
+        #expect(fresh.status == 1)
+        #expect(!FileManager.default.fileExists(atPath: f.dir("fresh")))
+        // Allowed: baked, and again nothing left behind.
+        let allowed = try f.bake(["--allow-secret", fingerprint], output: "oci:\(output):allowed")
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(try f.leftInTemporary().isEmpty)
+        for result in [scanned, streamed, refused, fresh, allowed] { #expect(!(result.stdout + result.stderr).contains(Self.password)) }
+    }
+
+    @Test func registryGetsNoUploadWhenAFileFindingComesWhileTheLayerIsBuilt() throws {
+        let f = try LargeOverlay()
+        let registry = try RegistryServer()
+        try f.plantSecret()
+        let refused = try f.bake([], output: "\(registry.host)/um/app:latest")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.hasPrefix("kiln: error: big/zz/last.conf:2: a password (key \"pg_password\") would be baked into /etc/app/zz/last.conf;"), "\(refused.stderr)")
+        let writes = registry.requests().filter { !$0.hasPrefix("GET ") && !$0.hasPrefix("HEAD ") }
+        #expect(writes.isEmpty, "the registry was written to: \(writes)")
+        // Its storage holds no blob and no upload session.
+        let storage = registry.directory("data")
+        let stored = FileManager.default.enumerator(atPath: storage)?.allObjects as? [String] ?? []
+        #expect(!stored.contains { $0.contains("_uploads") || $0.contains("blobs/sha256/") }, "\(stored)")
+        #expect(try f.leftInTemporary().isEmpty)
+        let logs = (try? String(contentsOfFile: registry.directory("access.log"), encoding: .utf8)) ?? ""
+        #expect(!logs.contains(Self.password) && !refused.stderr.contains(Self.password))
+    }
 }

@@ -198,6 +198,13 @@ import Testing
         } catch {
             #expect(error.description.hasPrefix("'999") && error.description.count < 200 && !error.description.contains("\n"), "\(error)")
         }
+        // Line separators and a right-to-left override would reorder or break the error line.
+        do {
+            _ = try Shard(parsing: "1\u{2028}2\u{202E}/3\u{85}")
+            Issue.record("parsed")
+        } catch {
+            #expect(error.description == "'1?2?/3?' must be K/N, e.g. 2/3 (the second of three groups, counted from 1)", "\(error)")
+        }
     }
 
     /// The plan lines of docs/ci-and-iac.md's GitHub workflow and GitLab child pipeline, run as

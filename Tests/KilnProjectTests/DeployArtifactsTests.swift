@@ -95,6 +95,16 @@ import Testing
         let missing = try f.kiln(["plan", "--format", "imagedefinitions", "--target-registry", "ghcr.io", f.dir("repo/images/art.yaml")])
         #expect(missing.status == 1 && missing.stderr.contains("no target on ghcr.io"), "\(missing.stderr)")
         #expect(try f.kiln(["plan", "--target-registry", prod]).status != 0)
+        // The host as a shell variable may spell it: letter case, the root's dot.
+        let spelled = try f.kiln(["plan", "--format", "imagedefinitions", "--target-registry", prod.uppercased() + ".", f.dir("repo/images/art.yaml")])
+        #expect(try Self.checkImageDefinitionsSchema(spelled.stdout) == ["web": "\(prod)/art/service@\(digest)"], "\(spelled.stderr)")
+        // What is no host (empty, a path, a newline that would forge a second error line): bad usage.
+        for (value, shown) in [("", ""), ("\(prod)/art", "\(prod)/art"), ("ghcr.io\nkiln: error: forged", "ghcr.io?kiln: error: forged")] {
+            let bad = try f.kiln(["plan", "--format", "imagedefinitions", "--target-registry", value, f.dir("repo/images/art.yaml")])
+            #expect(bad.status == 64 && bad.stdout.isEmpty, "\(bad.stderr)")
+            #expect(bad.stderr.hasPrefix("kiln: error: --target-registry '\(shown)' is not a registry host (HOST or HOST:PORT, e.g. 210987654321.dkr.ecr.us-east-1.amazonaws.com)\n"), "\(bad.stderr)")
+            #expect(!bad.stderr.contains("\nkiln: error: forged"))
+        }
 
         // Terraform: the first target as before, every target in comma-separated strings.
         try f.dir.write("query.json", #"{"spec": "images/art.yaml"}"#)
@@ -328,6 +338,13 @@ import Testing
 
         let directory = try f.kiln(["render-taskdef", f.dir("containers.json"), "--output", f.root])
         #expect(directory.status == 1 && directory.stderr == "kiln: error: \(f.root): cannot write the task definition\n")
+
+        // `--output -` is standard output (it wrote a file named `-` in the working directory).
+        var environment = ProcessInfo.processInfo.environment
+        environment["KILN_CONFIG"] = f.dir("kiln.yaml")
+        let dash = try run(kilnExecutable, ["render-taskdef", f.dir("containers.json"), "--output", "-", "--root", f.root], environment: environment, currentDirectory: f.dir.path)
+        #expect(dash.status == 0 && dash.stdout == expected, "\(dash.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: f.dir("-")))
     }
 
     /// What render-taskdef writes is what ECS takes: the AWS CLI registers it with moto's ECS,

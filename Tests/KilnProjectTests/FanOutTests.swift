@@ -154,6 +154,69 @@ import Testing
         #expect(try setup.digest(at: "\(targets[2]):latest", registry: setup.secure) == digest)
     }
 
+    /// One of three targets is an ECR repository whose tags are IMMUTABLE (moto's ECR API, a
+    /// TLS registry standing in for the ECR host) and whose `latest` already holds another
+    /// image: that target alone is refused and named, before any tag of it is written (not even
+    /// the new content tag); the other two are pushed and tagged.
+    @Test func anImmutableTagAtOneTargetLeavesTheOthersPushedAndTagged() throws {
+        let setup = try Setup()
+        let moto = try MotoServer()
+        let ecrHost = "123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+        let standIn = try RegistryServer(tls: true, user: ("AWS", "123456789012-auth-token"))
+        let dir = setup.dir
+        let pem = try [setup.secure.caFile!, standIn.caFile!].map { try String(contentsOfFile: $0, encoding: .utf8) }.joined()
+        try dir.write("ca.pem", pem)
+        try dir.write("kiln.yaml", "registries:\n  \(ecrHost):\n    endpoint: https://\(standIn.host)\n")
+        // The repository exists, IMMUTABLE, and its `latest` holds the base (another image).
+        _ = try runChecked("python3", ["-c", """
+            import boto3
+            c = boto3.client("ecr", region_name="eu-west-1", endpoint_url="\(moto.url)", aws_access_key_id="x", aws_secret_access_key="y")
+            c.create_repository(repositoryName="um/app", imageTagMutability="IMMUTABLE")
+            """])
+        _ = try runChecked("skopeo", ["copy", "--quiet", "--src-tls-verify=false"] + standIn.skopeoFlags(dest: true)
+                           + ["docker://\(setup.source.host)/base/app:1.0", "docker://\(standIn.host)/um/app:latest"])
+        let old = try #require(try setup.digest(at: "\(standIn.host)/um/app:latest", registry: standIn))
+
+        let targets = ["\(setup.plainA.host)/svc/app", "\(ecrHost)/um/app", "\(setup.secure.host)/svc/app"]
+        try setup.spec(targets: targets)
+        let environment = setup.environment.merging([
+            "HOME": dir.path, "AWS_ENDPOINT_URL": moto.url, "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret",
+            "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_CONFIG_FILE": dir("aws/none"), "AWS_SHARED_CREDENTIALS_FILE": dir("aws/none"),
+            "AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_ROLE_ARN": "", "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_ENDPOINT_URL_ECR": "", "AWS_ENDPOINT_URL_STS": "",
+        ]) { $1 }
+        func kiln(_ arguments: [String]) throws -> ProcessResult {
+            try KilnTestSupport.kiln(arguments + ["--root", dir("repo"), "--ca-file", dir("ca.pem")], extraEnvironment: environment)
+        }
+        #expect(try kiln(["lock"]).status == 0)
+        let build = try kiln(["build", "--quiet"])
+        #expect(build.status == 1, "\(build.stdout)\(build.stderr)")
+        let digest = try #require(build.stdout.split(separator: "\n").first?.split(separator: "@").last?.split(separator: " ").first.map(String.init))
+        #expect(digest != old)
+        #expect(build.stdout == "app \(targets[0])@\(digest) (built)\napp \(targets[2])@\(digest) (built)\n", "\(build.stderr)")
+        let errors = build.stderr.split(separator: "\n").filter { $0.hasPrefix("kiln: error:") }
+        #expect(errors == ["kiln: error: app: \(ecrHost)/um/app: \(ecrHost)/um/app:latest already holds \(old) and the repository's tags are immutable; not replacing it with \(digest) (use a new tag)"],
+                "\(build.stderr)")
+        #expect(!build.stderr.contains("secret"))
+        // The others hold the image under both tags.
+        let tag = "kiln.sha256." + digest.dropFirst("sha256:".count)
+        for (target, registry) in [(targets[0], setup.plainA), (targets[2], setup.secure)] {
+            #expect(try setup.digest(at: "\(target):\(tag)", registry: registry) == digest, "\(target)")
+            #expect(try setup.digest(at: "\(target):latest", registry: registry) == digest, "\(target)")
+        }
+        // At the immutable one no tag moved or appeared: `latest` still holds the old image, the
+        // content tag does not exist, and neither was PUT (the one `latest` PUT is skopeo's).
+        let tagPuts = standIn.requests().filter { $0 == "PUT /v2/um/app/manifests/latest" || $0 == "PUT /v2/um/app/manifests/\(tag)" }
+        #expect(tagPuts == ["PUT /v2/um/app/manifests/latest"], "\(standIn.requests())")
+
+        // Again: the same refusal, the others up to date.
+        let again = try kiln(["build", "--quiet"])
+        #expect(again.status == 1)
+        #expect(again.stdout == "app \(targets[0])@\(digest) (up to date)\napp \(targets[2])@\(digest) (up to date)\n", "\(again.stderr)")
+        #expect(again.stderr.contains("kiln: error: app: \(ecrHost)/um/app: "), "\(again.stderr)")
+        #expect(try setup.digest(at: "\(standIn.host)/um/app:\(tag)", registry: standIn) == nil)
+    }
+
     @Test func copyToSeveralDestinationsReadsTheSourceOnce() throws {
         let setup = try Setup()
         let destinations = ["\(setup.plainA.host)/prod/app:v1", "\(setup.plainB.host)/prod/app:v1", "\(setup.secure.host)/prod/app:v1"]
@@ -176,6 +239,72 @@ import Testing
         #expect(partly.stdout == "\(setup.plainA.host)/prod/app@\(digest)\n")
         #expect(partly.stderr.contains("kiln: error: \(closed): "), "\(partly.stderr)")
         #expect(try setup.digest(at: "\(setup.plainA.host)/prod/app:v2", registry: setup.plainA) == digest)
+    }
+
+    /// `kiln copy SRC DST DST…` with one destination under two spellings (which two uploads
+    /// would write at once) or more than 256: bad usage, before anything is read or written.
+    @Test func copyRefusesADestinationNamedTwiceAndMoreThan256() throws {
+        let dir = try TemporaryDirectory()
+        try PeerImages.makeOCIBase(at: dir("base"), tag: "1.0", work: dir)
+        let source = "oci:\(dir("base")):1.0"
+        let port = try freePort()
+        for (first, second) in [("127.0.0.1:\(port)/a:v1", "docker://127.0.0.1:\(port)/a:v1"),
+                                ("localhost:\(port)/a:v1", "LOCALHOST:\(port)/a:v1"),
+                                ("localhost:5/a:v1", "localhost.:05/a:v1"),
+                                ("acme/a", "docker.io/acme/a:latest"),
+                                ("oci:\(dir("out")):v1", "oci:\(dir.path)/./out:v1")] {
+            let copy = try run(kilnExecutable, ["copy", "--quiet", source, first, second], currentDirectory: dir.path)
+            #expect(copy.status == 64 && copy.stderr.hasPrefix("kiln: error: destination '\(second)' is named twice\n"), "\(first) \(second): \(copy.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir("out")))
+        let many = (0...256).map { "127.0.0.1:\(port)/a\($0):v1" }
+        let tooMany = try run(kilnExecutable, ["copy", "--quiet", source] + many)
+        #expect(tooMany.status == 64 && tooMany.stderr.hasPrefix("kiln: error: 257 destinations; at most 256\n"), "\(tooMany.stderr)")
+        // Two tags of one repository, or one repository on two ports, are two destinations.
+        let two = try run(kilnExecutable, ["copy", "--quiet", source, "oci:\(dir("out")):v1", "oci:\(dir("out")):v2"], currentDirectory: dir.path)
+        #expect(two.status == 0, "\(two.stderr)")
+    }
+
+    /// A profile whose role is in another account than the host's (account 222's role named
+    /// for account 111's registry): kiln's ECR calls named no registry, so ECR answered for the
+    /// caller's account, and a repository of that name there (moto: created in account 222)
+    /// passed for the host's, and the push went on with the other account's token. Now every
+    /// call names the host's account (`registryId`): the repository is missing in 111, one
+    /// line, nothing sent to the registry.
+    @Test func aRoleOfAnotherAccountActsOnNothingThere() throws {
+        let setup = try Setup()
+        let moto = try MotoServer()
+        let host = "111111111111.dkr.ecr.eu-west-1.amazonaws.com"
+        let standIn = try RegistryServer(tls: true, user: ("AWS", "111111111111-auth-token"))
+        let dir = setup.dir
+        try dir.write("aws/config", """
+            [profile ci]
+            aws_access_key_id = AKIDCIEXAMPLE
+            aws_secret_access_key = secret
+            [profile production]
+            role_arn = arn:aws:iam::222222222222:role/kiln-push
+            source_profile = ci
+
+            """)
+        try dir.write("kiln.yaml", "registries:\n  \(host):\n    endpoint: https://\(standIn.host)\n    aws-profile: production\n")
+        // Account 222 has a repository of that name.
+        _ = try runChecked("python3", ["-c", """
+            import boto3
+            kw = dict(endpoint_url="\(moto.url)", region_name="eu-west-1")
+            c = boto3.client("sts", aws_access_key_id="x", aws_secret_access_key="y", **kw).assume_role(RoleArn="arn:aws:iam::222222222222:role/kiln-push", RoleSessionName="setup")["Credentials"]
+            ecr = boto3.client("ecr", aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"], **kw)
+            ecr.create_repository(repositoryName="um/app")
+            assert ecr.describe_repositories()["repositories"][0]["registryId"] == "222222222222"
+            """])
+        let environment = setup.environment.merging([
+            "HOME": dir.path, "AWS_ENDPOINT_URL": moto.url, "AWS_CONFIG_FILE": dir("aws/config"), "AWS_SHARED_CREDENTIALS_FILE": dir("aws/none"),
+            "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_REGION": "", "AWS_DEFAULT_REGION": "",
+            "AWS_WEB_IDENTITY_TOKEN_FILE": "", "AWS_ROLE_ARN": "", "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL_ECR": "", "AWS_ENDPOINT_URL_STS": "",
+        ]) { $1 }
+        let copy = try KilnTestSupport.kiln(["copy", "--quiet", "--ca-file", standIn.caFile!, "\(setup.source.host)/base/app:1.0", "\(host)/um/app:v1"], extraEnvironment: environment)
+        #expect(copy.status == 1)
+        #expect(copy.stderr == "kiln: error: ECR repository um/app does not exist in registry 111111111111 in region eu-west-1 (check the account and region in the host name); create it or pass --create-repository\n", "\(copy.stderr)")
+        #expect(!standIn.requests().contains { $0.hasPrefix("POST") || $0.hasPrefix("PUT") }, "\(standIn.requests())")
     }
 
     /// Two ECR accounts in two regions and a plain registry, one build: each ECR host is

@@ -163,4 +163,24 @@ import Testing
         let verify = try f.kiln(["verify", "--builder-id", "https://ci.example/kiln", "--registry-endpoint", "\(f.registry.host)=\(shim.url)"])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
     }
+
+    /// `--provenance-file -` and `--predicate-file -` wrote a file named `-` in the working
+    /// directory; standard output carries kiln's result lines, so they are bad usage now (bake
+    /// and build), as is an empty name, and nothing is written.
+    @Test func provenanceFilesNamedDashOrNothingAreRefused() throws {
+        let dir = try TemporaryDirectory()
+        var environment = ProcessInfo.processInfo.environment
+        environment["SOURCE_DATE_EPOCH"] = nil
+        for (flag, value, message) in [("--provenance-file", "-", "kiln: error: --provenance-file -: standard output carries kiln's results; name a file"),
+                                       ("--predicate-file", "-", "kiln: error: --predicate-file -: standard output carries kiln's results; name a file"),
+                                       ("--provenance-file", "", "kiln: error: --provenance-file needs a file name")] {
+            let baked = try run(kilnExecutable, ["bake", "--base", "oci:\(dir("base")):1.0", "--env", "A=1", "--output", "oci:\(dir("out")):v1", "--provenance", flag, value],
+                                environment: environment, currentDirectory: dir.path)
+            #expect(baked.status == 64 && baked.stderr.hasPrefix(message + "\n"), "\(baked.stderr)")
+            let built = try run(kilnExecutable, ["build", "--root", dir("nowhere"), flag, value], environment: environment, currentDirectory: dir.path)
+            #expect(built.status == 64 && built.stderr.hasPrefix(message + "\n"), "\(built.stderr)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
 }

@@ -70,6 +70,28 @@ import KilnRecipe
         #expect(error("base: kong\ntargets: []\n") == "images/x.yaml:2: targets: must be a non-empty list of repositories")
         let many = (0...ImageSpec.maxTargets).map { "r.example/app\($0)" }.joined(separator: ", ")
         #expect(error("base: kong\ntargets: [\(many)]\n") == "images/x.yaml:2: targets: lists 257 repositories; at most 256")
+        // `target:` counts toward the 256 too.
+        let most = (1...ImageSpec.maxTargets).map { "r.example/app\($0)" }.joined(separator: ", ")
+        #expect(error("base: kong\ntarget: r.example/app0\ntargets: [\(most)]\n") == "images/x.yaml:3: targets: lists 257 repositories with target:; at most 256")
+        #expect(try ImageSpec.parse("base: kong\ntargets: [\(most)]\n", path: "images/x.yaml", repositoryRoot: repositoryRoot).targets.count == 256)
+        // One repository under another spelling of its host: case, the root's dot, a port's zeros.
+        #expect(error("base: kong\ntargets: [example.com/um/app, Example.COM/um/app]\n") == "images/x.yaml:2: targets: 'Example.COM/um/app' is named twice")
+        #expect(error("base: kong\ntargets: [example.com/um/app, example.com./um/app]\n") == "images/x.yaml:2: targets: 'example.com./um/app' is named twice")
+        #expect(error("base: kong\ntargets: [127.0.0.1:5000/um/app, 127.0.0.1:05000/um/app]\n") == "images/x.yaml:2: targets: '127.0.0.1:05000/um/app' is named twice")
+        #expect(error("base: kong\ntargets: [\"[::1]:5000/um/app\", \"[::1]:5000/um/app\"]\n") == "images/x.yaml:2: targets: '[::1]:5000/um/app' is named twice")
+        // The base's own tag in the base's repository: a build would replace the base with the
+        // image made from it (and the next lock would pin that as the base).
+        let replacing = "is the base's own tag, and r.example/um/app the base's repository: building would replace the base with the image made from it"
+        #expect(error("base: r.example/um/app:1.0\ntarget: r.example/um/app\ntags: [\"1.0\"]\n") == "images/x.yaml:3: tags: '1.0' \(replacing)")
+        #expect(error("base: r.example/um/app\ntargets: [ghcr.io/um/app, R.Example./um/app]\ntags: [v1, latest]\n") == "images/x.yaml:3: tags: 'latest' is the base's own tag, and R.Example./um/app the base's repository: building would replace the base with the image made from it")
+        // Another tag there, the same tag in another repository, or a base by digest: fine.
+        #expect(error("base: r.example/um/app:1.0\ntarget: r.example/um/app\ntags: [\"1.1\"]\n") == "no error")
+        #expect(error("base: r.example/um/app:1.0\ntarget: r.example/um/web\ntags: [\"1.0\"]\n") == "no error")
+        #expect(error("base: r.example/um/app@sha256:\(String(repeating: "a", count: 64))\ntarget: r.example/um/app\ntags: [latest]\n") == "no error")
+        // Different ports, hosts or repositories are different targets.
+        let distinct = try ImageSpec.parse("base: kong\ntargets: [example.com/um/app, example.com:5000/um/app, \"[::1]/um/app\", \"[::1]:5000/um/app\", example.com/um/app2]\n",
+                                           path: "images/x.yaml", repositoryRoot: repositoryRoot)
+        #expect(distinct.targets.count == 5)
         #expect(error("base: kong\ntargets: \(a)\n") == "images/x.yaml:2: targets: must be a non-empty list of repositories")
         #expect(error("base: kong\ntargets: [\(a), ghcr.io/um/app:v1]\n") == "images/x.yaml:2: targets[1]: must name a repository without tag or digest; list tags under 'tags'")
         #expect(error("base: kong\ntargets: [\(a), docker-archive:x.tar]\n").hasPrefix("images/x.yaml:2: targets[1]: must be a repository or oci:DIR, not an archive"))

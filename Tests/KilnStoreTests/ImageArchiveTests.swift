@@ -28,6 +28,35 @@ import Testing
         }
     }
 
+    /// `kiln docker load` spools an archive's files unpacked: a gzip of zeros (about 1000 to 1)
+    /// filled the store's file system. The reader stops at its cap with one line naming the
+    /// archive, before writing past it (the cap here is 1 MiB; the command's is
+    /// ``ImageArchiveReader/maxUnpackedBytes``).
+    @Test func anArchiveUnpackingPastTheCapIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        try runChecked("python3", ["-c", """
+            import gzip, io, tarfile
+            data = bytes(3 << 20)
+            with gzip.open("\(dir("bomb.tar.gz"))", "wb") as out, tarfile.open(fileobj=out, mode="w") as tar:
+                info = tarfile.TarInfo("blobs/sha256/zeros")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            """])
+        let compressed = try #require(try FileManager.default.attributesOfItem(atPath: dir("bomb.tar.gz"))[.size] as? Int)
+        #expect(compressed < 64 << 10)
+        let handle = try #require(FileHandle(forReadingAtPath: dir("bomb.tar.gz")))
+        defer { try? handle.close() }
+        #expect(throws: StoreError.self) {
+            do {
+                _ = try ImageArchiveReader.read(fd: handle.fileDescriptor, what: "archive bomb.tar.gz", spoolDirectory: dir.path, maxBytes: 1 << 20)
+            } catch {
+                #expect("\(error)" == "archive bomb.tar.gz: its files unpack to more than 1048576 bytes (kiln docker load takes at most that)")
+                throw error
+            }
+        }
+        #expect(ImageArchiveReader.maxUnpackedBytes == 64 << 30)
+    }
+
     @Test func collectedBlobsHaveNoNameAndAnAbortLeavesNothing() async throws {
         let dir = try TemporaryDirectory()
         let image = Image()

@@ -1,5 +1,6 @@
-// The secret scanner as it was before it was made faster (commit a8366c8), kept only as the
-// referee of SecretDifferentialTests: the fast scanner must find exactly what this one finds.
+// The secret scanner as it was on main before the C classifier (commit aa3ca99: the qualifier
+// rule, YAML block scalars, the byte-pair token table), kept only as the referee of
+// SecretDifferentialTests: the scanner must find exactly what this one finds, on every input.
 // Not maintained: new rules are checked by the corpus and rule tests, not here.
 import Foundation
 import KilnCrypto
@@ -14,7 +15,7 @@ import KilnSecrets
 /// in pieces of that length (a match across a piece boundary is missed). No regular expression,
 /// no backtracking. Memory is bounded by the line length, the JSON nesting depth and the number
 /// of findings.
-final class ReferenceScanner {
+final class BaselineScanner {
     /// The longest line examined as one; longer lines are examined in pieces this long.
     static let maximumLineLength = 64 * 1024
     /// The most findings one input reports (the rest are counted, not kept).
@@ -59,10 +60,12 @@ final class ReferenceScanner {
     private var seen: Set<FindingKey> = []
     private var dropped = 0
     private var block: OpenBlock?
+    /// A YAML block scalar (`password: |`) under a secret-named key being read.
+    private var yamlBlock: YAMLBlock?
     /// AWS access key ids seen: a finding only with a secret key beside them (finish()).
     private var awsIDs: [(line: Int, digest: [UInt8], sameLineSecret: Bool, allowedInline: Bool)] = []
     private var awsSecretLines: [Int] = []
-    private var json: ReferenceJSONLexer?
+    private var json: BaselineJSONLexer?
 
     private struct FindingKey: Hashable {
         var line: Int
@@ -78,6 +81,24 @@ final class ReferenceScanner {
         var lines: Int
     }
 
+    /// The value of a secret-named YAML key written as a block scalar (`|`, `>`, with chomping or
+    /// indentation indicators): the lines indented deeper than the key, and blank lines among
+    /// them. Hashed as they pass (each line less the first line's indentation, newline-ended);
+    /// the finding is made on the key's line when the block ends, unless every line was a
+    /// placeholder or blank. (A private key in the block is also found by its own rule, on its
+    /// `BEGIN` line, as in a JSON string under `"private_key"`.)
+    private struct YAMLBlock {
+        var keyLine: Int
+        var keyColumn: Int
+        var what: String
+        var allowedInline: Bool
+        var hash = SHA256()
+        /// The first content line's indentation, once seen.
+        var indentation: Int?
+        var onlyPlaceholders = true
+        var lines = 0
+    }
+
     /// - Parameter fileName: the file's name (its extension picks the ``Format``).
     convenience init(fileName: String) {
         self.init(format: Format(fileName: fileName))
@@ -85,12 +106,12 @@ final class ReferenceScanner {
 
     init(format: Format) {
         self.format = format
-        if format == .json { json = ReferenceJSONLexer() }
+        if format == .json { json = BaselineJSONLexer() }
     }
 
     /// Scans bytes held in memory.
     static func scan(_ bytes: [UInt8], format: Format) -> [SecretFinding] {
-        let scanner = ReferenceScanner(format: format)
+        let scanner = BaselineScanner(format: format)
         bytes.withUnsafeBytes { scanner.update($0) }
         return scanner.finish()
     }
@@ -101,6 +122,13 @@ final class ReferenceScanner {
     /// Feeds the next bytes of the input.
     func update(_ chunk: UnsafeRawBufferPointer) {
         guard !chunk.isEmpty else { return }
+        if !started, head.isEmpty, chunk.count >= Self.sniffedBytes {
+            // The whole head in the first chunk (the usual case): sniffed where it lies.
+            started = true
+            sniff(chunk)
+            scan(chunk)
+            return
+        }
         if !started {
             head.append(contentsOf: chunk)
             if head.count >= Self.sniffedBytes { start() }
@@ -184,6 +212,7 @@ final class ReferenceScanner {
     func finish() -> [SecretFinding] {
         if !started && !head.isEmpty { start() }
         if !pending.isEmpty { flushPiece() }
+        closeYAMLBlock()
         if let open = block {
             findings[open.finding].secretDigest = open.hash.finalize()
             block = nil
@@ -230,7 +259,7 @@ final class ReferenceScanner {
         if Self.isPKCS12(head) { keyStoreKind = "PKCS#12" }
         if !keyStoreKind.isEmpty { keyStoreHash = SHA256() }
         binary = head.contains(0) || !keyStoreKind.isEmpty
-        if format == .json, let first = head.first(where: { !ReferencePlaceholder.isBlank($0) && $0 != 0x0A }),
+        if format == .json, let first = head.first(where: { !BaselinePlaceholder.isBlank($0) && $0 != 0x0A }),
            first != UInt8(ascii: "{"), first != UInt8(ascii: "[") {
             // Not JSON after all (a template, JSON lines of something else): read as key = value.
             json = nil
@@ -258,6 +287,7 @@ final class ReferenceScanner {
     private func scanLine(_ raw: UnsafeBufferPointer<UInt8>) {
         var text = raw
         if let last = text.last, last == 0x0D { text = UnsafeBufferPointer(rebasing: text[0..<(text.count - 1)]) }
+        if yamlBlock != nil { continueYAMLBlock(text) }
         if var open = block {
             open.hash.update(UnsafeRawBufferPointer(text))
             open.lines += 1
@@ -338,18 +368,18 @@ final class ReferenceScanner {
     }
 
     /// The first two bytes of every token rule (`--` of `-----BEGIN`, `gh` of `ghp_`, `ey` of
-    /// `eyJ`, …) and `:/` of a URL's `://`, as a bit set of 65,536 byte pairs: the token pass
-    /// looks at each position with one look-up, and only a pair in this set (rare in config
-    /// text, unlike the single letters tokens start with) is looked at further.
-    private static let tokenPairs: [UInt64] = {
-        var bits = [UInt64](repeating: 0, count: 1024)
+    /// `eyJ`, …) and `:/` of a URL's `://`, as a table of 65,536 byte pairs indexed by the two
+    /// bytes read as one little-endian 16-bit number: the token pass reads each position's pair
+    /// with one load and one look-up, eight positions at a time, and only a pair in this table
+    /// (rare in config text, unlike the single letters tokens start with) is looked at further.
+    private static let tokenPairs: [UInt8] = {
+        var table = [UInt8](repeating: 0, count: 65_536)
         let pairs = ["--", "Pu", "AK", "AS", "AB", "AC", "A3", "AI", "GO", "GR", "gh", "gi", "gl", "xo", "sk", "rk", "np", "py", "ey", ":/"]
         for pair in pairs {
             let bytes = Array(pair.utf8)
-            let index = Int(bytes[0]) | Int(bytes[1]) << 8
-            bits[index >> 6] |= 1 << UInt64(index & 63)
+            table[Int(bytes[0]) | Int(bytes[1]) << 8] = 1
         }
-        return bits
+        return table
     }()
 
     /// Runs of token characters that start with a pair of ``tokenPairs`` (a token starts only
@@ -357,13 +387,26 @@ final class ReferenceScanner {
     private func scanTokens(_ text: UnsafeBufferPointer<UInt8>) {
         let count = text.count
         guard count >= 2, let base = text.baseAddress else { return }
-        tokenPairs.withUnsafeBufferPointer { pairs in
+        let raw = UnsafeRawPointer(base)
+        tokenPairs.withUnsafeBufferPointer { table in
+            let pairs = table.baseAddress!
+            @inline(__always) func startsRule(_ position: Int) -> UInt8 {
+                pairs[Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: position, as: UInt16.self)))]
+            }
             // Where scanning resumed after a match: a run starts there whatever precedes it.
             var resume = 0
             var index = 0
             while index < count - 1 {
-                let pair = Int(base[index]) | Int(base[index + 1]) << 8
-                guard pairs[pair >> 6] & (1 << UInt64(pair & 63)) != 0 else {
+                // Eight positions whose pairs start no rule are passed over at once (the
+                // byte-by-byte steps below would pass each of them too).
+                while index + 9 <= count {
+                    let any = startsRule(index) | startsRule(index + 1) | startsRule(index + 2) | startsRule(index + 3)
+                        | startsRule(index + 4) | startsRule(index + 5) | startsRule(index + 6) | startsRule(index + 7)
+                    guard any == 0 else { break }
+                    index += 8
+                }
+                guard index < count - 1 else { break }
+                guard startsRule(index) != 0 else {
                     index += 1
                     continue
                 }
@@ -388,8 +431,18 @@ final class ReferenceScanner {
         }
     }
 
+    /// `=` and `<`, where XML attributes and elements are looked for.
+    private static let markupTable: [UInt8] = (0..<256).map { $0 == 0x3D || $0 == 0x3C ? 1 : 0 }
+    /// ``markupTable``, kept by each scanner.
+    private let markupBytes = BaselineScanner.markupTable
+
+    /// The bytes that may end a key: blanks, `=` and `:`.
+    private static let keyStopTable: [UInt8] = (0..<256).map { [0x20, 0x09, 0x3D, 0x3A].contains($0) ? 1 : 0 }
+    /// ``keyStopTable``, kept by each scanner.
+    private let keyStops = BaselineScanner.keyStopTable
+
     /// ``tokenPairs``, kept by each scanner (a static is looked up through a lazy-init check).
-    private let tokenPairs = ReferenceScanner.tokenPairs
+    private let tokenPairs = BaselineScanner.tokenPairs
 
     /// Checks the run `text[start..<end]` against the token rules.
     /// - Returns: where scanning resumes (past a match that extends beyond the run).
@@ -532,7 +585,7 @@ final class ReferenceScanner {
         }
         guard let colon else { return index }
         let password = UnsafeBufferPointer(rebasing: text[(colon + 1)..<at])
-        if !password.isEmpty, !ReferencePlaceholder.isPlaceholder(ArraySlice(password)), !ReferencePlaceholder.isNameInCapitals(ArraySlice(password)) {
+        if !password.isEmpty, !BaselinePlaceholder.isPlaceholder(password[...]), !BaselinePlaceholder.isNameInCapitals(password[...]) {
             found(.urlPassword, "a password in a URL", secret: password, in: text)
         }
         return index
@@ -554,11 +607,12 @@ final class ReferenceScanner {
             index += 2
             while index < count, text[index] == 0x20 { index += 1 }
         }
-        if Self.hasPrefix(text, at: index, "export ") {
+        if index < count, text[index] == UInt8(ascii: "e"), Self.hasPrefix(text, at: index, "export ") {
             index += 7
             while index < count, text[index] == 0x20 { index += 1 }
         }
         guard index < count else { return }
+        let keyColumn = index
         let keyStart: Int
         let keyEnd: Int
         var quotedKey = false
@@ -574,11 +628,17 @@ final class ReferenceScanner {
         } else {
             keyStart = index
             var end = index
-            while end < count, end - keyStart < 256 {
-                let byte = text[end]
-                if byte == 0x20 || byte == 0x09 || byte == UInt8(ascii: "=") { break }
-                if byte == UInt8(ascii: ":"), end + 1 >= count || text[end + 1] == 0x20 || text[end + 1] == 0x09 || text[end + 1] == UInt8(ascii: "=") { break }
-                end += 1
+            let limit = min(count, keyStart + 256)
+            keyStops.withUnsafeBufferPointer { stops in
+                // Bytes that are no blank, `=` or `:` (most of a key) in one look-up each.
+                while end < limit {
+                    let byte = text[end]
+                    if stops[Int(byte)] != 0 {
+                        if byte != UInt8(ascii: ":") { break }
+                        if end + 1 >= count || text[end + 1] == 0x20 || text[end + 1] == 0x09 || text[end + 1] == UInt8(ascii: "=") { break }
+                    }
+                    end += 1
+                }
             }
             keyEnd = end
             index = end
@@ -596,8 +656,14 @@ final class ReferenceScanner {
             return
         }
         let key = UnsafeBufferPointer(rebasing: text[keyStart..<keyEnd])
-        guard let noun = ReferenceNames.noun(forKey: key) else { return }
-        guard let value = Self.value(in: text, from: index, yaml: format == .yaml) else { return }
+        guard let noun = BaselineNames.noun(forKey: key) else { return }
+        guard let value = Self.value(in: text, from: index, yaml: format == .yaml) else {
+            if format == .yaml, yamlBlock == nil, Self.isBlockScalarHeader(text, from: index) {
+                yamlBlock = YAMLBlock(keyLine: line, keyColumn: keyColumn, what: "\(noun) (YAML key \"\(BaselineNames.display(ArraySlice(key)))\", block scalar)",
+                                      allowedInline: Self.allowsInline(text))
+            }
+            return
+        }
         checkNamed(noun: noun, key: key, value: value, word: word, in: text)
     }
 
@@ -632,10 +698,59 @@ final class ReferenceScanner {
         return UnsafeBufferPointer(rebasing: text[index..<end])
     }
 
+    /// `|` or `>`, then chomping (`-`, `+`) and indentation (a digit) indicators in any order,
+    /// then blanks and an optional comment: a block scalar's header, its value on the lines below.
+    static func isBlockScalarHeader(_ text: UnsafeBufferPointer<UInt8>, from start: Int) -> Bool {
+        var index = start
+        let count = text.count
+        while index < count, text[index] == 0x20 || text[index] == 0x09 { index += 1 }
+        guard index < count, text[index] == UInt8(ascii: "|") || text[index] == UInt8(ascii: ">") else { return false }
+        index += 1
+        var indicators = 0
+        while index < count, indicators < 2, text[index] == UInt8(ascii: "-") || text[index] == UInt8(ascii: "+") || (49...57).contains(text[index]) {
+            index += 1
+            indicators += 1
+        }
+        guard index == count || text[index] == 0x20 || text[index] == 0x09 else { return false }
+        while index < count, text[index] == 0x20 || text[index] == 0x09 { index += 1 }
+        return index == count || text[index] == UInt8(ascii: "#")
+    }
+
+    /// A line after a block scalar's header: more of its value, or (indented no deeper than the
+    /// key and not blank) the end of it, and then an ordinary line.
+    private func continueYAMLBlock(_ text: UnsafeBufferPointer<UInt8>) {
+        guard var open = yamlBlock else { return }
+        var indentation = 0
+        while indentation < text.count, text[indentation] == 0x20 { indentation += 1 }
+        var rest = indentation
+        while rest < text.count, text[rest] == 0x20 || text[rest] == 0x09 { rest += 1 }
+        if rest < text.count {
+            guard indentation > open.keyColumn, open.lines < 10_000 else {
+                closeYAMLBlock()
+                return
+            }
+            if open.indentation == nil { open.indentation = indentation }
+            let content = UnsafeBufferPointer(rebasing: text[min(indentation, open.indentation!)...])
+            open.hash.update(UnsafeRawBufferPointer(content))
+            if open.onlyPlaceholders, !BaselinePlaceholder.isPlaceholder(content[...]) { open.onlyPlaceholders = false }
+        }
+        open.hash.update(CollectionOfOne(UInt8(0x0A)))
+        open.lines += 1
+        yamlBlock = open
+    }
+
+    /// Ends a block scalar: its finding, unless it held only placeholders.
+    private func closeYAMLBlock() {
+        guard let open = yamlBlock else { return }
+        yamlBlock = nil
+        guard !open.onlyPlaceholders else { return }
+        append(SecretFinding(line: open.keyLine, rule: .namedValue, what: open.what, secretDigest: open.hash.finalize(), allowedInline: open.allowedInline))
+    }
+
     private func checkNamed(noun: String, key: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>, word: String, in text: UnsafeBufferPointer<UInt8>) {
-        guard !ReferencePlaceholder.isPlaceholder(ArraySlice(value)) else { return }
+        guard !BaselinePlaceholder.isPlaceholder(value[...]) else { return }
         if noun.hasPrefix("an AWS secret"), Self.looksLikeAWSSecret(value) { awsSecretLines.append(line) }
-        found(.namedValue, "\(noun) (\(word) \"\(ReferenceNames.display(ArraySlice(key)))\")", secret: value, in: text)
+        found(.namedValue, "\(noun) (\(word) \"\(BaselineNames.display(ArraySlice(key)))\")", secret: value, in: text)
     }
 
     /// `name="value"` attributes anywhere on the line and a `<name>value</name>` element.
@@ -644,13 +759,18 @@ final class ReferenceScanner {
         var index = 0
         while index < count {
             let byte = text[index]
+            // Most bytes are neither `=` nor `<`: one look-up each.
+            guard markupBytes[Int(byte)] != 0 else {
+                index += 1
+                continue
+            }
             if byte == UInt8(ascii: "="), index + 1 < count, text[index + 1] == UInt8(ascii: "\"") || text[index + 1] == UInt8(ascii: "'") {
                 var nameStart = index
                 while nameStart > 0, index - nameStart < 128, Self.isXMLNameByte(text[nameStart - 1]) { nameStart -= 1 }
                 let quote = text[index + 1]
                 var end = index + 2
                 while end < count, text[end] != quote { end += 1 }
-                if nameStart < index, let noun = ReferenceNames.noun(forKey: UnsafeBufferPointer(rebasing: text[nameStart..<index])) {
+                if nameStart < index, let noun = BaselineNames.noun(forKey: UnsafeBufferPointer(rebasing: text[nameStart..<index])) {
                     checkNamed(noun: noun, key: UnsafeBufferPointer(rebasing: text[nameStart..<index]), value: UnsafeBufferPointer(rebasing: text[(index + 2)..<min(end, count)]), word: "XML attribute", in: text)
                 }
                 index = end + 1
@@ -663,7 +783,7 @@ final class ReferenceScanner {
                     let name = UnsafeBufferPointer(rebasing: text[(index + 1)..<nameEnd])
                     var close = nameEnd + 1
                     while close < count, text[close] != UInt8(ascii: "<") { close += 1 }
-                    if close + 1 < count, text[close + 1] == UInt8(ascii: "/"), let noun = ReferenceNames.noun(forKey: name) {
+                    if close + 1 < count, text[close + 1] == UInt8(ascii: "/"), let noun = BaselineNames.noun(forKey: name) {
                         checkNamed(noun: noun, key: name, value: UnsafeBufferPointer(rebasing: text[(nameEnd + 1)..<close]), word: "XML element", in: text)
                     }
                     index = close
@@ -681,7 +801,7 @@ final class ReferenceScanner {
     }
 }
 
-extension ReferenceScanner {
+extension BaselineScanner {
     /// What a config value kiln sets is: an environment variable or a label.
     enum ValueKind: Sendable {
         case environment
@@ -698,12 +818,12 @@ extension ReferenceScanner {
     /// The findings in one `Env` or `Labels` entry kiln would set: a secret-named key with a
     /// value that is not a placeholder, or a token in the value.
     static func scan(key: String, value: String, kind: ValueKind) -> [SecretFinding] {
-        let scanner = ReferenceScanner(format: .keyValue)
+        let scanner = BaselineScanner(format: .keyValue)
         let keyBytes = Array(key.utf8)
         let valueBytes = Array(value.utf8.prefix(maximumLineLength))
         valueBytes.withUnsafeBufferPointer { buffer in
             scanner.scanTokens(buffer)
-            if let noun = ReferenceNames.noun(forKey: keyBytes[...]) {
+            if let noun = BaselineNames.noun(forKey: keyBytes[...]) {
                 keyBytes.withUnsafeBufferPointer { keyBuffer in
                     scanner.checkNamed(noun: noun, key: keyBuffer, value: buffer, word: kind.word, in: UnsafeBufferPointer(start: nil, count: 0))
                 }
@@ -717,9 +837,8 @@ extension ReferenceScanner {
         }
     }
 }
-
 /// Which key names say their value is a secret, and how a finding names it.
-enum ReferenceNames {
+enum BaselineNames {
     /// The words a secret-named key ends with (compared on the key lowercased, letters and digits
     /// only, so `spring.datasource.password`, `KONG_PG_PASSWORD` and `clientSecret` all match),
     /// with what a finding calls the value. Longest first: the first match wins.
@@ -777,12 +896,12 @@ enum ReferenceNames {
             while index > 0 {
                 index -= 1
                 let byte = key[index]
-                guard ReferenceNames.isAlphanumeric(byte) else { continue }
+                guard BaselineNames.isAlphanumeric(byte) else { continue }
                 if count == 16 {
                     more = true
                     return
                 }
-                push(ReferenceNames.lower(byte))
+                push(BaselineNames.lower(byte))
             }
         }
 
@@ -801,25 +920,33 @@ enum ReferenceNames {
         }
     }
 
-    /// Whether the last two letters or digits of a key, lowercased (`last` the very last), are
-    /// those of any ending, of `pass`, `pw` or `_auth`: a few compares, so most keys are done
-    /// without looking further.
-    @inline(__always) private static func mayEnd(_ previous: UInt8, _ last: UInt8) -> Bool {
-        switch (lower(previous), lower(last)) {
-        case (0x65, 0x79), // ey: secretaccesskey, privatekey, secretkey, apikey
-             (0x65, 0x74), // et: clientsecret, secret
-             (0x73, 0x65), // se: passphrase
-             (0x6C, 0x73), // ls: credentials
-             (0x61, 0x6C), // al: credential
-             (0x72, 0x64), // rd: password
-             (0x77, 0x64), // wd: passwd, pwd
-             (0x73, 0x73), // ss: storepass, keypass, pass
-             (0x65, 0x6E), // en: token
-             (0x70, 0x77), // pw
-             (0x74, 0x68): // th: _auth
-            return true
+    /// The indices in ``endings`` of the endings whose last four letters (or three, for `pwd`)
+    /// are `tail4`, the last four letters or digits of a key lowercased and packed as ``Tail``
+    /// packs them (the last in the lowest byte); `nil` when the key cannot name a secret, not
+    /// even by `pass`, `pw` or `_auth` (an empty range when only those may): a few compares,
+    /// so nearly every key is done without looking further.
+    @inline(__always) private static func endingsEndingLike(_ tail4: UInt32) -> Range<Int>? {
+        @inline(__always) func word(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8) -> UInt32 {
+            UInt32(d) | UInt32(c) << 8 | UInt32(b) << 16 | UInt32(a) << 24
+        }
+        switch tail4 {
+        case word(0x73, 0x6B, 0x65, 0x79): return 0..<1 // skey: secretaccesskey
+        case word(0x63, 0x72, 0x65, 0x74): return 1..<13 // cret: clientsecret, secret (the others between cannot match)
+        case word(0x65, 0x6B, 0x65, 0x79): return 2..<3 // ekey: privatekey
+        case word(0x72, 0x61, 0x73, 0x65): return 3..<4 // rase: passphrase
+        case word(0x69, 0x61, 0x6C, 0x73): return 4..<5 // ials: credentials
+        case word(0x74, 0x69, 0x61, 0x6C): return 5..<6 // tial: credential
+        case word(0x74, 0x6B, 0x65, 0x79): return 6..<7 // tkey: secretkey
+        case word(0x77, 0x6F, 0x72, 0x64): return 7..<8 // word: password
+        case word(0x73, 0x73, 0x77, 0x64): return 8..<9 // sswd: passwd
+        case word(0x70, 0x61, 0x73, 0x73): return 9..<11 // pass: storepass, keypass (and pass)
+        case word(0x69, 0x6B, 0x65, 0x79): return 11..<12 // ikey: apikey
+        case word(0x6F, 0x6B, 0x65, 0x6E): return 13..<14 // oken: token
+        case word(0x61, 0x75, 0x74, 0x68): return 0..<0 // auth: _auth
         default:
-            return false
+            if tail4 & 0xFF_FFFF == 0x70_7764 { return 14..<15 } // pwd
+            if tail4 & 0xFFFF == 0x7077 { return 0..<0 } // pw
+            return nil
         }
     }
 
@@ -833,22 +960,66 @@ enum ReferenceNames {
 
     /// What the value of `key` is when the name says it is secret, else `nil`. Called for the
     /// key of nearly every line of a config file: no allocation, most keys rejected by their
-    /// last letter, the others by comparing packed words.
+    /// last letters, the others by comparing packed words. A secret word followed by a number or
+    /// a qualifier counts too (`password2`, `admin_password_2`, `PASSWORD_OLD`, `token.new`).
     static func noun(forKey key: UnsafeBufferPointer<UInt8>) -> String? {
-        guard !key.isEmpty, key.count <= 256 else { return nil }
-        // The last letter or digit, lowercased: no ending fits most keys.
+        if let noun = nounOfLastWord(key) { return noun }
+        guard let end = endWithoutQualifier(key), end > 0 else { return nil }
+        return nounOfLastWord(UnsafeBufferPointer(rebasing: key[..<end]))
+    }
+
+    /// Qualifiers of a secret that leave it a secret: the last segment of `admin_password_old`.
+    private static let qualifiers: [[UInt8]] = ["old", "new", "prev", "previous", "current", "next", "backup", "bak",
+                                                "orig", "original", "plain", "plaintext", "cleartext"].map { Array($0.utf8) }
+
+    /// Where `key` ends without its trailing number (`password2`, `password_1`) or its last
+    /// segment when that is a qualifier (`_old`, `.new`), separators before either dropped;
+    /// `nil` when it has neither (nearly every key: one look at its last byte or segment).
+    private static func endWithoutQualifier(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
+        @inline(__always) func isSeparator(_ byte: UInt8) -> Bool { byte == 0x2E || byte == 0x5F || byte == 0x2D }
         var end = key.count
-        while end > 0, !isAlphanumeric(key[end - 1]) { end -= 1 }
+        if end > 0, (48...57).contains(key[end - 1]) {
+            while end > 0, (48...57).contains(key[end - 1]) { end -= 1 }
+        } else {
+            // The last segment, if short enough to be a qualifier.
+            var start = end
+            while start > 0, end - start <= 9, !isSeparator(key[start - 1]) { start -= 1 }
+            guard start > 0, end - start >= 3, end - start <= 9 else { return nil }
+            let length = end - start
+            let isQualifier = qualifiers.contains { word in
+                word.count == length && word.indices.allSatisfy { word[$0] == lower(key[start + $0]) }
+            }
+            guard isQualifier else { return nil }
+            end = start
+        }
+        while end > 0, isSeparator(key[end - 1]) { end -= 1 }
+        return end
+    }
+
+    private static func nounOfLastWord(_ key: UnsafeBufferPointer<UInt8>) -> String? {
+        guard !key.isEmpty, key.count <= 256, let base = key.baseAddress else { return nil }
+        // The last four letters and digits, lowercased: no ending fits most keys.
+        var end = key.count
+        while end > 0, !isAlphanumeric(base[end - 1]) { end -= 1 }
         guard end > 1 else { return nil }
-        var previous = end - 1
-        while previous > 0, !isAlphanumeric(key[previous - 1]) { previous -= 1 }
-        guard previous > 0, mayEnd(key[previous - 1], key[end - 1]) else { return nil }
+        var tail4: UInt32 = 0
+        var packed = 0
+        var index = end
+        while index > 0, packed < 4 {
+            index -= 1
+            let byte = base[index]
+            guard isAlphanumeric(byte) else { continue }
+            tail4 |= UInt32(lower(byte)) << (8 * UInt32(packed))
+            packed += 1
+        }
+        guard let candidates = endingsEndingLike(tail4) else { return nil }
         let tail = Tail(key: key, end: end)
         // "pwd", "oldpwd" (shells' working directory), "secret" (Keycloak's client `secret`).
         if tail.isExactly(pwdWord) || tail.isExactly(oldpwdWord) { return nil }
         if tail.isExactly(secretWord) { return "a client secret" }
+        // Only the endings with these last letters can match (in ``endings`` order).
         let found: Int? = packedEndings.withUnsafeBufferPointer { packed in
-            for index in 0..<packed.count where tail.endsWith(packed[index]) { return index }
+            for index in candidates where tail.endsWith(packed[index]) { return index }
             return nil
         }
         if let found { return endings[found].noun }
@@ -880,107 +1051,13 @@ enum ReferenceNames {
     }
 }
 
-/// Values that stand for a secret supplied later, which are not secrets themselves: empty,
-/// `${VAR}` (with defaults, nested), `$VAR`, `{{ … }}`, `%(x)s`, `<…>`, `***`, `null` and the
-/// other spellings of nothing or of a flag.
-enum ReferencePlaceholder {
-    /// Whether `value` (quotes already removed) is nothing but placeholders and blanks.
-    static func isPlaceholder(_ value: ArraySlice<UInt8>) -> Bool {
-        let trimmed = trim(value)
-        if trimmed.isEmpty { return true }
-        if isWord(trimmed) { return true }
-        if trimmed.allSatisfy({ $0 == UInt8(ascii: "*") }) { return true }
-        if trimmed.first == UInt8(ascii: "<"), trimmed.last == UInt8(ascii: ">"), !trimmed.dropFirst().dropLast().contains(UInt8(ascii: "<")) { return true }
-        // Everything else must be placeholder constructs end to end: `${A}${B}`, `{{ x }}`.
-        var index = trimmed.startIndex
-        while index < trimmed.endIndex {
-            guard let next = construct(in: trimmed, at: index) else { return false }
-            index = next
-            while index < trimmed.endIndex, isBlank(trimmed[index]) { index += 1 }
-        }
-        return true
-    }
-
-    /// The end of the placeholder construct starting at `index`, or `nil` when none starts there.
-    /// Linear: each construct is scanned once, nesting is counted, not recursed into.
-    private static func construct(in bytes: ArraySlice<UInt8>, at index: Int) -> Int? {
-        let byte = bytes[index]
-        let next = index + 1 < bytes.endIndex ? bytes[index + 1] : 0
-        if byte == UInt8(ascii: "$"), next == UInt8(ascii: "{") { return closing(bytes, from: index + 2, open: UInt8(ascii: "{"), close: UInt8(ascii: "}")) }
-        if byte == UInt8(ascii: "$"), next == UInt8(ascii: "(") { return closing(bytes, from: index + 2, open: UInt8(ascii: "("), close: UInt8(ascii: ")")) }
-        if byte == UInt8(ascii: "$"), isNameStart(next) {
-            var end = index + 2
-            while end < bytes.endIndex, isNameByte(bytes[end]) { end += 1 }
-            return end
-        }
-        if byte == UInt8(ascii: "{"), next == UInt8(ascii: "{") {
-            var end = index + 2
-            while end + 1 < bytes.endIndex {
-                if bytes[end] == UInt8(ascii: "}"), bytes[end + 1] == UInt8(ascii: "}") { return end + 2 }
-                end += 1
-            }
-            return nil
-        }
-        if byte == UInt8(ascii: "%"), next == UInt8(ascii: "(") {
-            guard let end = closing(bytes, from: index + 2, open: UInt8(ascii: "("), close: UInt8(ascii: ")")), end < bytes.endIndex,
-                  isNameStart(bytes[end]) else { return nil }
-            return end + 1
-        }
-        return nil
-    }
-
-    /// A password in a URL that is a name in capitals (`postgres://USER:PASSWORD@HOST/DB`,
-    /// `:DB_PASSWORD@`): how documentation writes where a value goes, not a value.
-    static func isNameInCapitals(_ value: ArraySlice<UInt8>) -> Bool {
-        !value.isEmpty && value.count <= 40 && value.contains(where: { (65...90).contains($0) })
-            && value.allSatisfy { (65...90).contains($0) || (48...57).contains($0) || $0 == UInt8(ascii: "_") }
-    }
-
-    private static func closing(_ bytes: ArraySlice<UInt8>, from start: Int, open: UInt8, close: UInt8) -> Int? {
-        var depth = 1
-        var index = start
-        while index < bytes.endIndex {
-            if bytes[index] == open { depth += 1 }
-            if bytes[index] == close {
-                depth -= 1
-                if depth == 0 { return index + 1 }
-            }
-            index += 1
-        }
-        return nil
-    }
-
-    /// null, none, nil, ~, true, false, yes, no, on, off: no secret is spelled like that.
-    private static let words: [[UInt8]] = ["null", "none", "nil", "~", "true", "false", "yes", "no", "on", "off", "\"\"", "''"].map { Array($0.utf8) }
-
-    private static func isWord(_ bytes: ArraySlice<UInt8>) -> Bool {
-        guard bytes.count <= 5 else { return false }
-        return words.contains { word in
-            word.count == bytes.count && zip(word, bytes).allSatisfy { $0 == (($1 >= 65 && $1 <= 90) ? $1 + 32 : $1) }
-        }
-    }
-
-    static func trim(_ value: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        var start = value.startIndex
-        var end = value.endIndex
-        while start < end, isBlank(value[start]) { start += 1 }
-        while end > start, isBlank(value[end - 1]) { end -= 1 }
-        return value[start..<end]
-    }
-
-    static func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D }
-    static func isNameStart(_ byte: UInt8) -> Bool { byte == UInt8(ascii: "_") || (65...90).contains(byte) || (97...122).contains(byte) }
-    static func isNameByte(_ byte: UInt8) -> Bool { isNameStart(byte) || (48...57).contains(byte) }
-}
-
-
 /// Reads JSON by structure, as far as finding secrets needs: which key each string value sits
 /// under (also inside arrays: `"privateKey": ["MIIE…"]`) and whether it is inside a Keycloak
 /// `credentials` array (`credentials[].value`, `secretData`). Streaming, byte by byte, never
 /// recursive: the nesting kept is bounded (deeper levels are counted, not kept), strings are
 /// kept up to ``maximumString`` bytes (longer ones are hashed over what was kept). It does not
 /// validate JSON: bad JSON gives fewer structural findings, never a crash.
-struct ReferenceJSONLexer {
+struct BaselineJSONLexer {
     static let maximumDepth = 256
     static let maximumString = 64 * 1024
 
@@ -1103,12 +1180,12 @@ struct ReferenceJSONLexer {
             key = currentKey
         }
         let what: String
-        if let noun = ReferenceNames.noun(forKey: key[...]) {
-            guard !ReferencePlaceholder.isPlaceholder(string[...]) else { return }
-            what = "\(noun) (JSON key \"\(ReferenceNames.display(key[...]))\")"
+        if let noun = BaselineNames.noun(forKey: key[...]) {
+            guard !BaselinePlaceholder.isPlaceholder(string[...]) else { return }
+            what = "\(noun) (JSON key \"\(BaselineNames.display(key[...]))\")"
         } else if top.inCredentials, Self.credentialWords.contains(Self.lowercased(key)) {
-            guard !ReferencePlaceholder.isPlaceholder(string[...]) else { return }
-            what = "a user credential (JSON key \"\(ReferenceNames.display(key[...]))\" in \"credentials\")"
+            guard !BaselinePlaceholder.isPlaceholder(string[...]) else { return }
+            what = "a user credential (JSON key \"\(BaselineNames.display(key[...]))\" in \"credentials\")"
         } else {
             return
         }
@@ -1119,4 +1196,97 @@ struct ReferenceJSONLexer {
 
     static func lowercased(_ bytes: [UInt8]) -> [UInt8] { bytes.map { (65...90).contains($0) ? $0 + 32 : $0 } }
 }
+/// Values that stand for a secret supplied later, which are not secrets themselves: empty,
+/// `${VAR}` (with defaults, nested), `$VAR`, `{{ … }}`, `%(x)s`, `<…>`, `***`, `null` and the
+/// other spellings of nothing or of a flag.
+enum BaselinePlaceholder {
+    // Generic over the bytes' collection (an array's slice, a slice of the scanned buffer, with
+    // absolute indices) so the scanner checks a value where it lies, without copying it.
+    /// Whether `value` (quotes already removed) is nothing but placeholders and blanks.
+    static func isPlaceholder<Bytes: RandomAccessCollection>(_ value: Bytes) -> Bool where Bytes.Element == UInt8, Bytes.Index == Int, Bytes.SubSequence == Bytes {
+        let trimmed = trim(value)
+        if trimmed.isEmpty { return true }
+        if isWord(trimmed) { return true }
+        if trimmed.allSatisfy({ $0 == UInt8(ascii: "*") }) { return true }
+        if trimmed.first == UInt8(ascii: "<"), trimmed.last == UInt8(ascii: ">"), !trimmed.dropFirst().dropLast().contains(UInt8(ascii: "<")) { return true }
+        // Everything else must be placeholder constructs end to end: `${A}${B}`, `{{ x }}`.
+        var index = trimmed.startIndex
+        while index < trimmed.endIndex {
+            guard let next = construct(in: trimmed, at: index) else { return false }
+            index = next
+            while index < trimmed.endIndex, isBlank(trimmed[index]) { index += 1 }
+        }
+        return true
+    }
 
+    /// The end of the placeholder construct starting at `index`, or `nil` when none starts there.
+    /// Linear: each construct is scanned once, nesting is counted, not recursed into.
+    private static func construct<Bytes: RandomAccessCollection>(in bytes: Bytes, at index: Int) -> Int? where Bytes.Element == UInt8, Bytes.Index == Int {
+        let byte = bytes[index]
+        let next = index + 1 < bytes.endIndex ? bytes[index + 1] : 0
+        if byte == UInt8(ascii: "$"), next == UInt8(ascii: "{") { return closing(bytes, from: index + 2, open: UInt8(ascii: "{"), close: UInt8(ascii: "}")) }
+        if byte == UInt8(ascii: "$"), next == UInt8(ascii: "(") { return closing(bytes, from: index + 2, open: UInt8(ascii: "("), close: UInt8(ascii: ")")) }
+        if byte == UInt8(ascii: "$"), isNameStart(next) {
+            var end = index + 2
+            while end < bytes.endIndex, isNameByte(bytes[end]) { end += 1 }
+            return end
+        }
+        if byte == UInt8(ascii: "{"), next == UInt8(ascii: "{") {
+            var end = index + 2
+            while end + 1 < bytes.endIndex {
+                if bytes[end] == UInt8(ascii: "}"), bytes[end + 1] == UInt8(ascii: "}") { return end + 2 }
+                end += 1
+            }
+            return nil
+        }
+        if byte == UInt8(ascii: "%"), next == UInt8(ascii: "(") {
+            guard let end = closing(bytes, from: index + 2, open: UInt8(ascii: "("), close: UInt8(ascii: ")")), end < bytes.endIndex,
+                  isNameStart(bytes[end]) else { return nil }
+            return end + 1
+        }
+        return nil
+    }
+
+    /// A password in a URL that is a name in capitals (`postgres://USER:PASSWORD@HOST/DB`,
+    /// `:DB_PASSWORD@`): how documentation writes where a value goes, not a value.
+    static func isNameInCapitals<Bytes: RandomAccessCollection>(_ value: Bytes) -> Bool where Bytes.Element == UInt8 {
+        !value.isEmpty && value.count <= 40 && value.contains(where: { (65...90).contains($0) })
+            && value.allSatisfy { (65...90).contains($0) || (48...57).contains($0) || $0 == UInt8(ascii: "_") }
+    }
+
+    private static func closing<Bytes: RandomAccessCollection>(_ bytes: Bytes, from start: Int, open: UInt8, close: UInt8) -> Int? where Bytes.Element == UInt8, Bytes.Index == Int {
+        var depth = 1
+        var index = start
+        while index < bytes.endIndex {
+            if bytes[index] == open { depth += 1 }
+            if bytes[index] == close {
+                depth -= 1
+                if depth == 0 { return index + 1 }
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// null, none, nil, ~, true, false, yes, no, on, off: no secret is spelled like that.
+    private static let words: [[UInt8]] = ["null", "none", "nil", "~", "true", "false", "yes", "no", "on", "off", "\"\"", "''"].map { Array($0.utf8) }
+
+    private static func isWord<Bytes: RandomAccessCollection>(_ bytes: Bytes) -> Bool where Bytes.Element == UInt8 {
+        guard bytes.count <= 5 else { return false }
+        return words.contains { word in
+            word.count == bytes.count && zip(word, bytes).allSatisfy { $0 == (($1 >= 65 && $1 <= 90) ? $1 + 32 : $1) }
+        }
+    }
+
+    static func trim<Bytes: RandomAccessCollection>(_ value: Bytes) -> Bytes where Bytes.Element == UInt8, Bytes.Index == Int, Bytes.SubSequence == Bytes {
+        var start = value.startIndex
+        var end = value.endIndex
+        while start < end, isBlank(value[start]) { start += 1 }
+        while end > start, isBlank(value[end - 1]) { end -= 1 }
+        return value[start..<end]
+    }
+
+    static func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D }
+    static func isNameStart(_ byte: UInt8) -> Bool { byte == UInt8(ascii: "_") || (65...90).contains(byte) || (97...122).contains(byte) }
+    static func isNameByte(_ byte: UInt8) -> Bool { isNameStart(byte) || (48...57).contains(byte) }
+}

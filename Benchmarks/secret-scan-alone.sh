@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The secret scanner alone, on one core: CPU time and MB/s of `kiln-secret-scan-bench` (the
+# scanner fed in 64 KiB chunks, as the bake feeds it) over 200 files of 100 KB of the same
+# config-like text as secret-scan.sh (40 per format), ROUNDS times over; medians of RUNS.
+#
+# Usage: Benchmarks/secret-scan-alone.sh [RUNS] [ROUNDS]   (default 5 and 10)
+#   BENCH=PATH measures that build of kiln-secret-scan-bench instead (another version, for a
+#   before/after; runs of both are then interleaved by the caller).
+set -euo pipefail
+runs=${1:-5}
+rounds=${2:-10}
+cd "$(dirname "$0")/.."
+if [[ -z ${BENCH:-} ]]; then
+  swift build -c release --product kiln-secret-scan-bench >/dev/null
+  BENCH=$PWD/.build/release/kiln-secret-scan-bench
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+clean=Tests/Fixtures/secrets/clean
+mkdir -p "$work/text"
+make_files() { # EXT SOURCE...
+  local ext=$1; shift
+  cat "$@" > "$work/unit.$ext"
+  : > "$work/page.$ext"
+  while [ "$(stat -c %s "$work/page.$ext")" -lt 102400 ]; do cat "$work/unit.$ext" >> "$work/page.$ext"; done
+  for i in $(seq 0 39); do
+    { echo "# file $i"; head -c 102390 "$work/page.$ext" | sed '$d'; } > "$work/text/page$i.$ext"
+  done
+}
+make_files conf $clean/kong.conf overlays/gateway/kong.conf $clean/app.env $clean/service.ini $clean/config.toml
+make_files properties $clean/application.properties overlays/keycloak/themes/customlogin/login/theme.properties overlays/keycloak/themes/customlogin/login/messages/messages_nl.properties
+make_files yaml $clean/values.yaml overlays/gateway/declarative/kong.yml
+make_files json $clean/realm.json overlays/keycloak/import/um-realm.json
+make_files xml $clean/settings.xml
+for run in $(seq "$runs"); do
+  "$BENCH" "$rounds" "$work"/text/* | awk '/^all:/ {print $2}' >> "$work/all"
+done
+echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+sort -n "$work/all" | awk '{v[NR]=$1} END {printf "scanner alone, median of %d runs: %d MB/s per core\n", NR, v[int((NR+1)/2)]}'

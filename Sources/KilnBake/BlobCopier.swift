@@ -36,7 +36,7 @@ enum BlobCopier {
             return
         }
         // Which destinations hold it already (and, by that, become mount sources for siblings).
-        let held = await parallel(live) { entry in try await entry.target.destination.hasBlob(descriptor) }
+        let held = await parallel(live, limit: outcomes.limit) { entry in try await entry.target.destination.hasBlob(descriptor) }
         var holders: [RegistryReference] = []
         var lacking: [(index: Int, target: ImageGraphWriter.Target)] = []
         for (entry, result) in zip(live, held) {
@@ -52,7 +52,7 @@ enum BlobCopier {
         }
         // Mounted from the base's repository, or from a destination on the same registry that has it.
         let sources = holders
-        let mounted = await parallel(lacking) { entry in
+        let mounted = await parallel(lacking, limit: outcomes.limit) { entry in
             let registry = entry.target.reference.registryReference?.registry
             let from = source.registryReference.flatMap { $0.registry == registry ? $0 : nil } ?? sources.first { $0.registry == registry }
             return try await entry.target.destination.mountBlob(descriptor, from: from ?? source.registryReference)
@@ -78,7 +78,11 @@ enum BlobCopier {
     }
 
     /// One read of the source into a spool; per registry, one destination uploads from it and
-    /// the others mount from that one once it has the blob (or upload too, when refused).
+    /// the others mount from that one once it has the blob (or upload too, when refused). At
+    /// most ``TargetOutcomes/limit`` registries upload at once; the first of them take the
+    /// spool's chunks from memory as they arrive (``SharedBlobSpool/reserve()``), the source
+    /// read no further ahead than the slowest of them can keep up with; a later one, a retry,
+    /// and a sibling the mount was refused to read the spool's file.
     private static func fanOut(_ descriptor: Descriptor, from source: ImageSource, to streaming: [(index: Int, target: ImageGraphWriter.Target)], outcomes: TargetOutcomes, progress: TransferProgress) async {
         let spool: SharedBlobSpool
         do { spool = try SharedBlobSpool(label: "blob \(descriptor.digest)") } catch {
@@ -86,15 +90,17 @@ enum BlobCopier {
             return
         }
         // Grouped by registry, in the targets' order (a layout is a group of its own).
-        var groups: [[(index: Int, target: ImageGraphWriter.Target)]] = []
+        var groups: [Group] = []
         for entry in streaming {
             let registry = entry.target.reference.registryReference?.registry
-            if let registry, let at = groups.firstIndex(where: { $0[0].target.reference.registryReference?.registry == registry }) {
-                groups[at].append(entry)
+            if let registry, let at = groups.firstIndex(where: { $0.members[0].target.reference.registryReference?.registry == registry }) {
+                groups[at].members.append(entry)
             } else {
-                groups.append([entry])
+                groups.append(Group(members: [entry]))
             }
         }
+        // Reserved before the fill starts, for the groups that start at once.
+        for position in groups.indices.prefix(outcomes.limit) { groups[position].reservation = spool.reserve() }
         progress.started(descriptor)
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -106,33 +112,38 @@ enum BlobCopier {
                     }
                 }
             }
-            for members in groups {
-                group.addTask {
-                    let (leader, followers) = (members[0], members.dropFirst())
-                    var from: RegistryReference?
-                    do {
-                        try await leader.target.destination.putBlob(descriptor) { spool.reader() }
-                        from = leader.target.reference.registryReference
-                    } catch {
-                        outcomes.fail(leader.index, error)
-                    }
-                    let mountFrom = from
-                    await withTaskGroup(of: Void.self) { followersGroup in
-                        for follower in followers {
-                            followersGroup.addTask {
-                                do {
-                                    if let mountFrom, try await follower.target.destination.mountBlob(descriptor, from: mountFrom) { return }
-                                    try await follower.target.destination.putBlob(descriptor) { spool.reader() }
-                                } catch {
-                                    outcomes.fail(follower.index, error)
-                                }
-                            }
-                        }
-                    }
+            let all = groups
+            group.addTask {
+                _ = try? await BoundedConcurrency.map(all, limit: outcomes.limit) { members in
+                    await upload(descriptor, members, from: spool, outcomes: outcomes)
                 }
             }
         }
         progress.finished(descriptor, .copied)
+    }
+
+    /// The destinations of one registry in a fan-out, and the spool reservation of its upload.
+    private struct Group: Sendable {
+        var members: [(index: Int, target: ImageGraphWriter.Target)]
+        var reservation: SharedBlobSpool.Reservation?
+    }
+
+    /// One registry's part of a fan-out: the first destination uploads, the others mount from it.
+    private static func upload(_ descriptor: Descriptor, _ group: Group, from spool: SharedBlobSpool, outcomes: TargetOutcomes) async {
+        let (leader, followers) = (group.members[0], Array(group.members.dropFirst()))
+        var from: RegistryReference?
+        do {
+            defer { group.reservation?.release() }
+            try await leader.target.destination.putBlob(descriptor) { group.reservation?.open() ?? spool.reader() }
+            from = leader.target.reference.registryReference
+        } catch {
+            outcomes.fail(leader.index, error)
+        }
+        let mountFrom = from
+        await outcomes.forEach(followers) { follower in
+            if let mountFrom, try await follower.target.destination.mountBlob(descriptor, from: mountFrom) { return }
+            try await follower.target.destination.putBlob(descriptor) { spool.reader() }
+        }
     }
 
     /// The single destination's way: there, mounted, or streamed straight from the source.
@@ -160,26 +171,23 @@ enum BlobCopier {
         progress.finished(descriptor, .copied)
     }
 
-    /// `body` for each entry at once, each result kept (success or failure).
-    private static func parallel<Value: Sendable>(_ entries: [(index: Int, target: ImageGraphWriter.Target)], _ body: @escaping @Sendable ((index: Int, target: ImageGraphWriter.Target)) async throws -> Value) async -> [Result<Value, any Error>] {
-        // A named struct, not a tuple, as the task's result (see BoundedConcurrency: Swift 6.3's
+    /// `body` for each entry, `limit` at a time, each result kept (success or failure).
+    private static func parallel<Value: Sendable>(_ entries: [(index: Int, target: ImageGraphWriter.Target)], limit: Int, _ body: @escaping @Sendable ((index: Int, target: ImageGraphWriter.Target)) async throws -> Value) async -> [Result<Value, any Error>] {
+        // A named struct, not a tuple, as the result (see BoundedConcurrency: Swift 6.3's
         // optimizer drops tuple elements such task closures return).
-        await withTaskGroup(of: Positioned<Value>.self) { group in
-            for (position, entry) in entries.enumerated() {
-                group.addTask {
-                    do { return Positioned(position: position, result: .success(try await body(entry))) } catch {
-                        return Positioned(position: position, result: .failure(error))
-                    }
-                }
-            }
-            var results = [Result<Value, any Error>?](repeating: nil, count: entries.count)
-            for await done in group { results[done.position] = done.result }
-            return results.map { $0! }
+        let results = try? await BoundedConcurrency.map(entries.map { Positioned(entry: $0.target, index: $0.index) }, limit: limit) { item in
+            do { return Outcome(result: .success(try await body((item.index, item.entry)))) } catch { return Outcome<Value>(result: .failure(error)) }
         }
+        // Nothing throws out of the bodies above.
+        return results?.map(\.result) ?? entries.map { _ in .failure(CancellationError()) }
     }
 
-    private struct Positioned<Value: Sendable>: Sendable {
-        var position: Int
+    private struct Positioned: Sendable {
+        var entry: ImageGraphWriter.Target
+        var index: Int
+    }
+
+    private struct Outcome<Value: Sendable>: Sendable {
         var result: Result<Value, any Error>
     }
 }

@@ -119,7 +119,7 @@ package struct ImageGraphWriter {
     ///     (a copy attaches the image's referrers there, so the tag stays last).
     /// - Returns: what `stage` returned beside the graph, and each target's result in order.
     package func writeAll<Staged>(from source: ImageSource?, _ stage: (Staging) async throws -> (Graph, Staged), beforeTagging: @escaping @Sendable (Target) async throws -> Void = { _ in }) async throws -> (Staged, [TargetResult]) {
-        let outcomes = TargetOutcomes(targets)
+        let outcomes = TargetOutcomes(targets, limit: store.options.jobs)
         let (store, create) = (store, create)
         let several = targets.count > 1 || createsWhereItCan
         await outcomes.forEachLive { target in
@@ -205,10 +205,16 @@ package struct ImageGraphWriter {
 // Sendable: `failures` is read and written only under `lock`.
 final class TargetOutcomes: @unchecked Sendable {
     let targets: [ImageGraphWriter.Target]
+    /// How many targets a step of the write works on at once (`--jobs`): a spec may list 256
+    /// targets, and each at once would be that many connections per blob.
+    let limit: Int
     private let lock = NSLock()
     private var failures: [Int: any Error] = [:]
 
-    init(_ targets: [ImageGraphWriter.Target]) { self.targets = targets }
+    init(_ targets: [ImageGraphWriter.Target], limit: Int) {
+        self.targets = targets
+        self.limit = max(1, limit)
+    }
 
     var count: Int { targets.count }
 
@@ -224,7 +230,7 @@ final class TargetOutcomes: @unchecked Sendable {
         lock.withLock { if failures[index] == nil { failures[index] = error } }
     }
 
-    /// Runs `body` for every live target at once; a target whose body throws is failed.
+    /// Runs `body` for every live target, ``limit`` at a time; a target whose body throws is failed.
     func forEachLive(_ body: @escaping @Sendable (ImageGraphWriter.Target) async throws -> Void) async {
         let live = live
         if live.count == 1 {
@@ -232,13 +238,20 @@ final class TargetOutcomes: @unchecked Sendable {
             do { try await body(live[0].target) } catch { fail(live[0].index, error) }
             return
         }
-        await withTaskGroup(of: Void.self) { group in
-            for (index, target) in live {
-                group.addTask {
-                    do { try await body(target) } catch { self.fail(index, error) }
-                }
-            }
+        await forEach(live) { entry in try await body(entry.target) }
+    }
+
+    /// Runs `body` for each of `entries`, ``limit`` at a time; an entry whose body throws is failed.
+    func forEach(_ entries: [(index: Int, target: ImageGraphWriter.Target)], _ body: @escaping @Sendable ((index: Int, target: ImageGraphWriter.Target)) async throws -> Void) async {
+        // Nothing throws out: failures are per target.
+        _ = try? await BoundedConcurrency.map(entries.map { Entry(index: $0.index, target: $0.target) }, limit: limit) { entry in
+            do { try await body((entry.index, entry.target)) } catch { self.fail(entry.index, error) }
         }
+    }
+
+    private struct Entry: Sendable {
+        let index: Int
+        let target: ImageGraphWriter.Target
     }
 
     func results() -> [ImageGraphWriter.TargetResult] {
@@ -274,12 +287,9 @@ final class FanOutBlobWriter: BlobWriter {
     func commit(as descriptor: Descriptor) async throws {
         let outcomes = outcomes
         let entries = writers.map { Committing(index: $0.index, writer: $0.writer) }
-        await withTaskGroup(of: Void.self) { group in
-            for entry in entries {
-                group.addTask {
-                    do { try await entry.writer.commit(as: descriptor) } catch { outcomes.fail(entry.index, error) }
-                }
-            }
+        // At most the write's limit of uploads at once.
+        _ = try? await BoundedConcurrency.map(entries, limit: outcomes.limit) { entry in
+            do { try await entry.writer.commit(as: descriptor) } catch { outcomes.fail(entry.index, error) }
         }
         writers.removeAll { !outcomes.isLive($0.index) }
         try checkSomeLeft()

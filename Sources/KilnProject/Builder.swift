@@ -174,7 +174,7 @@ package struct Builder: Sendable {
             if case .retag(let stale) = states[index] { return (index, stale) }
             return nil
         }
-        let retagged = await FanOutState.each(retags) { item in
+        let retagged = await FanOutState.each(retags, limit: store.options.jobs) { item in
             try await TargetTags(store: store).point(spec.targets[item.0], tags: item.1, at: plan.derivation.root, bytes: plan.derivation.rootBytes)
         }
         for (item, failure) in zip(retags, retagged) { outcomes[item.0].failure = failure }
@@ -222,7 +222,7 @@ package struct Builder: Sendable {
         guard delivery.settings.attach else { return }
         let store = store
         let attaching = outcomes.indices.filter { outcomes[$0].failure == nil && outcomes[$0].action != .built }.map { (index: $0, target: spec.targets[$0]) }
-        let failures = await FanOutState.each(attaching) { item in
+        let failures = await FanOutState.each(attaching, limit: store.options.jobs) { item in
             guard let image = try store.registryImage(item.target) else { return }
             if try await !delivery.provenance.isAttached(in: image) {
                 try await delivery.provenance.deliver(statementPath: nil, predicatePath: nil, name: delivery.name, to: image)
@@ -265,9 +265,9 @@ private enum FanOutState: Sendable {
     case build
     case failed(String)
 
-    /// Asks every target at once.
+    /// Asks every target, `--jobs` at a time.
     static func ask(_ targets: [ImageReference], tags: [String], plan: ImagePlan, store: ImageSession) async -> [FanOutState] {
-        let found = await each(targets) { target -> FanOutState in
+        let found = await each(targets, limit: store.options.jobs) { target -> FanOutState in
             let current = try await TargetTags(store: store).descriptors(of: target, tags: tags).mapValues(\.digest)
             guard current[plan.tag] == plan.digest else { return .build }
             let stale = plan.extraTags.filter { current[$0] != plan.digest }
@@ -281,9 +281,10 @@ private enum FanOutState: Sendable {
         }
     }
 
-    /// `body` for every item at once; each item's failure as its one line, `nil` for success.
-    static func each<Item: Sendable>(_ items: [Item], _ body: @escaping @Sendable (Item) async throws -> Void) async -> [String?] {
-        await each(items) { item -> Bool in
+    /// `body` for every item, `limit` at a time (`--jobs`: a spec may list 256 targets); each
+    /// item's failure as its one line, `nil` for success.
+    static func each<Item: Sendable>(_ items: [Item], limit: Int, _ body: @escaping @Sendable (Item) async throws -> Void) async -> [String?] {
+        await each(items, limit: limit) { item -> Bool in
             try await body(item)
             return true
         }.map { result in
@@ -292,9 +293,9 @@ private enum FanOutState: Sendable {
         }
     }
 
-    static func each<Item: Sendable, Value: Sendable>(_ items: [Item], _ body: @escaping @Sendable (Item) async throws -> Value) async -> [Result<Value, any Error>] {
+    static func each<Item: Sendable, Value: Sendable>(_ items: [Item], limit: Int, _ body: @escaping @Sendable (Item) async throws -> Value) async -> [Result<Value, any Error>] {
         // Errors are caught per item, so the map never throws.
-        (try? await BoundedConcurrency.map(items, limit: max(items.count, 1)) { item in
+        (try? await BoundedConcurrency.map(items, limit: max(1, limit)) { item in
             do { return Caught(result: .success(try await body(item))) } catch { return Caught(result: .failure(error)) }
         }.map(\.result)) ?? []
     }

@@ -19,7 +19,7 @@ public struct TransportOptions: Sendable {
     public var blobLocationFile: String? = BlobLocations.defaultFile
     /// Steps run at a registry destination before writing (the ECR layer's repository check).
     public var destinationPreparations: [any DestinationPreparation] = []
-    /// Blob transfers in parallel.
+    /// Blob transfers in parallel; for several targets, also the targets each step writes to at once.
     public var jobs = 4
     public var logger = Logger(label: "kiln")
     /// A body slower than ``minimumBytesPerSecond`` over this many seconds is a stalled

@@ -71,11 +71,12 @@ package final class SpoolFile: @unchecked Sendable {
         offset.value = start
         return { [self] in
             guard offset.value < end else { return nil }
-            var chunk = [UInt8](repeating: 0, count: Int(min(Int64(1 << 20), end - offset.value)))
-            let count = try chunk.withUnsafeMutableBytes { try FileIO.read(fd, at: offset.value, into: $0, path: label) }
-            guard count > 0 else { throw StoreError.io(path: label, reason: "ended before its \(end) bytes") }
-            offset.value += Int64(count)
-            chunk.removeLast(chunk.count - count)
+            // Not zero-filled first: the read overwrites what it returns.
+            let chunk = try [UInt8](unsafeUninitializedCapacity: Int(min(Int64(1 << 20), end - offset.value))) { buffer, initialized in
+                initialized = try FileIO.read(fd, at: offset.value, into: UnsafeMutableRawBufferPointer(buffer), path: label)
+            }
+            guard !chunk.isEmpty else { throw StoreError.io(path: label, reason: "ended before its \(end) bytes") }
+            offset.value += Int64(chunk.count)
             return chunk
         }
     }

@@ -15,7 +15,8 @@ struct CopyCommand: AsyncParsableCommand {
             registry, streamed and verified across registries or layouts. The tag is written \
             last. Prints DST@sha256:....
 
-            Several destinations (kiln copy SRC DST DST...) get the same image at once: each \
+            Several destinations (kiln copy SRC DST DST...) get the same image at once (--jobs \
+            destinations at a time): each \
             blob is read from the source once for all of them (mounted where a destination is \
             on the source's registry or on the registry of another destination that has it), \
             each destination is tagged after its own upload, and one that fails does not stop \

@@ -22,7 +22,7 @@ struct TransportFlags: ParsableArguments {
     @Flag(help: "Read the output registry's password from standard input.")
     var passwordStdin = false
 
-    @Option(help: "Blob transfers in parallel.")
+    @Option(help: "Blob transfers in parallel; for several targets, also the targets each step writes to at once.")
     var jobs: Int = 4
 
     @Flag(help: "Print only the result and errors (no progress or notes).")

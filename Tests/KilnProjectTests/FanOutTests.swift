@@ -116,6 +116,27 @@ import Testing
         #expect(matrix.stdout.contains(#""spec":"app""#), "\(matrix.stdout)\(matrix.stderr)")
     }
 
+    /// More targets than `--jobs`: the fan-out works on two at a time (FanOutLimitTests checks
+    /// the bound itself) and still pushes and tags every one, the source read once.
+    @Test func manyTargetsWithASmallJobLimitAreAllPushed() throws {
+        let setup = try Setup()
+        let placed: [(String, RegistryServer)] = (1...3).map { ("\(setup.plainA.host)/team\($0)/app", setup.plainA) }
+            + (1...3).map { ("\(setup.plainB.host)/team\($0)/app", setup.plainB) }
+            + (1...2).map { ("\(setup.secure.host)/team\($0)/app", setup.secure) }
+        try setup.spec(targets: placed.map(\.0))
+        #expect(try setup.kiln(["lock"]).status == 0)
+        let layers = try setup.baseLayers()
+        let before = layers.map(setup.served)
+        let build = try setup.kiln(["build", "--quiet", "--jobs", "2"])
+        #expect(build.status == 0, "\(build.stderr)")
+        let digest = try #require(build.stdout.split(separator: "\n").first?.split(separator: "@").last?.split(separator: " ").first.map(String.init))
+        #expect(build.stdout == placed.map { "app \($0.0)@\(digest) (built)\n" }.joined())
+        #expect(zip(layers.map(setup.served), before).map { $0 - $1 } == layers.map { _ in 1 })
+        for (target, registry) in placed {
+            #expect(try setup.digest(at: "\(target):latest", registry: registry) == digest, "\(target)")
+        }
+    }
+
     @Test func aFailingTargetLeavesTheOthersPushedAndTagged() throws {
         let setup = try Setup()
         let closed = "127.0.0.1:\(try freePort())"

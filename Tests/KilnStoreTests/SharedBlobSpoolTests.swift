@@ -69,6 +69,41 @@ import Testing
         #expect(got == [[1, 2, 3, 1, 2, 3, 1, 2, 3], [1, 2, 3, 1, 2, 3, 1, 2, 3]])
     }
 
+    /// Reserved readers pace the fill and take its chunks from memory; a blob larger than the
+    /// memory window still reaches a reader that falls behind it (from the file), one that
+    /// starts after the fill, and a reservation opened again (a retried upload).
+    @Test func reservedReadersAndOnesBehindTheWindowGetTheWholeBlob() async throws {
+        let size = 300_000
+        let (bytes, stream) = Self.slowSource(chunks: 3 * SharedBlobSpool.windowBytes / size, size: size)
+        let spool = try SharedBlobSpool(label: "test blob")
+        let paced = [spool.reserve(), spool.reserve()]
+        async let filled: Void = spool.fill { stream }
+        async let first = Self.readAll(paced[0].open())
+        async let second = Self.readAll(paced[1].open(), pause: 1_000_000)
+        async let behind = Self.readAll(spool.reader(), pause: 5_000_000)
+        await filled
+        #expect(try await first == bytes)
+        #expect(try await second == bytes)
+        #expect(try await behind == bytes)
+        // Opened again: from the start, from the file.
+        #expect(try await Self.readAll(paced[0].open()) == bytes)
+        #expect(try await Self.readAll(spool.reader()) == bytes)
+    }
+
+    /// A reserved reader that never reads (its destination hangs before its upload starts)
+    /// holds the fill back for ``SharedBlobSpool/patience`` at most, then reads from the file.
+    @Test func aReservedReaderThatNeverReadsDoesNotStopTheOthers() async throws {
+        let size = 1 << 20
+        let (bytes, stream) = Self.slowSource(chunks: 2 * SharedBlobSpool.windowBytes / size, size: size)
+        let spool = try SharedBlobSpool(label: "test blob")
+        let reading = spool.reserve()
+        let idle = spool.reserve()
+        async let filled: Void = spool.fill { stream }
+        #expect(try await Self.readAll(reading.open()) == bytes)
+        await filled
+        #expect(try await Self.readAll(idle.open()) == bytes)
+    }
+
     final class Counter: @unchecked Sendable {
         private let lock = NSLock()
         private var value = 0

@@ -16,22 +16,8 @@ if [[ -z ${BENCH:-} ]]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-clean=Tests/Fixtures/secrets/clean
-mkdir -p "$work/text"
-make_files() { # EXT SOURCE...
-  local ext=$1; shift
-  cat "$@" > "$work/unit.$ext"
-  : > "$work/page.$ext"
-  while [ "$(stat -c %s "$work/page.$ext")" -lt 102400 ]; do cat "$work/unit.$ext" >> "$work/page.$ext"; done
-  for i in $(seq 0 39); do
-    { echo "# file $i"; head -c 102390 "$work/page.$ext" | sed '$d'; } > "$work/text/page$i.$ext"
-  done
-}
-make_files conf $clean/kong.conf overlays/gateway/kong.conf $clean/app.env $clean/service.ini $clean/config.toml
-make_files properties $clean/application.properties overlays/keycloak/themes/customlogin/login/theme.properties overlays/keycloak/themes/customlogin/login/messages/messages_nl.properties
-make_files yaml $clean/values.yaml overlays/gateway/declarative/kong.yml
-make_files json $clean/realm.json overlays/keycloak/import/um-realm.json
-make_files xml $clean/settings.xml
+source Benchmarks/config-text.sh
+config_text "$work/text" 40
 for run in $(seq "$runs"); do
   "$BENCH" "$rounds" "$work"/text/* | awk '/^all:/ {print $2}' >> "$work/all"
 done

@@ -16,26 +16,10 @@ set -euo pipefail
 runs=${1:-5}
 source "$(dirname "$0")/lib.sh"
 
-clean=Tests/Fixtures/secrets/clean
 overlay=$work/overlay
-mkdir -p "$overlay"
-# One unit per format, repeated to 100 KB per file; 200 files per format.
-make_files() { # EXT SOURCE...
-  local ext=$1; shift
-  cat "$@" > "$work/unit.$ext"
-  : > "$work/page.$ext"
-  while [ "$(stat -c %s "$work/page.$ext")" -lt 102400 ]; do cat "$work/unit.$ext" >> "$work/page.$ext"; done
-  for i in $(seq 0 199); do
-    # Each file differs (its number on the first line), as real config files do.
-    # (Whole lines: a value cut in half is a different value.)
-    { echo "# file $i"; head -c 102390 "$work/page.$ext" | sed '$d'; } > "$overlay/page$i.$ext"
-  done
-}
-make_files conf $clean/kong.conf overlays/gateway/kong.conf $clean/app.env $clean/service.ini $clean/config.toml
-make_files properties $clean/application.properties overlays/keycloak/themes/customlogin/login/theme.properties overlays/keycloak/themes/customlogin/login/messages/messages_nl.properties
-make_files yaml $clean/values.yaml overlays/gateway/declarative/kong.yml
-make_files json $clean/realm.json overlays/keycloak/import/um-realm.json
-make_files xml $clean/settings.xml
+# 200 files of 100 KB per format (Benchmarks/config-text.sh).
+source Benchmarks/config-text.sh
+config_text "$overlay" 200
 du -sh --apparent-size "$overlay" | awk '{print "overlay: " $1 ", 1000 files"}'
 sync
 

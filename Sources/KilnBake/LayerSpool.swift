@@ -1,5 +1,4 @@
 import Foundation
-import KilnCrypto
 import KilnLayer
 import KilnStore
 import OCI
@@ -90,13 +89,15 @@ final class LayerSpool: @unchecked Sendable {
     }
 
     /// Hands the layer's bytes to `body` as they come, from the start, until the builder
-    /// finished, and checks them: they must be the bytes the builder hashed (size and SHA-256,
-    /// hashed again here). Without `body` (or for a spool that keeps nothing), waits for the end.
+    /// finished, and checks that they were all of them (the size the builder counted). They are
+    /// not hashed again: the spool is this process's memory and a nameless file only it holds
+    /// (as a registry upload's ``SpoolFile`` is), the builder hashed them as it wrote them, and
+    /// a registry checks the digest on upload. Without `body` (or for a spool that keeps
+    /// nothing), waits for the end.
     /// Called once, by one reader.
     /// - Returns: the layer.
     /// - Throws: the builder's error, `body`'s, or ``StoreError`` when the bytes are not the layer's.
     func drain(into body: ((UnsafeRawBufferPointer) throws -> Void)?) throws -> BuiltLayer {
-        let hash = keeping ? SHA256() : nil
         var offset: Int64 = 0
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.pieceSize, alignment: 16)
         defer { buffer.deallocate() }
@@ -119,20 +120,15 @@ final class LayerSpool: @unchecked Sendable {
                     let count = try spilled.read(at: offset - inMemory, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<wanted]))
                     bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
                 }
-                hash?.update(bytes)
                 try body?(bytes)
                 offset += Int64(bytes.count)
                 continue
             }
             guard let ended else { continue }
             let layer = try ended.get()
-            guard let hash else { return layer }
+            guard keeping else { return layer }
             guard offset == layer.size else {
                 throw StoreError.sizeMismatch(location: "the new layer's spool", digest: layer.digest, expected: layer.size, actual: offset)
-            }
-            let digest = Digest(sha256: hash.finalize())
-            guard digest == layer.digest else {
-                throw StoreError.digestMismatch(location: "the new layer's spool", expected: layer.digest, actual: digest)
             }
             return layer
         }

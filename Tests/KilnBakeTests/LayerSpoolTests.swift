@@ -54,13 +54,9 @@ import Testing
         #expect(layer == Self.layer(of: bytes))
     }
 
-    @Test func bytesThatAreNotTheLayersFailTheDrain() throws {
+    /// The bytes are the builder's own (not hashed again), but a spool that lost some is refused.
+    @Test func aSpoolShorterThanTheLayerFailsTheDrain() throws {
         let bytes = Self.bytes(300_000, seed: 11)
-        var other = bytes
-        other[123_456] ^= 1
-        let spool = LayerSpool(keeping: true)
-        Self.fill(spool, with: bytes, layer: Self.layer(of: other))
-        #expect(throws: StoreError.self) { try spool.drain { _ in } }
         let short = LayerSpool(keeping: true)
         Self.fill(short, with: Array(bytes.dropLast()), layer: Self.layer(of: bytes))
         #expect(throws: StoreError.self) { try short.drain { _ in } }

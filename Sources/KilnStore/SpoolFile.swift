@@ -18,7 +18,16 @@ package final class SpoolFile: @unchecked Sendable {
     package init(in directory: String? = nil, label: String = "the spooled layer") throws {
         // 0600 from creation (mkstemp's mode): no other user may open it in the moment before
         // it loses its name.
-        let (fd, path) = try FileIO.createTemporary(in: directory ?? FileIO.temporaryDirectory, mode: 0o600)
+        let place = directory ?? FileIO.temporaryDirectory
+        let made: (fd: Int32, path: String)
+        do {
+            made = try FileIO.createTemporary(in: place, mode: 0o600)
+        } catch StoreError.io(_, let reason) {
+            // The directory's own error alone ("/proc: No such file or directory") does not
+            // say what kiln was trying to do there, nor that TMPDIR chose it.
+            throw StoreError.io(path: label, reason: "cannot make a temporary file in \(place)\(directory == nil ? " (the temporary directory, TMPDIR)" : ""): \(reason)")
+        }
+        let (fd, path) = made
         FileIO.remove(path)
         self.fd = fd
         self.label = label

@@ -141,7 +141,8 @@ struct BuildCommand: AsyncParsableCommand {
                     }
                 case .failure(let error):
                     failed = true
-                    printError("\(name): \(error)")
+                    // An error of several lines (one per secret finding) names the spec on each.
+                    printError("\(name): \(error)".replacingOccurrences(of: "\nkiln: error: ", with: "\nkiln: error: \(name): "))
                 }
             }
             if json { print(PlanCommand.render(.object([("images", .object(objects))]))) }

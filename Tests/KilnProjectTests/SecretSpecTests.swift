@@ -73,11 +73,19 @@ import Testing
         #expect(env.stderr.hasPrefix("kiln: error: keycloak: \(f.root)/images/keycloak.yaml: a password (ENV name \"KC_DB_PASSWORD\") would be set in the image's Env (KC_DB_PASSWORD);"), "\(env.stderr)")
         #expect(!FileManager.default.fileExists(atPath: f.dir("repo/out")))
 
+        // Both findings at once: every line names the spec (a build of many specs prints all).
+        try f.writeSpec(extra: "")
+        try f.dir.write("repo/images/keycloak.yaml", try String(contentsOfFile: "\(f.root)/images/keycloak.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "KC_DB: postgres", with: "KC_DB: postgres, KC_DB_PASSWORD: \(SecretSpecTests.clientSecret)"))
+        let both = try f.kiln(["build"])
+        let lines = both.stderr.split(separator: "\n")
+        #expect(both.status == 1 && lines.count == 2 && lines.allSatisfy { $0.hasPrefix("kiln: error: keycloak: ") }, "\(both.stderr)")
+
         try f.writeSpec(extra: "allow-secrets: [\(fingerprint)]\n")
         let allowed = try f.kiln(["build"])
         #expect(allowed.status == 0, "\(allowed.stderr)")
         #expect(try f.kiln(["verify"]).status == 0)
-        for result in [build, plan, env, allowed] { #expect(!(result.stdout + result.stderr).contains(SecretSpecTests.clientSecret)) }
+        for result in [build, plan, env, both, allowed] { #expect(!(result.stdout + result.stderr).contains(SecretSpecTests.clientSecret)) }
 
         try f.writeSpec(extra: "allow-secrets: [not-hex]\n")
         let bad = try f.kiln(["plan"])

@@ -120,7 +120,7 @@ struct BuildCommand: AsyncParsableCommand {
                     for (repository, target) in zip(outcome.plan.repositories, outcome.targets) {
                         if let failure = target.failure {
                             failed = true
-                            printError("\(name): \(repository): \(failure)")
+                            printError("\(failure)", about: "\(name): \(repository)")
                         } else if !json {
                             print("\(name) \(target.reference) (\(target.action.rawValue))")
                         }
@@ -141,8 +141,7 @@ struct BuildCommand: AsyncParsableCommand {
                     }
                 case .failure(let error):
                     failed = true
-                    // An error of several lines (one per secret finding) names the spec on each.
-                    printError("\(name): \(error)".replacingOccurrences(of: "\nkiln: error: ", with: "\nkiln: error: \(name): "))
+                    printError("\(error)", about: name)
                 }
             }
             if json { print(PlanCommand.render(.object([("images", .object(objects))]))) }

@@ -122,7 +122,7 @@ struct CopyCommand: AsyncParsableCommand {
         for output in copied.outputs {
             if let failure = output.failure {
                 failed = true
-                printError("\(output.reference): \(failure)")
+                printError("\(failure)", about: "\(output.reference)")
             } else {
                 print(output.reference.pinned(copied.digest))
             }

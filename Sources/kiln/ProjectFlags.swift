@@ -50,6 +50,11 @@ struct InputError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data("kiln: error: \(message)\n".utf8))
+/// Prints `message` after `kiln: error: `, and after `subject` (a spec, a target) when given.
+/// A message of several lines (one per secret finding, each after `\nkiln: error: `) gets the
+/// subject on every line, so the lines of several specs or targets can be told apart.
+func printError(_ message: String, about subject: String? = nil) {
+    let prefix = subject.map { "kiln: error: \($0): " } ?? "kiln: error: "
+    let lines = message.components(separatedBy: "\nkiln: error: ")
+    FileHandle.standardError.write(Data((lines.map { prefix + $0 }.joined(separator: "\n") + "\n").utf8))
 }
